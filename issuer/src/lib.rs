@@ -1,0 +1,1 @@
+//! Sagat issuer: turns ledger projections into signed credentials, QR codes and PDF certificates.

@@ -1,0 +1,1 @@
+//! # sagat-ledger: the event log

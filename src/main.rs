@@ -1,0 +1,6 @@
+//! `sagat`: CLI and HTTP service.
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::SUCCESS
+}
