@@ -1,6 +1,22 @@
-//! `sagat`: CLI and HTTP service.
+//! `sagat`: the CLI and HTTP service. Wiring only: every rule lives in the library crates.
+#![forbid(unsafe_code)]
+
+mod app;
+mod attest_csv;
+mod cli;
+mod commands;
+
 use std::process::ExitCode;
 
+use clap::Parser;
+
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = cli::Cli::parse();
+    match commands::run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,216 @@
+//! The data directory: keys, configuration, and the opened ledger. Shared by the CLI and the
+//! HTTP service so both see exactly the same state.
+//!
+//! Layout of `--data DIR`:
+//! - `sagat.json` — configuration (log origin, issuer id and name), written by `sagat init`;
+//! - `operator.key`, `issuer.key` — Ed25519 private keys, PKCS#8 PEM (RFC 8410), mode 0600;
+//! - `log/` — the ledger (record of truth + indexes), owned by `sagat-ledger`;
+//! - `volunteers/` — the erasable personal-data store (names), owned by `sagat-ledger`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+
+use sagat_issuer::IssuerIdentity;
+use sagat_ledger::{Ledger, LedgerOptions, VolunteerDirectory};
+use sagat_verifier::NoteSigner;
+
+/// Default C2SP log origin (also the note key name of the operator's checkpoint signatures).
+pub const DEFAULT_ORIGIN: &str = "sagat.example/kz-volunteers/v1";
+
+/// `DIR/sagat.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// C2SP origin line of the log's checkpoints.
+    pub origin: String,
+    /// Issuer id used in `IssuerKeyRegistered` and the credentials' `iss` claim.
+    pub issuer_id: String,
+    /// Issuer display name printed on certificates.
+    pub issuer_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            origin: DEFAULT_ORIGIN.to_string(),
+            issuer_id: "kz-volunteer-front-office".to_string(),
+            issuer_name: "Volunteer Front Office of Kazakhstan".to_string(),
+        }
+    }
+}
+
+/// An opened data directory.
+pub struct App {
+    /// The data directory.
+    pub dir: PathBuf,
+    /// Its configuration.
+    pub config: Config,
+    /// The operator's log key.
+    pub operator_key: SigningKey,
+    /// The issuer identity and key.
+    pub issuer: IssuerIdentity,
+    /// The ledger.
+    pub ledger: Ledger,
+    /// Volunteer names (outside the log).
+    pub directory: VolunteerDirectory,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+fn config_path(dir: &Path) -> PathBuf {
+    dir.join("sagat.json")
+}
+
+/// Is `dir` an initialized data directory?
+pub fn is_initialized(dir: &Path) -> bool {
+    config_path(dir).exists()
+}
+
+/// Writes `bytes` to `path` with mode 0600, failing if it already exists (keys are never
+/// overwritten by accident).
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {} (does it already exist?)", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Generates a new Ed25519 key.
+pub fn generate_key() -> SigningKey {
+    SigningKey::generate(&mut rand::rngs::OsRng)
+}
+
+/// Writes a key as PKCS#8 PEM, mode 0600.
+pub fn write_key(path: &Path, key: &SigningKey) -> Result<()> {
+    let pem = key
+        .to_pkcs8_pem(Default::default())
+        .context("encoding key as PKCS#8")?;
+    write_secret_file(path, pem.as_bytes())
+}
+
+/// Reads a PKCS#8 PEM Ed25519 key.
+pub fn read_key(path: &Path) -> Result<SigningKey> {
+    let text = fs::read_to_string(path)
+        .with_context(|| format!("cannot read key file {}", path.display()))?;
+    SigningKey::from_pkcs8_pem(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 Ed25519 private key: {e}", path.display()))
+}
+
+/// Creates and initializes `dir`: config, operator and issuer keys, the ledger with the issuer
+/// key registered. Returns the opened app.
+pub fn init(dir: &Path, config: Config, now: i64) -> Result<App> {
+    if is_initialized(dir) {
+        bail!("{} is already initialized", dir.display());
+    }
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let operator = generate_key();
+    let issuer = generate_key();
+    write_key(&dir.join("operator.key"), &operator)?;
+    write_key(&dir.join("issuer.key"), &issuer)?;
+    let app = open_with(dir, config.clone(), operator, issuer)?;
+    let event = sagat_verifier::Event {
+        v: sagat_verifier::EVENT_VERSION,
+        id: new_id(),
+        created: now,
+        body: sagat_verifier::EventBody::IssuerKeyRegistered(sagat_verifier::IssuerKeyRegistered {
+            issuer: config.issuer_id.clone(),
+            name: config.issuer_name.clone(),
+            public_key: app.issuer.key.verifying_key().to_bytes().to_vec(),
+            valid_from: now,
+            valid_until: None,
+        }),
+    };
+    app.ledger
+        .append(sagat_verifier::sign_event(&event, &app.operator_key))
+        .context("registering the issuer key")?;
+    // Written last: a crash before this leaves a directory that `init` can be told to redo
+    // by removing it, never a half-configured one that looks initialized.
+    let json = serde_json::to_vec_pretty(&config)?;
+    let tmp = dir.join("sagat.json.tmp");
+    fs::write(&tmp, json)?;
+    fs::File::open(&tmp)?.sync_all()?;
+    fs::rename(&tmp, config_path(dir))?;
+    Ok(app)
+}
+
+/// Opens an initialized data directory.
+pub fn open(dir: &Path) -> Result<App> {
+    if !is_initialized(dir) {
+        bail!(
+            "{} is not a Sagat data directory (run `sagat init --data {}` first)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let config: Config = serde_json::from_slice(&fs::read(config_path(dir))?)
+        .with_context(|| format!("{} is damaged", config_path(dir).display()))?;
+    let operator = read_key(&dir.join("operator.key"))?;
+    let issuer = read_key(&dir.join("issuer.key"))?;
+    open_with(dir, config, operator, issuer)
+}
+
+fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKey) -> Result<App> {
+    let options = LedgerOptions {
+        origin: config.origin.clone(),
+        ..LedgerOptions::default()
+    };
+    let ledger = Ledger::open(&dir.join("log"), operator.clone(), options)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let directory = VolunteerDirectory::open(&dir.join("volunteers"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(App {
+        dir: dir.to_path_buf(),
+        issuer: IssuerIdentity {
+            id: config.issuer_id.clone(),
+            name: config.issuer_name.clone(),
+            key: issuer,
+        },
+        config,
+        operator_key: operator,
+        ledger,
+        directory,
+    })
+}
+
+impl App {
+    /// The operator's C2SP note verifier key (`name+hexkeyid+base64`).
+    pub fn operator_vkey(&self) -> String {
+        NoteSigner::new(&self.config.origin, self.operator_key.clone())
+            .expect("origin is a valid note key name")
+            .verifier()
+            .to_vkey_string()
+    }
+}
+
+/// A new random 128-bit id as 32 lowercase hex digits.
+pub fn new_id() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    hex::encode(b)
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

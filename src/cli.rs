@@ -1,0 +1,297 @@
+//! Command-line interface definition (clap). The command names, flags and output lines named in
+//! the issues are a contract: extend, never rename.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sagat: signed, auditable volunteer hours and offline-verifiable certificates.
+#[derive(Debug, Parser)]
+#[command(name = "sagat", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--data DIR`, shared by every command that touches a data directory.
+#[derive(Debug, Args, Clone)]
+pub struct DataDir {
+    /// Data directory.
+    #[arg(long = "data", env = "SAGAT_DATA", default_value = "./sagat-data")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data directory: operator key, issuer key, empty log. Prints the operator's C2SP
+    /// verifier key on the last line.
+    Init {
+        #[command(flatten)]
+        data: DataDir,
+        /// C2SP origin of the log's checkpoints.
+        #[arg(long, default_value = crate::app::DEFAULT_ORIGIN)]
+        origin: String,
+        /// Issuer id (the credentials' `iss`).
+        #[arg(long, default_value = "kz-volunteer-front-office")]
+        issuer_id: String,
+        /// Issuer name printed on certificates.
+        #[arg(long, default_value = "Volunteer Front Office of Kazakhstan")]
+        issuer_name: String,
+    },
+    /// Generate an organization key pair (PKCS#8 PEM, mode 0600). Prints the public key last.
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Organizations (operator).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Volunteers.
+    Volunteer {
+        #[command(subcommand)]
+        command: VolunteerCommand,
+    },
+    /// Activities (organization).
+    Activity {
+        #[command(subcommand)]
+        command: ActivityCommand,
+    },
+    /// Attest hours: one volunteer (--volunteer/--date/--hours) or a CSV file (--csv).
+    Attest(AttestArgs),
+    /// Correct the date and hours of an attestation (the attesting organization only).
+    Correct {
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        org: OrgKey,
+        /// Attestation id.
+        #[arg(long)]
+        attestation: String,
+        /// New date, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// New hours, e.g. 3.5.
+        #[arg(long)]
+        hours: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Retract an attestation (the attesting organization only).
+    Retract {
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        org: OrgKey,
+        /// Attestation id.
+        #[arg(long)]
+        attestation: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// A volunteer's hours (live attestations).
+    Hours {
+        #[command(flatten)]
+        data: DataDir,
+        /// Volunteer id.
+        volunteer: String,
+        /// Print JSON (`total_minutes` and breakdowns).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The log: verify, checkpoint, entries, proofs.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+}
+
+/// `--org ORG --key FILE`: who signs.
+#[derive(Debug, Args, Clone)]
+pub struct OrgKey {
+    /// Organization id.
+    #[arg(long)]
+    pub org: String,
+    /// The organization's private key file (from `sagat keygen`).
+    #[arg(long)]
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Register an organization (operator-signed).
+    Register {
+        #[command(flatten)]
+        data: DataDir,
+        /// Organization id: lowercase letters, digits and '-'.
+        #[arg(long)]
+        id: String,
+        /// The organization's public key (base64 or hex of 32 bytes, from `sagat keygen`).
+        #[arg(long)]
+        key: String,
+        /// Name in English.
+        #[arg(long)]
+        name_en: String,
+        /// Name in Kazakh.
+        #[arg(long)]
+        name_kk: Option<String>,
+        /// Name in Russian.
+        #[arg(long)]
+        name_ru: Option<String>,
+        /// Region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Suspend an organization (operator).
+    Suspend {
+        #[command(flatten)]
+        data: DataDir,
+        /// Organization id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a suspension (operator).
+    Reinstate {
+        #[command(flatten)]
+        data: DataDir,
+        /// Organization id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Replace an organization's key (operator).
+    RotateKey {
+        #[command(flatten)]
+        data: DataDir,
+        /// Organization id.
+        id: String,
+        /// The new public key.
+        #[arg(long)]
+        key: String,
+    },
+    /// List organizations.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolunteerCommand {
+    /// Enroll a volunteer; prints the new volunteer id on the last line.
+    Enroll {
+        #[command(flatten)]
+        data: DataDir,
+        /// Full name as the volunteer writes it (kept outside the log, erasable).
+        #[arg(long)]
+        name: String,
+        /// Contact (phone or e-mail), optional, kept outside the log.
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// Erase a volunteer's name and contact. The log keeps only the random id.
+    Erase {
+        #[command(flatten)]
+        data: DataDir,
+        /// Volunteer id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActivityCommand {
+    /// Publish an activity; prints its id.
+    Publish {
+        #[command(flatten)]
+        data: DataDir,
+        #[command(flatten)]
+        org: OrgKey,
+        /// Title in English.
+        #[arg(long)]
+        title_en: String,
+        /// Title in Kazakh.
+        #[arg(long)]
+        title_kk: Option<String>,
+        /// Title in Russian.
+        #[arg(long)]
+        title_ru: Option<String>,
+        /// social, ecological, medical, animal_welfare, education, media, emergency_relief, events, other.
+        #[arg(long)]
+        category: String,
+        /// Place.
+        #[arg(long)]
+        place: Option<String>,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    #[command(flatten)]
+    pub org: OrgKey,
+    /// CSV file: header `volunteer,date,hours[,activity,role,note]`; all rows or none.
+    #[arg(long, conflicts_with_all = ["volunteer", "date", "hours"])]
+    pub csv: Option<PathBuf>,
+    /// Volunteer id.
+    #[arg(long, required_unless_present = "csv")]
+    pub volunteer: Option<String>,
+    /// Day worked, YYYY-MM-DD.
+    #[arg(long, required_unless_present = "csv")]
+    pub date: Option<String>,
+    /// Hours worked, e.g. 3.5 (rounded to the minute).
+    #[arg(long, required_unless_present = "csv")]
+    pub hours: Option<String>,
+    /// Activity id.
+    #[arg(long)]
+    pub activity: Option<String>,
+    /// Role.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Note (no personal data).
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Replay everything: every signature, every rule, the Merkle root against the checkpoint.
+    Verify {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Print the latest signed checkpoint note.
+    Checkpoint {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Write entry N's exact stored bytes to stdout.
+    Entry {
+        #[command(flatten)]
+        data: DataDir,
+        /// Entry index.
+        #[arg(long)]
+        index: u64,
+    },
+    /// Print a C2SP tlog-proof@v1 inclusion proof for entry N against the latest checkpoint.
+    Proof {
+        #[command(flatten)]
+        data: DataDir,
+        /// Entry index.
+        #[arg(long)]
+        index: u64,
+    },
+}

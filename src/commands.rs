@@ -1,0 +1,446 @@
+//! What each CLI command does: parse, sign, hand to the libraries, print.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use ed25519_dalek::SigningKey;
+
+use sagat_ledger::VolunteerRecord;
+use sagat_verifier::{
+    ActivityPublished, AttestationCorrected, AttestationRetracted, Category, Event, EventBody,
+    HoursAttested, Names, OrganizationKeyRotated, OrganizationRegistered,
+    OrganizationStatusChanged, VolunteerEnrolled,
+};
+
+use crate::app::{self, new_id, now, App, Config};
+use crate::attest_csv;
+use crate::cli::{
+    ActivityCommand, AttestArgs, Command, DataDir, LogCommand, OrgCommand, OrgKey,
+    VolunteerCommand,
+};
+
+/// Runs one command.
+pub fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Init {
+            data,
+            origin,
+            issuer_id,
+            issuer_name,
+        } => {
+            let config = Config {
+                origin,
+                issuer_id,
+                issuer_name,
+            };
+            let app = app::init(&data.data, config, now())?;
+            println!("initialized {}", app.dir.display());
+            println!("operator key: {}", app.dir.join("operator.key").display());
+            println!("issuer key:   {}", app.dir.join("issuer.key").display());
+            println!("operator verifier key (pin this to audit the log):");
+            println!("{}", app.operator_vkey());
+        }
+        Command::Keygen { out } => {
+            let key = app::generate_key();
+            app::write_key(&out, &key)?;
+            println!("private key written to {} (mode 0600)", out.display());
+            println!("public key:");
+            println!(
+                "{}",
+                sagat_verifier::public_key_base64(&key.verifying_key())
+            );
+        }
+        Command::Org { command } => org(command)?,
+        Command::Volunteer { command } => volunteer(command)?,
+        Command::Activity { command } => activity(command)?,
+        Command::Attest(args) => attest(args)?,
+        Command::Correct {
+            data,
+            org,
+            attestation,
+            date,
+            hours,
+            reason,
+        } => {
+            let app = app::open(&data.data)?;
+            let key = app::read_key(&org.key)?;
+            let minutes = attest_csv::parse_hours(&hours).map_err(anyhow::Error::msg)?;
+            let body = EventBody::AttestationCorrected(AttestationCorrected {
+                attestation,
+                org: org.org,
+                date,
+                minutes,
+                reason,
+            });
+            let index = append(&app, body, &key)?;
+            println!("corrected at log index {index}");
+        }
+        Command::Retract {
+            data,
+            org,
+            attestation,
+            reason,
+        } => {
+            let app = app::open(&data.data)?;
+            let key = app::read_key(&org.key)?;
+            let body = EventBody::AttestationRetracted(AttestationRetracted {
+                attestation,
+                org: org.org,
+                reason,
+            });
+            let index = append(&app, body, &key)?;
+            println!("retracted at log index {index}");
+        }
+        Command::Hours {
+            data,
+            volunteer,
+            json,
+        } => {
+            let app = app::open(&data.data)?;
+            let hours = app
+                .ledger
+                .read(|s| s.volunteer_hours(&volunteer))
+                .with_context(|| format!("no enrolled volunteer with id {volunteer}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hours)?);
+            } else {
+                println!(
+                    "volunteer {volunteer}: {} in {} attestation(s)",
+                    fmt_hours(hours.total_minutes),
+                    hours.attestations
+                );
+                print_breakdown("by organization", hours.by_org.iter());
+                print_breakdown("by category", hours.by_category.iter());
+                print_breakdown("by year", hours.by_year.iter());
+            }
+        }
+        Command::Log { command } => return log(command),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_breakdown<K: std::fmt::Display>(title: &str, rows: impl Iterator<Item = (K, &u64)>) {
+    println!("{title}:");
+    for (k, m) in rows {
+        println!("  {k:<32} {}", fmt_hours(*m));
+    }
+}
+
+/// `210` minutes → `3.5 h`.
+pub fn fmt_hours(minutes: u64) -> String {
+    let h = minutes as f64 / 60.0;
+    if minutes % 60 == 0 {
+        format!("{} h", minutes / 60)
+    } else {
+        format!("{h:.2} h")
+    }
+}
+
+fn event(body: EventBody) -> Event {
+    Event {
+        v: sagat_verifier::EVENT_VERSION,
+        id: new_id(),
+        created: now(),
+        body,
+    }
+}
+
+/// Signs and appends one event; returns its log index.
+fn append(app: &App, body: EventBody, key: &SigningKey) -> Result<u64> {
+    let bytes = sagat_verifier::sign_event(&event(body), key);
+    let appended = app.ledger.append(bytes)?;
+    Ok(appended.index)
+}
+
+fn org(command: OrgCommand) -> Result<()> {
+    match command {
+        OrgCommand::Register {
+            data,
+            id,
+            key,
+            name_en,
+            name_kk,
+            name_ru,
+            region,
+        } => {
+            let app = app::open(&data.data)?;
+            let public_key = sagat_verifier::parse_public_key(&key)
+                .with_context(|| format!("--key {key:?} is not an Ed25519 public key"))?;
+            let body = EventBody::OrganizationRegistered(OrganizationRegistered {
+                org: id.clone(),
+                names: Names {
+                    kk: name_kk,
+                    ru: name_ru,
+                    en: name_en,
+                },
+                region,
+                public_key: public_key.to_bytes().to_vec(),
+            });
+            let index = append(&app, body, &app.operator_key)?;
+            println!("registered organization {id} at log index {index}");
+        }
+        OrgCommand::Suspend { data, id, reason } => {
+            let app = app::open(&data.data)?;
+            let body = EventBody::OrganizationSuspended(OrganizationStatusChanged {
+                org: id.clone(),
+                reason,
+            });
+            let index = append(&app, body, &app.operator_key)?;
+            println!("suspended {id} at log index {index}");
+        }
+        OrgCommand::Reinstate { data, id, reason } => {
+            let app = app::open(&data.data)?;
+            let body = EventBody::OrganizationReinstated(OrganizationStatusChanged {
+                org: id.clone(),
+                reason,
+            });
+            let index = append(&app, body, &app.operator_key)?;
+            println!("reinstated {id} at log index {index}");
+        }
+        OrgCommand::RotateKey { data, id, key } => {
+            let app = app::open(&data.data)?;
+            let public_key = sagat_verifier::parse_public_key(&key)
+                .with_context(|| format!("--key {key:?} is not an Ed25519 public key"))?;
+            let body = EventBody::OrganizationKeyRotated(OrganizationKeyRotated {
+                org: id.clone(),
+                public_key: public_key.to_bytes().to_vec(),
+            });
+            let index = append(&app, body, &app.operator_key)?;
+            println!("rotated the key of {id} at log index {index}");
+        }
+        OrgCommand::List { data } => {
+            let app = app::open(&data.data)?;
+            for org in app.ledger.read(|s| s.organizations()) {
+                println!(
+                    "{}\t{}\t{}",
+                    org.org,
+                    if org.suspended { "suspended" } else { "active" },
+                    org.names.en
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn volunteer(command: VolunteerCommand) -> Result<()> {
+    match command {
+        VolunteerCommand::Enroll {
+            data,
+            name,
+            contact,
+        } => {
+            let app = app::open(&data.data)?;
+            if name.trim().is_empty() {
+                bail!("--name must not be empty");
+            }
+            let id = new_id();
+            // The name is stored first: a crash after it leaves an unreferenced encrypted
+            // record, never a log entry whose volunteer has no name.
+            app.directory.put(
+                &id,
+                &VolunteerRecord {
+                    name: name.trim().to_string(),
+                    contact,
+                },
+            )?;
+            let body = EventBody::VolunteerEnrolled(VolunteerEnrolled {
+                volunteer: id.clone(),
+                org: None,
+            });
+            let index = append(&app, body, &app.operator_key)?;
+            println!("enrolled at log index {index}; volunteer id:");
+            println!("{id}");
+        }
+        VolunteerCommand::Erase { data, id } => {
+            let app = app::open(&data.data)?;
+            if app.directory.erase(&id)? {
+                println!("erased the personal data of volunteer {id}; the log keeps only the random id");
+            } else {
+                bail!("no personal data stored for volunteer {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn activity(command: ActivityCommand) -> Result<()> {
+    match command {
+        ActivityCommand::Publish {
+            data,
+            org,
+            title_en,
+            title_kk,
+            title_ru,
+            category,
+            place,
+            from,
+            to,
+        } => {
+            let app = app::open(&data.data)?;
+            let key = app::read_key(&org.key)?;
+            let category = Category::parse(&category).with_context(|| {
+                format!(
+                    "--category {category:?} is not one of: {}",
+                    Category::ALL.map(|c| c.as_str()).join(", ")
+                )
+            })?;
+            let id = new_id();
+            let body = EventBody::ActivityPublished(ActivityPublished {
+                activity: id.clone(),
+                org: org.org,
+                titles: Names {
+                    kk: title_kk,
+                    ru: title_ru,
+                    en: title_en,
+                },
+                category,
+                place,
+                from,
+                to,
+            });
+            let index = append(&app, body, &key)?;
+            println!("published at log index {index}; activity id:");
+            println!("{id}");
+        }
+    }
+    Ok(())
+}
+
+fn attest(args: AttestArgs) -> Result<()> {
+    let AttestArgs {
+        data,
+        org: OrgKey { org, key },
+        csv,
+        volunteer,
+        date,
+        hours,
+        activity,
+        role,
+        note,
+    } = args;
+    let app = app::open(&data.data)?;
+    let key = app::read_key(&key)?;
+    if let Some(path) = csv {
+        return attest_file(&app, &org, &key, &path);
+    }
+    let (Some(volunteer), Some(date), Some(hours)) = (volunteer, date, hours) else {
+        bail!("give --volunteer, --date and --hours, or --csv FILE");
+    };
+    let minutes = attest_csv::parse_hours(&hours).map_err(anyhow::Error::msg)?;
+    let id = new_id();
+    let body = EventBody::HoursAttested(HoursAttested {
+        attestation: id.clone(),
+        org,
+        volunteer,
+        activity,
+        date,
+        minutes,
+        role,
+        note,
+    });
+    let event = Event {
+        v: sagat_verifier::EVENT_VERSION,
+        id: id.clone(),
+        created: now(),
+        body,
+    };
+    let appended = app.ledger.append(sagat_verifier::sign_event(&event, &key))?;
+    println!(
+        "attested {} at log index {}; attestation id:",
+        fmt_hours(minutes as u64),
+        appended.index
+    );
+    println!("{id}");
+    Ok(())
+}
+
+fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -> Result<()> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open CSV file {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let progress = indicatif::ProgressBar::new(size);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes}")
+            .expect("valid template"),
+    );
+    progress.set_message("reading");
+    let rows = match attest_csv::parse(org, progress.wrap_read(file)) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            progress.finish_and_clear();
+            return attest_csv::report(&errors);
+        }
+    };
+    progress.finish_and_clear();
+    let entries = attest_csv::sign_rows(&rows, key, now());
+    // Dry run against every rule first, so every bad row is named, not just the first.
+    let violations = app.ledger.check_batch(&entries)?;
+    if !violations.is_empty() {
+        let errors: Vec<attest_csv::RowError> = violations
+            .into_iter()
+            .map(|(pos, v)| attest_csv::RowError {
+                line: rows[pos].line,
+                reason: v.to_string(),
+            })
+            .collect();
+        return attest_csv::report(&errors);
+    }
+    let appended = app.ledger.append_batch(entries).map_err(|e| {
+        anyhow::anyhow!("nothing was appended: {e}")
+    })?;
+    let first = appended.first().map(|a| a.index).unwrap_or(0);
+    let last = appended.last().map(|a| a.index).unwrap_or(0);
+    let minutes: u64 = rows.iter().map(|r| r.body.minutes as u64).sum();
+    println!(
+        "attested {} row(s), {} in total, at log indices {first}..={last}",
+        rows.len(),
+        fmt_hours(minutes)
+    );
+    Ok(())
+}
+
+fn log(command: LogCommand) -> Result<ExitCode> {
+    match command {
+        LogCommand::Verify { data } => {
+            let DataDir { data } = data;
+            if !app::is_initialized(&data) {
+                bail!("{} is not a Sagat data directory", data.display());
+            }
+            let operator = app::read_key(&data.join("operator.key"))?.verifying_key();
+            match sagat_ledger::verify_log(&data.join("log"), &operator, None) {
+                Ok(report) => {
+                    println!(
+                        "log OK: {} entries; every signature, rule and the Merkle root against the signed checkpoint verified",
+                        report.entries
+                    );
+                    println!("{}", report.entries);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(failure) => {
+                    eprintln!("log verification FAILED: {failure}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        LogCommand::Checkpoint { data } => {
+            let app = app::open(&data.data)?;
+            print!("{}", app.ledger.checkpoint_note());
+            Ok(ExitCode::SUCCESS)
+        }
+        LogCommand::Entry { data, index } => {
+            let app = app::open(&data.data)?;
+            let bytes = app.ledger.entry(index)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        LogCommand::Proof { data, index } => {
+            let app = app::open(&data.data)?;
+            print!("{}", app.ledger.tlog_proof(index)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
