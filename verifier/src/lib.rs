@@ -8,7 +8,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cbor;
+mod cose;
+mod date;
+mod error;
 mod event;
+mod keys;
+mod merkle;
+mod note;
+mod signed_event;
+mod tlog_proof;
 
 pub use event::{
     is_valid_id128, ActivityPublished, AttestationCorrected, AttestationRetracted, Category,
@@ -16,3 +25,18 @@ pub use event::{
     Names, OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged, Signer,
     VolunteerEnrolled, EVENT_VERSION,
 };
+pub use cbor::{from_canonical_cbor, to_canonical_cbor};
+pub use cose::{sign1, Sign1};
+pub use date::{date_from_unix, format_date, parse_date, year_of};
+pub use error::Error;
+pub use keys::{key_id, parse_public_key, public_key_base64};
+pub use merkle::{
+    consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root_from_leaf_hashes,
+    verify_consistency, verify_inclusion, Hash,
+};
+pub use note::{
+    open_checkpoint, open_note, sign_note, Checkpoint, Note, NoteSigner, NoteVerifier,
+    MAX_NOTE_BYTES, MAX_SIGNATURES,
+};
+pub use signed_event::{decode_signed_event, sign_event, SignedEvent};
+pub use tlog_proof::{format_tlog_proof, parse_tlog_proof, TlogProof, TLOG_PROOF_HEADER};

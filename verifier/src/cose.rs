@@ -1,0 +1,147 @@
+//! COSE_Sign1 (RFC 9052 §4.2) in Sagat's profile.
+//!
+//! Profile, and why:
+//! - alg EdDSA (-8, RFC 9053 §2.2) with Ed25519 keys, and nothing else: one algorithm means no
+//!   algorithm-confusion paths;
+//! - `alg` (label 1) and `kid` (label 4) in the **protected** header, so both are covered by the
+//!   signature; `kid` = [`crate::key_id`] of the signer;
+//! - attached payload, empty `external_aad` (RFC 9052 §4.3);
+//! - written with tag 18 (RFC 9052 §2); read tagged or untagged, any other tag rejected;
+//! - no `crit` parameters (we would have to understand them, RFC 9052 §3.1), and neither `alg`
+//!   nor `kid` in the unprotected header (a parameter must not appear in both buckets, §3).
+//!
+//! Signatures are checked with `verify_strict` (RFC 8032 §5.1.7 plus rejection of small-order
+//! keys and non-canonical `R`), so one message has one valid signature per key in practice.
+
+use coset::{
+    iana, CborSerializable, CoseSign1, CoseSign1Builder, HeaderBuilder, RegisteredLabelWithPrivate,
+    TaggedCborSerializable,
+};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+
+use crate::{key_id, Error};
+
+/// CBOR tag of a COSE_Sign1 message (RFC 9052 §2, Table 1).
+const COSE_SIGN1_TAG: u8 = 18;
+
+/// Signs `payload` with `key`: returns a tagged COSE_Sign1 with alg EdDSA and
+/// `kid` = [`key_id`]`(key.verifying_key())` in the protected header.
+pub fn sign1(payload: &[u8], key: &SigningKey) -> Vec<u8> {
+    let protected = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::EdDSA)
+        .key_id(key_id(&key.verifying_key()).to_vec())
+        .build();
+    CoseSign1Builder::new()
+        .protected(protected)
+        .payload(payload.to_vec())
+        .create_signature(&[], |tbs| key.sign(tbs).to_bytes().to_vec())
+        .build()
+        .to_tagged_vec()
+        .expect("encoding a COSE_Sign1 built from plain bytes cannot fail")
+}
+
+/// A parsed, **not yet verified** COSE_Sign1 in Sagat's profile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sign1 {
+    inner: CoseSign1,
+}
+
+impl Sign1 {
+    /// Parses a COSE_Sign1, tagged (18) or untagged, and checks the profile: alg EdDSA and a
+    /// non-empty kid in the protected header, attached payload, no `crit`, no trailing bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Sign1, Error> {
+        let first = *bytes
+            .first()
+            .ok_or_else(|| Error::Cose("empty input".into()))?;
+        let inner = if first >> 5 == 6 {
+            // Major type 6 is a tag; 0xD2 is tag 18 in its one-byte form.
+            if first != 0xC0 | COSE_SIGN1_TAG {
+                return Err(Error::Cose(format!(
+                    "CBOR tag {} is not 18 (COSE_Sign1)",
+                    describe_tag(bytes)
+                )));
+            }
+            CoseSign1::from_tagged_slice(bytes)
+        } else {
+            CoseSign1::from_slice(bytes)
+        }
+        .map_err(|e| Error::Cose(format!("not a COSE_Sign1 structure: {e}")))?;
+
+        let protected = &inner.protected.header;
+        match &protected.alg {
+            Some(RegisteredLabelWithPrivate::Assigned(iana::Algorithm::EdDSA)) => {}
+            Some(other) => {
+                return Err(Error::Cose(format!(
+                    "algorithm {other:?} in the protected header; only EdDSA (-8) is accepted"
+                )))
+            }
+            None => {
+                return Err(Error::Cose(
+                    "no algorithm in the protected header (EdDSA, -8, required)".into(),
+                ))
+            }
+        }
+        if protected.key_id.is_empty() {
+            return Err(Error::Cose("no kid in the protected header".into()));
+        }
+        if !protected.crit.is_empty() || !inner.unprotected.crit.is_empty() {
+            return Err(Error::Cose("critical header parameters are not supported".into()));
+        }
+        if inner.unprotected.alg.is_some() || !inner.unprotected.key_id.is_empty() {
+            return Err(Error::Cose(
+                "alg or kid in the unprotected header (must be protected only)".into(),
+            ));
+        }
+        if inner.payload.is_none() {
+            return Err(Error::Cose("detached payload (must be attached)".into()));
+        }
+        Ok(Sign1 { inner })
+    }
+
+    /// The `kid` from the protected header.
+    pub fn kid(&self) -> &[u8] {
+        &self.inner.protected.header.key_id
+    }
+
+    /// The attached payload.
+    pub fn payload(&self) -> &[u8] {
+        self.inner.payload.as_deref().unwrap_or_default()
+    }
+
+    /// The bytes the signature covers: the CBOR `Sig_structure`
+    /// `["Signature1", protected, h'', payload]` (RFC 9052 §4.4), using the protected header
+    /// bytes exactly as received.
+    pub fn to_be_signed(&self) -> Vec<u8> {
+        self.inner.tbs_data(&[])
+    }
+
+    /// The Ed25519 signature (must be 64 bytes).
+    pub fn signature(&self) -> Result<Signature, Error> {
+        let bytes: &[u8; 64] = self.inner.signature.as_slice().try_into().map_err(|_| {
+            Error::Cose(format!(
+                "an Ed25519 signature is 64 bytes, got {}",
+                self.inner.signature.len()
+            ))
+        })?;
+        Ok(Signature::from_bytes(bytes))
+    }
+
+    /// Checks that `kid` is [`key_id`]`(key)` ([`Error::KidMismatch`]) and that the signature
+    /// verifies under `key` ([`Error::BadSignature`]).
+    pub fn verify(&self, key: &VerifyingKey) -> Result<(), Error> {
+        if self.kid() != key_id(key) {
+            return Err(Error::KidMismatch);
+        }
+        let signature = self.signature()?;
+        key.verify_strict(&self.to_be_signed(), &signature)
+            .map_err(|_| Error::BadSignature)
+    }
+}
+
+fn describe_tag(bytes: &[u8]) -> String {
+    let mut reader = bytes;
+    match ciborium::from_reader::<ciborium::Value, _>(&mut reader) {
+        Ok(ciborium::Value::Tag(tag, _)) => tag.to_string(),
+        _ => format!("(header byte {:#04x})", bytes[0]),
+    }
+}
