@@ -45,4 +45,22 @@ pub enum Error {
     /// A public or private key is malformed.
     #[error("key: {0}")]
     Key(String),
+    /// A credential QR text (`VH1:` + base45) is too long, has the wrong prefix or bad base45.
+    #[error("QR text: {0}")]
+    QrText(String),
+    /// A zlib (RFC 1950) stream is broken, too large when inflated, or followed by extra bytes.
+    #[error("zlib: {0}")]
+    Zlib(String),
+    /// A credential's CWT claims are malformed (missing, unknown or mistyped claim, bad date).
+    #[error("credential claims: {0}")]
+    Claims(String),
+    /// A trust list is malformed or its operator signature does not verify.
+    #[error("trust list: {0}")]
+    TrustList(String),
+    /// A status list is malformed or not signed by a trusted issuer key.
+    #[error("status list: {0}")]
+    StatusList(String),
+    /// An evidence bundle is malformed.
+    #[error("evidence bundle: {0}")]
+    Evidence(String),
 }

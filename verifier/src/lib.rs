@@ -9,15 +9,19 @@
 #![warn(missing_docs)]
 
 mod cbor;
+mod cbor_strict;
 mod cose;
+mod credential;
 mod date;
 mod error;
 mod event;
 mod keys;
 mod merkle;
 mod note;
+mod qr_text;
 mod signed_event;
 mod tlog_proof;
+mod trust;
 
 pub use event::{
     is_valid_id128, ActivityPublished, AttestationCorrected, AttestationRetracted, Category,
@@ -40,3 +44,13 @@ pub use note::{
 };
 pub use signed_event::{decode_signed_event, sign_event, SignedEvent};
 pub use tlog_proof::{format_tlog_proof, parse_tlog_proof, TlogProof, TLOG_PROOF_HEADER};
+pub use credential::{
+    check_claims_consistency, credential_id_hex, decode_claims, encode_claims, index_list_cbor,
+    parse_credential, parse_credential_id, sign_credential, AttestationRefs, CredentialClaims,
+    HoursClaim, MoreOrgs, OrgLine, UnverifiedCredential, HOURS_CLAIM_KEY, MAX_INLINE_INDEX_BYTES,
+};
+pub use qr_text::{decode_qr_text, encode_qr_text, MAX_COSE_BYTES, MAX_QR_TEXT_CHARS, QR_PREFIX};
+pub use trust::{
+    jcs, open_trust_list, sign_trust_list, TrustList, TrustedIssuer, MAX_TRUST_LIST_BYTES,
+    TRUST_LIST_FORMAT,
+};

@@ -1,0 +1,557 @@
+//! The hours credential: a CWT (RFC 8392) in a COSE_Sign1 (RFC 9052 §4.2) signed by an issuer key.
+//!
+//! Wire form (docs/formats.md, "Credential"): the COSE payload is a CWT claims map in
+//! deterministic CBOR (RFC 8949 §4.2.1) with `iss` (1), optional `exp` (4), `nbf` (5), `iat` (6),
+//! `cti` (7, 16 bytes) and one private claim, [`HOURS_CLAIM_KEY`] (-65537), holding the hours:
+//!
+//! | key | field | CBOR |
+//! |---|---|---|
+//! | 1 | holder name as written | tstr |
+//! | 2 | total minutes | uint |
+//! | 3 | organization lines | array of `[org id, org name, category, minutes, first date, last date]` |
+//! | 4 | grouped remainder (optional) | `[organizations, minutes]` |
+//! | 5 | period covered | `[from date, to date]` |
+//! | 6 | checkpoint issued against | `[tree size, root hash (32 bytes)]` |
+//! | 7 | counted attestations, inline | array of uint: first log index, then differences |
+//! | 8 | counted attestations, committed | `[count, SHA-256 (32 bytes)]` |
+//! | 9 | revocation status-list index | uint |
+//!
+//! Exactly one of 7 and 8 is present. Why arrays and integer keys: the credential must fit a
+//! printed QR code (version ≤ 20 at error-correction level Q for ten organizations), and map keys
+//! spelled out would cost more than the data. Why delta encoding: the attestation indices of one
+//! volunteer are increasing and close together, so the differences take one or two bytes each.
+//! When even that is too long ([`AttestationRefs::compact`]), the credential carries a SHA-256
+//! commitment to the list instead; the full list travels in the PDF's evidence bundle.
+//!
+//! Decoding is strict: unknown keys, keys out of order, non-deterministic encoding and malformed
+//! dates are rejected. A future incompatible version gets a new QR prefix instead of new keys.
+
+use ciborium::Value;
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+
+use crate::cbor_strict::{
+    bytes, encode, get_array, get_fixed, get_i64, get_text, get_tuple, get_u64, int, int_map, text,
+    uint, IntMap,
+};
+use crate::{parse_date, sign1, Error, Sign1};
+
+/// CWT claim key of the hours claim (private use range, RFC 8392 §9.1: keys < -65536).
+pub const HOURS_CLAIM_KEY: i64 = -65537;
+
+/// CWT `iss` (RFC 8392 §3.1.1).
+const CWT_ISS: i64 = 1;
+/// CWT `exp` (RFC 8392 §3.1.4).
+const CWT_EXP: i64 = 4;
+/// CWT `nbf` (RFC 8392 §3.1.5).
+const CWT_NBF: i64 = 5;
+/// CWT `iat` (RFC 8392 §3.1.6).
+const CWT_IAT: i64 = 6;
+/// CWT `cti` (RFC 8392 §3.1.7).
+const CWT_CTI: i64 = 7;
+
+/// Largest delta-encoded index list (in CBOR bytes) [`AttestationRefs::compact`] keeps inline.
+pub const MAX_INLINE_INDEX_BYTES: usize = 96;
+
+/// The claims of an hours credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialClaims {
+    /// `iss`: the issuer id (as in `IssuerKeyRegistered.issuer`).
+    pub issuer: String,
+    /// `iat`: issue time, seconds since the Unix epoch.
+    pub issued_at: i64,
+    /// `nbf`: not valid before, seconds since the Unix epoch.
+    pub not_before: i64,
+    /// `exp`: not valid from this time on, seconds since the Unix epoch; `None` = no expiry.
+    pub expires: Option<i64>,
+    /// `cti`: the credential id, 16 random bytes.
+    pub id: [u8; 16],
+    /// The private hours claim.
+    pub hours: HoursClaim,
+}
+
+/// The private claim [`HOURS_CLAIM_KEY`]: what the credential says about the holder's hours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoursClaim {
+    /// The holder's name as the volunteer wrote it. The only personal data in the credential.
+    pub holder: String,
+    /// Total minutes: the sum of the organization lines and the grouped remainder.
+    pub total_minutes: u64,
+    /// One line per organization.
+    pub orgs: Vec<OrgLine>,
+    /// Organizations grouped into one line to keep the QR code small, if any.
+    pub more: Option<MoreOrgs>,
+    /// First day of the period covered, `YYYY-MM-DD`.
+    pub period_from: String,
+    /// Last day of the period covered, `YYYY-MM-DD`.
+    pub period_to: String,
+    /// Tree size of the signed checkpoint the credential was issued against.
+    pub checkpoint_size: u64,
+    /// Root hash of that checkpoint.
+    pub checkpoint_root: [u8; 32],
+    /// The log indices of the counted `HoursAttested` entries.
+    pub attestations: AttestationRefs,
+    /// The credential's index in the issuer's revocation status list.
+    pub status_index: u64,
+}
+
+/// One organization's line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgLine {
+    /// Organization id.
+    pub org: String,
+    /// Organization name (in the certificate's language).
+    pub name: String,
+    /// Main category (wire name, e.g. `"social"`).
+    pub category: String,
+    /// Minutes counted for this organization.
+    pub minutes: u64,
+    /// First day worked, `YYYY-MM-DD`.
+    pub first: String,
+    /// Last day worked, `YYYY-MM-DD`.
+    pub last: String,
+}
+
+/// The grouped remainder: "+N more organizations: M minutes".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoreOrgs {
+    /// Number of organizations grouped.
+    pub organizations: u32,
+    /// Their minutes together.
+    pub minutes: u64,
+}
+
+/// Which log entries the credential counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttestationRefs {
+    /// The log indices, strictly increasing.
+    Indices(Vec<u64>),
+    /// A commitment to the indices: their number and the SHA-256 of [`index_list_cbor`] of them.
+    Commitment {
+        /// Number of indices.
+        count: u64,
+        /// SHA-256 of the deterministic CBOR array of the indices, ascending.
+        sha256: [u8; 32],
+    },
+}
+
+impl AttestationRefs {
+    /// The inline list if its delta encoding takes at most [`MAX_INLINE_INDEX_BYTES`], otherwise
+    /// the commitment. Sorts and deduplicates `indices`.
+    pub fn compact(mut indices: Vec<u64>) -> AttestationRefs {
+        indices.sort_unstable();
+        indices.dedup();
+        if encode(&delta_array(&indices)).len() <= MAX_INLINE_INDEX_BYTES {
+            AttestationRefs::Indices(indices)
+        } else {
+            AttestationRefs::commit(&indices)
+        }
+    }
+
+    /// The commitment form for `indices` (sorted and deduplicated first).
+    pub fn commit(indices: &[u64]) -> AttestationRefs {
+        let mut sorted = indices.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        AttestationRefs::Commitment {
+            count: sorted.len() as u64,
+            sha256: Sha256::digest(index_list_cbor(&sorted)).into(),
+        }
+    }
+
+    /// Number of counted attestations.
+    pub fn count(&self) -> u64 {
+        match self {
+            AttestationRefs::Indices(v) => v.len() as u64,
+            AttestationRefs::Commitment { count, .. } => *count,
+        }
+    }
+
+    /// Whether `indices` (in any order) are exactly the counted ones.
+    pub fn matches(&self, indices: &[u64]) -> bool {
+        let mut sorted = indices.to_vec();
+        sorted.sort_unstable();
+        let len = sorted.len();
+        sorted.dedup();
+        if sorted.len() != len {
+            return false;
+        }
+        match self {
+            AttestationRefs::Indices(v) => *v == sorted,
+            AttestationRefs::Commitment { count, sha256 } => {
+                *count == len as u64
+                    && Sha256::digest(index_list_cbor(&sorted)).as_slice() == sha256
+            }
+        }
+    }
+}
+
+/// The bytes a [`AttestationRefs::Commitment`] hashes: the deterministic CBOR array of absolute
+/// log indices in ascending order (e.g. `[3, 17, 18]` → `83 03 11 12`).
+pub fn index_list_cbor(sorted_indices: &[u64]) -> Vec<u8> {
+    encode(&Value::Array(
+        sorted_indices.iter().map(|&i| uint(i)).collect(),
+    ))
+}
+
+/// The credential id as 32 lowercase hex digits (as in `CredentialIssued.credential`).
+pub fn credential_id_hex(id: &[u8; 16]) -> String {
+    hex::encode(id)
+}
+
+/// Parses 32 hex digits into a credential id.
+pub fn parse_credential_id(text: &str) -> Result<[u8; 16], Error> {
+    let raw = hex::decode(text.trim())
+        .map_err(|e| Error::Claims(format!("credential id is not hex: {e}")))?;
+    raw.as_slice()
+        .try_into()
+        .map_err(|_| Error::Claims(format!("credential id is 16 bytes, got {}", raw.len())))
+}
+
+fn delta_array(sorted: &[u64]) -> Value {
+    let mut previous = None;
+    Value::Array(
+        sorted
+            .iter()
+            .map(|&i| {
+                let d = match previous {
+                    None => i,
+                    Some(p) => i - p,
+                };
+                previous = Some(i);
+                uint(d)
+            })
+            .collect(),
+    )
+}
+
+/// The CWT claims map of `claims` in deterministic CBOR: the COSE payload of the credential.
+/// Inline attestation indices are written sorted and deduplicated.
+pub fn encode_claims(claims: &CredentialClaims) -> Vec<u8> {
+    encode(&claims_value(claims))
+}
+
+fn claims_value(c: &CredentialClaims) -> Value {
+    let h = &c.hours;
+    let orgs = Value::Array(
+        h.orgs
+            .iter()
+            .map(|o| {
+                Value::Array(vec![
+                    text(&o.org),
+                    text(&o.name),
+                    text(&o.category),
+                    uint(o.minutes),
+                    text(&o.first),
+                    text(&o.last),
+                ])
+            })
+            .collect(),
+    );
+    let mut hours = vec![
+        (1, text(&h.holder)),
+        (2, uint(h.total_minutes)),
+        (3, orgs),
+        (
+            5,
+            Value::Array(vec![text(&h.period_from), text(&h.period_to)]),
+        ),
+        (
+            6,
+            Value::Array(vec![uint(h.checkpoint_size), bytes(&h.checkpoint_root)]),
+        ),
+        (9, uint(h.status_index)),
+    ];
+    if let Some(m) = h.more {
+        hours.push((
+            4,
+            Value::Array(vec![uint(u64::from(m.organizations)), uint(m.minutes)]),
+        ));
+    }
+    match &h.attestations {
+        AttestationRefs::Indices(v) => {
+            let mut sorted = v.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            hours.push((7, delta_array(&sorted)));
+        }
+        AttestationRefs::Commitment { count, sha256 } => {
+            hours.push((8, Value::Array(vec![uint(*count), bytes(sha256)])));
+        }
+    }
+    let mut top = vec![
+        (CWT_ISS, text(&c.issuer)),
+        (CWT_NBF, int(c.not_before)),
+        (CWT_IAT, int(c.issued_at)),
+        (CWT_CTI, bytes(&c.id)),
+        (HOURS_CLAIM_KEY, int_map(hours)),
+    ];
+    if let Some(exp) = c.expires {
+        top.push((CWT_EXP, int(exp)));
+    }
+    int_map(top)
+}
+
+/// Parses a credential's COSE payload (strict; see the module docs). Checks shapes and dates,
+/// not arithmetic: whether the totals add up is a verification step
+/// ([`crate::check_claims_consistency`]).
+pub fn decode_claims(payload: &[u8]) -> Result<CredentialClaims, Error> {
+    let value = crate::cbor::canonical_value(payload)?;
+    claims_from_value(value).map_err(Error::Claims)
+}
+
+fn claims_from_value(value: Value) -> Result<CredentialClaims, String> {
+    let mut top = IntMap::new(value, "CWT claims")?;
+    let issuer = get_text(top.require(CWT_ISS, "iss")?, "iss")?;
+    let expires = top.take(CWT_EXP).map(|v| get_i64(v, "exp")).transpose()?;
+    let not_before = get_i64(top.require(CWT_NBF, "nbf")?, "nbf")?;
+    let issued_at = get_i64(top.require(CWT_IAT, "iat")?, "iat")?;
+    let id = get_fixed::<16>(top.require(CWT_CTI, "cti")?, "cti")?;
+    let hours = hours_from_value(top.require(HOURS_CLAIM_KEY, "hours claim")?)?;
+    top.finish()?;
+    if issuer.is_empty() {
+        return Err("iss: empty issuer id".into());
+    }
+    Ok(CredentialClaims {
+        issuer,
+        issued_at,
+        not_before,
+        expires,
+        id,
+        hours,
+    })
+}
+
+fn date(v: Value, what: &str) -> Result<String, String> {
+    let s = get_text(v, what)?;
+    parse_date(&s).map_err(|e| format!("{what}: {e}"))?;
+    Ok(s)
+}
+
+fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
+    let mut m = IntMap::new(value, "hours claim")?;
+    let holder = get_text(m.require(1, "holder")?, "holder")?;
+    let total_minutes = get_u64(m.require(2, "total minutes")?, "total minutes")?;
+    let mut orgs = Vec::new();
+    for (i, line) in get_array(m.require(3, "organization lines")?, "organization lines")?
+        .into_iter()
+        .enumerate()
+    {
+        let what = format!("organization line {}", i + 1);
+        let [org, name, category, minutes, first, last] = get_tuple::<6>(line, &what)?;
+        orgs.push(OrgLine {
+            org: get_text(org, &what)?,
+            name: get_text(name, &what)?,
+            category: get_text(category, &what)?,
+            minutes: get_u64(minutes, &what)?,
+            first: date(first, &what)?,
+            last: date(last, &what)?,
+        });
+    }
+    let more = match m.take(4) {
+        None => None,
+        Some(v) => {
+            let [n, minutes] = get_tuple::<2>(v, "grouped organizations")?;
+            let n = get_u64(n, "grouped organizations")?;
+            Some(MoreOrgs {
+                organizations: u32::try_from(n)
+                    .map_err(|_| "grouped organizations: count out of range".to_string())?,
+                minutes: get_u64(minutes, "grouped organizations")?,
+            })
+        }
+    };
+    let [from, to] = get_tuple::<2>(m.require(5, "period")?, "period")?;
+    let (period_from, period_to) = (date(from, "period from")?, date(to, "period to")?);
+    let [size, root] = get_tuple::<2>(m.require(6, "checkpoint")?, "checkpoint")?;
+    let checkpoint_size = get_u64(size, "checkpoint size")?;
+    let checkpoint_root = get_fixed::<32>(root, "checkpoint root hash")?;
+    let attestations = match (m.take(7), m.take(8)) {
+        (Some(deltas), None) => {
+            let mut indices = Vec::new();
+            let mut previous: Option<u64> = None;
+            for d in get_array(deltas, "attestation indices")? {
+                let d = get_u64(d, "attestation index")?;
+                let next = match previous {
+                    None => d,
+                    Some(_) if d == 0 => {
+                        return Err("attestation indices: repeated index (delta 0)".into())
+                    }
+                    Some(p) => p
+                        .checked_add(d)
+                        .ok_or_else(|| "attestation indices: index overflows".to_string())?,
+                };
+                indices.push(next);
+                previous = Some(next);
+            }
+            AttestationRefs::Indices(indices)
+        }
+        (None, Some(commitment)) => {
+            let [count, hash] = get_tuple::<2>(commitment, "attestation commitment")?;
+            AttestationRefs::Commitment {
+                count: get_u64(count, "attestation count")?,
+                sha256: get_fixed::<32>(hash, "attestation commitment hash")?,
+            }
+        }
+        (Some(_), Some(_)) => {
+            return Err("both inline attestation indices (7) and a commitment (8)".into())
+        }
+        (None, None) => return Err("missing attestation indices (7) or commitment (8)".into()),
+    };
+    let status_index = get_u64(m.require(9, "status index")?, "status index")?;
+    m.finish()?;
+    Ok(HoursClaim {
+        holder,
+        total_minutes,
+        orgs,
+        more,
+        period_from,
+        period_to,
+        checkpoint_size,
+        checkpoint_root,
+        attestations,
+        status_index,
+    })
+}
+
+/// Signs `claims` with the issuer `key`: a tagged COSE_Sign1 (alg EdDSA, `kid` =
+/// [`crate::key_id`] of the issuer key) over [`encode_claims`].
+pub fn sign_credential(claims: &CredentialClaims, key: &SigningKey) -> Vec<u8> {
+    sign1(&encode_claims(claims), key)
+}
+
+/// A parsed credential whose signature has **not** been checked yet.
+#[derive(Clone, Debug)]
+pub struct UnverifiedCredential {
+    /// The COSE_Sign1.
+    pub sign1: Sign1,
+    /// The claims, as the (unverified) payload says.
+    pub claims: CredentialClaims,
+}
+
+/// Parses a credential's COSE_Sign1 bytes and claims without checking the signature.
+pub fn parse_credential(cose: &[u8]) -> Result<UnverifiedCredential, Error> {
+    let sign1 = Sign1::parse(cose)?;
+    let claims = decode_claims(sign1.payload())?;
+    Ok(UnverifiedCredential { sign1, claims })
+}
+
+/// The internal arithmetic and date checks a credential's claims must pass: the total equals the
+/// sum of the organization lines plus the grouped remainder; every line's first day ≤ last day and
+/// inside the period; period from ≤ to; `nbf` ≤ `exp`. Returns a description of the first failure.
+pub fn check_claims_consistency(claims: &CredentialClaims) -> Result<(), String> {
+    let h = &claims.hours;
+    let mut sum: u64 = 0;
+    for o in &h.orgs {
+        sum = sum
+            .checked_add(o.minutes)
+            .ok_or_else(|| "organization minutes overflow".to_string())?;
+    }
+    if let Some(m) = h.more {
+        sum = sum
+            .checked_add(m.minutes)
+            .ok_or_else(|| "organization minutes overflow".to_string())?;
+    }
+    if sum != h.total_minutes {
+        return Err(format!(
+            "total minutes {} differ from the sum of the organization lines {}",
+            h.total_minutes, sum
+        ));
+    }
+    let day = |s: &str| parse_date(s).map_err(|e| e.to_string());
+    let (from, to) = (day(&h.period_from)?, day(&h.period_to)?);
+    if from > to {
+        return Err(format!(
+            "period {} .. {} ends before it starts",
+            h.period_from, h.period_to
+        ));
+    }
+    for o in &h.orgs {
+        let (first, last) = (day(&o.first)?, day(&o.last)?);
+        if first > last || first < from || last > to {
+            return Err(format!(
+                "organization {}: days {} .. {} are not inside the period {} .. {}",
+                o.org, o.first, o.last, h.period_from, h.period_to
+            ));
+        }
+    }
+    if let Some(exp) = claims.expires {
+        if exp <= claims.not_before {
+            return Err("exp is not after nbf".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> CredentialClaims {
+        CredentialClaims {
+            issuer: "kz-volunteer-office".into(),
+            issued_at: 1_767_225_600,
+            not_before: 1_767_225_600,
+            expires: None,
+            id: [7; 16],
+            hours: HoursClaim {
+                holder: "Әлия Қасымова".into(),
+                total_minutes: 600,
+                orgs: vec![OrgLine {
+                    org: "astana-youth".into(),
+                    name: "Astana Youth Centre".into(),
+                    category: "social".into(),
+                    minutes: 600,
+                    first: "2025-03-01".into(),
+                    last: "2025-06-01".into(),
+                }],
+                more: None,
+                period_from: "2025-01-01".into(),
+                period_to: "2025-12-31".into(),
+                checkpoint_size: 1000,
+                checkpoint_root: [9; 32],
+                attestations: AttestationRefs::Indices(vec![3, 17, 18, 400]),
+                status_index: 5,
+            },
+        }
+    }
+
+    #[test]
+    fn claims_round_trip_and_key_order() {
+        let c = sample();
+        let bytes = encode_claims(&c);
+        assert_eq!(decode_claims(&bytes).unwrap(), c);
+        // iss (1) comes first, the private claim (-65537 = 0x3a 00010000) last.
+        assert_eq!(bytes[1], 0x01);
+        let mut with_exp = c.clone();
+        with_exp.expires = Some(1_800_000_000);
+        assert_eq!(decode_claims(&encode_claims(&with_exp)).unwrap(), with_exp);
+    }
+
+    #[test]
+    fn commitment_matches_exactly_its_indices() {
+        let refs = AttestationRefs::commit(&[18, 3, 17]);
+        assert!(refs.matches(&[3, 17, 18]));
+        assert!(!refs.matches(&[3, 17]));
+        assert!(!refs.matches(&[3, 17, 17, 18]));
+        assert_eq!(index_list_cbor(&[3, 17, 18]), vec![0x83, 0x03, 0x11, 0x12]);
+        let long: Vec<u64> = (0..200).map(|i| i * 1000).collect();
+        assert!(matches!(
+            AttestationRefs::compact(long),
+            AttestationRefs::Commitment { count: 200, .. }
+        ));
+        assert_eq!(
+            AttestationRefs::compact(vec![5, 1, 5]),
+            AttestationRefs::Indices(vec![1, 5])
+        );
+    }
+
+    #[test]
+    fn consistency_names_the_broken_sum() {
+        let mut c = sample();
+        assert!(check_claims_consistency(&c).is_ok());
+        c.hours.total_minutes = 601;
+        assert!(check_claims_consistency(&c)
+            .unwrap_err()
+            .contains("total minutes 601"));
+    }
+}

@@ -1,0 +1,122 @@
+//! The QR text: `VH1:` + base45 (RFC 9285) of zlib (RFC 1950) of the credential's COSE_Sign1.
+//!
+//! Why this shape (the EU Digital COVID Certificate's, with our own prefix): base45 uses only
+//! characters of the QR alphanumeric mode (ISO/IEC 18004 §7.4.4), which packs 5.5 bits per
+//! character against 8 in byte mode, so 1.5 characters per byte cost about 8.25 bits per byte;
+//! zlib removes the repetition in the CBOR (dates, category names). `VH1` names the format and its
+//! version: an incompatible change gets a new prefix, never a silent reinterpretation.
+//!
+//! Limits, so no input can exhaust memory or time: text longer than [`MAX_QR_TEXT_CHARS`] is
+//! rejected before decoding, and inflating stops at [`MAX_COSE_BYTES`] (a zip bomb is rejected,
+//! not expanded).
+
+use std::io::{Read, Write};
+
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
+
+use crate::Error;
+
+/// The prefix of every Sagat credential QR text (format version 1).
+pub const QR_PREFIX: &str = "VH1:";
+/// Longest QR text accepted, in characters (a version-40 QR code holds 4296 alphanumerics).
+pub const MAX_QR_TEXT_CHARS: usize = 4096;
+/// Largest inflated credential accepted, in bytes.
+pub const MAX_COSE_BYTES: usize = 16 * 1024;
+
+/// The QR text of a credential's COSE_Sign1 bytes: `VH1:` + base45(zlib(cose)).
+/// zlib at the best compression level; any RFC 1950 stream is accepted on input.
+pub fn encode_qr_text(cose: &[u8]) -> String {
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
+    z.write_all(cose)
+        .expect("compressing into a Vec cannot fail");
+    let compressed = z.finish().expect("compressing into a Vec cannot fail");
+    format!("{QR_PREFIX}{}", base45::encode(compressed))
+}
+
+/// The COSE_Sign1 bytes in a QR text. Leading and trailing whitespace (a scanner's newline) is
+/// ignored. Errors: too long, wrong prefix, bad base45 ([`Error::QrText`]); broken or oversized
+/// zlib stream, or bytes after its end ([`Error::Zlib`]).
+pub fn decode_qr_text(text: &str) -> Result<Vec<u8>, Error> {
+    let text = text.trim();
+    if text.len() > MAX_QR_TEXT_CHARS {
+        return Err(Error::QrText(format!(
+            "{} characters; at most {MAX_QR_TEXT_CHARS} are accepted",
+            text.len()
+        )));
+    }
+    let Some(body) = text.strip_prefix(QR_PREFIX) else {
+        let shown: String = text.chars().take(8).collect();
+        return Err(Error::QrText(format!(
+            "does not start with {QR_PREFIX:?} (starts with {shown:?})"
+        )));
+    };
+    let compressed = base45::decode(body)
+        .map_err(|e| Error::QrText(format!("not valid base45 (RFC 9285): {e}")))?;
+    inflate_limited(&compressed, MAX_COSE_BYTES)
+}
+
+/// Inflates a zlib (RFC 1950) stream, refusing output beyond `limit` bytes and trailing bytes.
+pub(crate) fn inflate_limited(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
+    let mut decoder = ZlibDecoder::new(compressed);
+    let mut out = Vec::new();
+    (&mut decoder)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Zlib(format!("broken zlib stream: {e}")))?;
+    if out.len() > limit {
+        return Err(Error::Zlib(format!("inflates to more than {limit} bytes")));
+    }
+    if decoder.total_in() != compressed.len() as u64 {
+        return Err(Error::Zlib(format!(
+            "{} bytes after the end of the zlib stream",
+            compressed.len() as u64 - decoder.total_in()
+        )));
+    }
+    Ok(out)
+}
+
+/// zlib-compresses at the best level (used for the status list's `lst`).
+#[allow(dead_code)] // used by the status list (next commit)
+pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
+    z.write_all(data)
+        .expect("compressing into a Vec cannot fail");
+    z.finish().expect("compressing into a Vec cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_alphabet() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let text = encode_qr_text(&data);
+        assert!(text.starts_with("VH1:"));
+        // Only QR alphanumeric-mode characters.
+        assert!(text
+            .bytes()
+            .all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&b)));
+        assert_eq!(decode_qr_text(&format!("{text}\n")).unwrap(), data);
+    }
+
+    #[test]
+    fn rejects_bombs_prefix_and_trailing_bytes() {
+        let bomb = deflate(&vec![0u8; 1 << 20]);
+        let text = format!("VH1:{}", base45::encode(&bomb));
+        assert!(matches!(decode_qr_text(&text), Err(Error::Zlib(m)) if m.contains("more than")));
+        assert!(matches!(decode_qr_text("HC1:ABC"), Err(Error::QrText(_))));
+        let mut z = deflate(b"hello");
+        z.push(0);
+        let text = format!("VH1:{}", base45::encode(&z));
+        assert!(
+            matches!(decode_qr_text(&text), Err(Error::Zlib(m)) if m.contains("after the end"))
+        );
+        assert!(matches!(
+            decode_qr_text(&"VH1:".repeat(2000)),
+            Err(Error::QrText(m)) if m.contains("at most")
+        ));
+    }
+}
