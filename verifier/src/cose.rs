@@ -4,11 +4,12 @@
 //! - alg EdDSA (-8, RFC 9053 §2.2) with Ed25519 keys, and nothing else: one algorithm means no
 //!   algorithm-confusion paths;
 //! - `alg` (label 1) and `kid` (label 4) in the **protected** header, so both are covered by the
-//!   signature; `kid` = [`crate::key_id`] of the signer;
+//!   signature; `kid` = [`crate::key_id`] of the signer. [`Sign1::parse`] also reads a kid from the
+//!   unprotected header (foreign messages, test vectors); signed events must have it protected;
 //! - attached payload, empty `external_aad` (RFC 9052 §4.3);
 //! - written with tag 18 (RFC 9052 §2); read tagged or untagged, any other tag rejected;
-//! - no `crit` parameters (we would have to understand them, RFC 9052 §3.1), and neither `alg`
-//!   nor `kid` in the unprotected header (a parameter must not appear in both buckets, §3).
+//! - no `crit` parameters (we would have to understand them, RFC 9052 §3.1), no `alg` in the
+//!   unprotected header, and no kid in both buckets (a parameter must not appear twice, §3).
 //!
 //! Signatures are checked with `verify_strict` (RFC 8032 §5.1.7 plus rejection of small-order
 //! keys and non-canonical `R`), so one message has one valid signature per key in practice.
@@ -47,8 +48,10 @@ pub struct Sign1 {
 }
 
 impl Sign1 {
-    /// Parses a COSE_Sign1, tagged (18) or untagged, and checks the profile: alg EdDSA and a
-    /// non-empty kid in the protected header, attached payload, no `crit`, no trailing bytes.
+    /// Parses a COSE_Sign1, tagged (18) or untagged, and checks the profile: alg EdDSA in the
+    /// protected header, a non-empty kid in exactly one header bucket, attached payload, no
+    /// `crit`, no trailing bytes. ([`crate::decode_signed_event`] further requires the kid to be
+    /// protected.)
     pub fn parse(bytes: &[u8]) -> Result<Sign1, Error> {
         let first = *bytes
             .first()
@@ -81,15 +84,21 @@ impl Sign1 {
                 ))
             }
         }
-        if protected.key_id.is_empty() {
-            return Err(Error::Cose("no kid in the protected header".into()));
+        match (protected.key_id.is_empty(), inner.unprotected.key_id.is_empty()) {
+            (true, true) => return Err(Error::Cose("no kid".into())),
+            (false, false) => {
+                return Err(Error::Cose(
+                    "kid in both the protected and the unprotected header".into(),
+                ))
+            }
+            _ => {}
         }
         if !protected.crit.is_empty() || !inner.unprotected.crit.is_empty() {
             return Err(Error::Cose("critical header parameters are not supported".into()));
         }
-        if inner.unprotected.alg.is_some() || !inner.unprotected.key_id.is_empty() {
+        if inner.unprotected.alg.is_some() {
             return Err(Error::Cose(
-                "alg or kid in the unprotected header (must be protected only)".into(),
+                "alg in the unprotected header (must be protected only)".into(),
             ));
         }
         if inner.payload.is_none() {
@@ -98,9 +107,20 @@ impl Sign1 {
         Ok(Sign1 { inner })
     }
 
-    /// The `kid` from the protected header.
+    /// The `kid`, from whichever header carries it (see [`Sign1::kid_is_protected`]).
     pub fn kid(&self) -> &[u8] {
-        &self.inner.protected.header.key_id
+        if self.kid_is_protected() {
+            &self.inner.protected.header.key_id
+        } else {
+            &self.inner.unprotected.key_id
+        }
+    }
+
+    /// Whether the `kid` is in the protected header, as everything Sagat signs has it. Messages
+    /// from elsewhere (e.g. the COSE Working Group examples) may carry it unprotected; it is then
+    /// only a key hint, which is all [`Sign1::verify`] uses it for.
+    pub fn kid_is_protected(&self) -> bool {
+        !self.inner.protected.header.key_id.is_empty()
     }
 
     /// The attached payload.

@@ -36,6 +36,11 @@ impl SignedEvent {
 /// ([`crate::EventBody::signer`]); call [`SignedEvent::verify`] with that key.
 pub fn decode_signed_event(bytes: &[u8]) -> Result<SignedEvent, Error> {
     let sign1 = Sign1::parse(bytes)?;
+    if !sign1.kid_is_protected() {
+        return Err(Error::Cose(
+            "kid is in the unprotected header; signed events carry it protected".into(),
+        ));
+    }
     let payload = sign1.payload();
     let value = canonical_value(payload)?;
     // Check the version before the schema, so a newer event is reported as such and not as a
