@@ -431,6 +431,9 @@ pub struct UnverifiedCredential {
 /// Parses a credential's COSE_Sign1 bytes and claims without checking the signature.
 pub fn parse_credential(cose: &[u8]) -> Result<UnverifiedCredential, Error> {
     let sign1 = Sign1::parse(cose)?;
+    if !sign1.kid_is_protected() {
+        return Err(Error::Cose("kid must be in the protected header".into()));
+    }
     let claims = decode_claims(sign1.payload())?;
     Ok(UnverifiedCredential { sign1, claims })
 }

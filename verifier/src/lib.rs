@@ -14,14 +14,17 @@ mod cose;
 mod credential;
 mod date;
 mod error;
+mod evidence;
 mod event;
 mod keys;
 mod merkle;
 mod note;
 mod qr_text;
 mod signed_event;
+mod status;
 mod tlog_proof;
 mod trust;
+mod verdict;
 
 pub use event::{
     is_valid_id128, ActivityPublished, AttestationCorrected, AttestationRetracted, Category,
@@ -54,3 +57,11 @@ pub use trust::{
     jcs, open_trust_list, sign_trust_list, TrustList, TrustedIssuer, MAX_TRUST_LIST_BYTES,
     TRUST_LIST_FORMAT,
 };
+pub use evidence::{
+    decode_evidence, encode_evidence, verify_evidence, EvidenceBundle, EvidenceEntry,
+    EvidenceError, EvidenceSummary, MAX_EVIDENCE_BYTES,
+};
+pub use status::{
+    open_status_list, sign_status_list, StatusList, MAX_STATUS_LIST_BYTES, STATUS_LIST_TYP,
+};
+pub use verdict::{verify_credential, InvalidReason, RevocationCheck, Verdict, VerdictStatus};

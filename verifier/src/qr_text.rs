@@ -78,7 +78,6 @@ pub(crate) fn inflate_limited(compressed: &[u8], limit: usize) -> Result<Vec<u8>
 }
 
 /// zlib-compresses at the best level (used for the status list's `lst`).
-#[allow(dead_code)] // used by the status list (next commit)
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
     z.write_all(data)

@@ -1,0 +1,270 @@
+//! The verdict on a credential: VALID, or exactly why not.
+//!
+//! [`verify_credential`] runs these checks in this order and stops at the first that fails
+//! (docs/verifying.md explains each to a reader):
+//!
+//! 1. decode: `VH1:` prefix, base45, zlib, size limits → INVALID (`bad_prefix`, `bad_base45`,
+//!    `bad_zlib`, `too_large`);
+//! 2. COSE_Sign1 structure (EdDSA, protected `kid`) → INVALID (`bad_cose`);
+//! 3. CWT claims (deterministic CBOR, every claim known and well-typed) → INVALID (`bad_claims`);
+//! 4. the `kid` names a key in the operator-signed trust list → else UNTRUSTED ISSUER
+//!    (also when no trust list was given: nothing is trusted unless configured);
+//! 5. the Ed25519 signature → INVALID (`bad_signature`);
+//! 6. `iss` is the trusted key's issuer id → INVALID (`issuer_mismatch`); the key was valid at
+//!    `iat` → INVALID (`key_not_valid_at_issue`);
+//! 7. the claims are consistent (totals add up, dates inside the period) → INVALID (`inconsistent`);
+//! 8. revocation, if a status list was given: REVOKED when the bit is set;
+//! 9. time: `now` < `nbf` → NOT YET VALID; `now` ≥ `exp` → EXPIRED.
+//!
+//! Revocation comes before time so a revoked credential is always reported as revoked.
+
+use crate::{
+    decode_qr_text, parse_credential, CredentialClaims, Error, EvidenceError, StatusList, TrustList,
+};
+
+/// The outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VerdictStatus {
+    /// Every check passed.
+    Valid,
+    /// A check failed; the reason names it.
+    Invalid(InvalidReason),
+    /// The status list marks the credential revoked.
+    Revoked,
+    /// The signing key is not in the trust list (or no trust list was configured).
+    UntrustedIssuer,
+    /// `now` is before `nbf`.
+    NotYetValid,
+    /// `now` is at or after `exp`.
+    Expired,
+}
+
+/// Which check failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidReason {
+    /// The QR text or the bytes could not be decoded to a COSE_Sign1.
+    #[error("cannot decode: {0}")]
+    Decode(Error),
+    /// The COSE_Sign1 is malformed or outside the profile.
+    #[error("malformed signature envelope: {0}")]
+    Cose(Error),
+    /// The claims are malformed.
+    #[error("malformed claims: {0}")]
+    Claims(Error),
+    /// The signature does not verify with the trusted key its `kid` names.
+    #[error("the issuer's signature does not verify (the credential was altered or forged)")]
+    BadSignature,
+    /// `iss` is not the issuer id of the signing key.
+    #[error("the credential names issuer {claimed:?} but is signed by {trusted:?}'s key")]
+    IssuerMismatch {
+        /// `iss`.
+        claimed: String,
+        /// The trusted key's issuer id.
+        trusted: String,
+    },
+    /// The issuer key was not valid when the credential was issued.
+    #[error("the issuer key was not valid at the issue date")]
+    KeyNotValidAtIssue,
+    /// The claims contradict themselves.
+    #[error("the credential's numbers do not add up: {0}")]
+    Inconsistent(String),
+    /// The evidence bundle does not support the claims.
+    #[error("the evidence does not support the credential: {0}")]
+    Evidence(EvidenceError),
+    /// The evidence bundle is malformed.
+    #[error("malformed evidence: {0}")]
+    EvidenceMalformed(Error),
+}
+
+impl InvalidReason {
+    /// A stable machine-readable code (`--json`, test manifests).
+    pub fn code(&self) -> &'static str {
+        match self {
+            InvalidReason::Decode(Error::QrText(m)) if m.contains("does not start") => "bad_prefix",
+            InvalidReason::Decode(Error::QrText(m)) if m.contains("at most") => "too_large",
+            InvalidReason::Decode(Error::QrText(_)) => "bad_base45",
+            InvalidReason::Decode(Error::Zlib(m)) if m.contains("more than") => "too_large",
+            InvalidReason::Decode(_) => "bad_zlib",
+            InvalidReason::Cose(_) => "bad_cose",
+            InvalidReason::Claims(_) => "bad_claims",
+            InvalidReason::BadSignature => "bad_signature",
+            InvalidReason::IssuerMismatch { .. } => "issuer_mismatch",
+            InvalidReason::KeyNotValidAtIssue => "key_not_valid_at_issue",
+            InvalidReason::Inconsistent(_) => "inconsistent",
+            InvalidReason::Evidence(_) => "evidence_mismatch",
+            InvalidReason::EvidenceMalformed(_) => "bad_evidence",
+        }
+    }
+}
+
+impl VerdictStatus {
+    /// A stable machine-readable code: `valid`, `revoked`, `untrusted_issuer`, `not_yet_valid`,
+    /// `expired`, or the [`InvalidReason::code`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerdictStatus::Valid => "valid",
+            VerdictStatus::Invalid(r) => r.code(),
+            VerdictStatus::Revoked => "revoked",
+            VerdictStatus::UntrustedIssuer => "untrusted_issuer",
+            VerdictStatus::NotYetValid => "not_yet_valid",
+            VerdictStatus::Expired => "expired",
+        }
+    }
+
+    /// Whether the credential is valid.
+    pub fn is_valid(&self) -> bool {
+        *self == VerdictStatus::Valid
+    }
+}
+
+/// Whether and how revocation was checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationCheck {
+    /// No status list was given.
+    NotChecked,
+    /// Checked against the issuer's status list made at `as_of` (seconds since the epoch).
+    Checked {
+        /// The status list's `iat`.
+        as_of: i64,
+    },
+    /// A status list was given but does not cover this credential.
+    NotCovered(String),
+}
+
+/// The verdict with what it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Verdict {
+    /// The outcome.
+    pub status: VerdictStatus,
+    /// The claims, once the signature verified with a trusted key (never unverified claims).
+    pub claims: Option<CredentialClaims>,
+    /// The `kid` of the signing key, once the envelope parsed.
+    pub kid: Option<Vec<u8>>,
+    /// Display name of the trusted issuer.
+    pub issuer_name: Option<String>,
+    /// Revocation.
+    pub revocation: RevocationCheck,
+}
+
+impl Verdict {
+    fn new(status: VerdictStatus) -> Verdict {
+        Verdict {
+            status,
+            claims: None,
+            kid: None,
+            issuer_name: None,
+            revocation: RevocationCheck::NotChecked,
+        }
+    }
+}
+
+/// Verifies a credential given as QR text (`VH1:…`, as bytes) or as raw COSE_Sign1 bytes,
+/// against a verified trust list and status list, at time `now` (seconds since the epoch).
+/// Pure; never panics; see the module docs for the order of checks.
+pub fn verify_credential(
+    input: &[u8],
+    trust: Option<&TrustList>,
+    status: Option<&StatusList>,
+    now: i64,
+) -> Verdict {
+    let trimmed = input.trim_ascii();
+    let cose = if trimmed.starts_with(b"VH1:") || !trimmed.first().is_some_and(|b| b >> 5 >= 4) {
+        // Text (a CBOR tag or array never starts with a printable ASCII letter or digit).
+        let text = match std::str::from_utf8(trimmed) {
+            Ok(t) => t,
+            Err(_) => {
+                return Verdict::new(VerdictStatus::Invalid(InvalidReason::Decode(
+                    Error::QrText("not UTF-8 text".into()),
+                )))
+            }
+        };
+        match decode_qr_text(text) {
+            Ok(c) => c,
+            Err(e) => return Verdict::new(VerdictStatus::Invalid(InvalidReason::Decode(e))),
+        }
+    } else {
+        input.to_vec()
+    };
+    verify_cose(&cose, trust, status, now)
+}
+
+fn verify_cose(
+    cose: &[u8],
+    trust: Option<&TrustList>,
+    status: Option<&StatusList>,
+    now: i64,
+) -> Verdict {
+    let parsed = match parse_credential(cose) {
+        Ok(p) => p,
+        Err(e @ Error::Claims(_)) | Err(e @ Error::Cbor(_)) | Err(e @ Error::NotCanonical) => {
+            return Verdict::new(VerdictStatus::Invalid(InvalidReason::Claims(e)))
+        }
+        Err(e) => return Verdict::new(VerdictStatus::Invalid(InvalidReason::Cose(e))),
+    };
+    let mut verdict = Verdict::new(VerdictStatus::UntrustedIssuer);
+    verdict.kid = Some(parsed.sign1.kid().to_vec());
+    let Some(issuer) = trust.and_then(|t| t.find_kid(parsed.sign1.kid())) else {
+        return verdict;
+    };
+    if parsed.sign1.verify(&issuer.public_key).is_err() {
+        verdict.status = VerdictStatus::Invalid(InvalidReason::BadSignature);
+        return verdict;
+    }
+    let claims = parsed.claims;
+    verdict.issuer_name = Some(issuer.name.clone());
+    verdict.claims = Some(claims.clone());
+    if claims.issuer != issuer.issuer {
+        verdict.status = VerdictStatus::Invalid(InvalidReason::IssuerMismatch {
+            claimed: claims.issuer.clone(),
+            trusted: issuer.issuer.clone(),
+        });
+        return verdict;
+    }
+    if !issuer.valid_at(claims.issued_at) {
+        verdict.status = VerdictStatus::Invalid(InvalidReason::KeyNotValidAtIssue);
+        return verdict;
+    }
+    if let Err(m) = crate::check_claims_consistency(&claims) {
+        verdict.status = VerdictStatus::Invalid(InvalidReason::Inconsistent(m));
+        return verdict;
+    }
+    if let Some(list) = status {
+        if list.issuer != claims.issuer {
+            verdict.revocation = RevocationCheck::NotCovered(format!(
+                "the status list is issuer {:?}'s, the credential issuer {:?}'s",
+                list.issuer, claims.issuer
+            ));
+        } else {
+            match list.is_revoked(claims.hours.status_index) {
+                None => {
+                    verdict.revocation = RevocationCheck::NotCovered(format!(
+                        "status index {} is beyond the list's {} entries (issued after the list?)",
+                        claims.hours.status_index,
+                        list.len()
+                    ))
+                }
+                Some(revoked) => {
+                    verdict.revocation = RevocationCheck::Checked {
+                        as_of: list.issued_at,
+                    };
+                    if revoked {
+                        verdict.status = VerdictStatus::Revoked;
+                        return verdict;
+                    }
+                }
+            }
+        }
+    }
+    verdict.status = if now < claims.not_before {
+        VerdictStatus::NotYetValid
+    } else if claims.expires.is_some_and(|exp| now >= exp) {
+        VerdictStatus::Expired
+    } else {
+        VerdictStatus::Valid
+    };
+    verdict
+}
