@@ -1,0 +1,447 @@
+//! The erasable volunteer directory: names and contacts, kept OUTSIDE the log.
+//!
+//! The log only ever holds a volunteer's random 128-bit id. What a person is called and how to
+//! reach them lives here, so that `sagat volunteer erase ID` can remove it for real while the log
+//! keeps verifying.
+//!
+//! Why encryption ("crypto-shredding") and not just deleting a row: storage engines and
+//! filesystems keep old bytes around (sled is log-structured and keeps superseded values in its
+//! segments until compaction; journals and SSDs keep old blocks). So each record is sealed with
+//! ChaCha20-Poly1305 (RFC 8439) under a random 256-bit key of its own, and erasure destroys the
+//! key. Layout under the directory:
+//!
+//! - `keys/XX` — 256 small key shards (`XX` = first two hex digits of the volunteer id), each a
+//!   list of `(id, key)` pairs with a CRC-32. A shard is only ever replaced whole: written to a
+//!   temporary file, fsynced, renamed over the old one, and the directory fsynced, so a crash
+//!   leaves either the old or the new shard, never a mix. Files are mode 0600, directories 0700.
+//! - `records/<id>` — `magic ‖ nonce ‖ ciphertext`, the AEAD's associated data being the 16-byte
+//!   volunteer id (a record cannot be moved to another id). Replaced the same atomic way.
+//!
+//! Erasure rewrites the key shard without the key (durably), then deletes the record file. A crash
+//! in between leaves a ciphertext nobody can open; [`VolunteerDirectory::open`] deletes such
+//! orphans. After erasure no file under the directory holds the plaintext or the key.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// First bytes of every key shard file (format version 1).
+const KEY_SHARD_MAGIC: &[u8; 8] = b"SGVKEYS1";
+/// First bytes of every sealed record file (format version 1).
+const RECORD_MAGIC: &[u8; 8] = b"SGVREC01";
+const ID_LEN: usize = 16;
+const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+
+/// A volunteer's personal data. Never written to the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolunteerRecord {
+    /// Full name as the volunteer writes it (any script).
+    pub name: String,
+    /// Phone or e-mail, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+/// The store of volunteer names and contacts; see the module docs for the on-disk design.
+///
+/// Methods take `&self` (an internal mutex serialises writers) so one directory can be shared by
+/// the CLI and the web service's handlers.
+#[derive(Debug)]
+pub struct VolunteerDirectory {
+    dir: PathBuf,
+    keys: Mutex<HashMap<[u8; ID_LEN], [u8; KEY_LEN]>>,
+}
+
+impl VolunteerDirectory {
+    /// Opens (creating if needed) the directory at `dir`, loads every key shard and deletes
+    /// orphaned records whose key is gone (left by a crash during erasure).
+    pub fn open(dir: &Path) -> Result<Self, Error> {
+        for sub in [dir.to_path_buf(), dir.join("keys"), dir.join("records")] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&sub)
+                .map_err(|e| io_error(&sub, "create directory", e))?;
+        }
+        let mut keys = HashMap::new();
+        let keys_dir = dir.join("keys");
+        for entry in fs::read_dir(&keys_dir).map_err(|e| io_error(&keys_dir, "list", e))? {
+            let entry = entry.map_err(|e| io_error(&keys_dir, "list", e))?;
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".tmp") {
+                // A shard rewrite that never got renamed into place: the old shard still rules.
+                fs::remove_file(&path).map_err(|e| io_error(&path, "remove", e))?;
+                continue;
+            }
+            if !is_shard_name(&name) {
+                return Err(Error::VolunteerDirectory(format!(
+                    "{}: unexpected file in the key directory",
+                    path.display()
+                )));
+            }
+            for (id, key) in read_shard(&path)? {
+                if !hex::encode(&id[..1]).eq(&*name) {
+                    return Err(Error::VolunteerDirectory(format!(
+                        "{}: holds the key of {} which belongs to another shard",
+                        path.display(),
+                        hex::encode(id)
+                    )));
+                }
+                keys.insert(id, key);
+            }
+        }
+        let records_dir = dir.join("records");
+        let mut removed_orphan = false;
+        for entry in fs::read_dir(&records_dir).map_err(|e| io_error(&records_dir, "list", e))? {
+            let entry = entry.map_err(|e| io_error(&records_dir, "list", e))?;
+            let name = entry.file_name();
+            let keep = parse_id(&name.to_string_lossy()).is_some_and(|id| keys.contains_key(&id));
+            if !keep {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(|e| io_error(&path, "remove", e))?;
+                removed_orphan = true;
+            }
+        }
+        if removed_orphan {
+            sync_dir(&records_dir)?;
+        }
+        Ok(VolunteerDirectory { dir: dir.to_path_buf(), keys: Mutex::new(keys) })
+    }
+
+    /// Stores (or replaces) the record of `volunteer` (32 lowercase hex digits). Durable on return.
+    pub fn put(&self, volunteer: &str, record: &VolunteerRecord) -> Result<(), Error> {
+        let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        let mut keys = self.lock();
+        let (key, new_key) = match keys.get(&id) {
+            Some(key) => (*key, false),
+            None => {
+                let mut key = [0u8; KEY_LEN];
+                OsRng.fill_bytes(&mut key);
+                (key, true)
+            }
+        };
+        let plaintext = serde_json::to_vec(record)
+            .map_err(|e| Error::VolunteerDirectory(format!("encoding record: {e}")))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        let ciphertext = ChaCha20Poly1305::new(Key::from_slice(&key))
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &id })
+            .map_err(|_| Error::VolunteerDirectory("sealing record failed".into()))?;
+        let mut file = Vec::with_capacity(RECORD_MAGIC.len() + NONCE_LEN + ciphertext.len());
+        file.extend_from_slice(RECORD_MAGIC);
+        file.extend_from_slice(&nonce);
+        file.extend_from_slice(&ciphertext);
+        // Ciphertext first: a crash before the key lands leaves an unreadable orphan, never a key
+        // without its record.
+        write_atomically(&self.record_path(&id), &file)?;
+        if new_key {
+            keys.insert(id, key);
+            if let Err(e) = self.write_shard(&keys, id[0]) {
+                keys.remove(&id);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The record of `volunteer`, or `None` if there is none (never stored, or erased).
+    pub fn get(&self, volunteer: &str) -> Result<Option<VolunteerRecord>, Error> {
+        let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        let keys = self.lock();
+        let Some(key) = keys.get(&id) else { return Ok(None) };
+        let path = self.record_path(&id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path, "read", e)),
+        };
+        let corrupt = |what: &str| {
+            Error::VolunteerDirectory(format!("{}: corrupt record: {what}", path.display()))
+        };
+        if bytes.len() < RECORD_MAGIC.len() + NONCE_LEN || &bytes[..RECORD_MAGIC.len()] != RECORD_MAGIC
+        {
+            return Err(corrupt("bad header"));
+        }
+        let (nonce, ciphertext) = bytes[RECORD_MAGIC.len()..].split_at(NONCE_LEN);
+        let plaintext = ChaCha20Poly1305::new(Key::from_slice(key))
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &id })
+            .map_err(|_| corrupt("authentication failed"))?;
+        let record = serde_json::from_slice(&plaintext).map_err(|_| corrupt("bad content"))?;
+        Ok(Some(record))
+    }
+
+    /// Erases the record of `volunteer`: destroys its key (durably) and deletes its ciphertext.
+    /// Returns whether there was anything to erase.
+    pub fn erase(&self, volunteer: &str) -> Result<bool, Error> {
+        let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        let mut keys = self.lock();
+        let Some(key) = keys.remove(&id) else { return Ok(false) };
+        if let Err(e) = self.write_shard(&keys, id[0]) {
+            keys.insert(id, key);
+            return Err(e);
+        }
+        let path = self.record_path(&id);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(&path, "remove", e)),
+        }
+        sync_dir(&self.dir.join("records"))?;
+        Ok(true)
+    }
+
+    /// How many volunteers have a record.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no volunteer has a record.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; ID_LEN], [u8; KEY_LEN]>> {
+        // A panic while holding the lock cannot leave the map inconsistent with the disk in a way
+        // that matters (every mutation is undone on error), so poisoning is not fatal.
+        self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn record_path(&self, id: &[u8; ID_LEN]) -> PathBuf {
+        self.dir.join("records").join(hex::encode(id))
+    }
+
+    /// Rewrites the shard holding ids whose first byte is `shard` from the in-memory map.
+    fn write_shard(
+        &self,
+        keys: &HashMap<[u8; ID_LEN], [u8; KEY_LEN]>,
+        shard: u8,
+    ) -> Result<(), Error> {
+        let mut entries: Vec<_> = keys.iter().filter(|(id, _)| id[0] == shard).collect();
+        entries.sort_unstable_by_key(|(id, _)| **id);
+        let mut bytes = Vec::with_capacity(12 + entries.len() * (ID_LEN + KEY_LEN));
+        bytes.extend_from_slice(KEY_SHARD_MAGIC);
+        for (id, key) in entries {
+            bytes.extend_from_slice(id);
+            bytes.extend_from_slice(key);
+        }
+        let crc = crc32fast::hash(&bytes);
+        bytes.extend_from_slice(&crc.to_be_bytes());
+        write_atomically(&self.dir.join("keys").join(hex::encode([shard])), &bytes)
+    }
+}
+
+fn is_shard_name(name: &str) -> bool {
+    name.len() == 2 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn read_shard(path: &Path) -> Result<Vec<([u8; ID_LEN], [u8; KEY_LEN])>, Error> {
+    let bytes = fs::read(path).map_err(|e| io_error(path, "read", e))?;
+    let corrupt = |what: &str| {
+        Error::VolunteerDirectory(format!("{}: corrupt key shard: {what}", path.display()))
+    };
+    let body_len = bytes.len().checked_sub(4).ok_or_else(|| corrupt("too short"))?;
+    let (body, crc) = bytes.split_at(body_len);
+    if crc32fast::hash(body).to_be_bytes() != crc {
+        return Err(corrupt("checksum mismatch"));
+    }
+    let pairs = body.strip_prefix(KEY_SHARD_MAGIC).ok_or_else(|| corrupt("bad header"))?;
+    if pairs.len() % (ID_LEN + KEY_LEN) != 0 {
+        return Err(corrupt("truncated entry"));
+    }
+    Ok(pairs
+        .chunks_exact(ID_LEN + KEY_LEN)
+        .map(|pair| {
+            let (id, key) = pair.split_at(ID_LEN);
+            (id.try_into().expect("16 bytes"), key.try_into().expect("32 bytes"))
+        })
+        .collect())
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new content:
+/// temporary file (0600) → fsync → rename → fsync of the directory.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().expect("files live in a directory");
+    let mut tmp_name = path.file_name().expect("file name").to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| io_error(&tmp, "create", e))?;
+    file.write_all(bytes).map_err(|e| io_error(&tmp, "write", e))?;
+    file.sync_all().map_err(|e| io_error(&tmp, "fsync", e))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(|e| io_error(path, "rename into place", e))?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, "fsync directory", e))
+}
+
+fn parse_id(text: &str) -> Option<[u8; ID_LEN]> {
+    if !sagat_verifier::is_valid_id128(text) {
+        return None;
+    }
+    let mut id = [0u8; ID_LEN];
+    hex::decode_to_slice(text, &mut id).ok()?;
+    Some(id)
+}
+
+fn bad_id(text: &str) -> Error {
+    Error::VolunteerDirectory(format!(
+        "volunteer id {text:?} is not 32 lowercase hex digits"
+    ))
+}
+
+fn io_error(path: &Path, what: &str, e: io::Error) -> Error {
+    Error::VolunteerDirectory(format!("{}: {what}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// Every file under `dir`, recursively.
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(files_under(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    fn record(name: &str) -> VolunteerRecord {
+        VolunteerRecord { name: name.into(), contact: Some("+7 701 000 0000".into()) }
+    }
+
+    #[test]
+    fn put_get_survives_reopen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        dir.put(ID, &record("Әлия Сәрсенбаева")).unwrap();
+        assert_eq!(dir.get(ID).unwrap(), Some(record("Әлия Сәрсенбаева")));
+        drop(dir);
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        assert_eq!(dir.get(ID).unwrap(), Some(record("Әлия Сәрсенбаева")));
+        assert_eq!(dir.len(), 1);
+        // Replacing keeps one key and one record.
+        dir.put(ID, &record("Aliya Sarsenbayeva")).unwrap();
+        assert_eq!(dir.get(ID).unwrap(), Some(record("Aliya Sarsenbayeva")));
+        assert_eq!(files_under(tmp.path()).len(), 2);
+    }
+
+    #[test]
+    fn plaintext_never_reaches_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        let name = "Әлия Сәрсенбаева";
+        dir.put(ID, &record(name)).unwrap();
+        for file in files_under(tmp.path()) {
+            assert!(!contains(&fs::read(&file).unwrap(), name.as_bytes()), "{}", file.display());
+        }
+    }
+
+    #[test]
+    fn erase_removes_every_byte_of_the_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        let name = "Әлия Сәрсенбаева";
+        let other = "11111111111111111111111111111111";
+        dir.put(ID, &record(name)).unwrap();
+        dir.put(other, &record("Данияр")).unwrap();
+        let key = dir.lock()[&parse_id(ID).unwrap()];
+        assert!(dir.erase(ID).unwrap());
+        assert!(!dir.erase(ID).unwrap(), "second erase finds nothing");
+        assert_eq!(dir.get(ID).unwrap(), None);
+        assert_eq!(dir.get(other).unwrap(), Some(record("Данияр")));
+        let files = files_under(tmp.path());
+        assert!(!files.is_empty());
+        for file in &files {
+            let bytes = fs::read(file).unwrap();
+            assert!(!contains(&bytes, name.as_bytes()), "name in {}", file.display());
+            assert!(!contains(&bytes, &key), "erased key in {}", file.display());
+        }
+        drop(dir);
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        assert_eq!(dir.get(ID).unwrap(), None);
+        assert_eq!(dir.get(other).unwrap(), Some(record("Данияр")));
+    }
+
+    #[test]
+    fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(&tmp.path().join("v")).unwrap();
+        dir.put(ID, &record("x")).unwrap();
+        for file in files_under(&tmp.path().join("v")) {
+            let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        let mode = fs::metadata(tmp.path().join("v/keys")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn orphan_record_is_deleted_on_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        dir.put(ID, &record("Әлия")).unwrap();
+        drop(dir);
+        // Simulate a crash after the key shard was rewritten but before the record was removed.
+        fs::write(tmp.path().join("keys/01"), {
+            let mut b = KEY_SHARD_MAGIC.to_vec();
+            let crc = crc32fast::hash(&b);
+            b.extend_from_slice(&crc.to_be_bytes());
+            b
+        })
+        .unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        assert_eq!(dir.get(ID).unwrap(), None);
+        assert!(!tmp.path().join("records").join(ID).exists());
+    }
+
+    #[test]
+    fn corrupt_shard_and_bad_ids_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        dir.put(ID, &record("x")).unwrap();
+        let err = dir.put("not-an-id", &record("x")).unwrap_err().to_string();
+        assert!(err.contains("not-an-id"), "{err}");
+        drop(dir);
+        let shard = tmp.path().join("keys/01");
+        let mut bytes = fs::read(&shard).unwrap();
+        bytes[10] ^= 1;
+        fs::write(&shard, bytes).unwrap();
+        let err = VolunteerDirectory::open(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("checksum"), "{err}");
+    }
+}
