@@ -261,19 +261,28 @@ impl State {
             hours.total_minutes += m;
             hours.attestations += 1;
             *by_org.entry(a.org).or_default() += m;
-            *hours.by_category.entry(self.category_name(a).to_string()).or_default() += m;
+            *hours
+                .by_category
+                .entry(self.category_name(a).to_string())
+                .or_default() += m;
             *hours.by_year.entry(year_of(a.date())).or_default() += m;
         }
-        hours.by_org =
-            by_org.into_iter().map(|(o, m)| (self.orgs[o as usize].id.clone(), m)).collect();
+        hours.by_org = by_org
+            .into_iter()
+            .map(|(o, m)| (self.orgs[o as usize].id.clone(), m))
+            .collect();
         Some(hours)
     }
 
     /// Hours attested by an organization (`None` if not registered).
     pub fn org_hours(&self, org: &str) -> Option<OrgHours> {
         let &o = self.org_index.get(org)?;
-        let mut hours =
-            OrgHours { org: org.to_string(), total_minutes: 0, attestations: 0, volunteers: 0 };
+        let mut hours = OrgHours {
+            org: org.to_string(),
+            total_minutes: 0,
+            attestations: 0,
+            volunteers: 0,
+        };
         let mut volunteers = BTreeSet::new();
         for a in self.atts.iter().filter(|a| a.org == o && a.is_live()) {
             hours.total_minutes += u64::from(a.minutes());
@@ -286,8 +295,14 @@ impl State {
 
     /// A volunteer's live attestations, sorted by date then log index (empty if not enrolled).
     pub fn live_attestations(&self, volunteer: &str) -> Vec<LiveAttestation> {
-        let Some(v) = self.volunteer_position(volunteer) else { return Vec::new() };
-        self.volunteers[v as usize].live.iter().map(|&p| self.att_info(p).attestation).collect()
+        let Some(v) = self.volunteer_position(volunteer) else {
+            return Vec::new();
+        };
+        self.volunteers[v as usize]
+            .live
+            .iter()
+            .map(|&p| self.att_info(p).attestation)
+            .collect()
     }
 
     /// An attestation, live or retracted.
@@ -297,7 +312,9 @@ impl State {
 
     /// Every attestation an organization made (live and retracted), in log order.
     pub fn attestations_by_org(&self, org: &str) -> Vec<AttestationInfo> {
-        let Some(&o) = self.org_index.get(org) else { return Vec::new() };
+        let Some(&o) = self.org_index.get(org) else {
+            return Vec::new();
+        };
         (0..self.atts.len() as u32)
             .filter(|&p| self.atts[p as usize].org == o)
             .map(|p| self.att_info(p))
@@ -318,7 +335,10 @@ impl State {
             key_history: org
                 .keys
                 .iter()
-                .map(|&(index, public_key)| KeyHistoryEntry { index: u64::from(index), public_key })
+                .map(|&(index, public_key)| KeyHistoryEntry {
+                    index: u64::from(index),
+                    public_key,
+                })
                 .collect(),
         }
     }
@@ -349,12 +369,16 @@ impl State {
 
     /// A published activity.
     pub fn activity(&self, id: &str) -> Option<ActivityInfo> {
-        self.activity_index.get(&parse_id(id)?).map(|&p| self.activity_info(p as usize))
+        self.activity_index
+            .get(&parse_id(id)?)
+            .map(|&p| self.activity_info(p as usize))
     }
 
     /// An organization's activities, in publication order.
     pub fn activities_of(&self, org: &str) -> Vec<ActivityInfo> {
-        let Some(&o) = self.org_index.get(org) else { return Vec::new() };
+        let Some(&o) = self.org_index.get(org) else {
+            return Vec::new();
+        };
         (0..self.activities.len())
             .filter(|&p| self.activities[p].org == o)
             .map(|p| self.activity_info(p))
@@ -376,12 +400,16 @@ impl State {
 
     /// A registered issuer.
     pub fn issuer(&self, id: &str) -> Option<IssuerInfo> {
-        self.issuer_index.get(id).map(|&p| self.issuer_info(p as usize))
+        self.issuer_index
+            .get(id)
+            .map(|&p| self.issuer_info(p as usize))
     }
 
     /// Every issuer, in registration order.
     pub fn issuers(&self) -> Vec<IssuerInfo> {
-        (0..self.issuers.len()).map(|p| self.issuer_info(p)).collect()
+        (0..self.issuers.len())
+            .map(|p| self.issuer_info(p))
+            .collect()
     }
 
     fn credential_info(&self, p: usize) -> CredentialInfo {
@@ -393,21 +421,25 @@ impl State {
             credential_sha256: hex::encode(c.sha256),
             status_index: c.status_index,
             issued_index: u64::from(c.index),
-            revoked: c
-                .revoked
-                .as_ref()
-                .map(|(i, r)| Revocation { index: u64::from(*i), reason: r.clone() }),
+            revoked: c.revoked.as_ref().map(|(i, r)| Revocation {
+                index: u64::from(*i),
+                reason: r.clone(),
+            }),
         }
     }
 
     /// An issued credential.
     pub fn credential(&self, id: &str) -> Option<CredentialInfo> {
-        self.credential_index.get(&parse_id(id)?).map(|&p| self.credential_info(p as usize))
+        self.credential_index
+            .get(&parse_id(id)?)
+            .map(|&p| self.credential_info(p as usize))
     }
 
     /// A volunteer's credentials, in issue order.
     pub fn credentials_of(&self, volunteer: &str) -> Vec<CredentialInfo> {
-        let Some(v) = self.volunteer_position(volunteer) else { return Vec::new() };
+        let Some(v) = self.volunteer_position(volunteer) else {
+            return Vec::new();
+        };
         (0..self.credentials.len())
             .filter(|&p| self.credentials[p].volunteer == v)
             .map(|p| self.credential_info(p))
@@ -416,7 +448,9 @@ impl State {
 
     /// The lowest status-list index above every one taken (0 when none is).
     pub fn next_status_index(&self) -> u64 {
-        self.status_indices.last().map_or(0, |m| m.saturating_add(1))
+        self.status_indices
+            .last()
+            .map_or(0, |m| m.saturating_add(1))
     }
 
     /// Status-list indexes of revoked credentials, ascending.

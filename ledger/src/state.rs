@@ -83,17 +83,34 @@ pub struct Applied {
 #[derive(Debug)]
 enum Undo {
     OrgRegistered,
-    OrgKeyRotated { org: u32 },
-    OrgSuspended { org: u32 },
-    OrgReinstated { org: u32, suspended_at: u32 },
+    OrgKeyRotated {
+        org: u32,
+    },
+    OrgSuspended {
+        org: u32,
+    },
+    OrgReinstated {
+        org: u32,
+        suspended_at: u32,
+    },
     VolunteerEnrolled,
     ActivityPublished,
     HoursAttested,
-    AttestationCorrected { att: u32, day: u16, minutes: u16, changes: Option<AttChanges> },
-    AttestationRetracted { att: u32, changes: Option<AttChanges> },
+    AttestationCorrected {
+        att: u32,
+        day: u16,
+        minutes: u16,
+        changes: Option<AttChanges>,
+    },
+    AttestationRetracted {
+        att: u32,
+        changes: Option<AttChanges>,
+    },
     IssuerRegistered,
     CredentialIssued,
-    CredentialRevoked { credential: u32 },
+    CredentialRevoked {
+        credential: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -228,7 +245,10 @@ impl Check<'_> {
 
     fn id128(&self, field: &str, value: &str) -> Result<Id, Violation> {
         parse_id(value).ok_or_else(|| {
-            self.fail("id-format", format!("{field} {value:?} is not 32 lowercase hex digits"))
+            self.fail(
+                "id-format",
+                format!("{field} {value:?} is not 32 lowercase hex digits"),
+            )
         })
     }
 
@@ -279,7 +299,10 @@ impl Check<'_> {
         if date > today {
             return Err(self.fail(
                 "date-range",
-                format!("date {value} is in the future (today is {})", sagat_verifier::format_date(today)),
+                format!(
+                    "date {value} is in the future (today is {})",
+                    sagat_verifier::format_date(today)
+                ),
             ));
         }
         u16::try_from(date - DAY_2000)
@@ -338,7 +361,9 @@ impl State {
     pub fn event_index(&self, id: &str) -> Option<u64> {
         let id = parse_id(id)?;
         let ids = &self.event_ids;
-        self.event_table.find(&id, |p| &ids[p as usize]).map(u64::from)
+        self.event_table
+            .find(&id, |p| &ids[p as usize])
+            .map(u64::from)
     }
 
     /// Checks every rule for the signed event about to become log entry `index` (which must be
@@ -360,7 +385,10 @@ impl State {
         if index != self.len() {
             return Err(check.fail(
                 "log-index",
-                format!("applied as index {index} but the next log index is {}", self.len()),
+                format!(
+                    "applied as index {index} but the next log index is {}",
+                    self.len()
+                ),
             ));
         }
         if index >= u64::from(NONE) {
@@ -368,7 +396,10 @@ impl State {
         }
         let index32 = index as u32;
         if event.v != EVENT_VERSION {
-            return Err(check.fail("version", format!("unknown event schema version {}", event.v)));
+            return Err(check.fail(
+                "version",
+                format!("unknown event schema version {}", event.v),
+            ));
         }
         let event_id = check.id128("event id", &event.id)?;
         if let Some(first) = self.event_index(&event.id) {
@@ -393,16 +424,24 @@ impl State {
             if let Err(e) = entry.sign1.verify(&signer_key) {
                 return Err(check.fail(
                     "signature",
-                    format!("not signed by the current {} key: {e}", signer_name(&event.body)),
+                    format!(
+                        "not signed by the current {} key: {e}",
+                        signer_name(&event.body)
+                    ),
                 ));
             }
         }
         let undo = self.apply_body(&check, index32, today)?;
         let ids = &self.event_ids;
         let pos = self.event_ids.len() as u32;
-        self.event_table.insert(&event_id, pos, |p| &ids[p as usize]);
+        self.event_table
+            .insert(&event_id, pos, |p| &ids[p as usize]);
         self.event_ids.push(event_id);
-        Ok(Applied { index, signer_key, undo })
+        Ok(Applied {
+            index,
+            signer_key,
+            undo,
+        })
     }
 
     /// Undoes the most recent [`State::apply`] exactly. Tokens must be reverted newest first.
@@ -447,7 +486,12 @@ impl State {
                 let att = self.atts.pop().expect("attestation");
                 self.att_table.remove(&att.id, pos);
             }
-            Undo::AttestationCorrected { att, day, minutes, changes } => {
+            Undo::AttestationCorrected {
+                att,
+                day,
+                minutes,
+                changes,
+            } => {
                 self.unlink_live(att);
                 let a = &mut self.atts[att as usize];
                 a.day = day;
@@ -523,7 +567,10 @@ impl State {
     fn volunteer_pos(&self, check: &Check<'_>, volunteer: &str) -> Result<u32, Violation> {
         let id = check.id128("volunteer id", volunteer)?;
         self.volunteer_index.get(&id).copied().ok_or_else(|| {
-            check.fail("volunteer-exists", format!("no enrolled volunteer {volunteer}"))
+            check.fail(
+                "volunteer-exists",
+                format!("no enrolled volunteer {volunteer}"),
+            )
         })
     }
 
@@ -535,9 +582,15 @@ impl State {
     fn att_pos(&self, check: &Check<'_>, attestation: &str, org: &str) -> Result<u32, Violation> {
         let id = check.id128("attestation id", attestation)?;
         let atts = &self.atts;
-        let pos = self.att_table.find(&id, |p| &atts[p as usize].id).ok_or_else(|| {
-            check.fail("attestation-exists", format!("no attestation {attestation}"))
-        })?;
+        let pos = self
+            .att_table
+            .find(&id, |p| &atts[p as usize].id)
+            .ok_or_else(|| {
+                check.fail(
+                    "attestation-exists",
+                    format!("no attestation {attestation}"),
+                )
+            })?;
         let att = &self.atts[pos as usize];
         let attesting = &self.orgs[att.org as usize].id;
         if attesting != org {
@@ -591,12 +644,7 @@ impl State {
         Ok(())
     }
 
-    fn activity_period(
-        &self,
-        check: &Check<'_>,
-        activity: u32,
-        day: u16,
-    ) -> Result<(), Violation> {
+    fn activity_period(&self, check: &Check<'_>, activity: u32, day: u16) -> Result<(), Violation> {
         if activity == NONE {
             return Ok(());
         }
@@ -687,7 +735,10 @@ impl State {
                 if o.suspended_at != NONE {
                     return Err(check.fail(
                         "org-status",
-                        format!("organization {} is already suspended (log entry {})", r.org, o.suspended_at),
+                        format!(
+                            "organization {} is already suspended (log entry {})",
+                            r.org, o.suspended_at
+                        ),
                     ));
                 }
                 let org = self.org_pos(&r.org);
@@ -703,7 +754,8 @@ impl State {
                     ));
                 }
                 let org = self.org_pos(&r.org);
-                let suspended_at = std::mem::replace(&mut self.orgs[org as usize].suspended_at, NONE);
+                let suspended_at =
+                    std::mem::replace(&mut self.orgs[org as usize].suspended_at, NONE);
                 Ok(Undo::OrgReinstated { org, suspended_at })
             }
             EventBody::VolunteerEnrolled(r) => {
@@ -719,7 +771,11 @@ impl State {
                 }
                 // An enrolling organization was checked (exists, not suspended) as the signer.
                 let pos = self.volunteers.len() as u32;
-                self.volunteers.push(Volunteer { id, enrolled: index, live: Vec::new() });
+                self.volunteers.push(Volunteer {
+                    id,
+                    enrolled: index,
+                    live: Vec::new(),
+                });
                 self.volunteer_index.insert(id, pos);
                 Ok(Undo::VolunteerEnrolled)
             }
@@ -729,7 +785,10 @@ impl State {
                 let from = check.date("from", &a.from)?;
                 let to = check.date("to", &a.to)?;
                 if from < DAY_2000 {
-                    return Err(check.fail("date-range", format!("from {} is before 2000-01-01", a.from)));
+                    return Err(check.fail(
+                        "date-range",
+                        format!("from {} is before 2000-01-01", a.from),
+                    ));
                 }
                 if from > to {
                     return Err(check.fail(
@@ -800,7 +859,15 @@ impl State {
                 self.activity_period(check, activity, day)?;
                 self.daily_limit(check, volunteer, day, minutes, NONE)?;
                 let pos = self.atts.len() as u32;
-                self.atts.push(Att { id, index, volunteer, org, activity, day, minutes });
+                self.atts.push(Att {
+                    id,
+                    index,
+                    volunteer,
+                    org,
+                    activity,
+                    day,
+                    minutes,
+                });
                 let atts = &self.atts;
                 self.att_table.insert(&id, pos, |p| &atts[p as usize].id);
                 self.link_live(pos);
@@ -819,18 +886,29 @@ impl State {
                 entry.day = day;
                 entry.minutes = minutes | flags | CORRECTED;
                 let changes = self.att_changes.get(&att).copied();
-                let mut new = changes.unwrap_or(AttChanges { corrected_at: NONE, retracted_at: NONE });
+                let mut new = changes.unwrap_or(AttChanges {
+                    corrected_at: NONE,
+                    retracted_at: NONE,
+                });
                 new.corrected_at = index;
                 self.att_changes.insert(att, new);
                 self.link_live(att);
-                Ok(Undo::AttestationCorrected { att, day: a.day, minutes: a.minutes, changes })
+                Ok(Undo::AttestationCorrected {
+                    att,
+                    day: a.day,
+                    minutes: a.minutes,
+                    changes,
+                })
             }
             EventBody::AttestationRetracted(r) => {
                 let att = self.att_pos(check, &r.attestation, &r.org)?;
                 self.unlink_live(att);
                 self.atts[att as usize].minutes |= RETRACTED;
                 let changes = self.att_changes.get(&att).copied();
-                let mut new = changes.unwrap_or(AttChanges { corrected_at: NONE, retracted_at: NONE });
+                let mut new = changes.unwrap_or(AttChanges {
+                    corrected_at: NONE,
+                    retracted_at: NONE,
+                });
                 new.retracted_at = index;
                 self.att_changes.insert(att, new);
                 Ok(Undo::AttestationRetracted { att, changes })
@@ -843,7 +921,10 @@ impl State {
                     if until <= i.valid_from {
                         return Err(check.fail(
                             "issuer-period",
-                            format!("valid_until {until} is not after valid_from {}", i.valid_from),
+                            format!(
+                                "valid_until {until} is not after valid_from {}",
+                                i.valid_from
+                            ),
                         ));
                     }
                 }
@@ -897,7 +978,10 @@ impl State {
                 let sha256: [u8; 32] = c.credential_sha256.as_slice().try_into().map_err(|_| {
                     check.fail(
                         "credential-hash",
-                        format!("credential_sha256 is {} bytes, not 32", c.credential_sha256.len()),
+                        format!(
+                            "credential_sha256 is {} bytes, not 32",
+                            c.credential_sha256.len()
+                        ),
                     )
                 })?;
                 if self.status_indices.contains(&c.status_index) {
@@ -923,20 +1007,29 @@ impl State {
             EventBody::CredentialRevoked(r) => {
                 let id = check.id128("credential id", &r.credential)?;
                 let &p = self.credential_index.get(&id).ok_or_else(|| {
-                    check.fail("credential-exists", format!("no issued credential {}", r.credential))
+                    check.fail(
+                        "credential-exists",
+                        format!("no issued credential {}", r.credential),
+                    )
                 })?;
                 let cred = &self.credentials[p as usize];
                 let by = &self.issuers[cred.issuer as usize].id;
                 if *by != r.issuer {
                     return Err(check.fail(
                         "credential-issuer",
-                        format!("credential {} was issued by {by}, not {}", r.credential, r.issuer),
+                        format!(
+                            "credential {} was issued by {by}, not {}",
+                            r.credential, r.issuer
+                        ),
                     ));
                 }
                 if let Some((at, _)) = &cred.revoked {
                     return Err(check.fail(
                         "credential-live",
-                        format!("credential {} was already revoked (log entry {at})", r.credential),
+                        format!(
+                            "credential {} was already revoked (log entry {at})",
+                            r.credential
+                        ),
                     ));
                 }
                 self.credentials[p as usize].revoked = Some((index, r.reason.clone()));
@@ -962,7 +1055,9 @@ fn signer_name(body: &EventBody) -> String {
 /// Organization and issuer ids: 2..=64 of lowercase ASCII letters, digits and `-`.
 pub fn is_valid_name_id(id: &str) -> bool {
     (2..=64).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 pub(crate) fn parse_id(text: &str) -> Option<Id> {

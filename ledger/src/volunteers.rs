@@ -44,6 +44,9 @@ const ID_LEN: usize = 16;
 const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
 
+type VolunteerId = [u8; ID_LEN];
+type RecordKey = [u8; KEY_LEN];
+
 /// A volunteer's personal data. Never written to the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolunteerRecord {
@@ -61,7 +64,7 @@ pub struct VolunteerRecord {
 #[derive(Debug)]
 pub struct VolunteerDirectory {
     dir: PathBuf,
-    keys: Mutex<HashMap<[u8; ID_LEN], [u8; KEY_LEN]>>,
+    keys: Mutex<HashMap<VolunteerId, RecordKey>>,
 }
 
 impl VolunteerDirectory {
@@ -119,7 +122,10 @@ impl VolunteerDirectory {
         if removed_orphan {
             sync_dir(&records_dir)?;
         }
-        Ok(VolunteerDirectory { dir: dir.to_path_buf(), keys: Mutex::new(keys) })
+        Ok(VolunteerDirectory {
+            dir: dir.to_path_buf(),
+            keys: Mutex::new(keys),
+        })
     }
 
     /// Stores (or replaces) the record of `volunteer` (32 lowercase hex digits). Durable on return.
@@ -139,7 +145,13 @@ impl VolunteerDirectory {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         let ciphertext = ChaCha20Poly1305::new(Key::from_slice(&key))
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &id })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: &id,
+                },
+            )
             .map_err(|_| Error::VolunteerDirectory("sealing record failed".into()))?;
         let mut file = Vec::with_capacity(RECORD_MAGIC.len() + NONCE_LEN + ciphertext.len());
         file.extend_from_slice(RECORD_MAGIC);
@@ -162,7 +174,9 @@ impl VolunteerDirectory {
     pub fn get(&self, volunteer: &str) -> Result<Option<VolunteerRecord>, Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
         let keys = self.lock();
-        let Some(key) = keys.get(&id) else { return Ok(None) };
+        let Some(key) = keys.get(&id) else {
+            return Ok(None);
+        };
         let path = self.record_path(&id);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -172,13 +186,20 @@ impl VolunteerDirectory {
         let corrupt = |what: &str| {
             Error::VolunteerDirectory(format!("{}: corrupt record: {what}", path.display()))
         };
-        if bytes.len() < RECORD_MAGIC.len() + NONCE_LEN || &bytes[..RECORD_MAGIC.len()] != RECORD_MAGIC
+        if bytes.len() < RECORD_MAGIC.len() + NONCE_LEN
+            || &bytes[..RECORD_MAGIC.len()] != RECORD_MAGIC
         {
             return Err(corrupt("bad header"));
         }
         let (nonce, ciphertext) = bytes[RECORD_MAGIC.len()..].split_at(NONCE_LEN);
         let plaintext = ChaCha20Poly1305::new(Key::from_slice(key))
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: &id })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: &id,
+                },
+            )
             .map_err(|_| corrupt("authentication failed"))?;
         let record = serde_json::from_slice(&plaintext).map_err(|_| corrupt("bad content"))?;
         Ok(Some(record))
@@ -189,7 +210,9 @@ impl VolunteerDirectory {
     pub fn erase(&self, volunteer: &str) -> Result<bool, Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
         let mut keys = self.lock();
-        let Some(key) = keys.remove(&id) else { return Ok(false) };
+        let Some(key) = keys.remove(&id) else {
+            return Ok(false);
+        };
         if let Err(e) = self.write_shard(&keys, id[0]) {
             keys.insert(id, key);
             return Err(e);
@@ -214,10 +237,12 @@ impl VolunteerDirectory {
         self.lock().is_empty()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; ID_LEN], [u8; KEY_LEN]>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<VolunteerId, RecordKey>> {
         // A panic while holding the lock cannot leave the map inconsistent with the disk in a way
         // that matters (every mutation is undone on error), so poisoning is not fatal.
-        self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn record_path(&self, id: &[u8; ID_LEN]) -> PathBuf {
@@ -227,7 +252,7 @@ impl VolunteerDirectory {
     /// Rewrites the shard holding ids whose first byte is `shard` from the in-memory map.
     fn write_shard(
         &self,
-        keys: &HashMap<[u8; ID_LEN], [u8; KEY_LEN]>,
+        keys: &HashMap<VolunteerId, RecordKey>,
         shard: u8,
     ) -> Result<(), Error> {
         let mut entries: Vec<_> = keys.iter().filter(|(id, _)| id[0] == shard).collect();
@@ -245,20 +270,28 @@ impl VolunteerDirectory {
 }
 
 fn is_shard_name(name: &str) -> bool {
-    name.len() == 2 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    name.len() == 2
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-fn read_shard(path: &Path) -> Result<Vec<([u8; ID_LEN], [u8; KEY_LEN])>, Error> {
+fn read_shard(path: &Path) -> Result<Vec<(VolunteerId, RecordKey)>, Error> {
     let bytes = fs::read(path).map_err(|e| io_error(path, "read", e))?;
     let corrupt = |what: &str| {
         Error::VolunteerDirectory(format!("{}: corrupt key shard: {what}", path.display()))
     };
-    let body_len = bytes.len().checked_sub(4).ok_or_else(|| corrupt("too short"))?;
+    let body_len = bytes
+        .len()
+        .checked_sub(4)
+        .ok_or_else(|| corrupt("too short"))?;
     let (body, crc) = bytes.split_at(body_len);
     if crc32fast::hash(body).to_be_bytes() != crc {
         return Err(corrupt("checksum mismatch"));
     }
-    let pairs = body.strip_prefix(KEY_SHARD_MAGIC).ok_or_else(|| corrupt("bad header"))?;
+    let pairs = body
+        .strip_prefix(KEY_SHARD_MAGIC)
+        .ok_or_else(|| corrupt("bad header"))?;
     if pairs.len() % (ID_LEN + KEY_LEN) != 0 {
         return Err(corrupt("truncated entry"));
     }
@@ -266,7 +299,10 @@ fn read_shard(path: &Path) -> Result<Vec<([u8; ID_LEN], [u8; KEY_LEN])>, Error> 
         .chunks_exact(ID_LEN + KEY_LEN)
         .map(|pair| {
             let (id, key) = pair.split_at(ID_LEN);
-            (id.try_into().expect("16 bytes"), key.try_into().expect("32 bytes"))
+            (
+                id.try_into().expect("16 bytes"),
+                key.try_into().expect("32 bytes"),
+            )
         })
         .collect())
 }
@@ -285,7 +321,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| io_error(&tmp, "create", e))?;
-    file.write_all(bytes).map_err(|e| io_error(&tmp, "write", e))?;
+    file.write_all(bytes)
+        .map_err(|e| io_error(&tmp, "write", e))?;
     file.sync_all().map_err(|e| io_error(&tmp, "fsync", e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| io_error(path, "rename into place", e))?;
@@ -293,7 +330,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, "fsync directory", e))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(dir, "fsync directory", e))
 }
 
 fn parse_id(text: &str) -> Option<[u8; ID_LEN]> {
@@ -340,7 +379,10 @@ mod tests {
     }
 
     fn record(name: &str) -> VolunteerRecord {
-        VolunteerRecord { name: name.into(), contact: Some("+7 701 000 0000".into()) }
+        VolunteerRecord {
+            name: name.into(),
+            contact: Some("+7 701 000 0000".into()),
+        }
     }
 
     #[test]
@@ -366,7 +408,11 @@ mod tests {
         let name = "Әлия Сәрсенбаева";
         dir.put(ID, &record(name)).unwrap();
         for file in files_under(tmp.path()) {
-            assert!(!contains(&fs::read(&file).unwrap(), name.as_bytes()), "{}", file.display());
+            assert!(
+                !contains(&fs::read(&file).unwrap(), name.as_bytes()),
+                "{}",
+                file.display()
+            );
         }
     }
 
@@ -387,7 +433,11 @@ mod tests {
         assert!(!files.is_empty());
         for file in &files {
             let bytes = fs::read(file).unwrap();
-            assert!(!contains(&bytes, name.as_bytes()), "name in {}", file.display());
+            assert!(
+                !contains(&bytes, name.as_bytes()),
+                "name in {}",
+                file.display()
+            );
             assert!(!contains(&bytes, &key), "erased key in {}", file.display());
         }
         drop(dir);
@@ -406,7 +456,11 @@ mod tests {
             let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{}", file.display());
         }
-        let mode = fs::metadata(tmp.path().join("v/keys")).unwrap().permissions().mode() & 0o777;
+        let mode = fs::metadata(tmp.path().join("v/keys"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o700);
     }
 
@@ -441,7 +495,9 @@ mod tests {
         let mut bytes = fs::read(&shard).unwrap();
         bytes[10] ^= 1;
         fs::write(&shard, bytes).unwrap();
-        let err = VolunteerDirectory::open(tmp.path()).unwrap_err().to_string();
+        let err = VolunteerDirectory::open(tmp.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("checksum"), "{err}");
     }
 }
