@@ -1,1 +1,28 @@
 //! # sagat-ledger: the event log
+//!
+//! Typed signed events are checked against every rule on append, stored in an append-only,
+//! checksummed log file with group commit (one `fdatasync` per batch of concurrent appends), and
+//! committed to an RFC 6962 Merkle tree whose every batch gets a C2SP tlog-checkpoint signed by
+//! the operator key. Projections (hours per volunteer and organization) are rebuilt from the log
+//! by replay. sled holds only indexes derived from the log. See `docs/ledger.md` for the file
+//! format, the recovery steps and the failure model.
+
+mod error;
+mod index;
+mod ledger;
+mod projection;
+mod state;
+mod store;
+mod tree;
+mod volunteers;
+
+pub use error::Error;
+pub use ledger::{
+    verify_log, Appended, Ledger, LedgerOptions, VerifyFailure, VerifyReport, DEFAULT_ORIGIN,
+};
+pub use projection::{
+    ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,
+    OrgHours, OrgInfo, Revocation, VolunteerHours,
+};
+pub use state::{Applied, State, Violation, MINUTES_PER_DAY};
+pub use volunteers::{VolunteerDirectory, VolunteerRecord};

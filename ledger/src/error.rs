@@ -1,0 +1,117 @@
+//! The ledger's one error type.
+
+use std::path::{Path, PathBuf};
+
+use crate::state::Violation;
+
+/// Everything that can go wrong in the ledger. Each message names what is wrong: the directory,
+/// the entry index or batch position, the rule and the event.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another process (or another `Ledger` in this process) holds the data directory's lock.
+    #[error("data directory {} is in use by another process (lock file {}/lock is held)", dir.display(), dir.display())]
+    InUse {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// An I/O operation on a ledger file failed.
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The log file is damaged inside its acknowledged (checkpointed) prefix, or does not match
+    /// its signed checkpoint. Nothing is cut or repaired automatically.
+    #[error("log is corrupt at entry {index}: {reason}")]
+    Corrupt {
+        /// Index of the first entry that is damaged (or, for a damaged checkpoint, the number of
+        /// entries before it).
+        index: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An entry breaks a ledger rule; nothing was appended.
+    #[error("{}{violation}; nothing was appended", position.map(|p| format!("batch entry {p}: ")).unwrap_or_default())]
+    Rule {
+        /// Position of the offending entry in the batch (`None` for a single append).
+        position: Option<usize>,
+        /// The rule, the event and what is wrong.
+        violation: Violation,
+    },
+    /// The event id is already in the log with different bytes.
+    #[error("{}event {event_id} conflicts with log entry {index}: same event id, different bytes; nothing was appended", position.map(|p| format!("batch entry {p}: ")).unwrap_or_default())]
+    Conflict {
+        /// Position in the batch (`None` for a single append).
+        position: Option<usize>,
+        /// The event id.
+        event_id: String,
+        /// Index of the entry already holding that id.
+        index: u64,
+    },
+    /// An entry is not a well-formed signed event.
+    #[error("{}entry cannot be decoded: {reason}; nothing was appended", position.map(|p| format!("batch entry {p}: ")).unwrap_or_default())]
+    Decode {
+        /// Position in the batch (`None` for a single append).
+        position: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An entry is larger than 65535 bytes (tlog-tiles entry bundles length-prefix with a u16).
+    #[error("{}entry of {len} bytes exceeds the 65535-byte limit; nothing was appended", position.map(|p| format!("batch entry {p}: ")).unwrap_or_default())]
+    TooLarge {
+        /// Position in the batch (`None` for a single append).
+        position: Option<usize>,
+        /// Its length.
+        len: usize,
+    },
+    /// The requested entry, proof or tile does not exist (yet).
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was asked for.
+        what: String,
+    },
+    /// The log's Merkle tree does not match a signed checkpoint, or a checkpoint's signature does
+    /// not verify with the operator key.
+    #[error("checkpoint mismatch: {reason}")]
+    CheckpointMismatch {
+        /// What differs.
+        reason: String,
+    },
+    /// The sled index could not be opened or rebuilt.
+    #[error("index database {}: {reason}", path.display())]
+    Index {
+        /// The sled directory.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// A write or sync of the log failed earlier; the ledger stopped accepting appends so that
+    /// nothing unsynced is acknowledged. Reopen it to recover.
+    #[error("ledger stopped after a storage failure: {reason}; reopen to recover")]
+    Stopped {
+        /// The original failure.
+        reason: String,
+    },
+    /// The volunteer directory (names, outside the log) failed.
+    #[error("volunteer directory: {0}")]
+    VolunteerDirectory(String),
+    /// The options are invalid (e.g. an origin that is not a valid note key name).
+    #[error("invalid ledger options: {reason}")]
+    Options {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}

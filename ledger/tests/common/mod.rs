@@ -1,0 +1,86 @@
+//! Real signed events for the ledger's integration tests.
+#![allow(dead_code)]
+
+use ed25519_dalek::SigningKey;
+use sagat_verifier::{
+    sign_event, Event, EventBody, HoursAttested, Names, OrganizationRegistered, VolunteerEnrolled,
+    EVENT_VERSION,
+};
+
+/// A fixed Unix time (2025-06-01) for `created`.
+pub const CREATED: i64 = 1_748_736_000;
+
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+pub fn operator() -> SigningKey {
+    key(1)
+}
+
+pub fn org_key() -> SigningKey {
+    key(2)
+}
+
+pub const ORG: &str = "astana-youth-centre";
+
+/// A 128-bit id as 32 hex digits, derived from `tag` and `n` (distinct inputs, distinct ids).
+pub fn id(tag: u32, n: u64) -> String {
+    format!("{tag:08x}{n:024x}")
+}
+
+pub fn event(id: String, body: EventBody) -> Event {
+    Event {
+        v: EVENT_VERSION,
+        id,
+        created: CREATED,
+        body,
+    }
+}
+
+pub fn register_org() -> Vec<u8> {
+    let body = EventBody::OrganizationRegistered(OrganizationRegistered {
+        org: ORG.into(),
+        names: Names {
+            kk: None,
+            ru: None,
+            en: "Astana Youth Centre".into(),
+        },
+        region: Some("Astana".into()),
+        public_key: org_key().verifying_key().to_bytes().to_vec(),
+    });
+    sign_event(&event(id(1, 0), body), &operator())
+}
+
+/// Volunteer `n` enrolled by the organization.
+pub fn enroll(n: u64) -> Vec<u8> {
+    let body = EventBody::VolunteerEnrolled(VolunteerEnrolled {
+        volunteer: volunteer(n),
+        org: Some(ORG.into()),
+    });
+    sign_event(&event(id(2, n), body), &org_key())
+}
+
+pub fn volunteer(n: u64) -> String {
+    id(3, n)
+}
+
+/// `minutes` attested for volunteer `v` on `date` (attestation number `n`).
+pub fn attest(n: u64, v: u64, date: &str, minutes: u32) -> Vec<u8> {
+    let body = EventBody::HoursAttested(HoursAttested {
+        attestation: id(4, n),
+        org: ORG.into(),
+        volunteer: volunteer(v),
+        activity: None,
+        date: date.into(),
+        minutes,
+        role: Some("steward".into()),
+        note: None,
+    });
+    sign_event(&event(id(5, n), body), &org_key())
+}
+
+/// The event id of an entry.
+pub fn event_id(entry: &[u8]) -> String {
+    sagat_verifier::decode_signed_event(entry).unwrap().event.id
+}

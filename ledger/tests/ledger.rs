@@ -1,0 +1,421 @@
+//! Behaviour of the `Ledger`: appends, idempotency, rules, batches, proofs, locking, recovery.
+
+mod common;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use common::*;
+use sagat_ledger::{verify_log, Error, Ledger, LedgerOptions};
+use sagat_verifier::{
+    leaf_hash, open_checkpoint, parse_tlog_proof, verify_consistency, verify_inclusion,
+};
+
+fn open(dir: &Path) -> Ledger {
+    Ledger::open(dir, operator(), LedgerOptions::default()).unwrap()
+}
+
+/// A ledger with the organization and volunteers 0..n enrolled.
+fn seeded(dir: &Path, n: u64) -> Ledger {
+    let l = open(dir);
+    l.append(register_org()).unwrap();
+    l.append_batch((0..n).map(enroll).collect()).unwrap();
+    l
+}
+
+fn log_len(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join("entries")).unwrap().len()
+}
+
+#[test]
+fn appended_entries_read_back_exactly_and_prove_inclusion() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 3);
+    let a = l.append(attest(0, 1, "2025-03-08", 150)).unwrap();
+    assert_eq!((a.index, a.duplicate), (4, false));
+    assert_eq!(l.size(), 5);
+    assert_eq!(l.entry(4).unwrap(), attest(0, 1, "2025-03-08", 150));
+    assert_eq!(l.entry(0).unwrap(), register_org());
+    assert!(matches!(l.entry(5), Err(Error::NotFound { .. })));
+
+    // The checkpoint is signed by the operator and commits to exactly these entries.
+    let cp = open_checkpoint(&l.checkpoint_note(), &l.operator_verifier()).unwrap();
+    assert_eq!(cp, l.checkpoint());
+    assert_eq!(cp.size, 5);
+    assert_eq!(cp.origin, "sagat.example/kz-volunteers/v1");
+    let leaves: Vec<_> = (0..5).map(|i| leaf_hash(&l.entry(i).unwrap())).collect();
+    assert_eq!(cp.root_hash, sagat_verifier::root_from_leaf_hashes(&leaves));
+
+    // tlog-proof for every entry verifies against the operator's key.
+    for i in 0..5 {
+        let proof = parse_tlog_proof(&l.tlog_proof(i).unwrap()).unwrap();
+        assert_eq!(proof.index, i);
+        proof
+            .verify(&leaves[i as usize], &l.operator_verifier())
+            .unwrap();
+        let p = l.inclusion_proof(i, 5).unwrap();
+        verify_inclusion(&leaves[i as usize], i, 5, &p, &cp.root_hash).unwrap();
+    }
+    let root3 = sagat_verifier::root_from_leaf_hashes(&leaves[..3]);
+    verify_consistency(
+        3,
+        5,
+        &root3,
+        &cp.root_hash,
+        &l.consistency_proof(3, 5).unwrap(),
+    )
+    .unwrap();
+    assert!(l.inclusion_proof(5, 5).is_err());
+    assert!(l.consistency_proof(3, 6).is_err());
+    assert!(l.tlog_proof(5).is_err());
+}
+
+#[test]
+fn same_id_same_bytes_is_a_duplicate_and_different_bytes_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 2);
+    let first = l.append(attest(7, 0, "2025-03-08", 60)).unwrap();
+    let size = l.size();
+    let again = l.append(attest(7, 0, "2025-03-08", 60)).unwrap();
+    assert_eq!((again.index, again.duplicate), (first.index, true));
+    assert_eq!(l.size(), size, "a duplicate is not stored twice");
+    let hours = l.read(|s| s.volunteer_hours(&volunteer(0)).unwrap().total_minutes);
+    assert_eq!(hours, 60, "a duplicate is not counted twice");
+    // Same event id, different minutes: a conflict naming the original index.
+    match l.append(attest(7, 0, "2025-03-08", 61)) {
+        Err(Error::Conflict {
+            event_id,
+            index,
+            position,
+        }) => {
+            assert_eq!(event_id, id(5, 7));
+            assert_eq!(index, first.index);
+            assert_eq!(position, None);
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(l.size(), size);
+    // A duplicate inside a batch, of an entry earlier in the same batch, is also idempotent.
+    let out = l
+        .append_batch(vec![
+            attest(8, 1, "2025-03-09", 30),
+            attest(8, 1, "2025-03-09", 30),
+        ])
+        .unwrap();
+    assert_eq!(out[0].index, out[1].index);
+    assert!(out[1].duplicate && !out[0].duplicate);
+}
+
+#[test]
+fn a_rule_violation_appends_nothing_and_names_rule_and_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 1);
+    let size = l.size();
+    let file_len = log_len(dir.path());
+    let err = l.append(attest(1, 99, "2025-03-08", 60)).unwrap_err();
+    let Error::Rule {
+        position: None,
+        violation,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(violation.event_type, "HoursAttested");
+    assert_eq!(violation.event_id, id(5, 1));
+    assert!(err.to_string().contains(&id(5, 1)), "{err}");
+    assert_eq!(l.size(), size);
+    assert_eq!(
+        log_len(dir.path()),
+        file_len,
+        "nothing written for a refused append"
+    );
+}
+
+#[test]
+fn a_batch_is_all_or_nothing_and_names_the_failing_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 1);
+    let size = l.size();
+    let batch = vec![
+        enroll(10),
+        attest(1, 10, "2025-03-08", 60),
+        attest(2, 10, "2025-03-08", 0),
+    ];
+    match l.append_batch(batch.clone()) {
+        Err(Error::Rule {
+            position: Some(2),
+            violation,
+        }) => assert_eq!(violation.event_id, id(5, 2)),
+        other => panic!("expected rule violation at position 2, got {other:?}"),
+    }
+    assert_eq!(l.size(), size);
+    assert!(
+        l.event_index(&id(2, 10)).is_none(),
+        "the batch's first entry was rolled back"
+    );
+    // The violations report lists every bad row, not only the first.
+    let mut rows = batch;
+    rows.push(attest(3, 77, "2025-03-08", 10));
+    let bad: Vec<usize> = l
+        .check_batch(&rows)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(bad, vec![2, 3]);
+    assert_eq!(l.size(), size, "check_batch appends nothing");
+    // The fixed batch goes in whole, at consecutive indices.
+    rows.truncate(2);
+    let out = l.append_batch(rows).unwrap();
+    assert_eq!(
+        out.iter().map(|a| a.index).collect::<Vec<_>>(),
+        vec![size, size + 1]
+    );
+    // A malformed entry is named by position too.
+    match l.append_batch(vec![enroll(11), b"not cose".to_vec()]) {
+        Err(Error::Decode {
+            position: Some(1), ..
+        }) => {}
+        other => panic!("expected decode error at 1, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_bad_signature_fails_only_its_own_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 0);
+    let mut forged = enroll(5);
+    let last = forged.len() - 1;
+    forged[last] ^= 1; // inside the Ed25519 signature: decodes fine, does not verify
+                       // Many concurrent good appends share rounds with the forged one.
+    std::thread::scope(|s| {
+        let goods: Vec<_> = (0..40)
+            .map(|n| {
+                let l = l.clone();
+                s.spawn(move || l.append(enroll(100 + n)))
+            })
+            .collect();
+        let bad = l.append(forged.clone());
+        match bad {
+            Err(Error::Rule { violation, .. }) => assert_eq!(violation.rule, "signature"),
+            other => panic!("forged entry: {other:?}"),
+        }
+        for g in goods {
+            g.join().unwrap().unwrap();
+        }
+    });
+    assert_eq!(l.size(), 41);
+    l.close();
+    assert_eq!(
+        verify_log(dir.path(), &operator().verifying_key(), None)
+            .unwrap()
+            .entries,
+        41
+    );
+}
+
+#[test]
+fn a_second_open_gets_in_use_naming_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = open(dir.path());
+    match Ledger::open(dir.path(), operator(), LedgerOptions::default()) {
+        Err(e @ Error::InUse { .. }) => {
+            assert!(e.to_string().contains(&dir.path().display().to_string()))
+        }
+        other => panic!("expected InUse, got {other:?}"),
+    }
+    assert!(verify_log(dir.path(), &operator().verifying_key(), None)
+        .unwrap_err()
+        .reason
+        .contains("in use"));
+    l.close();
+    open(dir.path()).close();
+}
+
+#[test]
+fn state_and_checkpoint_survive_reopen_and_sled_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 5);
+    l.append(attest(0, 3, "2025-03-08", 90)).unwrap();
+    let note = l.checkpoint_note();
+    let entries: Vec<_> = (0..l.size()).map(|i| l.entry(i).unwrap()).collect();
+    l.close();
+    let check = |l: &Ledger| {
+        assert_eq!(l.checkpoint_note(), note, "reopening signs nothing new");
+        assert_eq!(
+            l.read(|s| s.volunteer_hours(&volunteer(3)).unwrap().total_minutes),
+            90
+        );
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(&l.entry(i as u64).unwrap(), e);
+        }
+    };
+    let l = open(dir.path());
+    check(&l);
+    l.close();
+    // sled is only an index: delete it and it is rebuilt from the log.
+    std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+    let l = open(dir.path());
+    check(&l);
+    l.close();
+}
+
+#[test]
+fn a_torn_tail_is_cut_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 2);
+    let size = l.size();
+    let note = l.checkpoint_note();
+    l.close();
+    let good_len = log_len(dir.path());
+    // Half a record: a crash in the middle of a write.
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("entries"))
+        .unwrap();
+    f.write_all(&[200, 1, 0, 0, 9, 9, 9, 1, 0xd2, 0x84])
+        .unwrap();
+    drop(f);
+    assert!(
+        verify_log(dir.path(), &operator().verifying_key(), None).is_err(),
+        "verify reports an unrepaired tail"
+    );
+    let l = open(dir.path());
+    assert_eq!(l.size(), size);
+    assert_eq!(l.checkpoint_note(), note);
+    l.close();
+    assert_eq!(log_len(dir.path()), good_len);
+    assert_eq!(
+        verify_log(dir.path(), &operator().verifying_key(), None)
+            .unwrap()
+            .entries,
+        size
+    );
+}
+
+/// Encodes a log record by hand (docs/ledger.md: len ‖ crc32 ‖ kind ‖ body).
+fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = (body.len() as u32 + 1).to_le_bytes();
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len);
+    h.update(&[kind]);
+    h.update(body);
+    let mut out = len.to_vec();
+    out.extend_from_slice(&h.finalize().to_le_bytes());
+    out.push(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn complete_entries_after_the_last_checkpoint_get_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 2);
+    let size = l.size();
+    l.close();
+    // The writer crashed after writing an entry but before its checkpoint.
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("entries"))
+        .unwrap();
+    f.write_all(&record(1, &enroll(9))).unwrap();
+    drop(f);
+    let l = open(dir.path());
+    assert_eq!(l.size(), size + 1);
+    assert_eq!(l.checkpoint().size, size + 1);
+    assert_eq!(l.entry(size).unwrap(), enroll(9));
+    l.close();
+    assert_eq!(
+        verify_log(dir.path(), &operator().verifying_key(), None)
+            .unwrap()
+            .entries,
+        size + 1
+    );
+}
+
+#[test]
+fn damage_inside_the_checkpointed_prefix_is_reported_not_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 3);
+    l.close();
+    let len = log_len(dir.path());
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.path().join("entries"))
+        .unwrap();
+    // Entry 0 starts right after the 16-byte header; flip a byte in its body.
+    let mut b = [0u8];
+    f.read_exact_at(&mut b, 16 + 9 + 20).unwrap();
+    f.write_all_at(&[b[0] ^ 0x40], 16 + 9 + 20).unwrap();
+    match Ledger::open(dir.path(), operator(), LedgerOptions::default()) {
+        Err(Error::Corrupt { index: 0, reason }) => {
+            assert!(reason.contains("checksum"), "{reason}")
+        }
+        other => panic!("expected Corrupt at entry 0, got {other:?}"),
+    }
+    assert_eq!(log_len(dir.path()), len, "nothing was cut");
+    let failure = verify_log(dir.path(), &operator().verifying_key(), None).unwrap_err();
+    assert_eq!(failure.index, Some(0));
+}
+
+#[test]
+fn concurrent_appends_all_land_once_and_the_log_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 0);
+    let indices: Vec<u64> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8u64)
+            .map(|t| {
+                let l = l.clone();
+                s.spawn(move || {
+                    (0..40u64)
+                        .map(|k| l.append(enroll(t * 1000 + k)).unwrap().index)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = indices.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted, (1..=320).collect::<Vec<u64>>());
+    assert_eq!(l.size(), 321);
+    drop(l);
+    let report = verify_log(dir.path(), &operator().verifying_key(), None).unwrap();
+    assert_eq!(report.entries, 321);
+    assert!(report.checkpoints >= 2);
+}
+
+#[test]
+fn tiles_and_entry_bundles_follow_tlog_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 299); // 300 entries
+    assert_eq!(l.size(), 300);
+    let tile = l.tile(0, 1, 44).unwrap();
+    assert_eq!(tile.len(), 44 * 32);
+    assert_eq!(&tile[..32], &leaf_hash(&l.entry(256).unwrap()));
+    assert!(l.tile(0, 1, 45).is_err());
+    assert_eq!(l.tile(1, 0, 1).unwrap().len(), 32);
+    let bundle = l.entries_bundle(1, 44).unwrap();
+    let mut rest = &bundle[..];
+    for i in 256..300 {
+        let n = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+        assert_eq!(&rest[2..2 + n], &l.entry(i).unwrap()[..]);
+        rest = &rest[2 + n..];
+    }
+    assert!(rest.is_empty());
+    assert!(l.entries_bundle(1, 45).is_err());
+}
+
+#[test]
+fn a_different_origin_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    seeded(dir.path(), 1).close();
+    let mut options = LedgerOptions::default();
+    options.origin = "other.example/log".into();
+    let err = Ledger::open(dir.path(), operator(), options).unwrap_err();
+    assert!(err.to_string().contains("other.example/log"), "{err}");
+}
