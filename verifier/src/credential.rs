@@ -8,15 +8,18 @@
 //! |---|---|---|
 //! | 1 | holder name as written | tstr |
 //! | 2 | total minutes | uint |
-//! | 3 | organization lines | array of `[org id, org name, category, minutes, first date, last date]` |
+//! | 3 | organization lines | array of `[org id, org name, category, minutes, first day, last day]` |
+//!
+//! (table continues below)
 //! | 4 | grouped remainder (optional) | `[organizations, minutes]` |
-//! | 5 | period covered | `[from date, to date]` |
+//! | 5 | period covered | `[from day, to day]` |
 //! | 6 | checkpoint issued against | `[tree size, root hash (32 bytes)]` |
 //! | 7 | counted attestations, inline | array of uint: first log index, then differences |
 //! | 8 | counted attestations, committed | `[count, SHA-256 (32 bytes)]` |
 //! | 9 | revocation status-list index | uint |
 //!
-//! Exactly one of 7 and 8 is present. Why arrays and integer keys: the credential must fit a
+//! A *day* is an integer: days since 1970-01-01 (proleptic Gregorian, years 0001-9999); the API
+//! shows days as `YYYY-MM-DD`. Exactly one of 7 and 8 is present. Why arrays and integer keys: the credential must fit a
 //! printed QR code (version ≤ 20 at error-correction level Q for ten organizations), and map keys
 //! spelled out would cost more than the data. Why delta encoding: the attestation indices of one
 //! volunteer are increasing and close together, so the differences take one or two bytes each.
@@ -34,7 +37,7 @@ use crate::cbor_strict::{
     bytes, encode, get_array, get_fixed, get_i64, get_text, get_tuple, get_u64, int, int_map, text,
     uint, IntMap,
 };
-use crate::{parse_date, sign1, Error, Sign1};
+use crate::{format_date, parse_date, sign1, Category, Error, Sign1};
 
 /// CWT claim key of the hours claim (private use range, RFC 8392 §9.1: keys < -65536).
 pub const HOURS_CLAIM_KEY: i64 = -65537;
@@ -51,7 +54,7 @@ const CWT_IAT: i64 = 6;
 const CWT_CTI: i64 = 7;
 
 /// Largest delta-encoded index list (in CBOR bytes) [`AttestationRefs::compact`] keeps inline.
-pub const MAX_INLINE_INDEX_BYTES: usize = 96;
+pub const MAX_INLINE_INDEX_BYTES: usize = 40;
 
 /// The claims of an hours credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,10 +243,10 @@ fn claims_value(c: &CredentialClaims) -> Value {
                 Value::Array(vec![
                     text(&o.org),
                     text(&o.name),
-                    text(&o.category),
+                    category_value(&o.category),
                     uint(o.minutes),
-                    text(&o.first),
-                    text(&o.last),
+                    day_value(&o.first),
+                    day_value(&o.last),
                 ])
             })
             .collect(),
@@ -254,7 +257,7 @@ fn claims_value(c: &CredentialClaims) -> Value {
         (3, orgs),
         (
             5,
-            Value::Array(vec![text(&h.period_from), text(&h.period_to)]),
+            Value::Array(vec![day_value(&h.period_from), day_value(&h.period_to)]),
         ),
         (
             6,
@@ -323,9 +326,40 @@ fn claims_from_value(value: Value) -> Result<CredentialClaims, String> {
 }
 
 fn date(v: Value, what: &str) -> Result<String, String> {
-    let s = get_text(v, what)?;
+    let days = get_i64(v, what)?;
+    let days = i32::try_from(days).map_err(|_| format!("{what}: day number out of range"))?;
+    let s = format_date(days);
+    // Only days of years 0001-9999 have a YYYY-MM-DD form.
     parse_date(&s).map_err(|e| format!("{what}: {e}"))?;
     Ok(s)
+}
+
+/// A category on the wire: its position in [`Category::ALL`] (one byte) when it is one of the
+/// known wire names, otherwise the text itself.
+fn category_value(category: &str) -> Value {
+    match Category::ALL.iter().position(|c| c.as_str() == category) {
+        Some(i) => uint(i as u64),
+        None => text(category),
+    }
+}
+
+fn category_from(v: Value, what: &str) -> Result<String, String> {
+    match v {
+        Value::Text(s) => Ok(s),
+        other => {
+            let i = get_u64(other, what)?;
+            Category::ALL
+                .get(i as usize)
+                .map(|c| c.as_str().to_owned())
+                .ok_or_else(|| format!("{what}: unknown category number {i}"))
+        }
+    }
+}
+
+/// A `YYYY-MM-DD` date on the wire: days since 1970-01-01 (3 bytes instead of 11). A string that
+/// is not a date (which [`sign_credential`]'s callers must not pass) is written as day 0.
+fn day_value(date: &str) -> Value {
+    int(i64::from(parse_date(date).unwrap_or(0)))
 }
 
 fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
@@ -342,7 +376,7 @@ fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
         orgs.push(OrgLine {
             org: get_text(org, &what)?,
             name: get_text(name, &what)?,
-            category: get_text(category, &what)?,
+            category: category_from(category, &what)?,
             minutes: get_u64(minutes, &what)?,
             first: date(first, &what)?,
             last: date(last, &what)?,
