@@ -16,8 +16,10 @@
 //!   violation anyway). Event ids and attestation ids are found through an open-addressing table
 //!   of `u32` positions ([`IdTable`]) instead of a map holding a second copy of each key. Role and
 //!   note texts are not kept: they are in the log entry whose index every view carries. An
-//!   attestation costs about 36 bytes plus 16 for its event id, 2 × 4–8 for the two tables and 4
-//!   in its volunteer's day-sorted list: well under 100 bytes per event.
+//!   attestation costs 36 bytes plus 16 for its event id, 2 × 5–11 for the two tables and 4 in
+//!   its volunteer's day-sorted list; the big vectors grow by half, not double. The test
+//!   `state_stays_compact` measures [`State::approx_heap_bytes`]: about 80 bytes per event
+//!   (capacity included), i.e. about 80 MB for 1M attestations.
 //! - **The daily limit without a (volunteer, day) map.** Each volunteer keeps the positions of
 //!   their live attestations sorted by (day, log order); the minutes on a day are a binary search
 //!   and a short scan. The same list serves the hours projection and [`State::live_attestations`].
@@ -357,6 +359,72 @@ impl State {
         &self.operator_key
     }
 
+    /// An estimate of the heap memory the state holds, in bytes: container capacities times
+    /// element sizes (hash maps counted with one control byte per bucket), plus owned strings of
+    /// organizations, activities and issuers. For tests and benchmarks of the memory budget.
+    pub fn approx_heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        fn vec<T>(v: &Vec<T>) -> usize {
+            v.capacity() * size_of::<T>()
+        }
+        fn map<K, V>(m: &HashMap<K, V>) -> usize {
+            // hashbrown keeps capacity at 7/8 of the bucket count.
+            m.capacity() * 8 / 7 * (size_of::<(K, V)>() + 1)
+        }
+        fn names(n: &Names) -> usize {
+            n.en.capacity()
+                + n.kk.as_ref().map_or(0, String::capacity)
+                + n.ru.as_ref().map_or(0, String::capacity)
+        }
+        let orgs: usize = self
+            .orgs
+            .iter()
+            .map(|o| {
+                o.id.capacity()
+                    + names(&o.names)
+                    + o.region.as_ref().map_or(0, String::capacity)
+                    + vec(&o.keys)
+            })
+            .sum();
+        let activities: usize = self
+            .activities
+            .iter()
+            .map(|a| names(&a.titles) + a.place.as_ref().map_or(0, String::capacity))
+            .sum();
+        let volunteers: usize = self.volunteers.iter().map(|v| vec(&v.live)).sum();
+        let issuers: usize = self
+            .issuers
+            .iter()
+            .map(|i| i.id.capacity() + i.name.capacity())
+            .sum();
+        let credentials: usize = self
+            .credentials
+            .iter()
+            .map(|c| c.revoked.as_ref().map_or(0, |(_, r)| r.capacity()))
+            .sum();
+        vec(&self.event_ids)
+            + vec(&self.event_table.slots)
+            + vec(&self.orgs)
+            + orgs
+            + map(&self.org_index)
+            + vec(&self.volunteers)
+            + volunteers
+            + map(&self.volunteer_index)
+            + vec(&self.activities)
+            + activities
+            + map(&self.activity_index)
+            + vec(&self.atts)
+            + vec(&self.att_table.slots)
+            + map(&self.att_changes)
+            + vec(&self.issuers)
+            + issuers
+            + map(&self.issuer_index)
+            + vec(&self.credentials)
+            + credentials
+            + map(&self.credential_index)
+            + self.status_indices.len() * 2 * size_of::<u64>()
+    }
+
     /// The log index of the event with id `id`, if applied (the idempotency lookup).
     pub fn event_index(&self, id: &str) -> Option<u64> {
         let id = parse_id(id)?;
@@ -436,7 +504,7 @@ impl State {
         let pos = self.event_ids.len() as u32;
         self.event_table
             .insert(&event_id, pos, |p| &ids[p as usize]);
-        self.event_ids.push(event_id);
+        push_compact(&mut self.event_ids, event_id);
         Ok(Applied {
             index,
             signer_key,
@@ -674,7 +742,11 @@ impl State {
         let v = self.atts[pos as usize].volunteer as usize;
         let live = &self.volunteers[v].live;
         let at = live.partition_point(|&p| self.sort_key(p) < key);
-        self.volunteers[v].live.insert(at, pos);
+        let live = &mut self.volunteers[v].live;
+        if live.len() == live.capacity() {
+            live.reserve_exact((live.capacity() / 2).max(4));
+        }
+        live.insert(at, pos);
     }
 
     fn unlink_live(&mut self, pos: u32) {
@@ -859,15 +931,18 @@ impl State {
                 self.activity_period(check, activity, day)?;
                 self.daily_limit(check, volunteer, day, minutes, NONE)?;
                 let pos = self.atts.len() as u32;
-                self.atts.push(Att {
-                    id,
-                    index,
-                    volunteer,
-                    org,
-                    activity,
-                    day,
-                    minutes,
-                });
+                push_compact(
+                    &mut self.atts,
+                    Att {
+                        id,
+                        index,
+                        volunteer,
+                        org,
+                        activity,
+                        day,
+                        minutes,
+                    },
+                );
                 let atts = &self.atts;
                 self.att_table.insert(&id, pos, |p| &atts[p as usize].id);
                 self.link_live(pos);
@@ -1060,6 +1135,15 @@ pub fn is_valid_name_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// `Vec::push` growing by half instead of doubling: the big per-event vectors then carry at most
+/// 50% unused capacity instead of 100%.
+fn push_compact<T>(v: &mut Vec<T>, item: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.capacity() / 2).max(16));
+    }
+    v.push(item);
+}
+
 pub(crate) fn parse_id(text: &str) -> Option<Id> {
     if !is_valid_id128(text) {
         return None;
@@ -1107,7 +1191,7 @@ impl IdTable {
     /// Inserts `pos` (which must equal the current length) for `id` (which must be absent).
     fn insert<'k>(&mut self, id: &Id, pos: u32, key_of: impl Fn(u32) -> &'k Id) {
         debug_assert_eq!(pos as usize, self.len);
-        if (self.len + 1) * 2 > self.slots.len() {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
             let size = (self.slots.len() * 2).max(16);
             self.slots = vec![0; size];
             for p in 0..self.len as u32 {
