@@ -49,7 +49,7 @@ pub const MINUTES_PER_DAY: u32 = 1440;
 /// A rule an event broke. Nothing was changed by the refused apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Stable rule name, e.g. `daily-limit` (the list is in the crate docs).
+    /// Stable rule name, e.g. `daily-limit` (the list is in [`State::apply`]).
     pub rule: &'static str,
     /// Event type, e.g. `HoursAttested`.
     pub event_type: &'static str,
@@ -441,6 +441,33 @@ impl State {
     /// require; without it the caller must verify [`Applied::signer_key`] over
     /// `entry.sign1.to_be_signed()` itself (e.g. in a batch). The `kid` is checked either way.
     /// On `Err` nothing changed.
+    ///
+    /// `entry` must come from [`sagat_verifier::decode_signed_event`], which guarantees that
+    /// `entry.event` is exactly the signed payload; a hand-assembled [`SignedEvent`] could pair
+    /// one event with another's signature.
+    ///
+    /// Rules, by their [`Violation::rule`] name:
+    /// - every event: `log-index` (index = [`State::len`]), `version`, `id-format` (event id and
+    ///   every 128-bit id: 32 lowercase hex; organization and issuer ids: 2–64 of `a-z0-9-`),
+    ///   `duplicate-id`, `kid` (COSE kid = key id of the expected signer's current key),
+    ///   `signature`, `org-exists` / `org-suspended` (organization-signed events),
+    ///   `issuer-exists` (issuer-signed events);
+    /// - organizations: `org-unique`, `public-key` (32 bytes, a curve point, not small-order;
+    ///   a rotation must change the key), `required-text` (English name), `org-status`
+    ///   (suspend only an active organization, reinstate only a suspended one);
+    /// - volunteers and activities: `volunteer-unique`, `activity-unique`, `date-format`,
+    ///   `date-range` (not before 2000-01-01; days worked not after `today`), `activity-dates`
+    ///   (from ≤ to);
+    /// - attestations: `attestation-unique`, `volunteer-exists`, `activity-exists`,
+    ///   `activity-org` (the activity is the attesting organization's), `activity-period` (the
+    ///   day worked lies in the activity's dates), `minutes` (1..=1440), `daily-limit` (one
+    ///   volunteer's live minutes on one day, across all organizations, ≤ 1440 — a correction is
+    ///   checked on its new day), `attestation-exists`, `attesting-org`, `attestation-live`;
+    /// - credentials: `issuer-unique`, `issuer-period` (valid_until after valid_from),
+    ///   `issuer-validity` (the event's `created` lies in the issuer's validity),
+    ///   `credential-unique`, `credential-hash` (32 bytes), `status-index` (not taken),
+    ///   `credential-exists`, `credential-issuer`, `credential-live` (not yet revoked);
+    /// - `event-type` for an event type this version does not know.
     pub fn apply(
         &mut self,
         index: u64,
