@@ -250,11 +250,7 @@ impl VolunteerDirectory {
     }
 
     /// Rewrites the shard holding ids whose first byte is `shard` from the in-memory map.
-    fn write_shard(
-        &self,
-        keys: &HashMap<VolunteerId, RecordKey>,
-        shard: u8,
-    ) -> Result<(), Error> {
+    fn write_shard(&self, keys: &HashMap<VolunteerId, RecordKey>, shard: u8) -> Result<(), Error> {
         let mut entries: Vec<_> = keys.iter().filter(|(id, _)| id[0] == shard).collect();
         entries.sort_unstable_by_key(|(id, _)| **id);
         let mut bytes = Vec::with_capacity(12 + entries.len() * (ID_LEN + KEY_LEN));
