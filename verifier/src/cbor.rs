@@ -23,7 +23,8 @@ use crate::Error;
 /// If `value`'s `Serialize` impl fails, which for plain data types (the only ones this crate
 /// encodes) cannot happen.
 pub fn to_canonical_cbor<T: Serialize>(value: &T) -> Vec<u8> {
-    let tree = Value::serialized(value).expect("serializing plain data to a CBOR value cannot fail");
+    let tree =
+        Value::serialized(value).expect("serializing plain data to a CBOR value cannot fail");
     encode_value(&canonicalize(tree).0)
 }
 

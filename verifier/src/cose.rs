@@ -84,7 +84,10 @@ impl Sign1 {
                 ))
             }
         }
-        match (protected.key_id.is_empty(), inner.unprotected.key_id.is_empty()) {
+        match (
+            protected.key_id.is_empty(),
+            inner.unprotected.key_id.is_empty(),
+        ) {
             (true, true) => return Err(Error::Cose("no kid".into())),
             (false, false) => {
                 return Err(Error::Cose(
@@ -94,7 +97,9 @@ impl Sign1 {
             _ => {}
         }
         if !protected.crit.is_empty() || !inner.unprotected.crit.is_empty() {
-            return Err(Error::Cose("critical header parameters are not supported".into()));
+            return Err(Error::Cose(
+                "critical header parameters are not supported".into(),
+            ));
         }
         if inner.unprotected.alg.is_some() {
             return Err(Error::Cose(

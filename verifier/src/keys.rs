@@ -36,12 +36,17 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey, Error> {
     let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         hex::decode(text).map_err(|e| Error::Key(format!("bad hex public key: {e}")))?
     } else {
-        BASE64_ANY_PADDING
-            .decode(text)
-            .map_err(|e| Error::Key(format!("public key is neither 64 hex digits nor base64: {e}")))?
+        BASE64_ANY_PADDING.decode(text).map_err(|e| {
+            Error::Key(format!(
+                "public key is neither 64 hex digits nor base64: {e}"
+            ))
+        })?
     };
     let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-        Error::Key(format!("an Ed25519 public key is 32 bytes, got {}", bytes.len()))
+        Error::Key(format!(
+            "an Ed25519 public key is 32 bytes, got {}",
+            bytes.len()
+        ))
     })?;
     let key = VerifyingKey::from_bytes(&bytes)
         .map_err(|_| Error::Key("32 bytes that are not an Ed25519 point".into()))?;

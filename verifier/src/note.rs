@@ -296,7 +296,9 @@ pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<Note, Error> 
         .ok_or_else(|| Error::Note("no blank line between text and signatures".into()))?;
     let (text, sig_block) = (&note[..split + 1], &note[split + 2..]);
     if sig_block.is_empty() {
-        return Err(Error::Note("no signature lines after the blank line".into()));
+        return Err(Error::Note(
+            "no signature lines after the blank line".into(),
+        ));
     }
     let lines: Vec<&str> = sig_block
         .strip_suffix('\n')
@@ -333,10 +335,7 @@ pub fn open_note(note: &str, verifiers: &[NoteVerifier]) -> Result<Note, Error> 
             )));
         }
         let id = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
-        let Some(verifier) = verifiers
-            .iter()
-            .find(|v| v.name == name && v.key_id == id)
-        else {
+        let Some(verifier) = verifiers.iter().find(|v| v.name == name && v.key_id == id) else {
             unknown_signers.push(name.to_owned());
             continue;
         };
@@ -414,16 +413,23 @@ impl Checkpoint {
             return Err(Error::Checkpoint("empty origin line".into()));
         }
         if let Some(c) = text.chars().find(|c| c.is_ascii_control() && *c != '\n') {
-            return Err(Error::Checkpoint(format!("contains control character {c:?}")));
+            return Err(Error::Checkpoint(format!(
+                "contains control character {c:?}"
+            )));
         }
-        let size = parse_decimal_u64(lines[1])
-            .ok_or_else(|| Error::Checkpoint(format!("tree size {:?} is not a decimal without leading zeros", lines[1])))?;
-        let root = STANDARD.decode(lines[2]).map_err(|e| {
-            Error::Checkpoint(format!("root hash is not canonical base64: {e}"))
+        let size = parse_decimal_u64(lines[1]).ok_or_else(|| {
+            Error::Checkpoint(format!(
+                "tree size {:?} is not a decimal without leading zeros",
+                lines[1]
+            ))
         })?;
-        let root_hash: Hash = root.as_slice().try_into().map_err(|_| {
-            Error::Checkpoint(format!("root hash is {} bytes, not 32", root.len()))
-        })?;
+        let root = STANDARD
+            .decode(lines[2])
+            .map_err(|e| Error::Checkpoint(format!("root hash is not canonical base64: {e}")))?;
+        let root_hash: Hash = root
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Checkpoint(format!("root hash is {} bytes, not 32", root.len())))?;
         let extensions: Vec<String> = lines[3..].iter().map(|l| l.to_string()).collect();
         if extensions.iter().any(|e| e.is_empty()) {
             return Err(Error::Checkpoint("empty extension line".into()));

@@ -56,7 +56,9 @@ pub struct TlogProof {
 pub fn parse_tlog_proof(text: &str) -> Result<TlogProof, Error> {
     let err = |m: String| Error::TlogProof(m);
     if text.contains('\r') {
-        return Err(err("contains a carriage return; lines end with \\n only".into()));
+        return Err(err(
+            "contains a carriage return; lines end with \\n only".into()
+        ));
     }
     let mut rest = text;
     let mut next_line = |what: &str| -> Result<&str, Error> {
@@ -96,9 +98,12 @@ pub fn parse_tlog_proof(text: &str) -> Result<TlogProof, Error> {
         if proof.len() == MAX_PROOF_HASHES {
             return Err(err(format!("more than {MAX_PROOF_HASHES} proof hashes")));
         }
-        let raw = STANDARD
-            .decode(line)
-            .map_err(|e| err(format!("proof hash {} is not canonical base64: {e}", proof.len() + 1)))?;
+        let raw = STANDARD.decode(line).map_err(|e| {
+            err(format!(
+                "proof hash {} is not canonical base64: {e}",
+                proof.len() + 1
+            ))
+        })?;
         let hash: Hash = raw.as_slice().try_into().map_err(|_| {
             err(format!(
                 "proof hash {} is {} bytes, not 32",
@@ -108,7 +113,6 @@ pub fn parse_tlog_proof(text: &str) -> Result<TlogProof, Error> {
         })?;
         proof.push(hash);
     }
-    drop(next_line);
     if rest.is_empty() || !rest.ends_with('\n') {
         return Err(err("checkpoint missing or not ending in a newline".into()));
     }

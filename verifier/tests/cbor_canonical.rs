@@ -33,7 +33,7 @@ fn every_reject_vector_is_rejected() {
 #[test]
 fn map_keys_are_sorted_bytewise_as_in_rfc8949_section_4_2_1() {
     // The §4.2.1 example keys, given in reverse order.
-    let keys = vec![
+    let keys = [
         Value::Bool(false),
         Value::Array(vec![Value::Integer((-1).into())]),
         Value::Array(vec![Value::Integer(100.into())]),
@@ -43,8 +43,15 @@ fn map_keys_are_sorted_bytewise_as_in_rfc8949_section_4_2_1() {
         Value::Integer(100.into()),
         Value::Integer(10.into()),
     ];
-    let map = Value::Map(keys.iter().map(|k| (k.clone(), Value::Integer(0.into()))).collect());
-    let want = std::fs::read_to_string(common::testdata("cbor/accept/map-rfc8949-4.2.1-key-order.hex")).unwrap();
+    let map = Value::Map(
+        keys.iter()
+            .map(|k| (k.clone(), Value::Integer(0.into())))
+            .collect(),
+    );
+    let want = std::fs::read_to_string(common::testdata(
+        "cbor/accept/map-rfc8949-4.2.1-key-order.hex",
+    ))
+    .unwrap();
     assert_eq!(hex::encode(to_canonical_cbor(&map)), want.trim());
 }
 
@@ -58,11 +65,19 @@ struct Sample {
 
 #[test]
 fn struct_fields_are_ordered_by_encoded_name_and_ints_are_shortest() {
-    let s = Sample { v: 1, id: "ab".into(), body: vec![1, 2], created: 1000 };
+    let s = Sample {
+        v: 1,
+        id: "ab".into(),
+        body: vec![1, 2],
+        created: 1000,
+    };
     // {"v": 1, "id": "ab", "body": [1, 2], "created": 1000}: shorter names sort first.
     let want = "a4 6176 01 626964 626162 64626f6479 820102 67637265617465 641903e8";
     assert_eq!(hex::encode(to_canonical_cbor(&s)), want.replace(' ', ""));
-    assert_eq!(from_canonical_cbor::<Sample>(&to_canonical_cbor(&s)).unwrap(), s);
+    assert_eq!(
+        from_canonical_cbor::<Sample>(&to_canonical_cbor(&s)).unwrap(),
+        s
+    );
 }
 
 #[test]
@@ -86,7 +101,12 @@ fn arb_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             proptest::collection::btree_map(".{0,4}", inner, 0..6).prop_map(|m| {
-                Value::Map(m.into_iter().rev().map(|(k, v)| (Value::Text(k), v)).collect())
+                Value::Map(
+                    m.into_iter()
+                        .rev()
+                        .map(|(k, v)| (Value::Text(k), v))
+                        .collect(),
+                )
             }),
         ]
     })

@@ -21,12 +21,21 @@ fn eddsa_sig_01_parses_and_its_signature_verifies() {
     let v = common::read_json(&common::testdata("cose/eddsa-examples/eddsa-sig-01.json"));
     let bytes = common::unhex(v["output"]["cbor"].as_str().unwrap());
     let key = v["input"]["sign0"]["key"].clone();
-    let public: [u8; 32] = common::unhex(key["x_hex"].as_str().unwrap()).try_into().unwrap();
+    let public: [u8; 32] = common::unhex(key["x_hex"].as_str().unwrap())
+        .try_into()
+        .unwrap();
     let public = VerifyingKey::from_bytes(&public).unwrap();
-    assert_eq!(rfc8032_test1_key().verifying_key(), public, "d_hex and x_hex are one key pair");
+    assert_eq!(
+        rfc8032_test1_key().verifying_key(),
+        public,
+        "d_hex and x_hex are one key pair"
+    );
 
     let parsed = Sign1::parse(&bytes).expect("eddsa-sig-01 is a valid EdDSA COSE_Sign1");
-    assert_eq!(parsed.payload(), v["input"]["plaintext"].as_str().unwrap().as_bytes());
+    assert_eq!(
+        parsed.payload(),
+        v["input"]["plaintext"].as_str().unwrap().as_bytes()
+    );
     assert_eq!(parsed.kid(), key["kid"].as_str().unwrap().as_bytes());
     assert_eq!(
         parsed.to_be_signed(),
@@ -39,7 +48,9 @@ fn eddsa_sig_01_parses_and_its_signature_verifies() {
     assert_eq!(parsed.verify(&public), Err(Error::KidMismatch));
     // And a different key does not verify it.
     let other = SigningKey::from_bytes(&[7u8; 32]).verifying_key();
-    assert!(other.verify_strict(&parsed.to_be_signed(), &parsed.signature().unwrap()).is_err());
+    assert!(other
+        .verify_strict(&parsed.to_be_signed(), &parsed.signature().unwrap())
+        .is_err());
 }
 
 #[test]
@@ -47,7 +58,9 @@ fn eddsa_sig_02_ed448_is_rejected() {
     let v = common::read_json(&common::testdata("cose/eddsa-examples/eddsa-sig-02.json"));
     let bytes = common::unhex(v["output"]["cbor"].as_str().unwrap());
     let parsed = Sign1::parse(&bytes).expect("structurally a COSE_Sign1 with alg EdDSA");
-    let err = parsed.signature().expect_err("Ed448 signatures are 114 bytes");
+    let err = parsed
+        .signature()
+        .expect_err("Ed448 signatures are 114 bytes");
     assert!(err.to_string().contains("64 bytes"), "{err}");
 }
 
@@ -105,7 +118,10 @@ fn every_sign1_test_case_behaves_as_its_file_says() {
             assert!(err.contains("tag 998"), "{name}: {err}");
         } else if failures.get("ChangeAttr").is_some() {
             // alg -999 is not even a registered-or-private-use label; "unknown" is a text alg.
-            assert!(err.contains("lgorithm") || err.contains("not a COSE_Sign1"), "{name}: {err}");
+            assert!(
+                err.contains("lgorithm") || err.contains("not a COSE_Sign1"),
+                "{name}: {err}"
+            );
         } else {
             assert!(err.contains("lgorithm"), "{name}: {err}");
         }
@@ -132,7 +148,9 @@ fn every_sign1_test_case_behaves_as_its_file_says() {
             (reencode(s), false)
         } else if failures.get("AddProtected").is_some() {
             let mut s = signed(plaintext, false, &key);
-            s.protected.header.content_type = Some(coset::ContentType::Assigned(iana::CoapContentFormat::TextPlainUtf8));
+            s.protected.header.content_type = Some(coset::ContentType::Assigned(
+                iana::CoapContentFormat::TextPlainUtf8,
+            ));
             (reencode(s), false)
         } else if failures.get("RemoveProtected").is_some() {
             let mut s = signed(plaintext, true, &key);
@@ -141,7 +159,12 @@ fn every_sign1_test_case_behaves_as_its_file_says() {
         } else if failures.get("ChangeProtected").is_some() {
             // alg only in the unprotected header: valid COSE, outside Sagat's profile.
             let s = CoseSign1Builder::new()
-                .unprotected(HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(key_id(&public).to_vec()).build())
+                .unprotected(
+                    HeaderBuilder::new()
+                        .algorithm(iana::Algorithm::EdDSA)
+                        .key_id(key_id(&public).to_vec())
+                        .build(),
+                )
                 .payload(plaintext.to_vec())
                 .create_signature(&[], |tbs| key.sign(tbs).to_bytes().to_vec())
                 .build();
@@ -153,7 +176,12 @@ fn every_sign1_test_case_behaves_as_its_file_says() {
             // Signed with external AAD: Sagat verifies with empty AAD, so it must not verify.
             let aad = common::unhex(aad.as_str().unwrap());
             let s = CoseSign1Builder::new()
-                .protected(HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).key_id(key_id(&public).to_vec()).build())
+                .protected(
+                    HeaderBuilder::new()
+                        .algorithm(iana::Algorithm::EdDSA)
+                        .key_id(key_id(&public).to_vec())
+                        .build(),
+                )
                 .payload(plaintext.to_vec())
                 .create_signature(&aad, |tbs| key.sign(tbs).to_bytes().to_vec())
                 .build();
@@ -187,7 +215,10 @@ fn sign1_round_trips_and_rejects_every_single_byte_change() {
         for bit in 0..8 {
             let mut t = bytes.clone();
             t[i] ^= 1 << bit;
-            assert!(check(&t, &key.verifying_key()).is_err(), "byte {i} bit {bit}");
+            assert!(
+                check(&t, &key.verifying_key()).is_err(),
+                "byte {i} bit {bit}"
+            );
         }
     }
     let mut trailing = bytes.clone();

@@ -16,7 +16,10 @@ fn known_dates() {
     assert_eq!(year_of(parse_date("2024-01-01").unwrap()), 2024);
     assert_eq!(date_from_unix(0), 0);
     assert_eq!(date_from_unix(-1), -1);
-    assert_eq!(date_from_unix(1_700_000_000), parse_date("2023-11-14").unwrap());
+    assert_eq!(
+        date_from_unix(1_700_000_000),
+        parse_date("2023-11-14").unwrap()
+    );
     assert_eq!(date_from_unix(86_399), 0);
     assert_eq!(date_from_unix(86_400), 1);
 }
@@ -24,10 +27,26 @@ fn known_dates() {
 #[test]
 fn invalid_dates_are_rejected() {
     for bad in [
-        "2023-02-29", "1900-02-29", "2024-02-30", "2024-04-31", "2024-13-01", "2024-00-10",
-        "2024-01-00", "2024-01-32", "0000-01-01", "2024-1-01", "2024-01-1", "24-01-01",
-        "2024/01/01", "2024-01-01 ", " 2024-01-01", "2024-01-01T00:00", "+024-01-01",
-        "２０２４-01-01", "", "abcd-ef-gh",
+        "2023-02-29",
+        "1900-02-29",
+        "2024-02-30",
+        "2024-04-31",
+        "2024-13-01",
+        "2024-00-10",
+        "2024-01-00",
+        "2024-01-32",
+        "0000-01-01",
+        "2024-1-01",
+        "2024-01-1",
+        "24-01-01",
+        "2024/01/01",
+        "2024-01-01 ",
+        " 2024-01-01",
+        "2024-01-01T00:00",
+        "+024-01-01",
+        "２０２４-01-01",
+        "",
+        "abcd-ef-gh",
     ] {
         assert!(parse_date(bad).is_err(), "{bad:?} accepted");
     }
@@ -40,11 +59,28 @@ fn slow_days(y: i32, m: u32, d: u32) -> i32 {
     let year_len = |y: i32| if leap(y) { 366 } else { 365 };
     let mut days: i32 = 0;
     if y >= 1970 {
-        for yy in 1970..y { days += year_len(yy); }
+        for yy in 1970..y {
+            days += year_len(yy);
+        }
     } else {
-        for yy in y..1970 { days -= year_len(yy); }
+        for yy in y..1970 {
+            days -= year_len(yy);
+        }
     }
-    let months = [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let months = [
+        31,
+        if leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     days + months[..(m - 1) as usize].iter().sum::<i32>() + d as i32 - 1
 }
 

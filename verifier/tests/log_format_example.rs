@@ -30,32 +30,74 @@ fn example() -> String {
 
     let origin = "sagat.example/kz-volunteers/v1";
     let signer = NoteSigner::new(origin, key.clone()).unwrap();
-    let checkpoint = Checkpoint { origin: origin.into(), size: 1, root_hash: leaf, extensions: vec![] };
+    let checkpoint = Checkpoint {
+        origin: origin.into(),
+        size: 1,
+        root_hash: leaf,
+        extensions: vec![],
+    };
     let note = sign_note(&checkpoint.to_text(), &signer).unwrap();
-    assert_eq!(open_checkpoint(&note, &signer.verifier()).unwrap(), checkpoint);
+    assert_eq!(
+        open_checkpoint(&note, &signer.verifier()).unwrap(),
+        checkpoint
+    );
     let proof = format_tlog_proof(0, &[], &note);
-    parse_tlog_proof(&proof).unwrap().verify(&leaf, &signer.verifier()).unwrap();
+    parse_tlog_proof(&proof)
+        .unwrap()
+        .verify(&leaf, &signer.verifier())
+        .unwrap();
 
     let wrap = |h: String| {
-        h.as_bytes().chunks(64).map(|c| format!("    {}\n", std::str::from_utf8(c).unwrap())).collect::<String>()
+        h.as_bytes()
+            .chunks(64)
+            .map(|c| format!("    {}\n", std::str::from_utf8(c).unwrap()))
+            .collect::<String>()
     };
     let mut out = String::new();
     out.push_str("Operator key: RFC 8032 §7.1 TEST 1 secret key\n");
     out.push_str(&format!("    seed       {SEED_HEX}\n"));
-    out.push_str(&format!("    public key {} (base64)\n", public_key_base64(&key.verifying_key())));
-    out.push_str(&format!("    kid        {}\n", hex::encode(key_id(&key.verifying_key()))));
+    out.push_str(&format!(
+        "    public key {} (base64)\n",
+        public_key_base64(&key.verifying_key())
+    ));
+    out.push_str(&format!(
+        "    kid        {}\n",
+        hex::encode(key_id(&key.verifying_key()))
+    ));
     out.push_str("\nEvent (as JSON, for reading only):\n");
     out.push_str(&format!("    {}\n", serde_json::to_string(&event).unwrap()));
-    out.push_str(&format!("\nPayload: deterministic CBOR, {} bytes:\n", payload.len()));
+    out.push_str(&format!(
+        "\nPayload: deterministic CBOR, {} bytes:\n",
+        payload.len()
+    ));
     out.push_str(&wrap(hex::encode(&payload)));
-    out.push_str(&format!("\nLog entry: tagged COSE_Sign1, {} bytes:\n", entry.len()));
+    out.push_str(&format!(
+        "\nLog entry: tagged COSE_Sign1, {} bytes:\n",
+        entry.len()
+    ));
     out.push_str(&wrap(hex::encode(&entry)));
-    out.push_str(&format!("\nLeaf hash SHA-256(0x00 || entry):\n    {}\n", hex::encode(leaf)));
-    out.push_str(&format!("\nNote verifier key of the log:\n    {}\n", signer.verifier().to_vkey_string()));
+    out.push_str(&format!(
+        "\nLeaf hash SHA-256(0x00 || entry):\n    {}\n",
+        hex::encode(leaf)
+    ));
+    out.push_str(&format!(
+        "\nNote verifier key of the log:\n    {}\n",
+        signer.verifier().to_vkey_string()
+    ));
     out.push_str("\nCheckpoint of the one-entry log (root = the leaf hash):\n\n");
-    out.push_str(&note.lines().map(|l| format!("    {l}\n")).collect::<String>());
+    out.push_str(
+        &note
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>(),
+    );
     out.push_str("\ntlog-proof of entry 0 (empty audit path):\n\n");
-    out.push_str(&proof.lines().map(|l| format!("    {l}\n")).collect::<String>());
+    out.push_str(
+        &proof
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>(),
+    );
     out
 }
 

@@ -56,14 +56,21 @@ fn every_inclusion_vector_behaves_as_its_file_says() {
             &hash_field("node", &v["root"]),
         );
         if v["wantErr"].as_bool().expect("wantErr") {
-            assert!(result.is_err(), "{} verified but must be rejected", path.display());
+            assert!(
+                result.is_err(),
+                "{} verified but must be rejected",
+                path.display()
+            );
             rejected += 1;
         } else {
             result.unwrap_or_else(|e| panic!("{} rejected: {e}", path.display()));
             ok += 1;
         }
     }
-    assert!(ok >= 5 && rejected >= 50, "only {ok} happy and {rejected} bad cases ran");
+    assert!(
+        ok >= 5 && rejected >= 50,
+        "only {ok} happy and {rejected} bad cases ran"
+    );
 }
 
 #[test]
@@ -79,14 +86,21 @@ fn every_consistency_vector_behaves_as_its_file_says() {
             &proof_field(&v["proof"]),
         );
         if v["wantErr"].as_bool().expect("wantErr") {
-            assert!(result.is_err(), "{} verified but must be rejected", path.display());
+            assert!(
+                result.is_err(),
+                "{} verified but must be rejected",
+                path.display()
+            );
             rejected += 1;
         } else {
             result.unwrap_or_else(|e| panic!("{} rejected: {e}", path.display()));
             ok += 1;
         }
     }
-    assert!(ok >= 5 && rejected >= 50, "only {ok} happy and {rejected} bad cases ran");
+    assert!(
+        ok >= 5 && rejected >= 50,
+        "only {ok} happy and {rejected} bad cases ran"
+    );
 }
 
 /// The 8 leaves of roots.json, hashed.
@@ -102,7 +116,11 @@ fn rfc6962_leaves() -> (Vec<Hash>, Vec<Hash>) {
         .as_array()
         .expect("roots")
         .iter()
-        .map(|h| common::unhex(h.as_str().expect("hex")).try_into().expect("32 bytes"))
+        .map(|h| {
+            common::unhex(h.as_str().expect("hex"))
+                .try_into()
+                .expect("32 bytes")
+        })
         .collect();
     (leaves, roots)
 }
@@ -113,7 +131,11 @@ fn roots_json_roots_reproduce() {
     assert_eq!(roots.len(), 9);
     assert_eq!(roots[0], empty_root());
     for (size, want) in roots.iter().enumerate() {
-        assert_eq!(root_from_leaf_hashes(&leaves[..size]), *want, "tree size {size}");
+        assert_eq!(
+            root_from_leaf_hashes(&leaves[..size]),
+            *want,
+            "tree size {size}"
+        );
     }
 }
 
@@ -162,7 +184,11 @@ fn naive_path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
 fn naive_subproof(m: usize, leaves: &[Hash], b: bool) -> Vec<Hash> {
     let n = leaves.len();
     if m == n {
-        return if b { Vec::new() } else { vec![naive_mth(leaves)] };
+        return if b {
+            Vec::new()
+        } else {
+            vec![naive_mth(leaves)]
+        };
     }
     let k = split(n);
     if m <= k {
@@ -185,9 +211,19 @@ fn check_tree(leaves: &[Hash]) {
     for size in 1..=n {
         for index in 0..size {
             let proof = inclusion_proof(index as u64, size as u64, &mut range);
-            assert_eq!(proof, naive_path(index, &leaves[..size]), "PATH({index}, {size})");
-            verify_inclusion(&leaves[index], index as u64, size as u64, &proof, &roots[size])
-                .unwrap_or_else(|e| panic!("inclusion {index} in {size}: {e}"));
+            assert_eq!(
+                proof,
+                naive_path(index, &leaves[..size]),
+                "PATH({index}, {size})"
+            );
+            verify_inclusion(
+                &leaves[index],
+                index as u64,
+                size as u64,
+                &proof,
+                &roots[size],
+            )
+            .unwrap_or_else(|e| panic!("inclusion {index} in {size}: {e}"));
             if size > 1 {
                 let other = (index + 1) % size;
                 if leaves[other] != leaves[index] {
@@ -210,14 +246,24 @@ fn check_tree(leaves: &[Hash]) {
                 naive_subproof(size1, &leaves[..size], true)
             };
             assert_eq!(proof, want, "PROOF({size1}, {size})");
-            verify_consistency(size1 as u64, size as u64, &roots[size1], &roots[size], &proof)
-                .unwrap_or_else(|e| panic!("consistency {size1} -> {size}: {e}"));
+            verify_consistency(
+                size1 as u64,
+                size as u64,
+                &roots[size1],
+                &roots[size],
+                &proof,
+            )
+            .unwrap_or_else(|e| panic!("consistency {size1} -> {size}: {e}"));
             if size1 < size {
                 let wrong = leaf_hash(b"not the old root");
-                assert!(
-                    verify_consistency(size1 as u64, size as u64, &wrong, &roots[size], &proof)
-                        .is_err()
-                );
+                assert!(verify_consistency(
+                    size1 as u64,
+                    size as u64,
+                    &wrong,
+                    &roots[size],
+                    &proof
+                )
+                .is_err());
             }
         }
     }
@@ -240,7 +286,10 @@ fn generated_inclusion_proof_matches_the_vector_file() {
     let mut range = |lo: u64, hi: u64| root_from_leaf_hashes(&leaves[lo as usize..hi as usize]);
     let index = v["leafIdx"].as_u64().unwrap();
     let size = v["treeSize"].as_u64().unwrap();
-    assert_eq!(inclusion_proof(index, size, &mut range), proof_field(&v["proof"]));
+    assert_eq!(
+        inclusion_proof(index, size, &mut range),
+        proof_field(&v["proof"])
+    );
 }
 
 #[test]
@@ -252,7 +301,7 @@ fn range_hash_is_only_asked_for_perfect_subtrees_or_right_edges() {
         let mut check = |lo: u64, hi: u64| {
             let len = hi - lo;
             assert!(
-                hi == size || (len.is_power_of_two() && lo % len == 0),
+                hi == size || (len.is_power_of_two() && lo.is_multiple_of(len)),
                 "asked for [{lo}, {hi}) in a tree of size {size}"
             );
             root_from_leaf_hashes(&leaves[lo as usize..hi as usize])

@@ -29,7 +29,10 @@ fn peterneumann_note_verifies_and_signing_reproduces_it_exactly() {
     let note = open_note(s(&v, "signed_note"), std::slice::from_ref(&verifier)).unwrap();
     assert_eq!(note.text, s(&v, "text"));
     assert_eq!(note.verified_by, vec!["PeterNeumann".to_string()]);
-    assert_eq!(sign_note(s(&v, "text"), &signer).unwrap(), s(&v, "signed_note"));
+    assert_eq!(
+        sign_note(s(&v, "text"), &signer).unwrap(),
+        s(&v, "signed_note")
+    );
 }
 
 #[test]
@@ -42,9 +45,12 @@ fn peterneumann_checkpoint_signature_reproduces_an_independent_implementation() 
     assert_eq!(cp.size, v["size"].as_u64().unwrap());
     assert!(cp.extensions.is_empty());
     assert_eq!(cp.to_text(), body);
-    assert_eq!(sign_note(&cp.to_text(), &signer).unwrap(), s(&v, "signed_checkpoint"));
+    assert_eq!(
+        sign_note(&cp.to_text(), &signer).unwrap(),
+        s(&v, "signed_checkpoint")
+    );
     let verifier = NoteVerifier::parse(s(&v, "verifier_key")).unwrap();
-    let opened = open_note(s(&v, "signed_checkpoint"), &[verifier.clone()]).unwrap();
+    let opened = open_note(s(&v, "signed_checkpoint"), std::slice::from_ref(&verifier)).unwrap();
     assert_eq!(Checkpoint::parse(&opened.text).unwrap(), cp);
     // The key is named PeterNeumann, the origin is "go.sum database tree": not this log's key.
     let err = open_checkpoint(s(&v, "signed_checkpoint"), &verifier).unwrap_err();
@@ -67,7 +73,10 @@ fn checkpoint_round_trip_with_own_origin() {
     let note = sign_note(&cp.to_text(), &signer).unwrap();
     assert_eq!(open_checkpoint(&note, &signer.verifier()).unwrap(), cp);
     let other = test_signer("sagat.example/kz-volunteers/v1", 2);
-    assert!(open_checkpoint(&note, &other.verifier()).is_err(), "other key, same name");
+    assert!(
+        open_checkpoint(&note, &other.verifier()).is_err(),
+        "other key, same name"
+    );
 }
 
 #[test]
@@ -82,11 +91,17 @@ fn checkpoint_text_is_parsed_strictly() {
         ("o\n1\n".to_string(), "no root"),
         ("o\n1\nAAAA\n".to_string(), "root not 32 bytes"),
         (format!("o\n1\n{root}\n\n"), "empty extension line"),
-        (format!("o\n1\n{}\n", root.trim_end_matches('=')), "unpadded base64"),
+        (
+            format!("o\n1\n{}\n", root.trim_end_matches('=')),
+            "unpadded base64",
+        ),
     ] {
         assert!(Checkpoint::parse(&bad).is_err(), "{why} accepted: {bad:?}");
     }
-    assert_eq!(Checkpoint::parse(&format!("o\n0\n{root}\n")).unwrap().size, 0);
+    assert_eq!(
+        Checkpoint::parse(&format!("o\n0\n{root}\n")).unwrap().size,
+        0
+    );
 }
 
 #[test]
@@ -120,18 +135,38 @@ fn open_note_rules() {
     for (bad, why) in [
         (signed_a.trim_end().to_string(), "no final newline"),
         (format!("{signed_a}\n"), "trailing blank line"),
-        (signed_a.replace("\n\n\u{2014}", "\n\u{2014}"), "no blank line"),
-        (signed_a.replace('\u{2014}', "-"), "hyphen instead of em dash"),
+        (
+            signed_a.replace("\n\n\u{2014}", "\n\u{2014}"),
+            "no blank line",
+        ),
+        (
+            signed_a.replace('\u{2014}', "-"),
+            "hyphen instead of em dash",
+        ),
         (signed_a.replace("\u{2014} ", "\u{2014}  "), "two spaces"),
         (signed_a.replace("hello", "hel\rlo"), "control character"),
-        (format!("{}\n", &signed_a[..signed_a.len() - 5]), "truncated base64"),
+        (
+            format!("{}\n", &signed_a[..signed_a.len() - 5]),
+            "truncated base64",
+        ),
     ] {
-        assert!(open_note(&bad, &[a.verifier()]).is_err(), "{why} accepted: {bad:?}");
+        assert!(
+            open_note(&bad, &[a.verifier()]).is_err(),
+            "{why} accepted: {bad:?}"
+        );
     }
-    let many: String = (0..=sagat_verifier::MAX_SIGNATURES).map(|_| sig_line_b).collect();
-    assert!(open_note(&format!("{signed_a}{many}"), &[a.verifier()]).is_err(), "too many signatures");
+    let many: String = (0..=sagat_verifier::MAX_SIGNATURES)
+        .map(|_| sig_line_b)
+        .collect();
+    assert!(
+        open_note(&format!("{signed_a}{many}"), &[a.verifier()]).is_err(),
+        "too many signatures"
+    );
     let sixteen: String = (0..15).map(|_| sig_line_b).collect();
-    assert!(open_note(&format!("{signed_a}{sixteen}"), &[a.verifier()]).is_ok(), "spec: accept 16");
+    assert!(
+        open_note(&format!("{signed_a}{sixteen}"), &[a.verifier()]).is_ok(),
+        "spec: accept 16"
+    );
 }
 
 #[test]
@@ -150,8 +185,17 @@ fn keys_and_text_are_validated() {
     let wrong = format!("{name}+00000000+{}", rest.split_once('+').unwrap().1);
     assert!(NoteVerifier::parse(&wrong).is_err());
     assert!(NoteVerifier::parse("x.example+abc+AAAA").is_err());
-    assert!(NoteSigner::parse(&vkey).is_err(), "a verifier key is not a signer key");
+    assert!(
+        NoteSigner::parse(&vkey).is_err(),
+        "a verifier key is not a signer key"
+    );
     let skey = signer.to_skey_string();
-    assert_eq!(NoteSigner::parse(&skey).unwrap().verifier(), signer.verifier());
-    assert!(!format!("{signer:?}").contains(&skey[skey.len() - 20..]), "Debug leaks the key");
+    assert_eq!(
+        NoteSigner::parse(&skey).unwrap().verifier(),
+        signer.verifier()
+    );
+    assert!(
+        !format!("{signer:?}").contains(&skey[skey.len() - 20..]),
+        "Debug leaks the key"
+    );
 }

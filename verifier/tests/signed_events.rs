@@ -30,7 +30,12 @@ fn bytes(n: usize) -> impl Strategy<Value = Vec<u8>> {
 fn body() -> impl Strategy<Value = EventBody> {
     prop_oneof![
         (text(), names(), opt_text(), bytes(32)).prop_map(|(org, names, region, public_key)| {
-            EventBody::OrganizationRegistered(OrganizationRegistered { org, names, region, public_key })
+            EventBody::OrganizationRegistered(OrganizationRegistered {
+                org,
+                names,
+                region,
+                public_key,
+            })
         }),
         (text(), bytes(32)).prop_map(|(org, public_key)| {
             EventBody::OrganizationKeyRotated(OrganizationKeyRotated { org, public_key })
@@ -41,40 +46,115 @@ fn body() -> impl Strategy<Value = EventBody> {
         (text(), text()).prop_map(|(org, reason)| {
             EventBody::OrganizationReinstated(OrganizationStatusChanged { org, reason })
         }),
-        (id128(), opt_text())
-            .prop_map(|(volunteer, org)| EventBody::VolunteerEnrolled(VolunteerEnrolled { volunteer, org })),
-        (id128(), text(), names(), proptest::sample::select(Category::ALL.to_vec()), opt_text(), text(), text())
+        (id128(), opt_text()).prop_map(|(volunteer, org)| EventBody::VolunteerEnrolled(
+            VolunteerEnrolled { volunteer, org }
+        )),
+        (
+            id128(),
+            text(),
+            names(),
+            proptest::sample::select(Category::ALL.to_vec()),
+            opt_text(),
+            text(),
+            text()
+        )
             .prop_map(|(activity, org, titles, category, place, from, to)| {
-                EventBody::ActivityPublished(ActivityPublished { activity, org, titles, category, place, from, to })
+                EventBody::ActivityPublished(ActivityPublished {
+                    activity,
+                    org,
+                    titles,
+                    category,
+                    place,
+                    from,
+                    to,
+                })
             }),
-        (id128(), text(), id128(), proptest::option::of(id128()), text(), any::<u32>(), opt_text(), opt_text())
-            .prop_map(|(attestation, org, volunteer, activity, date, minutes, role, note)| {
-                EventBody::HoursAttested(HoursAttested { attestation, org, volunteer, activity, date, minutes, role, note })
-            }),
-        (id128(), text(), text(), any::<u32>(), text()).prop_map(|(attestation, org, date, minutes, reason)| {
-            EventBody::AttestationCorrected(AttestationCorrected { attestation, org, date, minutes, reason })
-        }),
-        (id128(), text(), text()).prop_map(|(attestation, org, reason)| {
-            EventBody::AttestationRetracted(AttestationRetracted { attestation, org, reason })
-        }),
-        (text(), text(), bytes(32), any::<i64>(), proptest::option::of(any::<i64>())).prop_map(
-            |(issuer, name, public_key, valid_from, valid_until)| {
-                EventBody::IssuerKeyRegistered(IssuerKeyRegistered { issuer, name, public_key, valid_from, valid_until })
+        (
+            id128(),
+            text(),
+            id128(),
+            proptest::option::of(id128()),
+            text(),
+            any::<u32>(),
+            opt_text(),
+            opt_text()
+        )
+            .prop_map(
+                |(attestation, org, volunteer, activity, date, minutes, role, note)| {
+                    EventBody::HoursAttested(HoursAttested {
+                        attestation,
+                        org,
+                        volunteer,
+                        activity,
+                        date,
+                        minutes,
+                        role,
+                        note,
+                    })
+                }
+            ),
+        (id128(), text(), text(), any::<u32>(), text()).prop_map(
+            |(attestation, org, date, minutes, reason)| {
+                EventBody::AttestationCorrected(AttestationCorrected {
+                    attestation,
+                    org,
+                    date,
+                    minutes,
+                    reason,
+                })
             }
         ),
+        (id128(), text(), text()).prop_map(|(attestation, org, reason)| {
+            EventBody::AttestationRetracted(AttestationRetracted {
+                attestation,
+                org,
+                reason,
+            })
+        }),
+        (
+            text(),
+            text(),
+            bytes(32),
+            any::<i64>(),
+            proptest::option::of(any::<i64>())
+        )
+            .prop_map(|(issuer, name, public_key, valid_from, valid_until)| {
+                EventBody::IssuerKeyRegistered(IssuerKeyRegistered {
+                    issuer,
+                    name,
+                    public_key,
+                    valid_from,
+                    valid_until,
+                })
+            }),
         (id128(), text(), id128(), bytes(32), any::<u64>()).prop_map(
             |(credential, issuer, volunteer, credential_sha256, status_index)| {
-                EventBody::CredentialIssued(CredentialIssued { credential, issuer, volunteer, credential_sha256, status_index })
+                EventBody::CredentialIssued(CredentialIssued {
+                    credential,
+                    issuer,
+                    volunteer,
+                    credential_sha256,
+                    status_index,
+                })
             }
         ),
         (id128(), text(), text()).prop_map(|(credential, issuer, reason)| {
-            EventBody::CredentialRevoked(CredentialRevoked { credential, issuer, reason })
+            EventBody::CredentialRevoked(CredentialRevoked {
+                credential,
+                issuer,
+                reason,
+            })
         }),
     ]
 }
 
 fn event() -> impl Strategy<Value = Event> {
-    (id128(), any::<i64>(), body()).prop_map(|(id, created, body)| Event { v: EVENT_VERSION, id, created, body })
+    (id128(), any::<i64>(), body()).prop_map(|(id, created, body)| Event {
+        v: EVENT_VERSION,
+        id,
+        created,
+        body,
+    })
 }
 
 fn key(seed: u8) -> SigningKey {
@@ -148,7 +228,9 @@ fn event_value() -> Value {
 }
 
 fn set_field(v: &mut Value, name: &str, new: Value) {
-    let Value::Map(entries) = v else { panic!("event is a map") };
+    let Value::Map(entries) = v else {
+        panic!("event is a map")
+    };
     match entries.iter_mut().find(|(k, _)| k.as_text() == Some(name)) {
         Some(e) => e.1 = new,
         None => entries.push((Value::Text(name.into()), new)),
@@ -160,31 +242,55 @@ fn unknown_version_is_reported_as_such() {
     let mut v = event_value();
     set_field(&mut v, "v", Value::Integer(2.into()));
     set_field(&mut v, "new_field", Value::Bool(true));
-    assert_eq!(decode_signed_event(&signed_payload(&v)).unwrap_err(), Error::UnknownVersion(2));
+    assert_eq!(
+        decode_signed_event(&signed_payload(&v)).unwrap_err(),
+        Error::UnknownVersion(2)
+    );
 }
 
 #[test]
 fn bad_ids_unknown_fields_and_non_canonical_payloads_are_rejected() {
-    for bad_id in ["0123456789ABCDEF0123456789ABCDEF", "0123", "0123456789abcdef0123456789abcdeg"] {
+    for bad_id in [
+        "0123456789ABCDEF0123456789ABCDEF",
+        "0123",
+        "0123456789abcdef0123456789abcdeg",
+    ] {
         let mut v = event_value();
         set_field(&mut v, "id", Value::Text(bad_id.into()));
-        assert!(matches!(decode_signed_event(&signed_payload(&v)), Err(Error::Event(_))), "{bad_id}");
+        assert!(
+            matches!(
+                decode_signed_event(&signed_payload(&v)),
+                Err(Error::Event(_))
+            ),
+            "{bad_id}"
+        );
     }
     let mut v = event_value();
     set_field(&mut v, "extra", Value::Integer(1.into()));
-    assert!(matches!(decode_signed_event(&signed_payload(&v)), Err(Error::Event(_))));
+    assert!(matches!(
+        decode_signed_event(&signed_payload(&v)),
+        Err(Error::Event(_))
+    ));
 
     let mut v = event_value();
     set_field(&mut v, "created", Value::Text("yesterday".into()));
-    assert!(matches!(decode_signed_event(&signed_payload(&v)), Err(Error::Cbor(_))));
+    assert!(matches!(
+        decode_signed_event(&signed_payload(&v)),
+        Err(Error::Cbor(_))
+    ));
 
     // Canonical CBOR with its map reversed: same event, different bytes.
     let mut payload = to_canonical_cbor(&sample_event());
-    let Value::Map(mut entries) = from_canonical_cbor::<Value>(&payload).unwrap() else { panic!() };
+    let Value::Map(mut entries) = from_canonical_cbor::<Value>(&payload).unwrap() else {
+        panic!()
+    };
     entries.reverse();
     payload.clear();
     ciborium::into_writer(&Value::Map(entries), &mut payload).unwrap();
-    assert_eq!(decode_signed_event(&sign1(&payload, &key(1))).unwrap_err(), Error::NotCanonical);
+    assert_eq!(
+        decode_signed_event(&sign1(&payload, &key(1))).unwrap_err(),
+        Error::NotCanonical
+    );
 }
 
 #[test]
@@ -193,8 +299,16 @@ fn events_must_carry_the_kid_protected() {
     use ed25519_dalek::Signer as _;
     let k = key(1);
     let bytes = CoseSign1Builder::new()
-        .protected(HeaderBuilder::new().algorithm(iana::Algorithm::EdDSA).build())
-        .unprotected(HeaderBuilder::new().key_id(key_id(&k.verifying_key()).to_vec()).build())
+        .protected(
+            HeaderBuilder::new()
+                .algorithm(iana::Algorithm::EdDSA)
+                .build(),
+        )
+        .unprotected(
+            HeaderBuilder::new()
+                .key_id(key_id(&k.verifying_key()).to_vec())
+                .build(),
+        )
         .payload(to_canonical_cbor(&sample_event()))
         .create_signature(&[], |tbs| k.sign(tbs).to_bytes().to_vec())
         .build()

@@ -10,7 +10,9 @@ const ORIGIN: &str = "sagat.example/kz-volunteers/v1";
 
 fn log(n: usize) -> (NoteSigner, Vec<Hash>, String) {
     let signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[5; 32])).unwrap();
-    let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(format!("entry {i}").as_bytes())).collect();
+    let leaves: Vec<Hash> = (0..n)
+        .map(|i| leaf_hash(format!("entry {i}").as_bytes()))
+        .collect();
     let cp = Checkpoint {
         origin: ORIGIN.into(),
         size: n as u64,
@@ -33,12 +35,20 @@ fn format_matches_the_spec_layout_and_round_trips() {
         assert_eq!(lines.next(), Some(format!("index {index}").as_str()));
         assert!(text.ends_with(&format!("\n\n{note}")));
         let parsed = parse_tlog_proof(&text).unwrap();
-        assert_eq!((parsed.index, &parsed.proof, parsed.checkpoint_note.as_str()), (index, &proof, note.as_str()));
+        assert_eq!(
+            (parsed.index, &parsed.proof, parsed.checkpoint_note.as_str()),
+            (index, &proof, note.as_str())
+        );
         assert_eq!(parsed.extra, None);
-        let cp = parsed.verify(&leaves[index as usize], &signer.verifier()).unwrap();
+        let cp = parsed
+            .verify(&leaves[index as usize], &signer.verifier())
+            .unwrap();
         assert_eq!(cp.size, 13);
         let wrong = leaves[((index + 1) % 13) as usize];
-        assert!(matches!(parsed.verify(&wrong, &signer.verifier()), Err(Error::Merkle(_))));
+        assert!(matches!(
+            parsed.verify(&wrong, &signer.verifier()),
+            Err(Error::Merkle(_))
+        ));
     }
 }
 
@@ -56,24 +66,78 @@ fn malformed_proofs_are_rejected() {
     let (_, leaves, note) = log(4);
     let h = base64_of(&leaves[0]);
     let cases = [
-        (format!("c2sp.org/tlog-proof@v2\nindex 0\n\n{note}"), "wrong header"),
-        (format!("c2sp.org/tlog-proof@v1\n\n\n{note}"), "missing index"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 01\n\n{note}"), "leading zero"),
-        (format!("c2sp.org/tlog-proof@v1\nindex +1\n\n{note}"), "signed index"),
-        (format!("c2sp.org/tlog-proof@v1\nindex  1\n\n{note}"), "two spaces"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 18446744073709551616\n\n{note}"), "above u64"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n!!!\n\n{note}"), "hash not base64"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\nAAAA\n\n{note}"), "hash not 32 bytes"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{}\n\n{note}", h.trim_end_matches('=')), "hash unpadded"),
-        (format!("c2sp.org/tlog-proof@v1\nextra YR==\nindex 0\n\n{note}"), "extra non-canonical"),
-        (format!("c2sp.org/tlog-proof@v1\r\nindex 0\r\n\r\n{note}"), "CRLF"),
-        ("c2sp.org/tlog-proof@v1\nindex 0\n\n".to_string(), "no checkpoint"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{h}\n"), "no blank line"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n\n{}", note.trim_end()), "checkpoint without newline"),
-        (format!("c2sp.org/tlog-proof@v1\nindex 0\n{}\n{note}", format!("{h}\n").repeat(64)), "64 hashes"),
+        (
+            format!("c2sp.org/tlog-proof@v2\nindex 0\n\n{note}"),
+            "wrong header",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\n\n\n{note}"),
+            "missing index",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 01\n\n{note}"),
+            "leading zero",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex +1\n\n{note}"),
+            "signed index",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex  1\n\n{note}"),
+            "two spaces",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 18446744073709551616\n\n{note}"),
+            "above u64",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\n!!!\n\n{note}"),
+            "hash not base64",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\nAAAA\n\n{note}"),
+            "hash not 32 bytes",
+        ),
+        (
+            format!(
+                "c2sp.org/tlog-proof@v1\nindex 0\n{}\n\n{note}",
+                h.trim_end_matches('=')
+            ),
+            "hash unpadded",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nextra YR==\nindex 0\n\n{note}"),
+            "extra non-canonical",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\r\nindex 0\r\n\r\n{note}"),
+            "CRLF",
+        ),
+        (
+            "c2sp.org/tlog-proof@v1\nindex 0\n\n".to_string(),
+            "no checkpoint",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\n{h}\n"),
+            "no blank line",
+        ),
+        (
+            format!("c2sp.org/tlog-proof@v1\nindex 0\n\n{}", note.trim_end()),
+            "checkpoint without newline",
+        ),
+        (
+            format!(
+                "c2sp.org/tlog-proof@v1\nindex 0\n{}\n{note}",
+                format!("{h}\n").repeat(64)
+            ),
+            "64 hashes",
+        ),
     ];
     for (text, why) in cases {
-        assert!(matches!(parse_tlog_proof(&text), Err(Error::TlogProof(_))), "{why} accepted");
+        assert!(
+            matches!(parse_tlog_proof(&text), Err(Error::TlogProof(_))),
+            "{why} accepted"
+        );
     }
 }
 

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 /// `verifier/testdata/<rel>`.
 pub fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 /// Every file under `dir` (recursively) whose name ends with `ext`, sorted, so a test that
