@@ -22,7 +22,7 @@ pub use ledger::{
 };
 pub use projection::{
     ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,
-    OrgHours, OrgInfo, Revocation, VolunteerHours,
+    OrgHours, OrgInfo, Revocation, VolunteerHours, UNCATEGORIZED,
 };
-pub use state::{Applied, State, Violation, MINUTES_PER_DAY};
+pub use state::{is_valid_name_id, Applied, State, Violation, MINUTES_PER_DAY};
 pub use volunteers::{VolunteerDirectory, VolunteerRecord};
