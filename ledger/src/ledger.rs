@@ -50,8 +50,8 @@ const PARALLEL_VERIFY_MIN: usize = 32;
 const VERIFY_CHUNK: usize = 1024;
 
 /// How a ledger is opened.
+/// Not `#[non_exhaustive]`, so callers can write `LedgerOptions { origin, ..Default::default() }`.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct LedgerOptions {
     /// C2SP checkpoint origin line, also the operator's note key name.
     pub origin: String,
@@ -180,12 +180,16 @@ fn write_lock<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The latest calendar date that is "today" somewhere on Earth (UTC+14). The rule "date not in
+/// the future" must not refuse an attestation made in the evening in Kazakhstan (UTC+5), where
+/// the local date runs ahead of UTC.
 fn today() -> i32 {
+    const EARLIEST_ZONE_AHEAD_SECS: i64 = 14 * 3600;
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    date_from_unix(secs)
+    date_from_unix(secs + EARLIEST_ZONE_AHEAD_SECS)
 }
 
 /// Takes the data directory's exclusive lock (`DIR/lock`), creating the directory.
