@@ -452,11 +452,11 @@ pub fn verify_evidence(
                 by_org(&r.org)?;
                 retracted.push((r.attestation.clone(), index));
             }
-            EventBody::CredentialIssued(c) => {
-                if c.issuer == claims.issuer && c.credential == crate::credential_id_hex(&claims.id)
-                {
-                    issued = Some((index, c.credential.clone(), c.status_index));
-                }
+            EventBody::CredentialIssued(c)
+                if c.issuer == claims.issuer
+                    && c.credential == crate::credential_id_hex(&claims.id) =>
+            {
+                issued = Some((index, c.credential.clone(), c.status_index));
             }
             _ => {}
         }

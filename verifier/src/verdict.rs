@@ -172,7 +172,7 @@ pub fn verify_credential(
     now: i64,
 ) -> Verdict {
     let trimmed = input.trim_ascii();
-    let cose = if trimmed.starts_with(b"VH1:") || !trimmed.first().is_some_and(|b| b >> 5 >= 4) {
+    let cose = if trimmed.starts_with(b"VH1:") || trimmed.first().is_none_or(|b| b >> 5 < 4) {
         // Text (a CBOR tag or array never starts with a printable ASCII letter or digit).
         let text = match std::str::from_utf8(trimmed) {
             Ok(t) => t,

@@ -1,0 +1,119 @@
+//! Every human-readable text of `sagat-verify`, in Kazakh, Russian and English: one table.
+
+/// Output language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Қазақша.
+    Kk,
+    /// Русский.
+    Ru,
+    /// English.
+    En,
+}
+
+/// A text key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum T {
+    Valid,
+    Invalid,
+    Revoked,
+    UntrustedIssuer,
+    NotYetValid,
+    Expired,
+    Holder,
+    TotalHours,
+    Organizations,
+    MoreOrganizations,
+    Period,
+    Issuer,
+    IssueDate,
+    ValidUntil,
+    CredentialId,
+    Revocation,
+    RevocationChecked,
+    RevocationNotChecked,
+    RevocationNotCovered,
+    Evidence,
+    EvidenceOk,
+    EvidenceNotChecked,
+    Hours,
+    Minutes,
+    UntrustedHint,
+}
+
+/// (key, kk, ru, en)
+const TABLE: &[(T, &str, &str, &str)] = &[
+    (T::Valid, "ЖАРАМДЫ", "ДЕЙСТВИТЕЛЕН", "VALID"),
+    (T::Invalid, "ЖАРАМСЫЗ", "НЕДЕЙСТВИТЕЛЕН", "INVALID"),
+    (T::Revoked, "КЕРІ ШАҚЫРЫЛҒАН", "ОТОЗВАН", "REVOKED"),
+    (T::UntrustedIssuer, "СЕНІМСІЗ БЕРУШІ", "НЕДОВЕРЕННЫЙ ИЗДАТЕЛЬ", "UNTRUSTED ISSUER"),
+    (T::NotYetValid, "ӘЛІ ЖАРАМДЫ ЕМЕС", "ЕЩЁ НЕ ДЕЙСТВУЕТ", "NOT YET VALID"),
+    (T::Expired, "МЕРЗІМІ ӨТКЕН", "СРОК ИСТЁК", "EXPIRED"),
+    (T::Holder, "Иесі", "Владелец", "Holder"),
+    (T::TotalHours, "Барлық сағат", "Всего часов", "Total hours"),
+    (T::Organizations, "Ұйымдар", "Организации", "Organizations"),
+    (T::MoreOrganizations, "тағы {n} ұйым", "ещё организаций: {n}", "{n} more organizations"),
+    (T::Period, "Кезең", "Период", "Period"),
+    (T::Issuer, "Берген", "Издатель", "Issuer"),
+    (T::IssueDate, "Берілген күні", "Дата выдачи", "Issue date"),
+    (T::ValidUntil, "Жарамдылық мерзімі", "Действителен до", "Valid until"),
+    (T::CredentialId, "Куәлік нөмірі", "Номер удостоверения", "Credential id"),
+    (T::Revocation, "Кері шақыру", "Отзыв", "Revocation"),
+    (
+        T::RevocationChecked,
+        "{date} күнгі тізім бойынша тексерілді",
+        "проверен по списку от {date}",
+        "checked against the status list of {date}",
+    ),
+    (
+        T::RevocationNotChecked,
+        "ТЕКСЕРІЛМЕДІ (--status берілмеген)",
+        "НЕ ПРОВЕРЕН (нет --status)",
+        "NOT CHECKED (no --status given)",
+    ),
+    (T::RevocationNotCovered, "тексеру мүмкін емес", "проверка невозможна", "could not be checked"),
+    (T::Evidence, "Дәлелдер", "Доказательства", "Evidence"),
+    (
+        T::EvidenceOk,
+        "{n} жазба тексерілді, журнал өлшемі {size}",
+        "проверено записей: {n}, размер журнала {size}",
+        "{n} attestations traced to their organizations' signatures (log size {size})",
+    ),
+    (
+        T::EvidenceNotChecked,
+        "тексерілмеді (тек PDF бойынша)",
+        "не проверены (только из PDF)",
+        "not checked (only from a PDF)",
+    ),
+    (T::Hours, "сағ", "ч", "h"),
+    (T::Minutes, "мин", "мин", "min"),
+    (
+        T::UntrustedHint,
+        "Бұл кілтке сенім берілмеген: операторға қол қойылған сенім тізімін --trust және --root арқылы беріңіз.",
+        "Этот ключ не в списке доверия: укажите подписанный список --trust и ключ оператора --root.",
+        "This key is not trusted: give the operator-signed trust list with --trust and the operator key with --root.",
+    ),
+];
+
+/// The text of `key` in `lang`.
+pub fn t(lang: Lang, key: T) -> &'static str {
+    let row = TABLE
+        .iter()
+        .find(|r| r.0 == key)
+        .expect("every key has a row in the table");
+    match lang {
+        Lang::Kk => row.1,
+        Lang::Ru => row.2,
+        Lang::En => row.3,
+    }
+}
+
+/// Minutes as "12 h 30 min" in `lang`.
+pub fn hours(lang: Lang, minutes: u64) -> String {
+    let (h, m) = (minutes / 60, minutes % 60);
+    if m == 0 {
+        format!("{h} {}", t(lang, T::Hours))
+    } else {
+        format!("{h} {} {m} {}", t(lang, T::Hours), t(lang, T::Minutes))
+    }
+}

@@ -1,0 +1,94 @@
+//! Reading a Sagat certificate PDF: the QR text from the info dictionary (`/SagatQR`, or a
+//! `VH1:` text in `/Keywords`) and the evidence bundle from the embedded file
+//! `sagat-evidence.cbor` (ISO 32000-1 §7.11.4 embedded file streams).
+
+use lopdf::{Document, Object};
+
+/// File name of the evidence attachment.
+pub const EVIDENCE_FILE_NAME: &str = "sagat-evidence.cbor";
+/// Largest inflated attachment accepted.
+const MAX_ATTACHMENT: usize = 16 * 1024 * 1024;
+
+/// What a certificate PDF carries.
+#[derive(Debug, Default)]
+pub struct PdfContents {
+    /// The QR text, if the info dictionary has it.
+    pub qr_text: Option<String>,
+    /// The evidence bundle bytes, if attached.
+    pub evidence: Option<Vec<u8>>,
+}
+
+fn text_of(obj: &Object) -> Option<String> {
+    match obj {
+        Object::String(bytes, _) => {
+            // PDF text strings are PDFDocEncoding or UTF-16BE with a BOM (ISO 32000-1 §7.9.2.2).
+            if bytes.starts_with(&[0xFE, 0xFF]) {
+                let units: Vec<u16> = bytes[2..]
+                    .chunks_exact(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect();
+                String::from_utf16(&units).ok()
+            } else {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Reads the QR text and the evidence attachment.
+pub fn read_pdf(data: &[u8]) -> Result<PdfContents, String> {
+    let doc = Document::load_mem(data).map_err(|e| format!("not a readable PDF: {e}"))?;
+    let mut out = PdfContents::default();
+    if let Ok(info) = doc
+        .trailer
+        .get(b"Info")
+        .and_then(|o| doc.dereference(o))
+        .and_then(|(_, o)| o.as_dict())
+    {
+        if let Some(t) = info.get(b"SagatQR").ok().and_then(text_of) {
+            out.qr_text = Some(t.trim().to_string());
+        } else if let Some(k) = info.get(b"Keywords").ok().and_then(text_of) {
+            out.qr_text = k
+                .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                .find(|w| w.starts_with("VH1:"))
+                .map(str::to_string);
+        }
+    }
+    // Every file specification named sagat-evidence.cbor, wherever it is referenced from.
+    for obj in doc.objects.values() {
+        let Ok(dict) = obj.as_dict() else { continue };
+        let is_spec = dict.get(b"Type").ok().and_then(|t| t.as_name().ok()) == Some(b"Filespec");
+        let named = [b"UF".as_slice(), b"F".as_slice()]
+            .iter()
+            .any(|k| dict.get(k).ok().and_then(text_of).as_deref() == Some(EVIDENCE_FILE_NAME));
+        if !(is_spec && named) {
+            continue;
+        }
+        let Ok(ef) = dict
+            .get(b"EF")
+            .and_then(|o| doc.dereference(o))
+            .and_then(|(_, o)| o.as_dict())
+        else {
+            continue;
+        };
+        let Some(stream) = [b"UF".as_slice(), b"F".as_slice()].iter().find_map(|k| {
+            ef.get(k)
+                .and_then(|o| doc.dereference(o))
+                .and_then(|(_, o)| o.as_stream())
+                .ok()
+        }) else {
+            continue;
+        };
+        let content = if stream.dict.get(b"Filter").is_ok() {
+            stream
+                .decompressed_content_with_limit(MAX_ATTACHMENT)
+                .map_err(|e| format!("the evidence attachment cannot be decompressed: {e}"))?
+        } else {
+            stream.content.clone()
+        };
+        out.evidence = Some(content);
+        break;
+    }
+    Ok(out)
+}

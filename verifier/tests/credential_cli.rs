@@ -1,0 +1,271 @@
+//! `sagat-verify` as a user runs it: exit codes 0 (valid), 1 (not valid), 2 (bad input/usage),
+//! text and JSON output, stdin, config file, images.
+#![cfg(feature = "cli")]
+
+mod credential_fixture;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use credential_fixture as fx;
+
+fn vectors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/credentials")
+}
+
+fn case_qr(name: &str) -> String {
+    let case: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(vectors().join(format!("{name}.json"))).unwrap())
+            .unwrap();
+    case["qr"].as_str().unwrap().to_string()
+}
+
+fn root() -> String {
+    std::fs::read_to_string(vectors().join("root.vkey"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sagat-verify-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs sagat-verify with a HOME that has no config file, and `stdin` piped in.
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let home = scratch("home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sagat-verify"));
+    cmd.args(args)
+        .env("HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        pipe.write_all(s.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn trusted(extra: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "--trust".to_string(),
+        vectors().join("trust.json").display().to_string(),
+        "--root".into(),
+        root(),
+        "--now".into(),
+        fx::NOW.to_string(),
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn valid_credential_exits_0_and_shows_the_claims() {
+    let qr = case_qr("valid");
+    let mut args = trusted(&[]);
+    args.push(qr.clone());
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(
+        code(&out),
+        0,
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("VALID\n"), "{text}");
+    assert!(text.contains("Әлия Қасымова"), "{text}");
+    assert!(text.contains("9 h"), "{text}");
+    assert!(
+        text.contains("NOT CHECKED"),
+        "revocation must say it was not checked: {text}"
+    );
+
+    // Same from stdin, in Kazakh.
+    let args = trusted(&["--lang", "kk"]);
+    let out = run(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        Some(&format!("{qr}\n")),
+    );
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).starts_with("ЖАРАМДЫ\n"), "{}", stdout(&out));
+}
+
+#[test]
+fn revoked_and_broken_credentials_exit_1() {
+    let status = vectors().join("status-revoked.cwt").display().to_string();
+    let mut args = trusted(&["--status", &status, "--json"]);
+    args.push(case_qr("revoked"));
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["verdict"], "revoked");
+    assert_eq!(json["revocation"]["checked"], true);
+
+    for (case, verdict) in [
+        ("bad_prefix", "bad_prefix"),
+        ("tampered_claim", "bad_signature"),
+        ("expired", "expired"),
+        ("untrusted_issuer", "untrusted_issuer"),
+    ] {
+        let mut args = trusted(&["--json"]);
+        args.push(case_qr(case));
+        let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert_eq!(code(&out), 1, "{case}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["verdict"], verdict, "{case}");
+    }
+    // Without any trust configured, nothing is trusted.
+    let out = run(&[&case_qr("valid"), "--now", &fx::NOW.to_string()], None);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).starts_with("UNTRUSTED ISSUER"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn bad_input_and_usage_exit_2() {
+    // A forged trust list.
+    let forged = vectors().join("trust-forged.json").display().to_string();
+    let out = run(
+        &["--trust", &forged, "--root", &root(), &case_qr("valid")],
+        None,
+    );
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trust list"));
+    // --trust without --root.
+    let trust = vectors().join("trust.json").display().to_string();
+    assert_eq!(code(&run(&["--trust", &trust, &case_qr("valid")], None)), 2);
+    // No input at all.
+    assert_eq!(code(&run(&[], Some(""))), 2);
+    // More than 4 KB of QR text.
+    let long = format!("VH1:{}", "A".repeat(5000));
+    let out = run(&[&long], None);
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 KB"));
+    let out = run(&[], Some(&long));
+    assert_eq!(code(&out), 2);
+    // Unknown flag, bad language.
+    assert_eq!(code(&run(&["--frobnicate"], None)), 2);
+    assert_eq!(code(&run(&["--lang", "de", "VH1:"], None)), 2);
+    // A file that is not an image; a missing file.
+    assert_eq!(code(&run(&["--image", &trust], None)), 2);
+    assert_eq!(code(&run(&["--pdf", "/nonexistent/cert.pdf"], None)), 2);
+    // --help documents the exit codes.
+    let help = run(&["--help"], None);
+    assert_eq!(code(&help), 0);
+    assert!(stdout(&help).contains("EXIT CODES"));
+}
+
+#[test]
+fn config_file_supplies_root_and_trust() {
+    let dir = scratch("config");
+    let config = dir.join("verify.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# test\nroot = \"{}\"\ntrust = \"{}\"\n",
+            root(),
+            vectors().join("trust.json").display()
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            &fx::NOW.to_string(),
+            &case_qr("valid"),
+        ],
+        None,
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Renders `text` as a QR PNG at `px` pixels per module, rotated by `degrees` (bilinear, so the
+/// edges are anti-aliased), on a larger white page at an offset.
+fn render_png(text: &str, px: u32, degrees: f32, path: &std::path::Path) {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::Q).unwrap();
+    let img = code
+        .render::<image::Luma<u8>>()
+        .module_dimensions(px, px)
+        .quiet_zone(true)
+        .build();
+    let (w, h) = img.dimensions();
+    let side = ((w.max(h) as f32) * 1.6) as u32 + 200;
+    let mut page = image::GrayImage::from_pixel(side, side, image::Luma([255]));
+    let (cx, cy) = (side as f32 / 2.0 + 37.0, side as f32 / 2.0 - 21.0);
+    let (s, c) = degrees.to_radians().sin_cos();
+    for y in 0..side {
+        for x in 0..side {
+            // Inverse rotation about the QR centre, then bilinear sampling.
+            let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+            let (u, v) = (
+                c * dx + s * dy + w as f32 / 2.0,
+                -s * dx + c * dy + h as f32 / 2.0,
+            );
+            if u < 0.0 || v < 0.0 || u >= (w - 1) as f32 || v >= (h - 1) as f32 {
+                continue;
+            }
+            let (u0, v0) = (u.floor() as u32, v.floor() as u32);
+            let (fu, fv) = (u - u0 as f32, v - v0 as f32);
+            let p = |xx: u32, yy: u32| img.get_pixel(xx, yy).0[0] as f32;
+            let val = p(u0, v0) * (1.0 - fu) * (1.0 - fv)
+                + p(u0 + 1, v0) * fu * (1.0 - fv)
+                + p(u0, v0 + 1) * (1.0 - fu) * fv
+                + p(u0 + 1, v0 + 1) * fu * fv;
+            page.put_pixel(x, y, image::Luma([val as u8]));
+        }
+    }
+    page.save(path).unwrap();
+}
+
+#[test]
+fn reads_rotated_anti_aliased_qr_images() {
+    let dir = scratch("images");
+    let qr = case_qr("valid");
+    for (px, deg) in [(3u32, 0.0f32), (3, 17.0), (2, 90.0), (4, 33.0)] {
+        let path = dir.join(format!("qr-{px}px-{deg}deg.png"));
+        render_png(&qr, px, deg, &path);
+        let mut args = trusted(&["--image", path.to_str().unwrap()]);
+        args.push("--json".into());
+        let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert_eq!(
+            code(&out),
+            0,
+            "{px} px/module, {deg}°: {}{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // zbarimg reads the same images: the comparison the benchmark reports.
+    let zbar = Command::new("zbarimg").arg("--version").output();
+    assert!(
+        zbar.is_ok(),
+        "zbarimg not found: install zbar-tools (apt-get install zbar-tools)"
+    );
+    let out = Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(dir.join("qr-3px-17deg.png"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), qr);
+}
