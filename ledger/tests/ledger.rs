@@ -414,8 +414,10 @@ fn tiles_and_entry_bundles_follow_tlog_tiles() {
 fn a_different_origin_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     seeded(dir.path(), 1).close();
-    let mut options = LedgerOptions::default();
-    options.origin = "other.example/log".into();
+    let options = LedgerOptions {
+        origin: "other.example/log".into(),
+        ..Default::default()
+    };
     let err = Ledger::open(dir.path(), operator(), options).unwrap_err();
     assert!(err.to_string().contains("other.example/log"), "{err}");
 }
