@@ -269,3 +269,76 @@ fn reads_rotated_anti_aliased_qr_images() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), qr);
 }
+
+/// A minimal certificate PDF laid out as the issuer writes it: the QR text in the info
+/// dictionary (`/SagatQR`) and the evidence as the embedded file `sagat-evidence.cbor`
+/// (Flate-compressed, listed in `/Names /EmbeddedFiles`).
+fn write_pdf(qr: &str, evidence: &[u8], path: &std::path::Path) {
+    use lopdf::{dictionary, Document, Object, Stream, StringFormat};
+    let s = |t: &str| Object::String(t.as_bytes().to_vec(), StringFormat::Literal);
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let mut file = Stream::new(dictionary! { "Type" => "EmbeddedFile" }, evidence.to_vec());
+    file.compress().unwrap();
+    let file_id = doc.add_object(file);
+    let spec_id = doc.add_object(dictionary! {
+        "Type" => "Filespec", "F" => s("sagat-evidence.cbor"), "UF" => s("sagat-evidence.cbor"),
+        "EF" => dictionary! { "F" => file_id },
+    });
+    let catalog_id = doc.add_object(dictionary! {
+        "Type" => "Catalog", "Pages" => pages_id,
+        "Names" => dictionary! { "EmbeddedFiles" => dictionary! { "Names" => vec![s("sagat-evidence.cbor"), spec_id.into()] } },
+    });
+    let info_id = doc.add_object(dictionary! { "Title" => s("Certificate"), "SagatQR" => s(qr) });
+    doc.trailer.set("Root", catalog_id);
+    doc.trailer.set("Info", info_id);
+    doc.save(path).unwrap();
+}
+
+#[test]
+fn pdf_input_checks_the_embedded_evidence() {
+    let dir = scratch("pdf");
+    let evidence = std::fs::read(vectors().join("evidence.cbor")).unwrap();
+    let good = dir.join("good.pdf");
+    write_pdf(&case_qr("valid"), &evidence, &good);
+    let mut args = trusted(&["--pdf", good.to_str().unwrap(), "--json"]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(
+        code(&out),
+        0,
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["evidence"]["checked"], true);
+    assert_eq!(json["evidence"]["attestations"], 3);
+
+    // The same evidence under a credential whose numbers it does not support.
+    let bad = dir.join("bad.pdf");
+    write_pdf(&case_qr("evidence_does_not_add_up"), &evidence, &bad);
+    args = trusted(&["--pdf", bad.to_str().unwrap()]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 1);
+    let text = stdout(&out);
+    assert!(text.starts_with("INVALID"), "{text}");
+    assert!(
+        text.contains("astana-youth") && text.contains("360"),
+        "{text}"
+    );
+
+    // A PDF without the QR entry is bad input.
+    let junk = dir.join("junk.pdf");
+    std::fs::write(&junk, b"%PDF-1.7\nnot really\n").unwrap();
+    let out = run(&["--pdf", junk.to_str().unwrap()], None);
+    assert_eq!(code(&out), 2);
+}
