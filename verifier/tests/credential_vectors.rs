@@ -429,3 +429,17 @@ fn qr_round_trip_and_size_with_ten_organizations() {
     assert_eq!(verdict.status, VerdictStatus::Valid);
     assert_eq!(verdict.claims.unwrap(), claims);
 }
+
+#[test]
+fn jcs_matches_the_w3c_eddsa_jcs_2022_vectors() {
+    let jcs_dir = dir().join("jcs");
+    for (input, expected) in [
+        ("unsigned.json", "canonDocJCS.txt"),
+        ("proofConfigJCS.json", "proofCanonJCS.txt"),
+    ] {
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(jcs_dir.join(input)).unwrap()).unwrap();
+        let want = std::fs::read_to_string(jcs_dir.join(expected)).unwrap();
+        assert_eq!(jcs(&value).unwrap(), want.trim_end_matches('\n'), "{input}");
+    }
+}
