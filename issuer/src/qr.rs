@@ -1,0 +1,185 @@
+//! QR codes for credential texts: module matrix, version, PNG and SVG.
+//!
+//! The text is `VH1:` + base45 (RFC 9285), and base45's alphabet is exactly the QR alphanumeric
+//! character set (ISO/IEC 18004:2015 §7.4.4, 45 characters, 11 bits per two characters). Encoding
+//! the whole text with the `qrcode` crate's segment optimizer therefore yields alphanumeric mode
+//! (with numeric runs where those are shorter) at error-correction level Q (25 % of codewords
+//! recoverable: a printed, folded or stamped certificate still scans).
+
+use std::fmt::Write as _;
+
+use qrcode::{Color, EcLevel, QrCode, Version};
+
+use crate::Error;
+
+/// Largest QR version a printed credential may use (97 × 97 modules): at 50 mm a module is
+/// 0.5 mm, which phone cameras and 150 dpi scans still resolve.
+pub const MAX_QR_VERSION: u8 = 20;
+
+/// Light modules around the symbol, as ISO/IEC 18004 §5.3.8 requires.
+pub const QR_QUIET_ZONE: usize = 4;
+
+/// The QR symbol for `text`: error correction Q, smallest version that holds it.
+pub(crate) fn encode(text: &str) -> Result<QrCode, Error> {
+    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q)
+        .map_err(|e| Error::Qr(format!("{e} ({} characters)", text.len())))
+}
+
+fn version_number(code: &QrCode) -> u8 {
+    match code.version() {
+        Version::Normal(v) | Version::Micro(v) => v as u8,
+    }
+}
+
+/// A QR symbol as a square matrix of modules (`true` = dark), without quiet zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QrMatrix {
+    /// QR version, 1..=40.
+    pub version: u8,
+    /// Modules per side.
+    pub width: usize,
+    /// Row-major modules, `width * width` of them.
+    pub modules: Vec<bool>,
+}
+
+impl QrMatrix {
+    /// Encodes `text` (error correction Q, smallest version).
+    ///
+    /// # Errors
+    /// [`Error::Qr`] when the text does not fit version 40.
+    pub fn new(text: &str) -> Result<QrMatrix, Error> {
+        let code = encode(text)?;
+        Ok(QrMatrix {
+            version: version_number(&code),
+            width: code.width(),
+            modules: code
+                .to_colors()
+                .into_iter()
+                .map(|c| c == Color::Dark)
+                .collect(),
+        })
+    }
+
+    /// Whether the module at column `x`, row `y` is dark.
+    pub fn dark(&self, x: usize, y: usize) -> bool {
+        self.modules[y * self.width + x]
+    }
+
+    /// Horizontal runs of dark modules as `(row, first column, length)`: drawing one rectangle
+    /// per run instead of per module keeps the vector QR in the PDF and SVG several times smaller.
+    pub fn dark_runs(&self) -> Vec<(usize, usize, usize)> {
+        let mut runs = Vec::new();
+        for y in 0..self.width {
+            let mut x = 0;
+            while x < self.width {
+                if self.dark(x, y) {
+                    let start = x;
+                    while x < self.width && self.dark(x, y) {
+                        x += 1;
+                    }
+                    runs.push((y, start, x - start));
+                } else {
+                    x += 1;
+                }
+            }
+        }
+        runs
+    }
+}
+
+/// The QR version `text` needs at error correction Q.
+///
+/// # Errors
+/// [`Error::Qr`] when the text does not fit version 40.
+pub fn qr_version(text: &str) -> Result<u8, Error> {
+    Ok(version_number(&encode(text)?))
+}
+
+/// The QR code for `text` as a grayscale PNG: `scale` pixels per module, 4-module quiet zone.
+///
+/// # Errors
+/// [`Error::Qr`] when the text does not fit version 40 or `scale` is 0 or absurdly large;
+/// [`Error::Png`] if encoding fails.
+pub fn qr_png(text: &str, scale: u32) -> Result<Vec<u8>, Error> {
+    let m = QrMatrix::new(text)?;
+    if !(1..=64).contains(&scale) {
+        return Err(Error::Qr(format!("PNG scale {scale} is outside 1..=64")));
+    }
+    let scale = scale as usize;
+    let side = (m.width + 2 * QR_QUIET_ZONE) * scale;
+    let mut pixels = vec![255u8; side * side];
+    for (y, x0, len) in m.dark_runs() {
+        let top = (y + QR_QUIET_ZONE) * scale;
+        let left = (x0 + QR_QUIET_ZONE) * scale;
+        for row in top..top + scale {
+            pixels[row * side + left..row * side + left + len * scale].fill(0);
+        }
+    }
+    let img = image::GrayImage::from_raw(side as u32, side as u32, pixels)
+        .ok_or_else(|| Error::Png("pixel buffer size mismatch".into()))?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| Error::Png(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// The QR code for `text` as a standalone SVG document: one path, one unit per module,
+/// 4-module quiet zone, scalable to any size (`width`/`height` attributes left to the page).
+///
+/// # Errors
+/// [`Error::Qr`] when the text does not fit version 40.
+pub fn qr_svg(text: &str) -> Result<String, Error> {
+    let m = QrMatrix::new(text)?;
+    let side = m.width + 2 * QR_QUIET_ZONE;
+    let mut path = String::with_capacity(m.width * m.width);
+    for (y, x0, len) in m.dark_runs() {
+        let _ = write!(
+            path,
+            "M{} {}h{len}v1h-{len}z",
+            x0 + QR_QUIET_ZONE,
+            y + QR_QUIET_ZONE
+        );
+    }
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" \
+         shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/>\
+         <path fill=\"#000\" d=\"{path}\"/></svg>"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_cover_exactly_the_dark_modules() {
+        let m = QrMatrix::new("VH1:6BFOXN*TS0BI$ZD-PHQ7I9AD66").unwrap();
+        let mut covered = vec![false; m.width * m.width];
+        for (y, x0, len) in m.dark_runs() {
+            for x in x0..x0 + len {
+                assert!(!covered[y * m.width + x]);
+                covered[y * m.width + x] = true;
+            }
+        }
+        assert_eq!(covered, m.modules);
+    }
+
+    #[test]
+    fn png_and_svg_have_the_symbol_size() {
+        let text = "VH1:6BFOXN*TS0BI$ZD-PHQ7I9AD66";
+        let m = QrMatrix::new(text).unwrap();
+        let png = qr_png(text, 3).unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        assert_eq!(img.width() as usize, (m.width + 8) * 3);
+        let svg = qr_svg(text).unwrap();
+        assert!(svg.contains(&format!("viewBox=\"0 0 {0} {0}\"", m.width + 8)));
+        assert!(qr_png(text, 0).is_err());
+    }
+
+    #[test]
+    fn too_long_text_is_an_error_naming_its_length() {
+        let text = "A".repeat(5000);
+        let err = qr_version(&text).unwrap_err();
+        assert!(err.to_string().contains("5000 characters"), "{err}");
+    }
+}
