@@ -92,7 +92,13 @@ impl QrMatrix {
 /// # Errors
 /// [`Error::Qr`] when the text does not fit version 40.
 pub fn qr_version(text: &str) -> Result<u8, Error> {
-    Ok(version_number(&encode(text)?))
+    // The version follows from the segment encoding alone: skip building and masking the symbol
+    // (what makes fitting a credential cheap enough to try several groupings).
+    let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::Q)
+        .map_err(|e| Error::Qr(format!("{e} ({} characters)", text.len())))?;
+    match bits.version() {
+        Version::Normal(v) | Version::Micro(v) => Ok(v as u8),
+    }
 }
 
 /// The QR code for `text` as a grayscale PNG: `scale` pixels per module, 4-module quiet zone.
@@ -174,6 +180,17 @@ mod tests {
         let svg = qr_svg(text).unwrap();
         assert!(svg.contains(&format!("viewBox=\"0 0 {0} {0}\"", m.width + 8)));
         assert!(qr_png(text, 0).is_err());
+    }
+
+    #[test]
+    fn version_without_masking_equals_the_built_symbols() {
+        for n in [1usize, 50, 300, 700, 1200] {
+            let text = format!("VH1:{}", "6BFOXN*TS0BI$ZD-PHQ7I9AD66%".repeat(n / 27 + 1));
+            assert_eq!(
+                qr_version(&text).unwrap(),
+                QrMatrix::new(&text).unwrap().version
+            );
+        }
     }
 
     #[test]
