@@ -44,7 +44,7 @@ const REGULAR_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 const BOLD_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
 
 /// What a certificate shows. Texts are already in the certificate's language (organization names,
-/// activity titles); labels come from [`crate::i18n`].
+/// activity titles); labels come from the translation table ([`Lang::text`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Certificate {
     /// The certificate's language.
@@ -709,8 +709,9 @@ fn draw_table_title(canvas: &mut Canvas<'_>, labels: &Labels, y: f32, continued:
     };
     canvas.text(MARGIN, y, 11.0, true, NAVY, Align::Left, labels.one(key));
     if let Some(second) = labels.two(key) {
-        let w = canvas.width(labels.one(key), 11.0, true);
-        canvas.text(MARGIN + w + 8.0, y, 8.5, false, GREY, Align::Left, second);
+        let x = MARGIN + canvas.width(labels.one(key), 11.0, true) + 8.0;
+        let size = fit_size(canvas, second, 8.5, false, MARGIN + CONTENT_W - x);
+        canvas.text(x, y, size, false, GREY, Align::Left, second);
     }
     y - 8.0
 }
