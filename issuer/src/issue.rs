@@ -159,16 +159,16 @@ pub fn issue(
             });
         }
     }
+    let _guard = ISSUING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let snap = snapshot(ledger, issuer, req, from, to, now)?;
     let holder = directory
         .get(&req.volunteer)?
         .map(|r| r.name)
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| Error::NoHolderName(req.volunteer.clone()))?;
 
-    let _guard = ISSUING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let snap = snapshot(ledger, issuer, req, from, to, now)?;
     if snap.attestations.is_empty() {
         return Err(Error::NothingToCertify {
             volunteer: req.volunteer.clone(),
