@@ -21,7 +21,7 @@ use sagat_ledger::{Ledger, LedgerOptions, VolunteerDirectory};
 use sagat_verifier::NoteSigner;
 
 /// Default C2SP log origin (also the note key name of the operator's checkpoint signatures).
-pub const DEFAULT_ORIGIN: &str = "sagat.example/kz-volunteers/v1";
+pub use sagat_ledger::DEFAULT_ORIGIN;
 
 /// `DIR/sagat.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,10 +168,8 @@ pub fn open(dir: &Path) -> Result<App> {
 }
 
 fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKey) -> Result<App> {
-    let options = LedgerOptions {
-        origin: config.origin.clone(),
-        ..LedgerOptions::default()
-    };
+    let mut options = LedgerOptions::default();
+    options.origin = config.origin.clone();
     let ledger = Ledger::open(&dir.join("log"), operator.clone(), options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let directory = VolunteerDirectory::open(&dir.join("volunteers"))

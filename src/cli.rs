@@ -108,6 +108,84 @@ pub enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Issue a certificate: appends `CredentialIssued` and writes the PDF. The first line of
+    /// stdout is the credential id, the last line the QR text.
+    Issue {
+        #[command(flatten)]
+        data: DataDir,
+        /// Volunteer id.
+        #[arg(long)]
+        volunteer: String,
+        /// Certificate language: kk, ru or en.
+        #[arg(long)]
+        lang: String,
+        /// Second language for the labels (bilingual certificate).
+        #[arg(long)]
+        lang2: Option<String>,
+        /// First day counted, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day counted, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        /// Count only this organization's hours.
+        #[arg(long)]
+        org: Option<String>,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke a credential: appends `CredentialRevoked` (issuer-signed).
+    Revoke {
+        #[command(flatten)]
+        data: DataDir,
+        /// Credential id.
+        credential_id: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The revocation status list.
+    Status {
+        #[command(subcommand)]
+        command: StatusCommand,
+    },
+    /// The trust list of issuer keys.
+    Trust {
+        #[command(subcommand)]
+        command: TrustCommand,
+    },
+    /// Verify a certificate offline: the same code as `sagat-verify` (see `sagat verify --help`).
+    #[command(disable_help_flag = true)]
+    Verify {
+        /// Arguments of `sagat-verify`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatusCommand {
+    /// Write the issuer-signed revocation status list (a Token Status List CWT).
+    Export {
+        #[command(flatten)]
+        data: DataDir,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Write the operator-signed trust list (JSON) of issuer keys.
+    Export {
+        #[command(flatten)]
+        data: DataDir,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `--org ORG --key FILE`: who signs.

@@ -16,9 +16,24 @@ use sagat_verifier::{
 use crate::app::{self, new_id, now, App, Config};
 use crate::attest_csv;
 use crate::cli::{
-    ActivityCommand, AttestArgs, Command, DataDir, LogCommand, OrgCommand, OrgKey,
-    VolunteerCommand,
+    ActivityCommand, AttestArgs, Command, DataDir, LogCommand, OrgCommand, OrgKey, StatusCommand,
+    TrustCommand, VolunteerCommand,
 };
+
+/// Writes `bytes` to `path` via a temporary file and a rename, so a reader never sees half a file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
 
 /// Runs one command.
 pub fn run(command: Command) -> Result<ExitCode> {
@@ -116,11 +131,78 @@ pub fn run(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Log { command } => return log(command),
+        Command::Issue {
+            data,
+            volunteer,
+            lang,
+            lang2,
+            from,
+            to,
+            org,
+            out,
+        } => {
+            let app = app::open(&data.data)?;
+            let request = sagat_issuer::IssueRequest {
+                volunteer,
+                lang: sagat_issuer::Lang::parse(&lang)?,
+                lang2: lang2.as_deref().map(sagat_issuer::Lang::parse).transpose()?,
+                from,
+                to,
+                org,
+            };
+            let cert = sagat_issuer::issue(
+                &app.ledger,
+                &app.directory,
+                &app.issuer,
+                &request,
+                now(),
+            )?;
+            write_atomically(&out, &cert.pdf)?;
+            println!("{}", cert.credential_id);
+            println!(
+                "issued {} to {} at log index {}; certificate written to {}",
+                fmt_hours(cert.claims.hours.total_minutes),
+                cert.claims.hours.holder,
+                cert.log_index,
+                out.display()
+            );
+            println!("{}", cert.qr_text);
+        }
+        Command::Revoke {
+            data,
+            credential_id,
+            reason,
+        } => {
+            let app = app::open(&data.data)?;
+            let index = sagat_issuer::revoke(&app.ledger, &app.issuer, &credential_id, &reason, now())?;
+            println!("revoked {credential_id} at log index {index}");
+        }
+        Command::Status {
+            command: StatusCommand::Export { data, out },
+        } => {
+            let app = app::open(&data.data)?;
+            let bytes = sagat_issuer::export_status_list(&app.ledger, &app.issuer, now())?;
+            write_atomically(&out, &bytes)?;
+            println!("status list written to {}", out.display());
+        }
+        Command::Trust {
+            command: TrustCommand::Export { data, out },
+        } => {
+            let app = app::open(&data.data)?;
+            let json = sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now())?;
+            write_atomically(&out, json.as_bytes())?;
+            println!("trust list written to {}", out.display());
+            println!("verify it with the operator key: {}", app.operator_vkey());
+        }
+        Command::Verify { args } => {
+            let argv = std::iter::once(std::ffi::OsString::from("sagat verify")).chain(args);
+            return Ok(sagat_verifier::cli::main_from(argv));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_breakdown<K: std::fmt::Display>(title: &str, rows: impl Iterator<Item = (K, &u64)>) {
+fn print_breakdown<'a, K: std::fmt::Display>(title: &str, rows: impl Iterator<Item = (K, &'a u64)>) {
     println!("{title}:");
     for (k, m) in rows {
         println!("  {k:<32} {}", fmt_hours(*m));

@@ -1,0 +1,542 @@
+//! `sagat-verify`: the offline check a university runs on a Sagat volunteer-hours certificate.
+//!
+//! This module (feature `cli`) is the only part of the crate that reads files and decodes images
+//! or PDFs; it lives in the library so that `sagat-verify` and `sagat verify` run the very same
+//! code. The library proper stays pure.
+#![allow(missing_docs)]
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use crate::{
+    credential_id_hex, date_from_unix, decode_evidence, format_date, open_status_list,
+    open_trust_list, verify_credential, verify_evidence, InvalidReason, NoteVerifier,
+    RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus, MAX_QR_TEXT_CHARS,
+};
+
+mod i18n;
+mod pdf;
+mod qr_image;
+
+use i18n::{hours, t, Lang, T};
+
+/// Largest file read (image, PDF, trust list, status list).
+const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+const AFTER_HELP: &str = "\
+EXIT CODES:
+  0  VALID: every check passed
+  1  not valid: INVALID (the reason is printed), REVOKED, UNTRUSTED ISSUER, NOT YET VALID, EXPIRED
+  2  bad input or usage: unreadable file, no QR code found, input too large, a trust list or
+     status list that does not verify, missing operator key
+
+TRUST:
+  No issuer is trusted unless configured: give --trust trust.json (from `sagat trust export`) and
+  the operator key --root 'name+hexid+base64', or put them in ~/.config/sagat/verify.toml:
+      root = \"sagat.example/log+1a2b3c4d+AbC...\"
+      trust = \"/path/to/trust.json\"
+      status = \"/path/to/status.cwt\"
+
+EXAMPLES:
+  sagat-verify 'VH1:6BF...'                       # QR text as an argument
+  zbarimg -q --raw scan.png | sagat-verify        # QR text on stdin
+  sagat-verify --image photo.jpg --trust trust.json --root 'sagat.kz/log+...'
+  sagat-verify --pdf certificate.pdf --status status.cwt --lang kk
+
+See docs/verifying.md.";
+
+/// Checks a Sagat volunteer-hours certificate offline: the issuer's signature, the trust list,
+/// revocation, validity dates, and (from a PDF) every counted hour back to the signed log.
+#[derive(Debug, Parser)]
+#[command(name = "sagat-verify", version, after_help = AFTER_HELP)]
+struct Args {
+    /// The QR text (`VH1:...`). Read from standard input when no input is given.
+    qr_text: Option<String>,
+    /// A PNG or JPEG scan or photo containing the certificate's QR code.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["qr_text", "pdf"])]
+    image: Option<PathBuf>,
+    /// The certificate PDF: reads its QR text and checks its embedded evidence.
+    #[arg(long, value_name = "FILE", conflicts_with = "qr_text")]
+    pdf: Option<PathBuf>,
+    /// The operator-signed trust list (from `sagat trust export`).
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// The operator's note verifier key `name+hexid+base64` the trust list must be signed with.
+    #[arg(long, value_name = "VKEY")]
+    root: Option<String>,
+    /// The issuer's signed revocation status list (from `sagat status export`).
+    #[arg(long, value_name = "FILE")]
+    status: Option<PathBuf>,
+    /// Language of the human-readable output.
+    #[arg(long, value_enum, default_value = "en")]
+    lang: Lang,
+    /// Machine-readable JSON output instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Configuration file (default: ~/.config/sagat/verify.toml, if it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check validity as of this time (seconds since 1970-01-01 UTC) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS", hide = true)]
+    now: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct Config {
+    root: Option<String>,
+    trust: Option<PathBuf>,
+    status: Option<PathBuf>,
+}
+
+/// `key = "value"` lines of a TOML file (comments and blank lines ignored): the only TOML the
+/// configuration needs.
+fn parse_config(text: &str, path: &Path) -> Result<Config> {
+    let mut c = Config::default();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| anyhow!("{}:{}: expected key = \"value\"", path.display(), n + 1))?;
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}:{}: the value must be in double quotes",
+                    path.display(),
+                    n + 1
+                )
+            })?;
+        match k.trim() {
+            "root" => c.root = Some(v.to_string()),
+            "trust" => c.trust = Some(PathBuf::from(v)),
+            "status" => c.status = Some(PathBuf::from(v)),
+            other => bail!(
+                "{}:{}: unknown key {other:?} (root, trust, status)",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    Ok(c)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        bail!(
+            "{} is {} bytes; files larger than 20 MB are rejected",
+            path.display(),
+            meta.len()
+        );
+    }
+    let mut data = Vec::new();
+    std::fs::File::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut data)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if data.len() as u64 > MAX_FILE_BYTES {
+        bail!("{}: files larger than 20 MB are rejected", path.display());
+    }
+    Ok(data)
+}
+
+fn check_qr_len(text: &str) -> Result<()> {
+    if text.trim().len() > MAX_QR_TEXT_CHARS {
+        bail!(
+            "the QR text is {} characters; texts longer than {MAX_QR_TEXT_CHARS} (4 KB) are rejected",
+            text.trim().len()
+        );
+    }
+    Ok(())
+}
+
+struct Input {
+    qr_text: String,
+    evidence: Option<Vec<u8>>,
+    from_pdf: bool,
+}
+
+fn read_input(args: &Args) -> Result<Input> {
+    if let Some(path) = &args.image {
+        let data = read_file(path)?;
+        let (text, _) = qr_image::read_qr_from_image_bytes(&data).map_err(|e| match e {
+            qr_image::ImageError::Unreadable(m) => {
+                anyhow!("{} is not a readable PNG or JPEG image: {m}", path.display())
+            }
+            qr_image::ImageError::NoQr { other_texts } if other_texts.is_empty() => anyhow!(
+                "no QR code found in {} (try a sharper scan, at least 150 dpi, the whole code in view)",
+                path.display()
+            ),
+            qr_image::ImageError::NoQr { other_texts } => anyhow!(
+                "{} has QR codes, but none is a Sagat credential (VH1:...): {:?}",
+                path.display(),
+                other_texts
+            ),
+        })?;
+        check_qr_len(&text)?;
+        return Ok(Input {
+            qr_text: text,
+            evidence: None,
+            from_pdf: false,
+        });
+    }
+    if let Some(path) = &args.pdf {
+        let data = read_file(path)?;
+        let contents = pdf::read_pdf(&data).map_err(|m| anyhow!("{}: {m}", path.display()))?;
+        let text = contents.qr_text.ok_or_else(|| {
+            anyhow!(
+                "{} carries no QR text (no /SagatQR info entry): is it a Sagat certificate? \
+                 Scan its QR code with --image instead",
+                path.display()
+            )
+        })?;
+        check_qr_len(&text)?;
+        return Ok(Input {
+            qr_text: text,
+            evidence: contents.evidence,
+            from_pdf: true,
+        });
+    }
+    let text = match &args.qr_text {
+        Some(t) => t.clone(),
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .take(MAX_QR_TEXT_CHARS as u64 + 64)
+                .read_to_end(&mut buf)
+                .context("cannot read standard input")?;
+            if buf.len() > MAX_QR_TEXT_CHARS + 63 {
+                bail!(
+                    "standard input is longer than {MAX_QR_TEXT_CHARS} characters (4 KB): rejected"
+                );
+            }
+            let text =
+                String::from_utf8(buf).map_err(|_| anyhow!("standard input is not UTF-8 text"))?;
+            if text.trim().is_empty() {
+                bail!("no input: give the QR text, --image FILE or --pdf FILE (see --help)");
+            }
+            text
+        }
+    };
+    check_qr_len(&text)?;
+    Ok(Input {
+        qr_text: text.trim().to_string(),
+        evidence: None,
+        from_pdf: false,
+    })
+}
+
+/// Runs `sagat-verify` with `args` (the first item is the program name, as in `std::env::args_os`).
+/// Exit codes: 0 valid, 1 not valid, 2 bad input or usage.
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = Args::parse_from(args);
+    match run(&args) {
+        Ok(valid) => ExitCode::from(if valid { 0 } else { 1 }),
+        Err(e) => {
+            eprintln!("sagat-verify: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+struct Checked {
+    verdict: Verdict,
+    evidence: EvidenceOutcome,
+}
+
+enum EvidenceOutcome {
+    NotChecked,
+    NoOperatorKey,
+    Ok { attestations: usize, size: u64 },
+}
+
+fn run(args: &Args) -> Result<bool> {
+    let config_path = args.config.clone().or_else(|| {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/sagat/verify.toml"))
+    });
+    let config = match &config_path {
+        Some(p) if p.exists() => {
+            let text = String::from_utf8(read_file(p)?)
+                .map_err(|_| anyhow!("{} is not UTF-8", p.display()))?;
+            parse_config(&text, p)?
+        }
+        Some(p) if args.config.is_some() => bail!("config file {} does not exist", p.display()),
+        _ => Config::default(),
+    };
+    let root_text = args.root.clone().or(config.root);
+    let trust_path = args.trust.clone().or(config.trust);
+    let status_path = args.status.clone().or(config.status);
+
+    let root = root_text
+        .as_deref()
+        .map(|r| {
+            NoteVerifier::parse(r.trim())
+                .map_err(|e| anyhow!("--root: not a note verifier key name+hexid+base64: {e}"))
+        })
+        .transpose()?;
+    let trust: Option<TrustList> = match &trust_path {
+        None => None,
+        Some(p) => {
+            let root = root.as_ref().ok_or_else(|| {
+                anyhow!(
+                    "--trust needs the operator key that signed it: give --root name+hexid+base64"
+                )
+            })?;
+            let json = String::from_utf8(read_file(p)?)
+                .map_err(|_| anyhow!("{} is not UTF-8 text", p.display()))?;
+            Some(open_trust_list(&json, root).map_err(|e| anyhow!("{}: {e}", p.display()))?)
+        }
+    };
+    let status: Option<StatusList> = match &status_path {
+        None => None,
+        Some(p) => {
+            let trust = trust.as_ref().ok_or_else(|| {
+                anyhow!("--status needs --trust: the status list is checked with the trusted issuer keys")
+            })?;
+            Some(
+                open_status_list(&read_file(p)?, trust)
+                    .map_err(|e| anyhow!("{}: {e}", p.display()))?,
+            )
+        }
+    };
+    let input = read_input(args)?;
+    let now = args.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    });
+    let mut verdict = verify_credential(
+        input.qr_text.as_bytes(),
+        trust.as_ref(),
+        status.as_ref(),
+        now,
+    );
+    let mut evidence = EvidenceOutcome::NotChecked;
+    if let (Some(bytes), Some(claims)) = (&input.evidence, verdict.claims.clone()) {
+        if verdict.status.is_valid() {
+            match &root {
+                None => evidence = EvidenceOutcome::NoOperatorKey,
+                Some(root) => match decode_evidence(bytes) {
+                    Err(e) => {
+                        verdict.status = VerdictStatus::Invalid(InvalidReason::EvidenceMalformed(e))
+                    }
+                    Ok(bundle) => match verify_evidence(&claims, &bundle, root) {
+                        Err(e) => {
+                            verdict.status = VerdictStatus::Invalid(InvalidReason::Evidence(e))
+                        }
+                        Ok(summary) => {
+                            let signer = trust.as_ref().and_then(|t| {
+                                t.find_kid(verdict.kid.as_deref().unwrap_or_default())
+                            });
+                            if let Some(signer) = signer {
+                                if !summary.issuer_keys.contains(&signer.public_key) {
+                                    verdict.status = VerdictStatus::Invalid(InvalidReason::Evidence(
+                                        crate::EvidenceError::IssuerKey(
+                                            "the key that signed the credential was never registered in the log".into(),
+                                        ),
+                                    ));
+                                }
+                            }
+                            if verdict.status.is_valid() {
+                                evidence = EvidenceOutcome::Ok {
+                                    attestations: summary.attestations,
+                                    size: summary.checkpoint.size,
+                                };
+                            }
+                        }
+                    },
+                },
+            }
+        }
+    } else if input.from_pdf && input.evidence.is_none() && verdict.status.is_valid() {
+        eprintln!(
+            "sagat-verify: note: the PDF has no {} attachment; evidence not checked",
+            pdf::EVIDENCE_FILE_NAME
+        );
+    }
+    let checked = Checked { verdict, evidence };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json_output(&checked)).expect("JSON")
+        );
+    } else {
+        print!("{}", human_output(&checked, args.lang));
+    }
+    Ok(checked.verdict.status.is_valid())
+}
+
+fn date_of(secs: i64) -> String {
+    format_date(date_from_unix(secs))
+}
+
+fn status_line(v: &Verdict, lang: Lang) -> String {
+    match &v.status {
+        VerdictStatus::Valid => t(lang, T::Valid).to_string(),
+        VerdictStatus::Invalid(r) => format!("{}: {r}", t(lang, T::Invalid)),
+        VerdictStatus::Revoked => t(lang, T::Revoked).to_string(),
+        VerdictStatus::UntrustedIssuer => t(lang, T::UntrustedIssuer).to_string(),
+        VerdictStatus::NotYetValid => t(lang, T::NotYetValid).to_string(),
+        VerdictStatus::Expired => t(lang, T::Expired).to_string(),
+    }
+}
+
+fn human_output(c: &Checked, lang: Lang) -> String {
+    let v = &c.verdict;
+    let mut out = format!("{}\n", status_line(v, lang));
+    if v.status == VerdictStatus::UntrustedIssuer {
+        out += &format!(
+            "  kid {}\n{}\n",
+            v.kid.as_deref().map(hex::encode).unwrap_or_default(),
+            t(lang, T::UntrustedHint)
+        );
+    }
+    let Some(claims) = &v.claims else { return out };
+    let h = &claims.hours;
+    out += &format!("{}: {}\n", t(lang, T::Holder), h.holder);
+    out += &format!(
+        "{}: {}\n",
+        t(lang, T::TotalHours),
+        hours(lang, h.total_minutes)
+    );
+    out += &format!("{}:\n", t(lang, T::Organizations));
+    for o in &h.orgs {
+        let name = if o.name.is_empty() {
+            o.org.clone()
+        } else {
+            format!("{} ({})", o.name, o.org)
+        };
+        out += &format!(
+            "  {name}, {}: {}, {} – {}\n",
+            o.category,
+            hours(lang, o.minutes),
+            o.first,
+            o.last
+        );
+    }
+    if let Some(m) = h.more {
+        out += &format!(
+            "  +{}: {}\n",
+            t(lang, T::MoreOrganizations).replace("{n}", &m.organizations.to_string()),
+            hours(lang, m.minutes)
+        );
+    }
+    out += &format!(
+        "{}: {} – {}\n",
+        t(lang, T::Period),
+        h.period_from,
+        h.period_to
+    );
+    out += &format!(
+        "{}: {} ({})\n",
+        t(lang, T::Issuer),
+        v.issuer_name.as_deref().unwrap_or(&claims.issuer),
+        claims.issuer
+    );
+    out += &format!("{}: {}\n", t(lang, T::IssueDate), date_of(claims.issued_at));
+    if let Some(exp) = claims.expires {
+        out += &format!("{}: {}\n", t(lang, T::ValidUntil), date_of(exp));
+    }
+    out += &format!(
+        "{}: {}\n",
+        t(lang, T::CredentialId),
+        credential_id_hex(&claims.id)
+    );
+    let revocation = match &v.revocation {
+        RevocationCheck::Checked { as_of } => {
+            t(lang, T::RevocationChecked).replace("{date}", &date_of(*as_of))
+        }
+        RevocationCheck::NotCovered(why) => format!("{}: {why}", t(lang, T::RevocationNotCovered)),
+        _ => t(lang, T::RevocationNotChecked).to_string(),
+    };
+    out += &format!("{}: {revocation}\n", t(lang, T::Revocation));
+    match &c.evidence {
+        EvidenceOutcome::Ok { attestations, size } => {
+            out += &format!(
+                "{}: {}\n",
+                t(lang, T::Evidence),
+                t(lang, T::EvidenceOk)
+                    .replace("{n}", &attestations.to_string())
+                    .replace("{size}", &size.to_string())
+            );
+        }
+        EvidenceOutcome::NoOperatorKey => {
+            out += &format!(
+                "{}: {} (--root)\n",
+                t(lang, T::Evidence),
+                t(lang, T::EvidenceNotChecked)
+            );
+        }
+        EvidenceOutcome::NotChecked => {}
+    }
+    out
+}
+
+fn json_output(c: &Checked) -> serde_json::Value {
+    use serde_json::json;
+    let v = &c.verdict;
+    let reason = match &v.status {
+        VerdictStatus::Invalid(r) => Some(r.to_string()),
+        _ => None,
+    };
+    let revocation = match &v.revocation {
+        RevocationCheck::Checked { as_of } => {
+            json!({"checked": true, "as_of": date_of(*as_of), "as_of_unix": as_of})
+        }
+        RevocationCheck::NotCovered(why) => json!({"checked": false, "reason": why}),
+        _ => json!({"checked": false, "reason": "no status list given"}),
+    };
+    let evidence = match &c.evidence {
+        EvidenceOutcome::Ok { attestations, size } => {
+            json!({"checked": true, "attestations": attestations, "checkpoint_size": size})
+        }
+        EvidenceOutcome::NoOperatorKey => {
+            json!({"checked": false, "reason": "no operator key (--root)"})
+        }
+        EvidenceOutcome::NotChecked => json!({"checked": false}),
+    };
+    let credential = v.claims.as_ref().map(|c| {
+        let h = &c.hours;
+        json!({
+            "id": credential_id_hex(&c.id),
+            "issuer": c.issuer,
+            "issuer_name": v.issuer_name,
+            "issued_at": date_of(c.issued_at),
+            "not_before": date_of(c.not_before),
+            "expires": c.expires.map(date_of),
+            "holder": h.holder,
+            "total_minutes": h.total_minutes,
+            "organizations": h.orgs.iter().map(|o| json!({
+                "org": o.org, "name": o.name, "category": o.category, "minutes": o.minutes,
+                "first": o.first, "last": o.last,
+            })).collect::<Vec<_>>(),
+            "more": h.more.map(|m| json!({"organizations": m.organizations, "minutes": m.minutes})),
+            "period": {"from": h.period_from, "to": h.period_to},
+            "checkpoint": {"size": h.checkpoint_size, "root": hex::encode(h.checkpoint_root)},
+            "status_index": h.status_index,
+        })
+    });
+    json!({
+        "valid": v.status.is_valid(),
+        "verdict": v.status.code(),
+        "reason": reason,
+        "kid": v.kid.as_deref().map(hex::encode),
+        "credential": credential,
+        "revocation": revocation,
+        "evidence": evidence,
+    })
+}
