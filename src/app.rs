@@ -62,7 +62,9 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -110,8 +112,12 @@ pub fn write_key(path: &Path, key: &SigningKey) -> Result<()> {
 pub fn read_key(path: &Path) -> Result<SigningKey> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read key file {}", path.display()))?;
-    SigningKey::from_pkcs8_pem(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not a PKCS#8 Ed25519 private key: {e}", path.display()))
+    SigningKey::from_pkcs8_pem(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a PKCS#8 Ed25519 private key: {e}",
+            path.display()
+        )
+    })
 }
 
 /// Creates and initializes `dir`: config, operator and issuer keys, the ledger with the issuer
@@ -172,8 +178,8 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
     options.origin = config.origin.clone();
     let ledger = Ledger::open(&dir.join("log"), operator.clone(), options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let directory = VolunteerDirectory::open(&dir.join("volunteers"))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let directory =
+        VolunteerDirectory::open(&dir.join("volunteers")).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(App {
         dir: dir.to_path_buf(),
         issuer: IssuerIdentity {

@@ -59,8 +59,8 @@ pub fn parse_hours(text: &str) -> Result<u32, String> {
     Ok(minutes as u32)
 }
 
-/// Parses a CSV document for `org`. Returns the rows or every row error.
-pub fn parse(org: &str, input: impl Read) -> Result<Vec<Row>, Vec<RowError>> {
+/// Parses a CSV document for `org`: the good rows, and an error for every bad row.
+pub fn parse(org: &str, input: impl Read) -> (Vec<Row>, Vec<RowError>) {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -69,22 +69,24 @@ pub fn parse(org: &str, input: impl Read) -> Result<Vec<Row>, Vec<RowError>> {
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            return Err(vec![RowError {
+            let error = RowError {
                 line: 1,
                 reason: format!("cannot read the header: {e}"),
-            }])
+            };
+            return (Vec::new(), vec![error]);
         }
     };
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(c_vol), Some(c_date), Some(c_hours)) = (col("volunteer"), col("date"), col("hours"))
     else {
-        return Err(vec![RowError {
+        let error = RowError {
             line: 1,
             reason: format!(
                 "the header must start with volunteer,date,hours (optional: activity,role,note); found {:?}",
                 headers.iter().collect::<Vec<_>>().join(",")
             ),
-        }]);
+        };
+        return (Vec::new(), vec![error]);
     };
     let (c_act, c_role, c_note) = (col("activity"), col("role"), col("note"));
     let mut rows = Vec::new();
@@ -159,11 +161,7 @@ pub fn parse(org: &str, input: impl Read) -> Result<Vec<Row>, Vec<RowError>> {
             reason: "the file has no rows".to_string(),
         });
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    }
+    (rows, errors)
 }
 
 /// Signs every row as a `HoursAttested` event.
@@ -186,10 +184,7 @@ pub fn report(errors: &[RowError]) -> Result<()> {
     for e in errors {
         eprintln!("line {}: {}", e.line, e.reason);
     }
-    bail!(
-        "{} bad row(s); nothing was appended",
-        errors.len()
-    )
+    bail!("{} bad row(s); nothing was appended", errors.len())
 }
 
 #[cfg(test)]
@@ -214,7 +209,8 @@ mod tests {
         let csv = format!(
             "volunteer,date,hours\n{vol},2025-05-01,3\nnot-an-id,2025-05-01,3\n{vol},2025-02-30,2\n{vol},2025-05-02,30\n"
         );
-        let errors = parse("eco", csv.as_bytes()).unwrap_err();
+        let (rows, errors) = parse("eco", csv.as_bytes());
+        assert_eq!(rows.len(), 1);
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert!(errors[0].reason.contains("volunteer"));
@@ -225,8 +221,11 @@ mod tests {
     #[test]
     fn good_file_parses_with_optional_columns() {
         let vol = "0123456789abcdef0123456789abcdef";
-        let csv = format!("volunteer,date,hours,activity,role,note\n{vol},2025-05-01,1.5,,steward,gate B\n");
-        let rows = parse("eco", csv.as_bytes()).unwrap();
+        let csv = format!(
+            "volunteer,date,hours,activity,role,note\n{vol},2025-05-01,1.5,,steward,gate B\n"
+        );
+        let (rows, errors) = parse("eco", csv.as_bytes());
+        assert!(errors.is_empty());
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].body.minutes, 90);

@@ -145,18 +145,16 @@ pub fn run(command: Command) -> Result<ExitCode> {
             let request = sagat_issuer::IssueRequest {
                 volunteer,
                 lang: sagat_issuer::Lang::parse(&lang)?,
-                lang2: lang2.as_deref().map(sagat_issuer::Lang::parse).transpose()?,
+                lang2: lang2
+                    .as_deref()
+                    .map(sagat_issuer::Lang::parse)
+                    .transpose()?,
                 from,
                 to,
                 org,
             };
-            let cert = sagat_issuer::issue(
-                &app.ledger,
-                &app.directory,
-                &app.issuer,
-                &request,
-                now(),
-            )?;
+            let cert =
+                sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, &request, now())?;
             write_atomically(&out, &cert.pdf)?;
             println!("{}", cert.credential_id);
             println!(
@@ -174,7 +172,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             reason,
         } => {
             let app = app::open(&data.data)?;
-            let index = sagat_issuer::revoke(&app.ledger, &app.issuer, &credential_id, &reason, now())?;
+            let index =
+                sagat_issuer::revoke(&app.ledger, &app.issuer, &credential_id, &reason, now())?;
             println!("revoked {credential_id} at log index {index}");
         }
         Command::Status {
@@ -202,7 +201,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_breakdown<'a, K: std::fmt::Display>(title: &str, rows: impl Iterator<Item = (K, &'a u64)>) {
+fn print_breakdown<'a, K: std::fmt::Display>(
+    title: &str,
+    rows: impl Iterator<Item = (K, &'a u64)>,
+) {
     println!("{title}:");
     for (k, m) in rows {
         println!("  {k:<32} {}", fmt_hours(*m));
@@ -338,7 +340,9 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
         VolunteerCommand::Erase { data, id } => {
             let app = app::open(&data.data)?;
             if app.directory.erase(&id)? {
-                println!("erased the personal data of volunteer {id}; the log keeps only the random id");
+                println!(
+                    "erased the personal data of volunteer {id}; the log keeps only the random id"
+                );
             } else {
                 bail!("no personal data stored for volunteer {id}");
             }
@@ -428,7 +432,9 @@ fn attest(args: AttestArgs) -> Result<()> {
         created: now(),
         body,
     };
-    let appended = app.ledger.append(sagat_verifier::sign_event(&event, &key))?;
+    let appended = app
+        .ledger
+        .append(sagat_verifier::sign_event(&event, &key))?;
     println!(
         "attested {} at log index {}; attestation id:",
         fmt_hours(minutes as u64),
@@ -448,30 +454,27 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
             .expect("valid template"),
     );
     progress.set_message("reading");
-    let rows = match attest_csv::parse(org, progress.wrap_read(file)) {
-        Ok(rows) => rows,
-        Err(errors) => {
-            progress.finish_and_clear();
-            return attest_csv::report(&errors);
-        }
-    };
+    let (rows, mut errors) = attest_csv::parse(org, progress.wrap_read(file));
     progress.finish_and_clear();
     let entries = attest_csv::sign_rows(&rows, key, now());
-    // Dry run against every rule first, so every bad row is named, not just the first.
-    let violations = app.ledger.check_batch(&entries)?;
-    if !violations.is_empty() {
-        let errors: Vec<attest_csv::RowError> = violations
-            .into_iter()
-            .map(|(pos, v)| attest_csv::RowError {
+    // Dry run of the parseable rows against every rule, so every bad row is named, not just
+    // the first one.
+    if !entries.is_empty() {
+        for (pos, violation) in app.ledger.check_batch(&entries)? {
+            errors.push(attest_csv::RowError {
                 line: rows[pos].line,
-                reason: v.to_string(),
-            })
-            .collect();
+                reason: violation.to_string(),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
         return attest_csv::report(&errors);
     }
-    let appended = app.ledger.append_batch(entries).map_err(|e| {
-        anyhow::anyhow!("nothing was appended: {e}")
-    })?;
+    let appended = app
+        .ledger
+        .append_batch(entries)
+        .map_err(|e| anyhow::anyhow!("nothing was appended: {e}"))?;
     let first = appended.first().map(|a| a.index).unwrap_or(0);
     let last = appended.last().map(|a| a.index).unwrap_or(0);
     let minutes: u64 = rows.iter().map(|r| r.body.minutes as u64).sum();

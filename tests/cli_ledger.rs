@@ -43,8 +43,18 @@ fn world() -> World {
     ok(sagat(
         &data,
         &[
-            "org", "register", "--id", "eco-almaty", "--key", &public, "--name-en", "Eco Almaty",
-            "--name-kk", "Эко Алматы", "--region", "Almaty",
+            "org",
+            "register",
+            "--id",
+            "eco-almaty",
+            "--key",
+            &public,
+            "--name-en",
+            "Eco Almaty",
+            "--name-kk",
+            "Эко Алматы",
+            "--region",
+            "Almaty",
         ],
     ));
     World {
@@ -56,15 +66,27 @@ fn world() -> World {
 }
 
 fn enroll(w: &World, name: &str) -> String {
-    last_line(&ok(sagat(&w.data, &["volunteer", "enroll", "--name", name])))
+    last_line(&ok(sagat(
+        &w.data,
+        &["volunteer", "enroll", "--name", name],
+    )))
 }
 
 fn attest(w: &World, vol: &str, date: &str, hours: &str) -> Output {
     sagat(
         &w.data,
         &[
-            "attest", "--org", "eco-almaty", "--key", w.key.to_str().unwrap(), "--volunteer", vol,
-            "--date", date, "--hours", hours,
+            "attest",
+            "--org",
+            "eco-almaty",
+            "--key",
+            w.key.to_str().unwrap(),
+            "--volunteer",
+            vol,
+            "--date",
+            date,
+            "--hours",
+            hours,
         ],
     )
 }
@@ -79,7 +101,7 @@ fn mode(p: &Path) -> u32 {
 fn init_prints_the_operator_verifier_key_and_keys_are_private() {
     let w = world();
     // C2SP verifier key: name+hexkeyid+base64
-    let parts: Vec<&str> = w.vkey.split('+').collect();
+    let parts: Vec<&str> = w.vkey.splitn(3, '+').collect();
     assert_eq!(parts.len(), 3, "{}", w.vkey);
     assert_eq!(parts[0], "sagat.example/kz-volunteers/v1");
     assert_eq!(parts[1].len(), 8);
@@ -150,7 +172,15 @@ fn csv_all_or_nothing_lists_every_bad_row() {
     let before = ok(sagat(&w.data, &["log", "checkpoint"]));
     let out = sagat(
         &w.data,
-        &["attest", "--org", "eco-almaty", "--key", w.key.to_str().unwrap(), "--csv", csv.to_str().unwrap()],
+        &[
+            "attest",
+            "--org",
+            "eco-almaty",
+            "--key",
+            w.key.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -168,7 +198,15 @@ fn csv_all_or_nothing_lists_every_bad_row() {
     std::fs::write(&csv, good).unwrap();
     let out = ok(sagat(
         &w.data,
-        &["attest", "--org", "eco-almaty", "--key", w.key.to_str().unwrap(), "--csv", csv.to_str().unwrap()],
+        &[
+            "attest",
+            "--org",
+            "eco-almaty",
+            "--key",
+            w.key.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
     ));
     assert!(out.contains("140 row(s)"), "{out}");
     let json = ok(sagat(&w.data, &["hours", &a, "--json"]));
@@ -251,13 +289,19 @@ fn log_verify_names_a_tampered_entry() {
     let mut tampered = false;
     for f in files {
         let mut bytes = std::fs::read(&f).unwrap();
-        if let Some(pos) = bytes.windows(entry.len()).position(|w| w == entry.as_slice()) {
+        if let Some(pos) = bytes
+            .windows(entry.len())
+            .position(|w| w == entry.as_slice())
+        {
             bytes[pos + entry.len() / 2] ^= 0x01;
             std::fs::write(&f, bytes).unwrap();
             tampered = true;
         }
     }
-    assert!(tampered, "the entry's bytes are stored verbatim in the log file");
+    assert!(
+        tampered,
+        "the entry's bytes are stored verbatim in the log file"
+    );
     let out = sagat(&w.data, &["log", "verify"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -286,6 +330,10 @@ fn sagat_ledger_lock(data: &Path) -> sagat_ledger::Ledger {
     let pem = std::fs::read_to_string(data.join("operator.key")).unwrap();
     use ed25519_dalek::pkcs8::DecodePrivateKey;
     let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).unwrap();
-    sagat_ledger::Ledger::open(&data.join("log"), key, sagat_ledger::LedgerOptions::default())
-        .expect("open ledger")
+    sagat_ledger::Ledger::open(
+        &data.join("log"),
+        key,
+        sagat_ledger::LedgerOptions::default(),
+    )
+    .expect("open ledger")
 }
