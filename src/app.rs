@@ -174,8 +174,10 @@ pub fn open(dir: &Path) -> Result<App> {
 }
 
 fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKey) -> Result<App> {
-    let mut options = LedgerOptions::default();
-    options.origin = config.origin.clone();
+    let options = LedgerOptions {
+        origin: config.origin.clone(),
+        ..LedgerOptions::default()
+    };
     let ledger = Ledger::open(&dir.join("log"), operator.clone(), options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let directory =

@@ -214,7 +214,7 @@ fn print_breakdown<'a, K: std::fmt::Display>(
 /// `210` minutes → `3.5 h`.
 pub fn fmt_hours(minutes: u64) -> String {
     let h = minutes as f64 / 60.0;
-    if minutes % 60 == 0 {
+    if minutes.is_multiple_of(60) {
         format!("{} h", minutes / 60)
     } else {
         format!("{h:.2} h")
