@@ -1,0 +1,1806 @@
+//! The JSON API under `/api/v1`. Every handler is annotated for the OpenAPI document served at
+//! `/api/openapi.json` (utoipa), so the document is generated from the code it describes.
+//!
+//! Role rules (each has a router test in tests/service_api.rs):
+//! - operator token: register organizations and issuer keys, mint organization tokens,
+//!   suspend/reinstate organizations, revoke credentials;
+//! - organization token: its own organization only (`org-scope`) — activities, volunteers,
+//!   attestations (single, pre-signed, CSV), corrections, retractions;
+//! - volunteer session: its own hours and certificates only (`own-data-only`);
+//! - public: organization registry, activities, verification, trust and status lists, the log.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use sagat_verifier::{
+    ActivityPublished, AttestationCorrected, AttestationRetracted, Category, EventBody,
+    HoursAttested, IssuerKeyRegistered, Names, OrganizationRegistered, OrganizationStatusChanged,
+    Signer, VolunteerEnrolled,
+};
+
+use super::auth::{Caller, SESSION_COOKIE};
+use super::backend::{self, Landed};
+use super::error::{ApiResult, AppError, Problem, RowError};
+use super::AppState;
+use crate::app::now;
+use crate::tokens::{is_safe_id, Kind, Role, SESSION_TTL_SECS};
+
+/// The OpenAPI document's root.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sagat API",
+        version = "1",
+        description = "Signed, auditable volunteer hours. Errors are RFC 9457 problem+json with `field` and `rule`. See docs/api.md."
+    ),
+    components(schemas(Problem, RowError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operator", description = "Operator token"),
+        (name = "organization", description = "Organization token, own organization only"),
+        (name = "volunteer", description = "Volunteer session cookie, own data only"),
+        (name = "public", description = "No credentials")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+    }
+}
+
+/// Every documented route.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list_orgs, register_org))
+        .routes(routes!(get_org))
+        .routes(routes!(mint_org_token))
+        .routes(routes!(suspend_org))
+        .routes(routes!(reinstate_org))
+        .routes(routes!(register_issuer))
+        .routes(routes!(revoke_credential))
+        .routes(routes!(list_activities, publish_activity))
+        .routes(routes!(enroll_volunteer))
+        .routes(routes!(reissue_access_code))
+        .routes(routes!(list_attestations, attest))
+        .routes(routes!(attest_csv))
+        .routes(routes!(post_signed_event))
+        .routes(routes!(correct_attestation))
+        .routes(routes!(retract_attestation))
+        .routes(routes!(sign_in, sign_out))
+        .routes(routes!(volunteer_hours))
+        .routes(routes!(list_certificates, issue_certificate))
+        .routes(routes!(certificate_pdf))
+        .routes(routes!(certificate_qr_png))
+        .routes(routes!(certificate_qr_svg))
+        .routes(routes!(verify))
+        .routes(routes!(trust_list))
+        .routes(routes!(status_list))
+        .routes(routes!(log_entry))
+        .routes(routes!(log_entry_proof))
+        .routes(routes!(inclusion_proof))
+        .routes(routes!(consistency_proof))
+}
+
+/// Fallback: a problem document for unknown paths.
+pub async fn not_found() -> AppError {
+    AppError::not_found("path", "no such resource")
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON extraction with problem+json rejections.
+
+/// `Json<T>` whose rejections are problem documents naming the field serde complained about.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => {
+                let status = rej.status();
+                let text = rej.body_text();
+                let mut e = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => {
+                        AppError::new(status, "too-large", "Request body too large", text.clone())
+                            .field("body")
+                            .rule("body-size")
+                    }
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
+                        status,
+                        "content-type",
+                        "Unsupported media type",
+                        "send Content-Type: application/json",
+                    )
+                    .field("content-type")
+                    .rule("json-body"),
+                    StatusCode::UNPROCESSABLE_ENTITY => {
+                        AppError::invalid("body", "schema", text.clone())
+                    }
+                    _ => AppError::bad_request(text.clone()).field("body"),
+                };
+                // serde names the field in backticks: "missing field `date`", "unknown field `x`".
+                if status == StatusCode::PAYLOAD_TOO_LARGE
+                    || status == StatusCode::UNSUPPORTED_MEDIA_TYPE
+                {
+                    // field already set
+                } else if let Some(field) = text.split('`').nth(1) {
+                    e.problem.field = Some(field.to_string());
+                } else if let Some(path) = text.split(": ").nth(1).filter(|p| !p.contains(' ')) {
+                    e.problem.field = Some(path.to_string());
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+fn check_id128(field: &str, value: &str) -> ApiResult<()> {
+    if sagat_verifier::is_valid_id128(value) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "id-format",
+            format!("{field} {value:?} is not 32 lowercase hex digits"),
+        ))
+    }
+}
+
+fn check_date(field: &str, value: &str) -> ApiResult<()> {
+    sagat_verifier::parse_date(value)
+        .map(|_| ())
+        .map_err(|e| AppError::invalid(field, "date-format", format!("{field}: {e}")))
+}
+
+fn minutes_of(minutes: Option<u32>, hours: Option<f64>) -> ApiResult<u32> {
+    let m = match (minutes, hours) {
+        (Some(m), None) => m,
+        (None, Some(h)) => crate::attest_csv::parse_hours(&h.to_string())
+            .map_err(|e| AppError::invalid("hours", "minutes", e))?,
+        _ => {
+            return Err(AppError::invalid(
+                "minutes",
+                "required",
+                "give exactly one of `minutes` (integer) or `hours` (decimal)",
+            ))
+        }
+    };
+    if !(1..=1440).contains(&m) {
+        return Err(AppError::invalid(
+            "minutes",
+            "minutes",
+            format!("{m} minutes is not in 1..=1440"),
+        ));
+    }
+    Ok(m)
+}
+
+/// Puts the field a ledger rule is about on its problem document.
+fn with_rule_field(mut e: AppError) -> AppError {
+    if e.problem.field.is_none() {
+        if let Some(rule) = e.problem.rule.clone() {
+            let field = if rule.contains("date") {
+                Some("date")
+            } else if rule.contains("minute") || rule.contains("daily") {
+                Some("minutes")
+            } else if rule.contains("volunteer") {
+                Some("volunteer")
+            } else if rule.contains("activity") {
+                Some("activity")
+            } else if rule.contains("attestation") || rule.contains("live") {
+                Some("attestation")
+            } else if rule.contains("signature") || rule.contains("key") {
+                Some("body")
+            } else if rule.contains("org") {
+                Some("org")
+            } else {
+                None
+            };
+            e.problem.field = field.map(str::to_string);
+        }
+    }
+    e
+}
+
+fn created<T: Serialize>(v: T) -> Response {
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organizations (operator writes, public reads).
+
+/// Public facts about an organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    /// Organization id.
+    pub org: String,
+    /// Names in kk/ru/en.
+    #[schema(value_type = Object)]
+    pub names: Names,
+    /// Region.
+    pub region: Option<String>,
+    /// Whether it is suspended.
+    pub suspended: bool,
+    /// Whether the server holds its signing key (web forms work).
+    pub server_holds_key: bool,
+}
+
+fn org_view(state: &AppState, org: &str) -> Option<OrgView> {
+    let info = state.app.ledger.read(|s| s.organization(org))?;
+    Some(OrgView {
+        org: org.to_string(),
+        names: info.names.clone(),
+        region: info.region.clone(),
+        suspended: info.suspended,
+        server_holds_key: backend::holds_org_key(&state.app, org),
+    })
+}
+
+/// `GET /api/v1/orgs`
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "public",
+    responses((status = 200, description = "Registered organizations", body = Vec<OrgView>)))]
+pub async fn list_orgs(State(state): State<AppState>) -> Json<Vec<OrgView>> {
+    let ids: Vec<String> = state.app.ledger.read(|s| {
+        s.organizations()
+            .into_iter()
+            .map(|o| o.org.clone())
+            .collect()
+    });
+    Json(ids.iter().filter_map(|o| org_view(&state, o)).collect())
+}
+
+/// `GET /api/v1/orgs/{org}`
+#[utoipa::path(get, path = "/api/v1/orgs/{org}", tag = "public",
+    params(("org" = String, Path, description = "Organization id")),
+    responses((status = 200, body = OrgView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_org(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+) -> ApiResult<Json<OrgView>> {
+    org_view(&state, &org)
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))
+}
+
+/// Body of `POST /api/v1/orgs`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterOrg {
+    /// Organization id: 2..=64 of a-z, 0-9, '-'.
+    pub id: String,
+    /// English name (required).
+    pub name_en: String,
+    /// Kazakh name.
+    pub name_kk: Option<String>,
+    /// Russian name.
+    pub name_ru: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// The organization's own Ed25519 public key (base64 or hex). Omit it to let the server
+    /// generate and hold the key (stored 0600, never returned) so the web forms can sign.
+    pub public_key: Option<String>,
+}
+
+/// Answer of `POST /api/v1/orgs`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgRegistered {
+    /// Organization id.
+    pub org: String,
+    /// Log index of `OrganizationRegistered`.
+    pub index: u64,
+    /// The organization's public key, base64.
+    pub public_key: String,
+    /// Whether the server holds the private key.
+    pub server_holds_key: bool,
+}
+
+/// Registers an organization (operator).
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "operator", request_body = RegisterOrg,
+    security(("bearer" = [])),
+    responses((status = 201, body = OrgRegistered), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn register_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<RegisterOrg>,
+) -> ApiResult<Response> {
+    caller.require_operator()?;
+    Ok(created(register_org_inner(&state, req).await?))
+}
+
+/// Registers an organization (the operator's part of `POST /api/v1/orgs` and the web form).
+pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult<OrgRegistered> {
+    if !is_safe_id(&req.id) || req.id.len() < 2 || req.id.contains(['.', '_']) {
+        return Err(AppError::invalid(
+            "id",
+            "id-format",
+            format!(
+                "organization id {:?} is not 2 to 64 characters of a-z, 0-9 and '-'",
+                req.id
+            ),
+        ));
+    }
+    if req.name_en.trim().is_empty() {
+        return Err(AppError::invalid(
+            "name_en",
+            "required-text",
+            "name_en must not be empty",
+        ));
+    }
+    if backend::org_exists(&state.app, &req.id) {
+        return Err(AppError::conflict(
+            "org-unique",
+            format!("organization {:?} is already registered", req.id),
+        )
+        .field("id"));
+    }
+    let (public_key, held) = match &req.public_key {
+        Some(text) => (
+            sagat_verifier::parse_public_key(text)
+                .map_err(|e| AppError::invalid("public_key", "public-key", e.to_string()))?,
+            false,
+        ),
+        None => (
+            backend::create_org_key(&state.app, &req.id)?.verifying_key(),
+            true,
+        ),
+    };
+    let body = EventBody::OrganizationRegistered(OrganizationRegistered {
+        org: req.id.clone(),
+        names: Names {
+            kk: req.name_kk.filter(|s| !s.trim().is_empty()),
+            ru: req.name_ru.filter(|s| !s.trim().is_empty()),
+            en: req.name_en.trim().to_string(),
+        },
+        region: req.region.filter(|s| !s.trim().is_empty()),
+        public_key: public_key.to_bytes().to_vec(),
+    });
+    match backend::append_as_operator(state, body).await {
+        Ok((_, landed)) => Ok(OrgRegistered {
+            org: req.id,
+            index: landed.index,
+            public_key: sagat_verifier::public_key_base64(&public_key),
+            server_holds_key: held,
+        }),
+        Err(e) => {
+            if held {
+                backend::discard_org_key(&state.app, &req.id);
+            }
+            Err(with_rule_field(e))
+        }
+    }
+}
+
+/// A freshly minted secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MintedToken {
+    /// The token: shown once, only its SHA-256 is stored.
+    pub token: String,
+    /// Who it speaks for.
+    pub org: String,
+}
+
+/// Mints a bearer token for an organization (operator).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/tokens", tag = "operator", security(("bearer" = [])),
+    params(("org" = String, Path)),
+    responses((status = 201, body = MintedToken), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn mint_org_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Response> {
+    caller.require_operator()?;
+    if !backend::org_exists(&state.app, &org) {
+        return Err(AppError::not_found(
+            "org",
+            format!("no organization {org:?}"),
+        ));
+    }
+    let token = state
+        .tokens
+        .mint(Role::Org(org.clone()), Kind::Token, None, now())
+        .map_err(AppError::internal)?;
+    Ok(created(MintedToken { token, org }))
+}
+
+/// A reason, for suspensions, retractions and revocations.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    /// Why (free text, no personal data).
+    pub reason: String,
+}
+
+fn reason_text(r: &Reason) -> ApiResult<String> {
+    let t = r.reason.trim();
+    if t.is_empty() {
+        return Err(AppError::invalid(
+            "reason",
+            "required-text",
+            "reason must not be empty",
+        ));
+    }
+    Ok(t.to_string())
+}
+
+pub async fn change_org_status(
+    state: &AppState,
+    caller: &Caller,
+    org: String,
+    reason: &Reason,
+    suspend: bool,
+) -> ApiResult<Json<Landed>> {
+    caller.require_operator()?;
+    if !backend::org_exists(&state.app, &org) {
+        return Err(AppError::not_found(
+            "org",
+            format!("no organization {org:?}"),
+        ));
+    }
+    let change = OrganizationStatusChanged {
+        org: org.clone(),
+        reason: reason_text(reason)?,
+    };
+    let body = if suspend {
+        EventBody::OrganizationSuspended(change)
+    } else {
+        EventBody::OrganizationReinstated(change)
+    };
+    let (_, landed) = backend::append_as_operator(state, body)
+        .await
+        .map_err(with_rule_field)?;
+    if suspend {
+        // A suspended organization's sessions end now; its tokens stay (they are refused by
+        // the ledger while suspended and work again after reinstatement).
+        let _ = state.tokens.revoke_sessions(&Role::Org(org), now());
+    }
+    Ok(Json(landed))
+}
+
+/// Suspends an organization (operator): it can append nothing until reinstated.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/suspend", tag = "operator", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = Reason,
+    responses((status = 200, body = Landed), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn suspend_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(reason): ApiJson<Reason>,
+) -> ApiResult<Json<Landed>> {
+    change_org_status(&state, &caller, org, &reason, true).await
+}
+
+/// Reinstates a suspended organization (operator).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/reinstate", tag = "operator", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = Reason,
+    responses((status = 200, body = Landed), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn reinstate_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(reason): ApiJson<Reason>,
+) -> ApiResult<Json<Landed>> {
+    change_org_status(&state, &caller, org, &reason, false).await
+}
+
+/// Body of `POST /api/v1/issuers`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterIssuer {
+    /// Issuer id.
+    pub issuer: String,
+    /// Display name.
+    pub name: String,
+    /// Ed25519 public key, base64 or hex.
+    pub public_key: String,
+    /// Start of validity (Unix seconds); default now.
+    pub valid_from: Option<i64>,
+    /// End of validity (Unix seconds).
+    pub valid_until: Option<i64>,
+}
+
+/// Registers a credential issuer key (operator).
+#[utoipa::path(post, path = "/api/v1/issuers", tag = "operator", security(("bearer" = [])),
+    request_body = RegisterIssuer,
+    responses((status = 201, body = Landed), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn register_issuer(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<RegisterIssuer>,
+) -> ApiResult<Response> {
+    caller.require_operator()?;
+    let key = sagat_verifier::parse_public_key(&req.public_key)
+        .map_err(|e| AppError::invalid("public_key", "public-key", e.to_string()))?;
+    if req.name.trim().is_empty() {
+        return Err(AppError::invalid(
+            "name",
+            "required-text",
+            "name must not be empty",
+        ));
+    }
+    let body = EventBody::IssuerKeyRegistered(IssuerKeyRegistered {
+        issuer: req.issuer,
+        name: req.name,
+        public_key: key.to_bytes().to_vec(),
+        valid_from: req.valid_from.unwrap_or_else(now),
+        valid_until: req.valid_until,
+    });
+    let (_, landed) = backend::append_as_operator(&state, body)
+        .await
+        .map_err(with_rule_field)?;
+    Ok(created(landed))
+}
+
+/// Revokes a credential (operator). Appends `CredentialRevoked`, signed by the issuer key.
+#[utoipa::path(post, path = "/api/v1/credentials/{id}/revoke", tag = "operator", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Credential id")), request_body = Reason,
+    responses((status = 200, body = Landed), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn revoke_credential(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(reason): ApiJson<Reason>,
+) -> ApiResult<Json<Landed>> {
+    caller.require_operator()?;
+    check_id128("id", &id)?;
+    let reason = reason_text(&reason)?;
+    if !state.app.ledger.read(|s| s.credential(&id).is_some()) {
+        return Err(AppError::not_found("id", format!("no credential {id}")));
+    }
+    let st = state.clone();
+    let landed = tokio::task::spawn_blocking(move || backend::revoke(&st.app, &id, &reason))
+        .await
+        .map_err(AppError::internal)??;
+    Ok(Json(landed))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activities.
+
+/// An activity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityView {
+    /// Activity id.
+    pub activity: String,
+    /// Organization.
+    pub org: String,
+    /// Titles kk/ru/en.
+    #[schema(value_type = Object)]
+    pub titles: Names,
+    /// Category (wire name).
+    pub category: String,
+    /// Place.
+    pub place: Option<String>,
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+}
+
+/// Activities of an organization.
+pub fn activities_of(state: &AppState, org: &str) -> Vec<ActivityView> {
+    state.app.ledger.read(|s| {
+        s.activities_of(org)
+            .into_iter()
+            .map(|a| ActivityView {
+                activity: a.activity.clone(),
+                org: org.to_string(),
+                titles: a.titles.clone(),
+                category: a.category.as_str().to_string(),
+                place: a.place.clone(),
+                from: a.from.clone(),
+                to: a.to.clone(),
+            })
+            .collect()
+    })
+}
+
+/// `GET /api/v1/orgs/{org}/activities`
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/activities", tag = "public",
+    params(("org" = String, Path)),
+    responses((status = 200, body = Vec<ActivityView>), (status = 404, body = Problem)))]
+pub async fn list_activities(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Vec<ActivityView>>> {
+    if !backend::org_exists(&state.app, &org) {
+        return Err(AppError::not_found(
+            "org",
+            format!("no organization {org:?}"),
+        ));
+    }
+    Ok(Json(activities_of(&state, &org)))
+}
+
+/// Body of `POST /api/v1/orgs/{org}/activities`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishActivity {
+    /// English title.
+    pub title_en: String,
+    /// Kazakh title.
+    pub title_kk: Option<String>,
+    /// Russian title.
+    pub title_ru: Option<String>,
+    /// social, ecological, medical, animal_welfare, education, media, emergency_relief, events, other.
+    pub category: String,
+    /// Place.
+    pub place: Option<String>,
+    /// First day, YYYY-MM-DD.
+    pub from: String,
+    /// Last day, YYYY-MM-DD.
+    pub to: String,
+}
+
+/// Answer of event-creating endpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    /// Id of the created thing (activity, attestation, volunteer).
+    pub id: String,
+    /// Log index.
+    pub index: u64,
+    /// Whether an identical event was already logged.
+    pub duplicate: bool,
+}
+
+/// Builds an `ActivityPublished` body from a form, checking fields.
+pub fn activity_body(org: &str, req: PublishActivity) -> ApiResult<(String, EventBody)> {
+    if req.title_en.trim().is_empty() {
+        return Err(AppError::invalid(
+            "title_en",
+            "required-text",
+            "title_en must not be empty",
+        ));
+    }
+    let category = Category::parse(&req.category).ok_or_else(|| {
+        AppError::invalid(
+            "category",
+            "category",
+            format!(
+                "{:?} is not one of {}",
+                req.category,
+                Category::ALL.map(|c| c.as_str()).join(", ")
+            ),
+        )
+    })?;
+    check_date("from", &req.from)?;
+    check_date("to", &req.to)?;
+    if req.to < req.from {
+        return Err(AppError::invalid(
+            "to",
+            "date-range",
+            "`to` is before `from`",
+        ));
+    }
+    let id = crate::app::new_id();
+    let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok((
+        id.clone(),
+        EventBody::ActivityPublished(ActivityPublished {
+            activity: id,
+            org: org.to_string(),
+            titles: Names {
+                kk: opt(req.title_kk),
+                ru: opt(req.title_ru),
+                en: req.title_en.trim().to_string(),
+            },
+            category,
+            place: opt(req.place),
+            from: req.from,
+            to: req.to,
+        }),
+    ))
+}
+
+/// Publishes an activity (organization; server-held key).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/activities", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = PublishActivity,
+    responses((status = 201, body = Created), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn publish_activity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<PublishActivity>,
+) -> ApiResult<Response> {
+    caller.require_org(&org)?;
+    let (id, body) = activity_body(&org, req)?;
+    let (_, landed) = backend::append_as_org(&state, &org, body)
+        .await
+        .map_err(with_rule_field)?;
+    Ok(created(Created {
+        id,
+        index: landed.index,
+        duplicate: landed.duplicate,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volunteers.
+
+/// Body of `POST /api/v1/orgs/{org}/volunteers`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollVolunteer {
+    /// The volunteer's name as they write it (kept outside the log, erasable).
+    pub name: String,
+    /// Optional contact (kept outside the log, erasable).
+    pub contact: Option<String>,
+}
+
+/// Answer of an enrollment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Enrolled {
+    /// Volunteer id (random 128 bits).
+    pub volunteer: String,
+    /// Log index of `VolunteerEnrolled`.
+    pub index: u64,
+    /// Personal access code: shown once, only its hash is stored.
+    pub access_code: String,
+}
+
+/// Enrolls a volunteer: the name goes to the erasable directory, the random id to the log.
+pub async fn enroll(
+    state: &AppState,
+    org: &str,
+    name: &str,
+    contact: Option<String>,
+) -> ApiResult<Enrolled> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid(
+            "name",
+            "required-text",
+            "name must not be empty",
+        ));
+    }
+    let key = backend::org_key(&state.app, org)?;
+    let id = crate::app::new_id();
+    state
+        .app
+        .directory
+        .put(
+            &id,
+            &sagat_ledger::VolunteerRecord {
+                name: name.to_string(),
+                contact: contact.filter(|c| !c.trim().is_empty()),
+            },
+        )
+        .map_err(AppError::internal)?;
+    let body = EventBody::VolunteerEnrolled(VolunteerEnrolled {
+        volunteer: id.clone(),
+        org: Some(org.to_string()),
+    });
+    let (_, bytes) = backend::sign(body, &key);
+    let landed = match backend::append(state, bytes).await {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = state.app.directory.erase(&id);
+            return Err(with_rule_field(e));
+        }
+    };
+    let access_code = state
+        .tokens
+        .issue_access_code(&id, Some(org), now())
+        .map_err(AppError::internal)?;
+    Ok(Enrolled {
+        volunteer: id,
+        index: landed.index,
+        access_code,
+    })
+}
+
+/// Enrolls a volunteer (organization).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/volunteers", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = EnrollVolunteer,
+    responses((status = 201, body = Enrolled), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn enroll_volunteer(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<EnrollVolunteer>,
+) -> ApiResult<Response> {
+    caller.require_org(&org)?;
+    Ok(created(enroll(&state, &org, &req.name, req.contact).await?))
+}
+
+/// New access code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessCode {
+    /// Volunteer id.
+    pub volunteer: String,
+    /// The new code (earlier codes stop working).
+    pub access_code: String,
+}
+
+/// Who enrolled `volunteer` through this server: `None` if no such volunteer is enrolled,
+/// `Some(None)` if enrolled elsewhere (CLI, operator), `Some(Some(org))` otherwise. Only the
+/// enrolling organization may re-issue the volunteer's access code.
+pub fn enrolled_by(state: &AppState, volunteer: &str) -> Option<Option<String>> {
+    if !state.app.ledger.read(|s| s.volunteer_exists(volunteer)) {
+        return None;
+    }
+    Some(state.tokens.enrolled_by(volunteer))
+}
+
+/// Re-issues a volunteer's access code (the enrolling organization, or the operator).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/volunteers/{id}/access-code", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path), ("id" = String, Path)),
+    responses((status = 201, body = AccessCode), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn reissue_access_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    if caller.require_operator().is_err() {
+        caller.require_org(&org)?;
+    }
+    check_id128("id", &id)?;
+    let operator = caller.require_operator().is_ok();
+    match enrolled_by(&state, &id) {
+        None => return Err(AppError::not_found("id", format!("no volunteer {id}"))),
+        Some(by) if !operator && by.as_deref() != Some(org.as_str()) => {
+            return Err(AppError::forbidden(
+                "enrolling-org",
+                format!("volunteer {id} was not enrolled by {org:?}"),
+            )
+            .field("id"))
+        }
+        Some(_) => {}
+    }
+    let code = state
+        .tokens
+        .issue_access_code(&id, None, now())
+        .map_err(AppError::internal)?;
+    Ok(created(AccessCode {
+        volunteer: id,
+        access_code: code,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attestations.
+
+/// Body of `POST /api/v1/orgs/{org}/attestations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attest {
+    /// Volunteer id.
+    pub volunteer: String,
+    /// Day worked, YYYY-MM-DD.
+    pub date: String,
+    /// Minutes (1..=1440); or give `hours`.
+    pub minutes: Option<u32>,
+    /// Hours (decimal); or give `minutes`.
+    pub hours: Option<f64>,
+    /// Activity id.
+    pub activity: Option<String>,
+    /// Role.
+    pub role: Option<String>,
+    /// Note (no personal data).
+    pub note: Option<String>,
+}
+
+/// Builds a `HoursAttested` body from a request, checking fields.
+pub fn attest_body(org: &str, req: Attest) -> ApiResult<(String, EventBody)> {
+    check_id128("volunteer", &req.volunteer)?;
+    check_date("date", &req.date)?;
+    let minutes = minutes_of(req.minutes, req.hours)?;
+    let activity = req.activity.filter(|a| !a.trim().is_empty());
+    if let Some(a) = &activity {
+        check_id128("activity", a)?;
+    }
+    let id = crate::app::new_id();
+    let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok((
+        id.clone(),
+        EventBody::HoursAttested(HoursAttested {
+            attestation: id,
+            org: org.to_string(),
+            volunteer: req.volunteer,
+            activity,
+            date: req.date,
+            minutes,
+            role: opt(req.role),
+            note: opt(req.note),
+        }),
+    ))
+}
+
+/// Attests hours (organization; server-held key).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body = Attest,
+    responses((status = 201, body = Created), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn attest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<Attest>,
+) -> ApiResult<Response> {
+    caller.require_org(&org)?;
+    let (id, body) = attest_body(&org, req)?;
+    let (_, landed) = backend::append_as_org(&state, &org, body)
+        .await
+        .map_err(with_rule_field)?;
+    Ok(created(Created {
+        id,
+        index: landed.index,
+        duplicate: landed.duplicate,
+    }))
+}
+
+/// One attestation as its organization sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationView {
+    /// Attestation id.
+    pub attestation: String,
+    /// Log index of `HoursAttested`.
+    pub index: u64,
+    /// Volunteer id.
+    pub volunteer: String,
+    /// Activity id.
+    pub activity: Option<String>,
+    /// Day (after corrections).
+    pub date: String,
+    /// Minutes (after corrections).
+    pub minutes: u32,
+    /// Whether it was corrected.
+    pub corrected: bool,
+    /// Whether it was retracted.
+    pub retracted: bool,
+}
+
+/// The attestations an organization made, newest first.
+pub fn attestations_of(state: &AppState, org: &str) -> Vec<AttestationView> {
+    let mut v: Vec<AttestationView> = state.app.ledger.read(|s| {
+        s.attestations_by_org(org)
+            .into_iter()
+            .map(|info| {
+                let a = &info.attestation;
+                AttestationView {
+                    attestation: a.attestation.clone(),
+                    index: a.index,
+                    volunteer: a.volunteer.clone(),
+                    activity: a.activity.clone(),
+                    date: a.date.clone(),
+                    minutes: a.minutes,
+                    corrected: a.corrected_at.is_some(),
+                    retracted: info.retracted_at.is_some(),
+                }
+            })
+            .collect()
+    });
+    v.sort_by(|a, b| b.index.cmp(&a.index));
+    v
+}
+
+/// Lists the organization's attestations (organization).
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/attestations", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path)),
+    responses((status = 200, body = Vec<AttestationView>), (status = 403, body = Problem)))]
+pub async fn list_attestations(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> ApiResult<Json<Vec<AttestationView>>> {
+    caller.require_org(&org)?;
+    Ok(Json(attestations_of(&state, &org)))
+}
+
+/// Answer of a CSV upload.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CsvAccepted {
+    /// Rows appended.
+    pub rows: usize,
+    /// Total minutes.
+    pub minutes: u64,
+    /// First log index.
+    pub first_index: u64,
+    /// Last log index.
+    pub last_index: u64,
+}
+
+/// Parses, checks and appends a CSV document for `org`: all rows or none, every bad row named.
+pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiResult<CsvAccepted> {
+    let key = backend::org_key(&state.app, org)?;
+    let rows = crate::attest_csv::parse(org, bytes).map_err(|errors| {
+        AppError::csv_rows(
+            errors
+                .into_iter()
+                .map(|e| RowError {
+                    line: e.line as usize,
+                    field: csv_field(&e.reason),
+                    rule: csv_rule(&e.reason),
+                    detail: e.reason,
+                })
+                .collect(),
+        )
+    })?;
+    let entries = crate::attest_csv::sign_rows(&rows, &key, now());
+    // Dry run against every ledger rule first so every bad row is named, not only the first.
+    let violations = state
+        .app
+        .ledger
+        .check_batch(&entries)
+        .map_err(backend::ledger_error)?;
+    if !violations.is_empty() {
+        return Err(AppError::csv_rows(
+            violations
+                .into_iter()
+                .map(|(pos, v)| RowError {
+                    line: rows[pos].line as usize,
+                    field: with_rule_field(AppError::violation(
+                        v.rule,
+                        v.event_type,
+                        &v.event_id,
+                        "",
+                    ))
+                    .problem
+                    .field
+                    .unwrap_or_else(|| "row".into()),
+                    rule: v.rule.to_string(),
+                    detail: v.to_string(),
+                })
+                .collect(),
+        ));
+    }
+    let landed = match backend::append_batch(state, entries).await {
+        Ok(l) => l,
+        Err((Some(pos), e)) if pos < rows.len() => {
+            // Something changed between the dry run and the append (a concurrent request).
+            return Err(AppError::csv_rows(vec![RowError {
+                line: rows[pos].line as usize,
+                field: with_rule_field(e.clone())
+                    .problem
+                    .field
+                    .unwrap_or_else(|| "row".into()),
+                rule: e.problem.rule.clone().unwrap_or_default(),
+                detail: e.problem.detail,
+            }]));
+        }
+        Err((_, e)) => return Err(e),
+    };
+    Ok(CsvAccepted {
+        rows: rows.len(),
+        minutes: rows.iter().map(|r| r.body.minutes as u64).sum(),
+        first_index: landed.first().map(|l| l.index).unwrap_or(0),
+        last_index: landed.last().map(|l| l.index).unwrap_or(0),
+    })
+}
+
+fn csv_field(reason: &str) -> String {
+    for f in ["volunteer", "date", "hours", "activity", "header"] {
+        if reason.starts_with(f) || reason.contains(&format!("{f} ")) {
+            return f.to_string();
+        }
+    }
+    "row".to_string()
+}
+
+fn csv_rule(reason: &str) -> String {
+    if reason.contains("header") {
+        "csv-header".into()
+    } else if reason.contains("not a volunteer id") || reason.contains("not an activity id") {
+        "id-format".into()
+    } else if reason.starts_with("date") {
+        "date-format".into()
+    } else if reason.contains("hours") {
+        "minutes".into()
+    } else if reason.contains("no rows") {
+        "csv-nonempty".into()
+    } else {
+        "csv-row".into()
+    }
+}
+
+/// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.
+/// All rows valid → all appended in one batch; otherwise 422 with `errors`, one per bad row.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations/csv", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, body = CsvAccepted), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub async fn attest_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    caller.require_org(&org)?;
+    let bytes = read_limited(body, state.max_upload_bytes).await?;
+    Ok(created(attest_csv_bytes(&state, &org, &bytes).await?))
+}
+
+/// Reads a body up to `limit` bytes, or a 413 problem.
+pub async fn read_limited(body: Body, limit: usize) -> ApiResult<Bytes> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request body too large",
+            format!("the body exceeds the {limit}-byte limit"),
+        )
+        .field("body")
+        .rule("body-size")
+    })
+}
+
+/// Appends a pre-signed event (organization): the COSE_Sign1 bytes exactly as signed by the
+/// organization's own key (e.g. made with the CLI). The event must be one its organization
+/// signs, and that organization must be the caller.
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/events", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path)), request_body(content = Vec<u8>, content_type = "application/cose"),
+    responses((status = 201, body = Landed), (status = 200, description = "Idempotent resend", body = Landed), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn post_signed_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    caller.require_org(&org)?;
+    let signed = sagat_verifier::decode_signed_event(&body).map_err(|e| {
+        AppError::invalid(
+            "body",
+            "signed-event",
+            format!("not a COSE_Sign1 Sagat event: {e}"),
+        )
+    })?;
+    match signed.event.body.signer() {
+        Signer::Organization(o) if o == org => {}
+        Signer::Organization(o) => {
+            return Err(AppError::forbidden(
+                "org-scope",
+                format!("the event is for organization {o:?}; this token acts only for {org:?}"),
+            )
+            .field("org"))
+        }
+        _ => {
+            return Err(AppError::forbidden(
+                "role-organization",
+                format!(
+                    "{} events are not signed by an organization",
+                    signed.event.body.type_name()
+                ),
+            )
+            .field("body"))
+        }
+    }
+    let landed = backend::append(&state, body.to_vec())
+        .await
+        .map_err(with_rule_field)?;
+    let status = if landed.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(landed)).into_response())
+}
+
+/// Body of a correction.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Correct {
+    /// New day worked.
+    pub date: String,
+    /// New minutes; or `hours`.
+    pub minutes: Option<u32>,
+    /// New hours; or `minutes`.
+    pub hours: Option<f64>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Corrects an attestation (the attesting organization).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations/{id}/correct", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path), ("id" = String, Path)), request_body = Correct,
+    responses((status = 201, body = Created), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn correct_attestation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, id)): Path<(String, String)>,
+    ApiJson(req): ApiJson<Correct>,
+) -> ApiResult<Response> {
+    caller.require_org(&org)?;
+    let body = correct_body(&org, &id, req)?;
+    let (event, landed) = backend::append_as_org(&state, &org, body)
+        .await
+        .map_err(with_rule_field)?;
+    Ok(created(Created {
+        id: event,
+        index: landed.index,
+        duplicate: landed.duplicate,
+    }))
+}
+
+/// Builds an `AttestationCorrected` body.
+pub fn correct_body(org: &str, id: &str, req: Correct) -> ApiResult<EventBody> {
+    check_id128("id", id)?;
+    check_date("date", &req.date)?;
+    let minutes = minutes_of(req.minutes, req.hours)?;
+    let reason = reason_text(&Reason { reason: req.reason })?;
+    Ok(EventBody::AttestationCorrected(AttestationCorrected {
+        attestation: id.to_string(),
+        org: org.to_string(),
+        date: req.date,
+        minutes,
+        reason,
+    }))
+}
+
+/// Retracts an attestation (the attesting organization).
+#[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations/{id}/retract", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path), ("id" = String, Path)), request_body = Reason,
+    responses((status = 201, body = Created), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn retract_attestation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, id)): Path<(String, String)>,
+    ApiJson(req): ApiJson<Reason>,
+) -> ApiResult<Response> {
+    caller.require_org(&org)?;
+    check_id128("id", &id)?;
+    let body = EventBody::AttestationRetracted(AttestationRetracted {
+        attestation: id,
+        org: org.clone(),
+        reason: reason_text(&req)?,
+    });
+    let (event, landed) = backend::append_as_org(&state, &org, body)
+        .await
+        .map_err(with_rule_field)?;
+    Ok(created(Created {
+        id: event,
+        index: landed.index,
+        duplicate: landed.duplicate,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions and volunteers' own data.
+
+/// Body of `POST /api/v1/session`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// A volunteer's access code, or an operator/organization token (for the web pages).
+    pub code: String,
+}
+
+/// Who a session is for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// `operator`, `org` or `volunteer`.
+    pub role: String,
+    /// Organization or volunteer id.
+    pub id: Option<String>,
+}
+
+/// Exchanges a code or token for a session; returns the `Set-Cookie` value.
+pub fn open_session(state: &AppState, code: &str) -> ApiResult<(Role, HeaderValue)> {
+    let code = code.trim();
+    let t = now();
+    let role = state
+        .tokens
+        .lookup(code, Kind::AccessCode, t)
+        .or_else(|| state.tokens.lookup(code, Kind::Token, t))
+        .ok_or_else(|| AppError::unauthorized("unknown access code or token").field("code"))?;
+    state.limiter.check(code)?;
+    let session = state
+        .tokens
+        .mint(role.clone(), Kind::Session, Some(SESSION_TTL_SECS), t)
+        .map_err(AppError::internal)?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}"
+    );
+    Ok((
+        role,
+        HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
+    ))
+}
+
+/// A `Set-Cookie` value that deletes the session cookie.
+pub fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    ))
+    .expect("static cookie")
+}
+
+/// Signs in: access code (volunteer) or token → `sagat_session` cookie (HttpOnly,
+/// SameSite=Strict, 12 h).
+#[utoipa::path(post, path = "/api/v1/session", tag = "volunteer", request_body = SignIn,
+    responses((status = 200, body = SessionInfo, headers(("set-cookie" = String))), (status = 401, body = Problem)))]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SignIn>,
+) -> ApiResult<Response> {
+    let (role, cookie) = open_session(&state, &req.code)?;
+    let info = match role {
+        Role::Operator => SessionInfo {
+            role: "operator".into(),
+            id: None,
+        },
+        Role::Org(o) => SessionInfo {
+            role: "org".into(),
+            id: Some(o),
+        },
+        Role::Volunteer(v) => SessionInfo {
+            role: "volunteer".into(),
+            id: Some(v),
+        },
+    };
+    let mut resp = Json(info).into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
+}
+
+/// Signs out: forgets the session.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "volunteer",
+    responses((status = 204)))]
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(s) = super::auth::cookie(&headers, SESSION_COOKIE) {
+        let _ = state.tokens.remove(s, now());
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie());
+    resp
+}
+
+/// A volunteer's hours: total and breakdowns by organization, category and year (live
+/// attestations only; corrections applied).
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}/hours", tag = "volunteer", security(("session" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Hours projection", body = Object), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn volunteer_hours(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    caller.require_volunteer(&id)?;
+    let hours = state
+        .app
+        .ledger
+        .read(|s| s.volunteer_hours(&id))
+        .ok_or_else(|| AppError::not_found("id", format!("no volunteer {id}")))?;
+    Ok(Json(
+        serde_json::to_value(&hours).map_err(AppError::internal)?,
+    ))
+}
+
+/// One credential issued to a volunteer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialView {
+    /// Credential id.
+    pub credential_id: String,
+    /// Log index of `CredentialIssued`.
+    pub index: u64,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Whether the PDF can still be downloaded from this server (kept in memory only).
+    pub downloadable: bool,
+}
+
+/// Lists the volunteer's credentials.
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}/certificates", tag = "volunteer", security(("session" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<CredentialView>), (status = 403, body = Problem)))]
+pub async fn list_certificates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<CredentialView>>> {
+    caller.require_volunteer(&id)?;
+    Ok(Json(credentials_of(&state, &id)))
+}
+
+/// The credentials of a volunteer.
+pub fn credentials_of(state: &AppState, id: &str) -> Vec<CredentialView> {
+    let cache = state.certs.lock().expect("cert cache");
+    state.app.ledger.read(|s| {
+        s.credentials_of(id)
+            .into_iter()
+            .map(|c| CredentialView {
+                credential_id: c.credential.clone(),
+                index: c.issued_index,
+                revoked: c.revoked.is_some(),
+                downloadable: cache.get(&c.credential).is_some(),
+            })
+            .collect()
+    })
+}
+
+/// Body of a certificate request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueCertificate {
+    /// kk, ru or en.
+    pub lang: String,
+    /// Optional second language printed alongside.
+    pub lang2: Option<String>,
+    /// First day counted.
+    pub from: Option<String>,
+    /// Last day counted.
+    pub to: Option<String>,
+    /// Count only this organization.
+    pub org: Option<String>,
+}
+
+/// An issued certificate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Issued {
+    /// Credential id.
+    pub credential_id: String,
+    /// The QR text (`VH1:...`).
+    pub qr_text: String,
+    /// Where to download the PDF (this session, while the server keeps it in memory).
+    pub pdf_url: String,
+    /// QR as PNG.
+    pub qr_png_url: String,
+    /// QR as SVG.
+    pub qr_svg_url: String,
+}
+
+fn check_lang(field: &str, l: &str) -> ApiResult<()> {
+    if ["kk", "ru", "en"].contains(&l) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "language",
+            format!("{l:?} is not kk, ru or en"),
+        ))
+    }
+}
+
+/// Issues a certificate for a volunteer (runs the issuer off the reactor) and caches it.
+pub async fn issue_for(
+    state: &AppState,
+    volunteer: &str,
+    req: IssueCertificate,
+) -> ApiResult<Issued> {
+    check_lang("lang", &req.lang)?;
+    if let Some(l2) = &req.lang2 {
+        check_lang("lang2", l2)?;
+    }
+    for (f, d) in [("from", &req.from), ("to", &req.to)] {
+        if let Some(d) = d {
+            check_date(f, d)?;
+        }
+    }
+    let st = state.clone();
+    let vol = volunteer.to_string();
+    let lang = req.lang.clone();
+    let cert = tokio::task::spawn_blocking(move || backend::issue(&st.app, &vol, req))
+        .await
+        .map_err(AppError::internal)??;
+    let id = cert.credential_id.clone();
+    let qr_text = cert.qr_text.clone();
+    state
+        .certs
+        .lock()
+        .expect("cert cache")
+        .put(backend::CachedCert {
+            credential_id: id.clone(),
+            volunteer: volunteer.to_string(),
+            qr_text: qr_text.clone(),
+            pdf: cert.pdf,
+            lang,
+        });
+    let base = format!("/api/v1/volunteers/{volunteer}/certificates/{id}");
+    Ok(Issued {
+        credential_id: id,
+        qr_text,
+        pdf_url: format!("{base}/pdf"),
+        qr_png_url: format!("{base}/qr.png"),
+        qr_svg_url: format!("{base}/qr.svg"),
+    })
+}
+
+/// Issues a certificate (the volunteer themself).
+#[utoipa::path(post, path = "/api/v1/volunteers/{id}/certificates", tag = "volunteer", security(("session" = [])),
+    params(("id" = String, Path)), request_body = IssueCertificate,
+    responses((status = 201, body = Issued), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn issue_certificate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<IssueCertificate>,
+) -> ApiResult<Response> {
+    caller.require_volunteer(&id)?;
+    Ok(created(issue_for(&state, &id, req).await?))
+}
+
+fn cached(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    cid: &str,
+) -> ApiResult<backend::CachedCert> {
+    caller.require_volunteer(id)?;
+    let cache = state.certs.lock().expect("cert cache");
+    match cache.get(cid) {
+        Some(c) if c.volunteer == id => Ok(c.clone()),
+        _ => Err(AppError::not_found(
+            "credential",
+            "this server no longer holds that certificate's PDF; issue a new one",
+        )),
+    }
+}
+
+/// Downloads an issued certificate's PDF.
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}/certificates/{cid}/pdf", tag = "volunteer", security(("session" = [])),
+    params(("id" = String, Path), ("cid" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn certificate_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, cid)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let c = cached(&state, &caller, &id, &cid)?;
+    let disposition = format!(
+        "attachment; filename=\"sagat-certificate-{cid}-{}.pdf\"",
+        c.lang
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        c.pdf,
+    )
+        .into_response())
+}
+
+/// The certificate's QR code as PNG.
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}/certificates/{cid}/qr.png", tag = "volunteer", security(("session" = [])),
+    params(("id" = String, Path), ("cid" = String, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem)))]
+pub async fn certificate_qr_png(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, cid)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let c = cached(&state, &caller, &id, &cid)?;
+    let png = backend::qr_png(&c.qr_text)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}
+
+/// The certificate's QR code as SVG.
+#[utoipa::path(get, path = "/api/v1/volunteers/{id}/certificates/{cid}/qr.svg", tag = "volunteer", security(("session" = [])),
+    params(("id" = String, Path), ("cid" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+pub async fn certificate_qr_svg(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, cid)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let c = cached(&state, &caller, &id, &cid)?;
+    let svg = backend::qr_svg(&c.qr_text)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public: verification, trust and status lists, the log.
+
+/// Body of `POST /api/v1/verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The QR text, `VH1:...`.
+    pub qr_text: String,
+}
+
+/// Verifies a credential's QR text against this server's trust list and status list: the
+/// same check `sagat-verify` runs offline.
+#[utoipa::path(post, path = "/api/v1/verify", tag = "public", request_body = VerifyRequest,
+    responses((status = 200, description = "The verdict (VALID, REVOKED, EXPIRED or INVALID with reasons)", body = backend::VerifyOutcome)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> ApiResult<Json<backend::VerifyOutcome>> {
+    let outcome = backend::verify_qr(&state.app, &req.qr_text)?;
+    state
+        .metrics
+        .count_verdict(&outcome.verdict.to_ascii_lowercase());
+    Ok(Json(outcome))
+}
+
+/// The operator-signed trust list (issuer keys a verifier should trust).
+#[utoipa::path(get, path = "/api/v1/trust-list", tag = "public",
+    responses((status = 200, content_type = "application/json", body = Object)))]
+pub async fn trust_list(State(state): State<AppState>) -> ApiResult<Response> {
+    let text = backend::trust_list(&state.app)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
+/// The issuer-signed revocation status list: a Token Status List CWT (COSE_Sign1).
+#[utoipa::path(get, path = "/api/v1/status-list", tag = "public",
+    responses((status = 200, content_type = "application/statuslist+cwt", body = Vec<u8>)))]
+pub async fn status_list(State(state): State<AppState>) -> ApiResult<Response> {
+    let bytes = backend::status_list(&state.app)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, sagat_verifier::STATUS_LIST_TYP),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// One log entry: its exact stored bytes (a COSE_Sign1).
+#[utoipa::path(get, path = "/api/v1/log/entries/{index}", tag = "public",
+    params(("index" = u64, Path)),
+    responses((status = 200, content_type = "application/cose", body = Vec<u8>), (status = 404, body = Problem)))]
+pub async fn log_entry(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> ApiResult<Response> {
+    let index = parse_u64("index", &index)?;
+    let bytes = state
+        .app
+        .ledger
+        .entry(index)
+        .map_err(backend::ledger_error)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/cose; cose-type=\"cose-sign1\"",
+            ),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A C2SP `tlog-proof@v1` inclusion proof for an entry against the latest checkpoint.
+#[utoipa::path(get, path = "/api/v1/log/entries/{index}/proof", tag = "public",
+    params(("index" = u64, Path)),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 404, body = Problem)))]
+pub async fn log_entry_proof(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> ApiResult<Response> {
+    let index = parse_u64("index", &index)?;
+    let text = state
+        .app
+        .ledger
+        .tlog_proof(index)
+        .map_err(backend::ledger_error)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+fn parse_u64(field: &str, s: &str) -> ApiResult<u64> {
+    s.parse().map_err(|_| {
+        AppError::invalid(
+            field,
+            "integer",
+            format!("{field} {s:?} is not a non-negative integer"),
+        )
+    })
+}
+
+/// Query of `GET /api/v1/log/inclusion`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InclusionQuery {
+    /// Entry index.
+    pub index: u64,
+    /// Tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+/// A Merkle proof (RFC 6962 §2.1.1 / §2.1.2 hashes, base64).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProofView {
+    /// Leaf index (inclusion) or old size (consistency).
+    pub from: u64,
+    /// Tree size.
+    pub size: u64,
+    /// The proof hashes, base64, in RFC 6962 order.
+    pub hashes: Vec<String>,
+}
+
+fn b64(h: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// An RFC 6962 inclusion proof.
+#[utoipa::path(get, path = "/api/v1/log/inclusion", tag = "public", params(InclusionQuery),
+    responses((status = 200, body = ProofView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn inclusion_proof(
+    State(state): State<AppState>,
+    q: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ProofView>> {
+    let Query(q) = q.map_err(|e| AppError::invalid("index", "query", e.body_text()))?;
+    let size = q.size.unwrap_or_else(|| state.app.ledger.size());
+    if q.index >= size || size > state.app.ledger.size() {
+        return Err(AppError::not_found(
+            "index",
+            format!(
+                "no entry {} in a tree of size {size} (log size {})",
+                q.index,
+                state.app.ledger.size()
+            ),
+        ));
+    }
+    let proof = state
+        .app
+        .ledger
+        .inclusion_proof(q.index, size)
+        .map_err(backend::ledger_error)?;
+    Ok(Json(ProofView {
+        from: q.index,
+        size,
+        hashes: proof.iter().map(|h| b64(h.as_ref())).collect(),
+    }))
+}
+
+/// Query of `GET /api/v1/log/consistency`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    /// Old tree size.
+    pub from: u64,
+    /// New tree size (default: the latest).
+    pub to: Option<u64>,
+}
+
+/// An RFC 6962 consistency proof between two tree sizes.
+#[utoipa::path(get, path = "/api/v1/log/consistency", tag = "public", params(ConsistencyQuery),
+    responses((status = 200, body = ProofView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn consistency_proof(
+    State(state): State<AppState>,
+    q: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ProofView>> {
+    let Query(q) = q.map_err(|e| AppError::invalid("from", "query", e.body_text()))?;
+    let to = q.to.unwrap_or_else(|| state.app.ledger.size());
+    if q.from > to || to > state.app.ledger.size() {
+        return Err(AppError::not_found(
+            "to",
+            format!(
+                "no consistency proof from {} to {to} (log size {})",
+                q.from,
+                state.app.ledger.size()
+            ),
+        ));
+    }
+    let proof = state
+        .app
+        .ledger
+        .consistency_proof(q.from, to)
+        .map_err(backend::ledger_error)?;
+    Ok(Json(ProofView {
+        from: q.from,
+        size: to,
+        hashes: proof.iter().map(|h| b64(h.as_ref())).collect(),
+    }))
+}

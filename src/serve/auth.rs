@@ -1,0 +1,184 @@
+//! Who is calling: bearer tokens and session cookies, role checks, per-credential rate limits.
+//!
+//! Sources, in order: `Authorization: Bearer <token>` (operator or organization token), then the
+//! `sagat_session` cookie (a web session of any role). A present but unknown credential is a 401
+//! just like a missing one; the right credential for the wrong role or the wrong organization is
+//! a 403 naming the rule (`role-operator`, `role-organization`, `org-scope`, `own-data-only`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+
+use super::error::AppError;
+use super::AppState;
+use crate::tokens::{Kind, Role};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "sagat_session";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Only the operator.
+    pub fn require_operator(&self) -> Result<(), AppError> {
+        match self.role {
+            Role::Operator => Ok(()),
+            _ => Err(AppError::forbidden(
+                "role-operator",
+                "only the operator may do this",
+            )),
+        }
+    }
+
+    /// Only organization `org` itself.
+    pub fn require_org(&self, org: &str) -> Result<(), AppError> {
+        match &self.role {
+            Role::Org(mine) if mine == org => Ok(()),
+            Role::Org(mine) => Err(AppError::forbidden(
+                "org-scope",
+                format!("organization {mine:?} may act only for itself, not for {org:?}"),
+            )
+            .field("org")),
+            _ => Err(AppError::forbidden(
+                "role-organization",
+                "only an organization's own token may do this",
+            )),
+        }
+    }
+
+    /// The caller's organization, if it is one.
+    pub fn org(&self) -> Result<&str, AppError> {
+        match &self.role {
+            Role::Org(o) => Ok(o),
+            _ => Err(AppError::forbidden(
+                "role-organization",
+                "only an organization may do this",
+            )),
+        }
+    }
+
+    /// Only volunteer `id` themself.
+    pub fn require_volunteer(&self, id: &str) -> Result<(), AppError> {
+        match &self.role {
+            Role::Volunteer(me) if me == id => Ok(()),
+            Role::Volunteer(_) => Err(AppError::forbidden(
+                "own-data-only",
+                "a volunteer sees only their own hours and certificates",
+            )
+            .field("volunteer")),
+            _ => Err(AppError::forbidden(
+                "role-volunteer",
+                "only the volunteer themself (signed in with their access code) may do this",
+            )),
+        }
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// A cookie's value, if present.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Resolves the caller of a request without failing (web pages use this to decide what to show).
+pub fn resolve(state: &AppState, headers: &HeaderMap) -> Option<(Role, String)> {
+    let now = crate::app::now();
+    if let Some(token) = bearer(headers) {
+        return state
+            .tokens
+            .lookup(token, Kind::Token, now)
+            .map(|r| (r, token.to_string()));
+    }
+    let session = cookie(headers, SESSION_COOKIE)?;
+    state
+        .tokens
+        .lookup(session, Kind::Session, now)
+        .map(|r| (r, session.to_string()))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let has_any =
+            bearer(&parts.headers).is_some() || cookie(&parts.headers, SESSION_COOKIE).is_some();
+        let Some((role, secret)) = resolve(state, &parts.headers) else {
+            return Err(if has_any {
+                AppError::unauthorized("the token or session is unknown or expired")
+            } else {
+                AppError::unauthorized(
+                    "send `Authorization: Bearer <token>` or sign in for a session cookie",
+                )
+            });
+        };
+        state.limiter.check(&secret)?;
+        Ok(Caller { role })
+    }
+}
+
+/// Token-bucket rate limiter keyed by credential (its SHA-256 prefix, never the secret).
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<[u8; 16], (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `per_minute` requests per minute with a burst of the same size; 0 disables.
+    pub fn new(per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from the credential's bucket, or a 429 with `Retry-After`.
+    pub fn check(&self, secret: &str) -> Result<(), AppError> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(secret.as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&d[..16]);
+        let cap = self.per_minute as f64;
+        let rate = cap / 60.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        if buckets.len() > 100_000 {
+            buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs() < 120);
+        }
+        let (tokens, last) = buckets.entry(key).or_insert((cap, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(cap);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = ((1.0 - *tokens) / rate).ceil().max(1.0) as u64;
+            Err(AppError::rate_limited(wait))
+        }
+    }
+}

@@ -1,0 +1,474 @@
+//! The service's only contact with the libraries: signing and appending events, mapping ledger
+//! errors to problem documents, server-held organization keys, log tiles, and the in-memory
+//! certificate cache. Handlers stay thin and never see a `sagat_ledger::Error`.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use ed25519_dalek::SigningKey;
+use sagat_verifier::{Event, EventBody, EVENT_VERSION};
+
+use super::error::{ApiResult, AppError};
+use super::AppState;
+use crate::app::{new_id, now, App};
+use crate::tokens::is_safe_id;
+
+/// Where an entry landed.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct Landed {
+    /// Log index of the entry.
+    pub index: u64,
+    /// True when the identical event was already in the log (idempotent resend): nothing new
+    /// was appended and `index` is the original one.
+    pub duplicate: bool,
+}
+
+/// Is `org` registered?
+pub fn org_exists(app: &App, org: &str) -> bool {
+    app.ledger.read(|s| s.organization(org).is_some())
+}
+
+/// A new event with a fresh random id, created now.
+pub fn event(body: EventBody) -> Event {
+    Event {
+        v: EVENT_VERSION,
+        id: new_id(),
+        created: now(),
+        body,
+    }
+}
+
+/// Signs `body` as a new event; returns its id and COSE bytes.
+pub fn sign(body: EventBody, key: &SigningKey) -> (String, Vec<u8>) {
+    let e = event(body);
+    let bytes = sagat_verifier::sign_event(&e, key);
+    (e.id, bytes)
+}
+
+/// Maps a ledger error to a problem document. Rule violations keep the ledger's rule name.
+pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
+    use sagat_ledger::Error as E;
+    match e {
+        E::Rule { violation, .. } => {
+            let status_rule = violation.rule;
+            let mut err = AppError::violation(
+                status_rule,
+                violation.event_type,
+                &violation.event_id,
+                violation.to_string(),
+            );
+            // A suspended or unknown organization is a permission problem, not a data error.
+            if status_rule.contains("suspended") {
+                err.status = StatusCode::FORBIDDEN;
+                err.problem.status = 403;
+            }
+            err
+        }
+        E::Conflict {
+            event_id, index, ..
+        } => {
+            let mut err = AppError::conflict(
+                "idempotency",
+                format!(
+                    "event {event_id} is already log entry {index} with different bytes; nothing was appended"
+                ),
+            )
+            .field("id");
+            err.problem.event_id = Some(event_id);
+            err
+        }
+        E::Decode { reason, .. } => AppError::invalid(
+            "body",
+            "signed-event",
+            format!("not a well-formed signed event: {reason}"),
+        ),
+        E::TooLarge { len, .. } => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Entry too large",
+            format!("an entry of {len} bytes exceeds the 65535-byte limit"),
+        )
+        .field("body")
+        .rule("entry-size"),
+        E::NotFound { what } => AppError::not_found("index", what),
+        other => AppError::internal(other),
+    }
+}
+
+fn observe(state: &AppState, started: Instant, results: &[sagat_ledger::Appended]) {
+    let m = &state.metrics;
+    m.append_seconds.observe(started.elapsed().as_secs_f64());
+    m.batch_size.observe(results.len() as f64);
+    let dups = results.iter().filter(|a| a.duplicate).count() as u64;
+    m.duplicates.fetch_add(dups, Ordering::Relaxed);
+    m.appended
+        .fetch_add(results.len() as u64 - dups, Ordering::Relaxed);
+}
+
+/// Appends one signed entry, off the async reactor; answers only once it is durable.
+pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
+    let st = state.clone();
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || st.app.ledger.append(bytes))
+        .await
+        .map_err(AppError::internal)?;
+    match result {
+        Ok(a) => {
+            observe(state, started, std::slice::from_ref(&a));
+            Ok(Landed {
+                index: a.index,
+                duplicate: a.duplicate,
+            })
+        }
+        Err(e) => {
+            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            Err(ledger_error(e))
+        }
+    }
+}
+
+/// Appends entries all-or-nothing. On a rule error, returns the batch position too.
+pub async fn append_batch(
+    state: &AppState,
+    entries: Vec<Vec<u8>>,
+) -> Result<Vec<Landed>, (Option<usize>, AppError)> {
+    let st = state.clone();
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || st.app.ledger.append_batch(entries))
+        .await
+        .map_err(|e| (None, AppError::internal(e)))?;
+    match result {
+        Ok(all) => {
+            observe(state, started, &all);
+            Ok(all
+                .iter()
+                .map(|a| Landed {
+                    index: a.index,
+                    duplicate: a.duplicate,
+                })
+                .collect())
+        }
+        Err(e) => {
+            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            let pos = match &e {
+                sagat_ledger::Error::Rule { position, .. }
+                | sagat_ledger::Error::Conflict { position, .. }
+                | sagat_ledger::Error::Decode { position, .. }
+                | sagat_ledger::Error::TooLarge { position, .. } => *position,
+                _ => None,
+            };
+            Err((pos, ledger_error(e)))
+        }
+    }
+}
+
+/// Signs `body` with the server-held key of `org` and appends it.
+pub async fn append_as_org(
+    state: &AppState,
+    org: &str,
+    body: EventBody,
+) -> ApiResult<(String, Landed)> {
+    let key = org_key(&state.app, org)?;
+    let (id, bytes) = sign(body, &key);
+    let landed = append(state, bytes).await?;
+    Ok((id, landed))
+}
+
+/// Signs `body` with the operator key and appends it.
+pub async fn append_as_operator(state: &AppState, body: EventBody) -> ApiResult<(String, Landed)> {
+    let (id, bytes) = sign(body, &state.app.operator_key);
+    let landed = append(state, bytes).await?;
+    Ok((id, landed))
+}
+
+fn org_key_path(app: &App, org: &str) -> Option<PathBuf> {
+    is_safe_id(org).then(|| app.dir.join("orgkeys").join(format!("{org}.key")))
+}
+
+/// Does the server hold `org`'s signing key?
+pub fn holds_org_key(app: &App, org: &str) -> bool {
+    org_key_path(app, org).is_some_and(|p| p.exists())
+}
+
+/// The server-held key of `org` (for web forms and JSON convenience endpoints). Refused with
+/// a 409 naming the rule when the organization keeps its own key: it must send pre-signed events.
+pub fn org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
+    let Some(path) = org_key_path(app, org).filter(|p| p.exists()) else {
+        return Err(AppError::conflict(
+            "server-held-key",
+            format!(
+                "the server does not hold a key for organization {org:?}: sign events yourself and POST them to /api/v1/orgs/{org}/events"
+            ),
+        )
+        .field("org"));
+    };
+    crate::app::read_key(&path).map_err(AppError::internal)
+}
+
+/// Generates and stores (0600) a new key for `org`; returns it.
+pub fn create_org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
+    let path = org_key_path(app, org)
+        .ok_or_else(|| AppError::invalid("id", "id-format", "organization id is not a safe id"))?;
+    let dir = path.parent().expect("orgkeys dir");
+    std::fs::create_dir_all(dir).map_err(AppError::internal)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let key = crate::app::generate_key();
+    crate::app::write_key(&path, &key).map_err(|e| {
+        AppError::conflict("server-held-key", format!("cannot store the key: {e}")).field("id")
+    })?;
+    Ok(key)
+}
+
+/// Removes a server-held key written for a registration that the ledger then refused.
+pub fn discard_org_key(app: &App, org: &str) {
+    if let Some(p) = org_key_path(app, org) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// A Merkle tile (tlog-tiles), `width` hashes of level `level`, tile `index`.
+pub fn tile(app: &App, level: u8, index: u64, width: u16) -> ApiResult<Vec<u8>> {
+    app.ledger.tile(level, index, width).map_err(ledger_error)
+}
+
+/// An entry bundle (tlog-tiles).
+pub fn entries_bundle(app: &App, index: u64, width: u16) -> ApiResult<Vec<u8>> {
+    app.ledger
+        .entries_bundle(index, width)
+        .map_err(ledger_error)
+}
+
+/// One issued certificate kept for download right after issuance.
+#[derive(Debug, Clone)]
+pub struct CachedCert {
+    /// Credential id.
+    pub credential_id: String,
+    /// Volunteer it belongs to (downloads are checked against the session).
+    pub volunteer: String,
+    /// QR text (`VH1:...`).
+    pub qr_text: String,
+    /// The PDF.
+    pub pdf: Vec<u8>,
+    /// Language.
+    pub lang: String,
+}
+
+/// The last [`CertCache::CAPACITY`] certificates, in memory only.
+#[derive(Debug, Default)]
+pub struct CertCache {
+    items: VecDeque<CachedCert>,
+}
+
+impl CertCache {
+    /// How many certificates are kept.
+    pub const CAPACITY: usize = 64;
+
+    /// Adds one, evicting the oldest.
+    pub fn put(&mut self, c: CachedCert) {
+        if self.items.len() >= Self::CAPACITY {
+            self.items.pop_front();
+        }
+        self.items.push_back(c);
+    }
+
+    /// Finds one by credential id.
+    pub fn get(&self, credential_id: &str) -> Option<&CachedCert> {
+        self.items.iter().find(|c| c.credential_id == credential_id)
+    }
+
+    /// Every cached certificate of a volunteer, newest first.
+    pub fn of(&self, volunteer: &str) -> Vec<CachedCert> {
+        self.items
+            .iter()
+            .rev()
+            .filter(|c| c.volunteer == volunteer)
+            .cloned()
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuer and verifier adapters.
+
+fn issuer_error(e: impl std::fmt::Display) -> AppError {
+    AppError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "issuer",
+        "Cannot issue",
+        e.to_string(),
+    )
+    .rule("issuable")
+}
+
+/// Issues a certificate (blocking: signs, renders the PDF, appends `CredentialIssued`).
+pub fn issue(
+    app: &App,
+    volunteer: &str,
+    req: super::api::IssueCertificate,
+) -> ApiResult<sagat_issuer::IssuedCertificate> {
+    let lang = |field: &str, l: &str| {
+        sagat_issuer::Lang::parse(l)
+            .map_err(|e| AppError::invalid(field, "language", e.to_string()))
+    };
+    let request = sagat_issuer::IssueRequest {
+        volunteer: volunteer.to_string(),
+        lang: lang("lang", &req.lang)?,
+        lang2: req.lang2.as_deref().map(|l| lang("lang2", l)).transpose()?,
+        from: req.from,
+        to: req.to,
+        org: req.org,
+    };
+    sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, &request, now())
+        .map_err(issuer_error)
+}
+
+/// Revokes a credential (blocking: appends `CredentialRevoked`, issuer-signed).
+pub fn revoke(app: &App, credential: &str, reason: &str) -> ApiResult<Landed> {
+    let index = sagat_issuer::revoke(&app.ledger, &app.issuer, credential, reason, now())
+        .map_err(issuer_error)?;
+    Ok(Landed {
+        index,
+        duplicate: false,
+    })
+}
+
+/// QR code of `text` as PNG.
+pub fn qr_png(text: &str) -> ApiResult<Vec<u8>> {
+    sagat_issuer::qr_png(text, 6).map_err(AppError::internal)
+}
+
+/// QR code of `text` as SVG.
+pub fn qr_svg(text: &str) -> ApiResult<String> {
+    sagat_issuer::qr_svg(text).map_err(AppError::internal)
+}
+
+/// The operator-signed trust list (JSON, signed note form; docs/formats.md).
+pub fn trust_list(app: &App) -> ApiResult<String> {
+    sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now())
+        .map_err(AppError::internal)
+}
+
+/// The issuer-signed status list (a Token Status List CWT; docs/formats.md).
+pub fn status_list(app: &App) -> ApiResult<Vec<u8>> {
+    sagat_issuer::export_status_list(&app.ledger, &app.issuer, now()).map_err(AppError::internal)
+}
+
+/// A verification verdict as the API and the verify page show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct VerifyOutcome {
+    /// `VALID`, `REVOKED`, `EXPIRED` or `INVALID`.
+    pub verdict: String,
+    /// The verifier's machine-readable code (`valid`, `revoked`, `bad_signature`,
+    /// `untrusted_issuer`, ...), as `sagat-verify --json` prints it.
+    pub code: String,
+    /// Why, when not valid.
+    pub reasons: Vec<String>,
+    /// Credential id.
+    pub credential_id: Option<String>,
+    /// Holder's name as written on the credential.
+    pub holder: Option<String>,
+    /// Total minutes.
+    pub total_minutes: Option<u64>,
+    /// Issuer id.
+    pub issuer: Option<String>,
+    /// Issuer display name from the trust list.
+    pub issuer_name: Option<String>,
+    /// Period covered.
+    pub period: Option<(String, String)>,
+    /// Lines per organization.
+    pub organizations: Vec<VerifiedOrg>,
+}
+
+/// One organization line of a verified credential.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct VerifiedOrg {
+    /// Organization id.
+    pub org: String,
+    /// Its name.
+    pub name: String,
+    /// Minutes.
+    pub minutes: u64,
+}
+
+/// Verifies QR text against this server's own trust list and status list with
+/// `sagat_verifier::verify_credential`, the function `sagat-verify` runs offline.
+pub fn verify_qr(app: &App, text: &str) -> ApiResult<VerifyOutcome> {
+    let trust_json = trust_list(app)?;
+    let status_bytes = status_list(app)?;
+    let trust = sagat_verifier::open_trust_list(&trust_json, &app.ledger.operator_verifier())
+        .map_err(AppError::internal)?;
+    let status =
+        sagat_verifier::open_status_list(&status_bytes, &trust).map_err(AppError::internal)?;
+    let verdict = sagat_verifier::verify_credential(
+        text.trim().as_bytes(),
+        Some(&trust),
+        Some(&status),
+        now(),
+    );
+    Ok(outcome_of(verdict))
+}
+
+fn outcome_of(v: sagat_verifier::Verdict) -> VerifyOutcome {
+    use sagat_verifier::VerdictStatus as S;
+    let verdict = match &v.status {
+        S::Valid => "VALID",
+        S::Revoked => "REVOKED",
+        S::Expired => "EXPIRED",
+        _ => "INVALID",
+    };
+    let reasons = match &v.status {
+        S::Valid => Vec::new(),
+        S::Invalid(r) => vec![format!("{}: {r:?}", r.code())],
+        other => vec![other.code().to_string()],
+    };
+    let claims = v.claims.as_ref();
+    VerifyOutcome {
+        verdict: verdict.to_string(),
+        code: v.status.code().to_string(),
+        reasons,
+        credential_id: claims.map(|c| sagat_verifier::credential_id_hex(&c.id)),
+        holder: claims.map(|c| c.hours.holder.clone()),
+        total_minutes: claims.map(|c| c.hours.total_minutes),
+        issuer: claims.map(|c| c.issuer.clone()),
+        issuer_name: v.issuer_name.clone(),
+        period: claims.map(|c| (c.hours.period_from.clone(), c.hours.period_to.clone())),
+        organizations: claims
+            .map(|c| {
+                c.hours
+                    .orgs
+                    .iter()
+                    .map(|o| VerifiedOrg {
+                        org: o.org.clone(),
+                        name: o.name.clone(),
+                        minutes: o.minutes,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Decodes a QR code from a photo (PNG or JPEG) with rqrr, the decoder `sagat-verify` uses.
+pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|e| AppError::invalid("photo", "image", format!("not a PNG or JPEG image: {e}")))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    for grid in prepared.detect_grids() {
+        if let Ok((_, content)) = grid.decode() {
+            return Ok(content);
+        }
+    }
+    Err(AppError::invalid(
+        "photo",
+        "qr-found",
+        "no readable QR code in the photo; try a sharper, closer, evenly lit photo",
+    ))
+}

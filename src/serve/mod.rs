@@ -1,0 +1,249 @@
+//! `sagat serve`: the HTTP API (`/api/v1`), the C2SP tlog-tiles read API (`/log/`), the
+//! server-rendered web pages, and operations endpoints (`/healthz`, `/metrics`).
+//!
+//! Design decisions:
+//! - **Blocking ledger, async server.** `Ledger::append` blocks until its group commit is durable;
+//!   handlers call it through [`tokio::task::spawn_blocking`] so the reactor never stalls and
+//!   many concurrent requests share one fsync.
+//! - **Graceful shutdown.** On SIGINT/SIGTERM the listener stops accepting, in-flight requests
+//!   (and so in-flight appends) run to completion and get their answer, then the ledger is
+//!   dropped, which flushes and closes it. Nothing acknowledged is lost: an acknowledgement is
+//!   only ever sent after the append is durable.
+//! - **One error shape.** Every refusal is an RFC 9457 problem document ([`error::AppError`])
+//!   naming the field and the rule.
+//! - **Roles** ([`auth::Caller`]): operator and organization bearer tokens, volunteer sessions
+//!   (cookie, from a personal access code); see `src/tokens.rs` for how secrets are stored.
+//! - **Server-held organization keys** live in `DATA/orgkeys/<org>.key` (PKCS#8, mode 0600) and
+//!   are only ever read to sign that organization's web-form events; no endpoint returns them.
+
+pub mod api;
+pub mod auth;
+pub mod backend;
+pub mod demo;
+pub mod error;
+pub mod logtiles;
+pub mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use crate::tokens::{Kind, Role, TokenStore};
+
+/// Options of `sagat serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Listen address (`--addr`, default 127.0.0.1:8080).
+    pub addr: SocketAddr,
+    /// Seed the demo data set on start (`--demo`).
+    pub demo: bool,
+    /// Requests per minute allowed per credential (token or session); 0 = unlimited.
+    /// Default 600, or `SAGAT_RATE_LIMIT` from the environment.
+    pub rate_limit_per_minute: u32,
+    /// Largest accepted request body, bytes (JSON, COSE, form posts). Default 64 KiB.
+    pub max_body_bytes: usize,
+    /// Largest accepted CSV upload or QR photo, bytes. Default 4 MiB.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        let rate = std::env::var("SAGAT_RATE_LIMIT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600);
+        ServeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            demo: false,
+            rate_limit_per_minute: rate,
+            max_body_bytes: 64 * 1024,
+            max_upload_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Shared {
+    /// The opened data directory.
+    pub app: App,
+    /// Tokens, access codes and sessions.
+    pub tokens: TokenStore,
+    /// Prometheus counters.
+    pub metrics: metrics::Metrics,
+    /// Per-credential rate limiter.
+    pub limiter: auth::RateLimiter,
+    /// Recently issued certificates (PDF and QR text), kept in memory only, for the download
+    /// link shown right after issuance: no personal data is written to disk by the server.
+    pub certs: Mutex<backend::CertCache>,
+    /// Body size limits.
+    pub max_body_bytes: usize,
+    /// CSV/photo size limit.
+    pub max_upload_bytes: usize,
+}
+
+impl AppState {
+    /// Wraps an opened data directory for serving.
+    pub fn new(app: App, opts: &ServeOptions) -> Result<AppState> {
+        let tokens = TokenStore::open(&app.dir)?;
+        Ok(AppState {
+            inner: Arc::new(Shared {
+                app,
+                tokens,
+                metrics: metrics::Metrics::default(),
+                limiter: auth::RateLimiter::new(opts.rate_limit_per_minute),
+                certs: Mutex::new(backend::CertCache::default()),
+                max_body_bytes: opts.max_body_bytes,
+                max_upload_bytes: opts.max_upload_bytes,
+            }),
+        })
+    }
+
+    /// Mints an operator token if none exists yet; returns it (shown once).
+    pub fn ensure_operator_token(&self) -> Result<Option<String>> {
+        if self.tokens.has_operator_token() {
+            return Ok(None);
+        }
+        self.tokens
+            .mint(Role::Operator, Kind::Token, None, crate::app::now())
+            .map(Some)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.inner
+    }
+}
+
+/// The whole HTTP surface. Tests drive it with `tower::ServiceExt::oneshot`, without a port.
+///
+/// Body limits: every route gets `max_body_bytes` (axum's `DefaultBodyLimit`, which the JSON,
+/// form and bytes extractors obey); the upload pages get `max_upload_bytes`; the CSV API reads
+/// its raw body with `max_upload_bytes` itself.
+pub fn router(state: AppState) -> Router {
+    let (api_router, openapi) = api::routes().split_for_parts();
+    let openapi = Arc::new(openapi);
+    Router::new()
+        .merge(api_router)
+        .merge(logtiles::routes())
+        .merge(crate::web::routes())
+        .route("/healthz", axum::routing::get(metrics::healthz))
+        .route("/metrics", axum::routing::get(metrics::prometheus))
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .merge(crate::web::upload_routes().layer(DefaultBodyLimit::max(state.max_upload_bytes)))
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}
+
+/// Runs the server until SIGINT/SIGTERM. Prints the first operator token (once), and with
+/// `demo` seeds the demo data set and prints where to click first.
+pub async fn run(app: App, opts: ServeOptions) -> Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .try_init();
+    let state = AppState::new(app, &opts)?;
+    if let Some(token) = state.ensure_operator_token()? {
+        println!("operator token (shown once; only its SHA-256 is stored):");
+        println!("{token}");
+    }
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.addr))?;
+    let local = listener.local_addr()?;
+    if opts.demo {
+        let st = state.clone();
+        let info = tokio::task::spawn_blocking(move || demo::seed(&st)).await??;
+        info.print(local);
+    }
+    println!("listening on http://{local}/");
+    tracing::info!(%local, "sagat serve listening");
+    let svc = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, svc)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    // Wait briefly for any blocking append still running (it holds an Arc of the state), so the
+    // ledger is dropped — flushed and unlocked — before the process exits.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while Arc::strong_count(&state.inner) > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(state);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `sagat serve --data DIR --addr ADDR [--demo]`: initializes `DIR` on first start (printing the
+/// operator's verifier key like `sagat init`), then runs the server on a multi-threaded tokio
+/// runtime until SIGINT/SIGTERM. This is all `main` needs to call.
+pub fn serve_command(data: &std::path::Path, addr: SocketAddr, demo: bool) -> Result<()> {
+    let app = if crate::app::is_initialized(data) {
+        crate::app::open(data)?
+    } else {
+        let app = crate::app::init(data, crate::app::Config::default(), crate::app::now())?;
+        println!("initialized {}; operator verifier key:", data.display());
+        println!("{}", app.operator_vkey());
+        app
+    };
+    let opts = ServeOptions {
+        addr,
+        demo,
+        ..ServeOptions::default()
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run(app, opts))
+}

@@ -1,0 +1,161 @@
+//! The web pages' one translation table (kk / ru / en). Every user-visible string of the pages
+//! comes from here, so a translator edits one file.
+
+/// A supported page language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Kazakh.
+    Kk,
+    /// Russian.
+    Ru,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Every language, in switcher order.
+    pub const ALL: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
+
+    /// Parses `kk`, `ru`, `en`.
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim() {
+            "kk" => Some(Lang::Kk),
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Kk => "kk",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+
+    /// The name in its own language (for the switcher).
+    pub fn endonym(self) -> &'static str {
+        match self {
+            Lang::Kk => "Қазақша",
+            Lang::Ru => "Русский",
+            Lang::En => "English",
+        }
+    }
+}
+
+/// (key, kk, ru, en).
+const TABLE: &[(&str, &str, &str, &str)] = &[
+    ("app", "Сағат — волонтерлік сағаттар", "Сағат — волонтёрские часы", "Sagat — volunteer hours"),
+    ("tagline", "Волонтерлік жұмыстың қол қойылған, тексерілетін дәлелі", "Подписанное, проверяемое подтверждение волонтёрской работы", "Signed, verifiable proof of volunteer work"),
+    ("verify", "Сертификатты тексеру", "Проверить сертификат", "Verify a certificate"),
+    ("verify_help", "QR астындағы VH1: мәтінін қойыңыз немесе QR фотосын жүктеңіз.", "Вставьте текст VH1: под QR-кодом или загрузите фото QR-кода.", "Paste the VH1: text printed under the QR code, or upload a photo of the QR code."),
+    ("qr_text", "QR мәтіні (VH1:…)", "Текст QR (VH1:…)", "QR text (VH1:…)"),
+    ("photo", "QR фотосы", "Фото QR-кода", "Photo of the QR code"),
+    ("check", "Тексеру", "Проверить", "Check"),
+    ("upload_check", "Фотоны тексеру", "Проверить фото", "Check photo"),
+    ("verdict", "Нәтиже", "Результат", "Verdict"),
+    ("VALID", "ЖАРАМДЫ", "ДЕЙСТВИТЕЛЕН", "VALID"),
+    ("REVOKED", "КЕРІ ҚАЙТАРЫЛҒАН", "ОТОЗВАН", "REVOKED"),
+    ("EXPIRED", "МЕРЗІМІ ӨТКЕН", "ИСТЁК", "EXPIRED"),
+    ("INVALID", "ЖАРАМСЫЗ", "НЕДЕЙСТВИТЕЛЕН", "INVALID"),
+    ("holder", "Иесі", "Владелец", "Holder"),
+    ("total", "Барлығы", "Всего", "Total"),
+    ("hours_unit", "сағ", "ч", "h"),
+    ("issuer", "Беруші", "Выдал", "Issuer"),
+    ("credential", "Сертификат", "Сертификат", "Credential"),
+    ("signin", "Кіру", "Войти", "Sign in"),
+    ("signout", "Шығу", "Выйти", "Sign out"),
+    ("signin_org", "Ұйым ретінде кіру", "Вход для организаций", "Organization sign-in"),
+    ("signin_vol", "Волонтер ретінде кіру", "Вход для волонтёров", "Volunteer sign-in"),
+    ("signin_op", "Оператор ретінде кіру", "Вход для оператора", "Operator sign-in"),
+    ("code", "Қол жеткізу коды немесе токен", "Код доступа или токен", "Access code or token"),
+    ("bad_code", "Код немесе токен белгісіз.", "Неизвестный код или токен.", "Unknown code or token."),
+    ("org_dash", "Ұйым", "Организация", "Organization"),
+    ("attest", "Сағаттарды растау", "Подтвердить часы", "Attest hours"),
+    ("volunteer_id", "Волонтер ID", "ID волонтёра", "Volunteer id"),
+    ("date", "Күні", "Дата", "Date"),
+    ("hours", "Сағат", "Часы", "Hours"),
+    ("activity", "Іс-шара", "Мероприятие", "Activity"),
+    ("none", "—", "—", "—"),
+    ("role", "Рөлі", "Роль", "Role"),
+    ("note", "Ескертпе", "Примечание", "Note"),
+    ("save", "Сақтау", "Сохранить", "Save"),
+    ("csv_upload", "CSV жүктеу", "Загрузка CSV", "CSV upload"),
+    ("csv_help", "Тақырып: volunteer,date,hours[,activity,role,note]. Барлық жол дұрыс болса ғана қосылады.", "Заголовок: volunteer,date,hours[,activity,role,note]. Добавляется, только если все строки верны.", "Header: volunteer,date,hours[,activity,role,note]. Appended only if every row is valid."),
+    ("upload", "Жүктеу", "Загрузить", "Upload"),
+    ("line", "Жол", "Строка", "Line"),
+    ("problem", "Қате", "Ошибка", "Problem"),
+    ("enroll", "Волонтерді тіркеу", "Зарегистрировать волонтёра", "Enroll a volunteer"),
+    ("name", "Аты-жөні", "Имя", "Name"),
+    ("contact", "Байланыс", "Контакт", "Contact"),
+    ("enrolled", "Тіркелді. Қол жеткізу кодын волонтерге беріңіз — ол тек бір рет көрсетіледі:", "Зарегистрирован. Передайте код доступа волонтёру — он показывается один раз:", "Enrolled. Give the access code to the volunteer — it is shown only once:"),
+    ("new_code", "Жаңа код", "Новый код", "New code"),
+    ("publish", "Іс-шара жариялау", "Опубликовать мероприятие", "Publish an activity"),
+    ("title", "Атауы", "Название", "Title"),
+    ("category", "Санат", "Категория", "Category"),
+    ("place", "Орны", "Место", "Place"),
+    ("from", "Басталуы", "С", "From"),
+    ("to", "Аяқталуы", "По", "To"),
+    ("attestations", "Растаулар", "Подтверждения", "Attestations"),
+    ("correct", "Түзету", "Исправить", "Correct"),
+    ("retract", "Кері қайтару", "Отозвать", "Retract"),
+    ("reason", "Себебі", "Причина", "Reason"),
+    ("retracted", "қайтарылған", "отозвано", "retracted"),
+    ("corrected", "түзетілген", "исправлено", "corrected"),
+    ("done", "Дайын.", "Готово.", "Done."),
+    ("my_hours", "Менің сағаттарым", "Мои часы", "My hours"),
+    ("by_org", "Ұйымдар бойынша", "По организациям", "By organization"),
+    ("by_category", "Санаттар бойынша", "По категориям", "By category"),
+    ("by_year", "Жылдар бойынша", "По годам", "By year"),
+    ("certificate", "Сертификат алу", "Получить сертификат", "Get a certificate"),
+    ("language", "Тілі", "Язык", "Language"),
+    ("second_language", "Екінші тіл", "Второй язык", "Second language"),
+    ("issue", "Шығару", "Выпустить", "Issue"),
+    ("download_pdf", "PDF жүктеп алу", "Скачать PDF", "Download PDF"),
+    ("cert_ready", "Сертификат дайын.", "Сертификат готов.", "Your certificate is ready."),
+    ("operator", "Оператор", "Оператор", "Operator"),
+    ("register_org", "Ұйымды тіркеу", "Зарегистрировать организацию", "Register an organization"),
+    ("org_id", "Ұйым ID", "ID организации", "Organization id"),
+    ("region", "Өңір", "Регион", "Region"),
+    ("public_key_opt", "Ашық кілт (бос болса — кілтті сервер сақтайды)", "Открытый ключ (пусто — ключ хранит сервер)", "Public key (empty: the server holds the key)"),
+    ("mint_token", "Ұйым токенін шығару", "Выпустить токен организации", "Mint an organization token"),
+    ("token_once", "Токен (тек бір рет көрсетіледі):", "Токен (показывается один раз):", "Token (shown once):"),
+    ("suspend", "Тоқтата тұру", "Приостановить", "Suspend"),
+    ("reinstate", "Қалпына келтіру", "Восстановить", "Reinstate"),
+    ("revoke", "Сертификатты кері қайтару", "Отозвать сертификат", "Revoke a certificate"),
+    ("credential_id", "Сертификат ID", "ID сертификата", "Credential id"),
+    ("orgs", "Ұйымдар", "Организации", "Organizations"),
+    ("suspended", "тоқтатылған", "приостановлена", "suspended"),
+    ("log", "Журнал", "Журнал", "Log"),
+    ("entries", "жазба", "записей", "entries"),
+    ("no_hours", "Әзірге расталған сағат жоқ.", "Пока нет подтверждённых часов.", "No attested hours yet."),
+];
+
+/// The text for `key` in `lang` (the key itself when missing, so a gap is visible, not fatal).
+pub fn t(lang: Lang, key: &'static str) -> &'static str {
+    TABLE
+        .iter()
+        .find(|(k, ..)| *k == key)
+        .map(|(_, kk, ru, en)| match lang {
+            Lang::Kk => *kk,
+            Lang::Ru => *ru,
+            Lang::En => *en,
+        })
+        .unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        let mut keys = std::collections::HashSet::new();
+        for (k, kk, ru, en) in TABLE {
+            assert!(keys.insert(*k), "duplicate key {k}");
+            assert!(!kk.is_empty() && !ru.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+}

@@ -1,0 +1,1141 @@
+//! Server-rendered web pages (maud templates; no JavaScript build step, no script at all):
+//! public verification, and dashboards for organizations, volunteers and the operator.
+//!
+//! - Language: `?lang=kk|ru|en` switches and is remembered in the `sagat_lang` cookie; without
+//!   either, the first of kk/ru/en in `Accept-Language` wins, then Kazakh.
+//! - Sign-in: one form takes a volunteer access code or an operator/organization token and
+//!   opens a session cookie (HttpOnly, SameSite=Strict — which also stops cross-site form posts).
+//! - Every form post is handled by the same code as the JSON API (`serve::api`), so the web
+//!   pages cannot drift from the API's rules.
+//! - Mobile: one column, large controls, `viewport` meta; tables scroll horizontally.
+
+pub mod i18n;
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use crate::serve::api;
+use crate::serve::auth::{self, SESSION_COOKIE};
+use crate::serve::backend;
+use crate::serve::error::AppError;
+use crate::serve::AppState;
+use crate::tokens::{Kind, Role};
+use i18n::{t, Lang};
+
+type Fields = HashMap<String, String>;
+
+/// Routes with small bodies.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/verify", get(verify_page).post(verify_text))
+        .route("/signin", get(signin_page).post(signin))
+        .route("/signout", post(signout))
+        .route("/org", get(org_page))
+        .route("/org/attest", post(org_attest))
+        .route("/org/enroll", post(org_enroll))
+        .route("/org/activity", post(org_activity))
+        .route("/org/code", post(org_reissue_code))
+        .route("/org/attestations/{id}/retract", post(org_retract))
+        .route("/org/attestations/{id}/correct", post(org_correct))
+        .route("/me", get(me_page))
+        .route("/me/certificate", post(me_certificate))
+        .route("/operator", get(operator_page))
+        .route("/operator/org", post(op_register))
+        .route("/operator/token", post(op_token))
+        .route("/operator/status", post(op_status))
+        .route("/operator/revoke", post(op_revoke))
+}
+
+/// Routes that accept uploads (CSV, photos): the larger body limit applies.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new()
+        .route("/verify/photo", post(verify_photo))
+        .route("/org/csv", post(org_csv))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Language and layout.
+
+#[derive(Debug, serde::Deserialize, Default)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn lang_of(headers: &HeaderMap, q: &LangQuery) -> Lang {
+    if let Some(l) = q.lang.as_deref().and_then(Lang::parse) {
+        return l;
+    }
+    if let Some(l) = auth::cookie(headers, "sagat_lang").and_then(Lang::parse) {
+        return l;
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept
+        .split(',')
+        .filter_map(|p| {
+            Lang::parse(
+                p.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .get(..2)
+                    .unwrap_or(""),
+            )
+        })
+        .next()
+        .unwrap_or(Lang::Kk)
+}
+
+const STYLE: &str = r#"
+*{box-sizing:border-box}body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1c2430;line-height:1.45}
+header{background:#0b5d7a;color:#fff;padding:.7rem 1rem;display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;justify-content:space-between}
+header a{color:#fff;text-decoration:none;font-weight:600}nav a{margin-left:.6rem;font-weight:400;font-size:.95rem}
+main{max-width:52rem;margin:0 auto;padding:1rem}section{background:#fff;border-radius:.6rem;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px #0002}
+h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:0 0 .7rem}
+label{display:block;margin:.5rem 0 .2rem;font-size:.9rem;color:#44505f}
+input,select,textarea,button{font:inherit;width:100%;padding:.6rem;border:1px solid #b8c1cc;border-radius:.4rem;background:#fff}
+textarea{min-height:6rem;font-family:ui-monospace,monospace;font-size:.85rem}
+button{background:#0b5d7a;color:#fff;border:0;margin-top:.8rem;font-weight:600;cursor:pointer}
+button.secondary{background:#6b7785}.row{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem}
+.flash{padding:.7rem 1rem;border-radius:.4rem;margin:0 0 1rem}.ok{background:#e3f6e8;border:1px solid #3c9a5f}.err{background:#fdeaea;border:1px solid #c0392b}
+.verdict{font-size:2rem;font-weight:800;text-align:center;padding:1rem;border-radius:.6rem;color:#fff}
+.VALID{background:#2e8b57}.REVOKED,.INVALID{background:#c0392b}.EXPIRED{background:#b9770e}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e1e5ea;padding:.35rem;text-align:left;vertical-align:top}
+code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:#6b7785;font-size:.85rem}
+.inline{display:flex;gap:.4rem;flex-wrap:wrap}.inline input{flex:1 1 7rem;width:auto}.inline button{width:auto;margin-top:0}
+"#;
+
+fn page(lang: Lang, title: &str, signed_in: bool, body: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Sagat" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a href="/" { (t(lang, "app")) }
+                    nav {
+                        a href="/verify" { (t(lang, "verify")) }
+                        @for l in Lang::ALL {
+                            @if l != lang { a href={ "?lang=" (l.code()) } lang=(l.code()) { (l.endonym()) } }
+                        }
+                        @if signed_in {
+                            form method="post" action="/signout" style="display:inline" {
+                                button id="signout" class="secondary" style="width:auto;margin:0 0 0 .6rem;padding:.3rem .6rem" { (t(lang, "signout")) }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    };
+    let mut resp = Html(markup.into_string()).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "sagat_lang={}; Path=/; SameSite=Strict; Max-Age=31536000",
+        lang.code()
+    )) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'none'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    resp
+}
+
+fn flash_ok(msg: Markup) -> Markup {
+    html! { div.flash.ok id="flash" data-ok="1" { (msg) } }
+}
+
+fn flash_err(lang: Lang, e: &AppError) -> Markup {
+    html! {
+        div.flash.err id="flash" data-ok="0" {
+            strong { (t(lang, "problem")) ": " } (e.problem.detail)
+            @if let Some(f) = &e.problem.field { " " span.muted { "(" (f) @if let Some(r) = &e.problem.rule { " · " (r) } ")" } }
+            @if !e.problem.errors.is_empty() {
+                div.scroll { table id="row-errors" {
+                    tr { th { (t(lang, "line")) } th { "field" } th { (t(lang, "problem")) } }
+                    @for r in &e.problem.errors { tr { td { (r.line) } td { (r.field) } td { (r.detail) } } }
+                } }
+            }
+        }
+    }
+}
+
+fn hours_text(lang: Lang, minutes: u64) -> String {
+    let h = minutes as f64 / 60.0;
+    if minutes % 60 == 0 {
+        format!("{} {}", minutes / 60, t(lang, "hours_unit"))
+    } else {
+        format!("{h:.2} {}", t(lang, "hours_unit"))
+    }
+}
+
+fn who(state: &AppState, headers: &HeaderMap) -> Option<Role> {
+    auth::resolve(state, headers).map(|(r, _)| r)
+}
+
+fn to_signin(lang: Lang) -> Response {
+    Redirect::to(&format!("/signin?lang={}", lang.code())).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public pages.
+
+async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let role = who(&state, &headers);
+    let size = state.app.ledger.size();
+    page(
+        lang,
+        t(lang, "app"),
+        role.is_some(),
+        html! {
+            section {
+                h1 { (t(lang, "app")) }
+                p { (t(lang, "tagline")) }
+                p { a href="/verify" { (t(lang, "verify")) } }
+                p { a href="/signin" { (t(lang, "signin_org")) } " · " a href="/signin" { (t(lang, "signin_vol")) } " · " a href="/signin" { (t(lang, "signin_op")) } }
+                @match &role {
+                    Some(Role::Org(_)) => p { a href="/org" { (t(lang, "org_dash")) } },
+                    Some(Role::Volunteer(_)) => p { a href="/me" { (t(lang, "my_hours")) } },
+                    Some(Role::Operator) => p { a href="/operator" { (t(lang, "operator")) } },
+                    None => {},
+                }
+                p.muted { (t(lang, "log")) ": " (size) " " (t(lang, "entries")) " · " a href="/log/checkpoint" { "checkpoint" } " · " a href="/api/openapi.json" { "OpenAPI" } }
+            }
+        },
+    )
+}
+
+fn verify_form(lang: Lang, text: &str) -> Markup {
+    html! {
+        section {
+            h1 { (t(lang, "verify")) }
+            p.muted { (t(lang, "verify_help")) }
+            form method="post" action="/verify" id="verify-form" {
+                label for="qr_text" { (t(lang, "qr_text")) }
+                textarea id="qr_text" name="qr_text" required { (text) }
+                button id="verify-submit" type="submit" { (t(lang, "check")) }
+            }
+            form method="post" action="/verify/photo" enctype="multipart/form-data" {
+                label for="photo" { (t(lang, "photo")) }
+                input id="photo" type="file" name="photo" accept="image/*" capture="environment";
+                button id="photo-submit" type="submit" class="secondary" { (t(lang, "upload_check")) }
+            }
+        }
+    }
+}
+
+fn verdict_section(lang: Lang, o: &backend::VerifyOutcome) -> Markup {
+    let label = match o.verdict.as_str() {
+        "VALID" => "VALID",
+        "REVOKED" => "REVOKED",
+        "EXPIRED" => "EXPIRED",
+        _ => "INVALID",
+    };
+    html! {
+        section {
+            div class={ "verdict " (label) } id="verdict" data-verdict=(label) { (t(lang, label)) }
+            @if !o.reasons.is_empty() { ul { @for r in &o.reasons { li { (r) } } } }
+            table {
+                @if let Some(h) = &o.holder { tr { th { (t(lang, "holder")) } td id="verdict-holder" { (h) } } }
+                @if let Some(m) = o.total_minutes { tr { th { (t(lang, "total")) } td { (hours_text(lang, m)) } } }
+                @if let Some(i) = &o.issuer { tr { th { (t(lang, "issuer")) } td { (i) } } }
+                @if let Some(c) = &o.credential_id { tr { th { (t(lang, "credential")) } td.mono { (c) } } }
+                @for org in &o.organizations { tr { td { (org.name) } td { (hours_text(lang, org.minutes)) } } }
+            }
+        }
+    }
+}
+
+async fn verify_page(
+    headers: HeaderMap,
+    State(state): State<AppState>,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    page(
+        lang,
+        t(lang, "verify"),
+        who(&state, &headers).is_some(),
+        verify_form(lang, ""),
+    )
+}
+
+fn verify_and_render(
+    state: &AppState,
+    lang: Lang,
+    signed_in: bool,
+    text: Result<String, AppError>,
+) -> Response {
+    let result = text.and_then(|text| {
+        let o = backend::verify_qr(&state.app, &text)?;
+        state.metrics.count_verdict(&o.verdict.to_ascii_lowercase());
+        Ok((text, o))
+    });
+    match result {
+        Ok((text, o)) => page(
+            lang,
+            t(lang, "verdict"),
+            signed_in,
+            html! { (verdict_section(lang, &o)) (verify_form(lang, &text)) },
+        ),
+        Err(e) => page(
+            lang,
+            t(lang, "verify"),
+            signed_in,
+            html! { (flash_err(lang, &e)) (verify_form(lang, "")) },
+        ),
+    }
+}
+
+async fn verify_text(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let text = f.get("qr_text").cloned().unwrap_or_default();
+    verify_and_render(&state, lang, who(&state, &headers).is_some(), Ok(text))
+}
+
+async fn verify_photo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    mut mp: Multipart,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let mut photo = None;
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some("photo") {
+            photo = field.bytes().await.ok();
+        }
+    }
+    let text = match photo {
+        Some(bytes) if !bytes.is_empty() => {
+            tokio::task::spawn_blocking(move || backend::decode_qr_photo(&bytes))
+                .await
+                .unwrap_or_else(|e| Err(AppError::internal(e)))
+        }
+        _ => Err(
+            AppError::invalid("photo", "required", "choose a photo of the QR code").field("photo"),
+        ),
+    };
+    verify_and_render(&state, lang, who(&state, &headers).is_some(), text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in.
+
+fn signin_form(lang: Lang) -> Markup {
+    html! {
+        section {
+            h1 { (t(lang, "signin")) }
+            p.muted { (t(lang, "signin_org")) " · " (t(lang, "signin_vol")) " · " (t(lang, "signin_op")) }
+            form method="post" action="/signin" id="signin-form" {
+                label for="code" { (t(lang, "code")) }
+                input id="code" name="code" type="password" autocomplete="off" required;
+                button id="signin-submit" type="submit" { (t(lang, "signin")) }
+            }
+        }
+    }
+}
+
+async fn signin_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    page(
+        lang,
+        t(lang, "signin"),
+        who(&state, &headers).is_some(),
+        signin_form(lang),
+    )
+}
+
+async fn signin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let code = f.get("code").cloned().unwrap_or_default();
+    match api::open_session(&state, &code) {
+        Ok((role, cookie)) => {
+            let to = match role {
+                Role::Operator => "/operator",
+                Role::Org(_) => "/org",
+                Role::Volunteer(_) => "/me",
+            };
+            let mut resp = Redirect::to(to).into_response();
+            resp.headers_mut().insert(header::SET_COOKIE, cookie);
+            resp
+        }
+        Err(e) => {
+            let mut resp = page(
+                lang,
+                t(lang, "signin"),
+                false,
+                html! {
+                    div.flash.err id="flash" data-ok="0" { (t(lang, "bad_code")) }
+                    (signin_form(lang))
+                },
+            );
+            *resp.status_mut() = e.status;
+            resp
+        }
+    }
+}
+
+async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(s) = auth::cookie(&headers, SESSION_COOKIE) {
+        let _ = state.tokens.remove(s, crate::app::now());
+    }
+    let mut resp = Redirect::to("/").into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, api::clear_cookie());
+    resp
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organization dashboard.
+
+fn org_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    match who(state, headers) {
+        Some(Role::Org(o)) => Some(o),
+        _ => None,
+    }
+}
+
+fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>) -> Response {
+    let activities = api::activities_of(state, org);
+    let attestations = api::attestations_of(state, org);
+    let info = state.app.ledger.read(|s| {
+        s.organization(org)
+            .map(|o| (o.names.get(lang.code()).to_string(), o.suspended))
+    });
+    let (name, suspended) = info.unwrap_or_else(|| (org.to_string(), false));
+    let today = sagat_verifier::format_date((crate::app::now() / 86_400) as i32);
+    let body = html! {
+        @if let Some(f) = flash { (f) }
+        section {
+            h1 { (name) @if suspended { " " span.muted { "(" (t(lang, "suspended")) ")" } } }
+            p.muted.mono { (org) }
+        }
+        section {
+            h2 { (t(lang, "attest")) }
+            form method="post" action="/org/attest" id="attest-form" {
+                label for="attest-volunteer" { (t(lang, "volunteer_id")) }
+                input id="attest-volunteer" name="volunteer" required pattern="[0-9a-f]{32}" autocomplete="off";
+                div.row {
+                    div { label for="attest-date" { (t(lang, "date")) } input id="attest-date" name="date" type="date" value=(today) required; }
+                    div { label for="attest-hours" { (t(lang, "hours")) } input id="attest-hours" name="hours" inputmode="decimal" required placeholder="3.5"; }
+                }
+                label for="attest-activity" { (t(lang, "activity")) }
+                select id="attest-activity" name="activity" {
+                    option value="" { (t(lang, "none")) }
+                    @for a in &activities { option value=(a.activity) { (a.titles.get(lang.code())) " (" (a.from) ")" } }
+                }
+                div.row {
+                    div { label for="attest-role" { (t(lang, "role")) } input id="attest-role" name="role"; }
+                    div { label for="attest-note" { (t(lang, "note")) } input id="attest-note" name="note"; }
+                }
+                button id="attest-submit" type="submit" { (t(lang, "save")) }
+            }
+        }
+        section {
+            h2 { (t(lang, "csv_upload")) }
+            p.muted { (t(lang, "csv_help")) }
+            form method="post" action="/org/csv" enctype="multipart/form-data" id="csv-form" {
+                input id="csv-file" type="file" name="csv" accept=".csv,text/csv" required;
+                button id="csv-submit" type="submit" { (t(lang, "upload")) }
+            }
+        }
+        section {
+            h2 { (t(lang, "enroll")) }
+            form method="post" action="/org/enroll" id="enroll-form" {
+                label for="enroll-name" { (t(lang, "name")) }
+                input id="enroll-name" name="name" required;
+                label for="enroll-contact" { (t(lang, "contact")) }
+                input id="enroll-contact" name="contact";
+                button id="enroll-submit" type="submit" { (t(lang, "enroll")) }
+            }
+            form method="post" action="/org/code" class="inline" style="margin-top:.8rem" {
+                input name="volunteer" placeholder=(t(lang, "volunteer_id")) pattern="[0-9a-f]{32}" required;
+                button type="submit" class="secondary" { (t(lang, "new_code")) }
+            }
+        }
+        section {
+            h2 { (t(lang, "publish")) }
+            form method="post" action="/org/activity" id="activity-form" {
+                label { (t(lang, "title")) " (en)" } input name="title_en" required;
+                div.row {
+                    div { label { (t(lang, "title")) " (kk)" } input name="title_kk"; }
+                    div { label { (t(lang, "title")) " (ru)" } input name="title_ru"; }
+                }
+                div.row {
+                    div { label { (t(lang, "category")) } select name="category" { @for c in sagat_verifier::Category::ALL { option value=(c.as_str()) { (c.as_str()) } } } }
+                    div { label { (t(lang, "place")) } input name="place"; }
+                }
+                div.row {
+                    div { label { (t(lang, "from")) } input name="from" type="date" value=(today) required; }
+                    div { label { (t(lang, "to")) } input name="to" type="date" value=(today) required; }
+                }
+                button type="submit" { (t(lang, "publish")) }
+            }
+        }
+        section {
+            h2 { (t(lang, "attestations")) " (" (attestations.len()) ")" }
+            div.scroll { table id="attestations" {
+                tr { th { (t(lang, "date")) } th { (t(lang, "hours")) } th { (t(lang, "volunteer_id")) } th {} }
+                @for a in attestations.iter().take(200) {
+                    tr data-attestation=(a.attestation) {
+                        td { (a.date) }
+                        td { (hours_text(lang, a.minutes as u64))
+                            @if a.corrected { br; span.muted { (t(lang, "corrected")) } }
+                            @if a.retracted { br; span.muted { (t(lang, "retracted")) } } }
+                        td.mono { (a.volunteer.get(..8).unwrap_or(&a.volunteer)) "…" }
+                        td {
+                            @if !a.retracted {
+                                details {
+                                    summary { (t(lang, "correct")) " / " (t(lang, "retract")) }
+                                    form method="post" action={ "/org/attestations/" (a.attestation) "/correct" } {
+                                        div.row {
+                                            input name="date" type="date" value=(a.date) required;
+                                            input name="hours" inputmode="decimal" value=(format!("{}", a.minutes as f64 / 60.0)) required;
+                                        }
+                                        input name="reason" placeholder=(t(lang, "reason")) required;
+                                        button type="submit" { (t(lang, "correct")) }
+                                    }
+                                    form method="post" action={ "/org/attestations/" (a.attestation) "/retract" } {
+                                        input name="reason" placeholder=(t(lang, "reason")) required;
+                                        button type="submit" class="secondary" { (t(lang, "retract")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+    };
+    page(lang, t(lang, "org_dash"), true, body)
+}
+
+async fn org_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    match org_of(&state, &headers) {
+        Some(org) => org_dashboard(&state, lang, &org, None),
+        None => to_signin(lang),
+    }
+}
+
+fn opt(f: &Fields, k: &str) -> Option<String> {
+    f.get(k)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn parse_hours_field(f: &Fields) -> Result<u32, AppError> {
+    crate::attest_csv::parse_hours(f.get("hours").map(String::as_str).unwrap_or(""))
+        .map_err(|e| AppError::invalid("hours", "minutes", e))
+}
+
+fn web_result(state: &AppState, lang: Lang, org: &str, r: Result<Markup, AppError>) -> Response {
+    let flash = match r {
+        Ok(m) => flash_ok(m),
+        Err(e) => flash_err(lang, &e),
+    };
+    org_dashboard(state, lang, org, Some(flash))
+}
+
+async fn org_attest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(org) = org_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let r = async {
+        let minutes = parse_hours_field(&f)?;
+        let req = api::Attest {
+            volunteer: opt(&f, "volunteer").unwrap_or_default(),
+            date: opt(&f, "date").unwrap_or_default(),
+            minutes: Some(minutes),
+            hours: None,
+            activity: opt(&f, "activity"),
+            role: opt(&f, "role"),
+            note: opt(&f, "note"),
+        };
+        let (id, body) = api::attest_body(&org, req)?;
+        let (_, landed) = backend::append_as_org(&state, &org, body).await?;
+        Ok(html! { (t(lang, "done")) " " span.mono id="attested-id" { (id) } " · #" (landed.index) })
+    }
+    .await;
+    web_result(&state, lang, &org, r)
+}
+
+async fn org_enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(org) = org_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let r = api::enroll(
+        &state,
+        &org,
+        &f.get("name").cloned().unwrap_or_default(),
+        opt(&f, "contact"),
+    )
+    .await
+    .map(|e| {
+        html! {
+            p { (t(lang, "enrolled")) }
+            p { (t(lang, "volunteer_id")) ": " code id="new-volunteer-id" { (e.volunteer) } }
+            p { (t(lang, "code")) ": " code id="new-access-code" { (e.access_code) } }
+        }
+    });
+    web_result(&state, lang, &org, r)
+}
+
+async fn org_reissue_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(org) = org_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let id = opt(&f, "volunteer").unwrap_or_default();
+    let r = (|| {
+        match api::enrolled_by(&state, &id) {
+            Some(Some(by)) if by == org => {}
+            Some(_) => {
+                return Err(AppError::forbidden(
+                    "enrolling-org",
+                    "only the enrolling organization may re-issue a code",
+                )
+                .field("volunteer"))
+            }
+            None => {
+                return Err(AppError::not_found(
+                    "volunteer",
+                    format!("no volunteer {id}"),
+                ))
+            }
+        }
+        let code = state
+            .tokens
+            .issue_access_code(&id, None, crate::app::now())
+            .map_err(AppError::internal)?;
+        Ok(html! { p { (t(lang, "code")) ": " code id="new-access-code" { (code) } } })
+    })();
+    web_result(&state, lang, &org, r)
+}
+
+async fn org_activity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(org) = org_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let r = async {
+        let req = api::PublishActivity {
+            title_en: f.get("title_en").cloned().unwrap_or_default(),
+            title_kk: opt(&f, "title_kk"),
+            title_ru: opt(&f, "title_ru"),
+            category: f.get("category").cloned().unwrap_or_default(),
+            place: opt(&f, "place"),
+            from: f.get("from").cloned().unwrap_or_default(),
+            to: f.get("to").cloned().unwrap_or_default(),
+        };
+        let (id, body) = api::activity_body(&org, req)?;
+        backend::append_as_org(&state, &org, body).await?;
+        Ok(html! { (t(lang, "done")) " " span.mono { (id) } })
+    }
+    .await;
+    web_result(&state, lang, &org, r)
+}
+
+async fn org_retract(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(org) = org_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let r = async {
+        let body =
+            sagat_verifier::EventBody::AttestationRetracted(sagat_verifier::AttestationRetracted {
+                attestation: id.clone(),
+                org: org.clone(),
+                reason: opt(&f, "reason").ok_or_else(|| {
+                    AppError::invalid("reason", "required-text", "reason must not be empty")
+                })?,
+            });
+        backend::append_as_org(&state, &org, body).await?;
+        Ok(html! { (t(lang, "done")) })
+    }
+    .await;
+    web_result(&state, lang, &org, r)
+}
+
+async fn org_correct(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(org) = org_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let r = async {
+        let minutes = parse_hours_field(&f)?;
+        let body = api::correct_body(
+            &org,
+            &id,
+            api::Correct {
+                date: f.get("date").cloned().unwrap_or_default(),
+                minutes: Some(minutes),
+                hours: None,
+                reason: f.get("reason").cloned().unwrap_or_default(),
+            },
+        )?;
+        backend::append_as_org(&state, &org, body).await?;
+        Ok(html! { (t(lang, "done")) })
+    }
+    .await;
+    web_result(&state, lang, &org, r)
+}
+
+async fn org_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    mut mp: Multipart,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(org) = org_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let mut csv = None;
+    let mut too_large = None;
+    loop {
+        match mp.next_field().await {
+            Ok(Some(field)) => {
+                if field.name() == Some("csv") {
+                    match field.bytes().await {
+                        Ok(b) => csv = Some(b),
+                        Err(e) => too_large = Some(e.body_text()),
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                too_large = Some(e.body_text());
+                break;
+            }
+        }
+    }
+    let r = match (csv, too_large) {
+        (_, Some(e)) => Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Upload too large", e).field("csv").rule("body-size")),
+        (Some(bytes), None) => api::attest_csv_bytes(&state, &org, &bytes).await.map(|ok| html! {
+            (t(lang, "done")) " " span id="csv-rows" { (ok.rows) } " × · " (hours_text(lang, ok.minutes)) " · #" (ok.first_index) "…" (ok.last_index)
+        }),
+        (None, None) => Err(AppError::invalid("csv", "required", "choose a CSV file")),
+    };
+    web_result(&state, lang, &org, r)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volunteer pages.
+
+fn breakdown(
+    lang: Lang,
+    title: &'static str,
+    id: &str,
+    v: Option<&serde_json::Value>,
+    names: &BTreeMap<String, String>,
+) -> Markup {
+    let rows: Vec<(String, u64)> = v
+        .and_then(|v| v.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        h2 { (t(lang, title)) }
+        table id=(id) {
+            @for (k, m) in &rows { tr { td { (names.get(k).cloned().unwrap_or_else(|| k.clone())) } td { (hours_text(lang, *m)) } } }
+        }
+    }
+}
+
+fn me_dashboard(state: &AppState, lang: Lang, volunteer: &str, flash: Option<Markup>) -> Response {
+    let hours = state
+        .app
+        .ledger
+        .read(|s| s.volunteer_hours(volunteer))
+        .and_then(|h| serde_json::to_value(&h).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let name = state
+        .app
+        .directory
+        .get(volunteer)
+        .ok()
+        .flatten()
+        .map(|r| r.name);
+    let org_names: BTreeMap<String, String> = state.app.ledger.read(|s| {
+        s.organizations()
+            .into_iter()
+            .map(|o| (o.org.clone(), o.names.get(lang.code()).to_string()))
+            .collect()
+    });
+    let total = hours
+        .get("total_minutes")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    let certs = state.certs.lock().expect("cert cache").of(volunteer);
+    let body = html! {
+        @if let Some(f) = flash { (f) }
+        section {
+            h1 { (t(lang, "my_hours")) }
+            @if let Some(n) = &name { p { strong id="volunteer-name" { (n) } } }
+            p { (t(lang, "total")) ": " strong id="total-hours" data-minutes=(total) { (hours_text(lang, total)) } }
+            @if total == 0 { p.muted { (t(lang, "no_hours")) } }
+            div.scroll {
+                (breakdown(lang, "by_org", "by-org", hours.get("by_org"), &org_names))
+                (breakdown(lang, "by_category", "by-category", hours.get("by_category"), &BTreeMap::new()))
+                (breakdown(lang, "by_year", "by-year", hours.get("by_year"), &BTreeMap::new()))
+            }
+        }
+        section {
+            h2 { (t(lang, "certificate")) }
+            form method="post" action="/me/certificate" id="cert-form" {
+                div.row {
+                    div { label for="cert-lang" { (t(lang, "language")) }
+                        select id="cert-lang" name="lang" { @for l in Lang::ALL { option value=(l.code()) selected[l == lang] { (l.endonym()) } } } }
+                    div { label for="cert-lang2" { (t(lang, "second_language")) }
+                        select id="cert-lang2" name="lang2" { option value="" { (t(lang, "none")) } @for l in Lang::ALL { option value=(l.code()) { (l.endonym()) } } } }
+                }
+                div.row {
+                    div { label { (t(lang, "from")) } input name="from" type="date"; }
+                    div { label { (t(lang, "to")) } input name="to" type="date"; }
+                }
+                button id="cert-submit" type="submit" { (t(lang, "issue")) }
+            }
+            @for c in &certs {
+                div style="margin-top:1rem" {
+                    p { (t(lang, "credential")) " " span.mono { (c.credential_id) } " (" (c.lang) ") · "
+                        a id="pdf-link" href={ "/api/v1/volunteers/" (volunteer) "/certificates/" (c.credential_id) "/pdf" } download { (t(lang, "download_pdf")) } }
+                    img alt="QR" width="240" height="240" src={ "/api/v1/volunteers/" (volunteer) "/certificates/" (c.credential_id) "/qr.svg" };
+                    label for="qr-text" { (t(lang, "qr_text")) }
+                    textarea id="qr-text" readonly { (c.qr_text) }
+                }
+            }
+        }
+    };
+    page(lang, t(lang, "my_hours"), true, body)
+}
+
+fn volunteer_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    match who(state, headers) {
+        Some(Role::Volunteer(v)) => Some(v),
+        _ => None,
+    }
+}
+
+async fn me_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    match volunteer_of(&state, &headers) {
+        Some(v) => me_dashboard(&state, lang, &v, None),
+        None => to_signin(lang),
+    }
+}
+
+async fn me_certificate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    let Some(v) = volunteer_of(&state, &headers) else {
+        return to_signin(lang);
+    };
+    let req = api::IssueCertificate {
+        lang: f
+            .get("lang")
+            .cloned()
+            .unwrap_or_else(|| lang.code().to_string()),
+        lang2: opt(&f, "lang2"),
+        from: opt(&f, "from"),
+        to: opt(&f, "to"),
+        org: None,
+    };
+    let flash = match api::issue_for(&state, &v, req).await {
+        Ok(_) => flash_ok(html! { (t(lang, "cert_ready")) }),
+        Err(e) => flash_err(lang, &e),
+    };
+    me_dashboard(&state, lang, &v, Some(flash))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator pages.
+
+fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Response {
+    let orgs: Vec<(String, String, bool)> = state.app.ledger.read(|s| {
+        s.organizations()
+            .into_iter()
+            .map(|o| {
+                (
+                    o.org.clone(),
+                    o.names.get(lang.code()).to_string(),
+                    o.suspended,
+                )
+            })
+            .collect()
+    });
+    let body = html! {
+        @if let Some(f) = flash { (f) }
+        section {
+            h1 { (t(lang, "operator")) }
+            h2 { (t(lang, "orgs")) }
+            div.scroll { table id="orgs" {
+                @for (id, name, suspended) in &orgs {
+                    tr { td.mono { (id) } td { (name) @if *suspended { " (" (t(lang, "suspended")) ")" } }
+                        td { form method="post" action="/operator/token" { input type="hidden" name="org" value=(id); button type="submit" class="secondary" { (t(lang, "mint_token")) } } } }
+                }
+            } }
+        }
+        section {
+            h2 { (t(lang, "register_org")) }
+            form method="post" action="/operator/org" id="register-form" {
+                label { (t(lang, "org_id")) } input name="id" required pattern="[a-z0-9-]{2,64}";
+                label { (t(lang, "name")) " (en)" } input name="name_en" required;
+                div.row {
+                    div { label { (t(lang, "name")) " (kk)" } input name="name_kk"; }
+                    div { label { (t(lang, "name")) " (ru)" } input name="name_ru"; }
+                }
+                label { (t(lang, "region")) } input name="region";
+                label { (t(lang, "public_key_opt")) } input name="public_key" autocomplete="off";
+                button type="submit" { (t(lang, "register_org")) }
+            }
+        }
+        section {
+            h2 { (t(lang, "suspend")) " / " (t(lang, "reinstate")) }
+            form method="post" action="/operator/status" {
+                label { (t(lang, "org_id")) } select name="org" { @for (id, name, _) in &orgs { option value=(id) { (name) } } }
+                label { (t(lang, "reason")) } input name="reason" required;
+                div.row {
+                    button type="submit" name="action" value="suspend" { (t(lang, "suspend")) }
+                    button type="submit" name="action" value="reinstate" class="secondary" { (t(lang, "reinstate")) }
+                }
+            }
+        }
+        section {
+            h2 { (t(lang, "revoke")) }
+            form method="post" action="/operator/revoke" {
+                label { (t(lang, "credential_id")) } input name="credential" required pattern="[0-9a-f]{32}";
+                label { (t(lang, "reason")) } input name="reason" required;
+                button type="submit" { (t(lang, "revoke")) }
+            }
+        }
+    };
+    page(lang, t(lang, "operator"), true, body)
+}
+
+fn is_operator(state: &AppState, headers: &HeaderMap) -> bool {
+    matches!(who(state, headers), Some(Role::Operator))
+}
+
+async fn operator_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    if !is_operator(&state, &headers) {
+        return to_signin(lang);
+    }
+    operator_dashboard(&state, lang, None)
+}
+
+fn op_result(state: &AppState, lang: Lang, r: Result<Markup, AppError>) -> Response {
+    let flash = match r {
+        Ok(m) => flash_ok(m),
+        Err(e) => flash_err(lang, &e),
+    };
+    operator_dashboard(state, lang, Some(flash))
+}
+
+async fn op_register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    if !is_operator(&state, &headers) {
+        return to_signin(lang);
+    }
+    let req = api::RegisterOrg {
+        id: f.get("id").cloned().unwrap_or_default().trim().to_string(),
+        name_en: f.get("name_en").cloned().unwrap_or_default(),
+        name_kk: opt(&f, "name_kk"),
+        name_ru: opt(&f, "name_ru"),
+        region: opt(&f, "region"),
+        public_key: opt(&f, "public_key"),
+    };
+    let r = api::register_org_inner(&state, req).await.map(|ok| {
+        html! {
+            (t(lang, "done")) " " span.mono { (ok.org) } " · #" (ok.index)
+        }
+    });
+    op_result(&state, lang, r)
+}
+
+async fn op_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    if !is_operator(&state, &headers) {
+        return to_signin(lang);
+    }
+    let org = f.get("org").cloned().unwrap_or_default();
+    let r = if backend::org_exists(&state.app, &org) {
+        state
+            .tokens
+            .mint(Role::Org(org.clone()), Kind::Token, None, crate::app::now())
+            .map_err(AppError::internal)
+            .map(|tok| html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } })
+    } else {
+        Err(AppError::not_found(
+            "org",
+            format!("no organization {org:?}"),
+        ))
+    };
+    op_result(&state, lang, r)
+}
+
+async fn op_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    if !is_operator(&state, &headers) {
+        return to_signin(lang);
+    }
+    let org = f.get("org").cloned().unwrap_or_default();
+    let suspend = f.get("action").map(String::as_str) == Some("suspend");
+    let reason = api::Reason {
+        reason: f.get("reason").cloned().unwrap_or_default(),
+    };
+    let caller = auth::Caller {
+        role: Role::Operator,
+    };
+    let r = api::change_org_status(&state, &caller, org, &reason, suspend)
+        .await
+        .map(|l| html! { (t(lang, "done")) " #" (l.index) });
+    op_result(&state, lang, r)
+}
+
+async fn op_revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Form(f): Form<Fields>,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    if !is_operator(&state, &headers) {
+        return to_signin(lang);
+    }
+    let id = f
+        .get("credential")
+        .cloned()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let reason = f.get("reason").cloned().unwrap_or_default();
+    let r = async {
+        if reason.trim().is_empty() {
+            return Err(AppError::invalid(
+                "reason",
+                "required-text",
+                "reason must not be empty",
+            ));
+        }
+        if !state.app.ledger.read(|s| s.credential(&id).is_some()) {
+            return Err(AppError::not_found(
+                "credential",
+                format!("no credential {id}"),
+            ));
+        }
+        let st = state.clone();
+        let landed =
+            tokio::task::spawn_blocking(move || backend::revoke(&st.app, &id, reason.trim()))
+                .await
+                .map_err(AppError::internal)??;
+        Ok(html! { (t(lang, "done")) " #" (landed.index) })
+    }
+    .await;
+    op_result(&state, lang, r)
+}

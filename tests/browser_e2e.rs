@@ -1,0 +1,293 @@
+//! End to end through a real browser: starts the real `sagat serve` binary on a free loopback
+//! port with a fresh data directory and drives headless Debian Chromium (chromedriver +
+//! fantoccini) through: the operator registers an organization and mints its token → the
+//! organization signs in, enrolls a volunteer and attests hours → the volunteer signs in, issues
+//! a certificate and downloads the PDF → the public verify page shows VALID for its QR text.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (scripts/test installs them); fails, never
+//! skips, when they are missing.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const INSTALL: &str = "install chromium chromium-driver (scripts/test does this)";
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a child process when dropped (a failed assertion must not leak servers).
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(addr: SocketAddr, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Plain HTTP/1.1 GET with a cookie; returns (status line, headers+body bytes split).
+fn http_get(addr: SocketAddr, path: &str, cookie: &str) -> (String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP response");
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    (head, buf[split + 4..].to_vec())
+}
+
+async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("no element #{id} on {:?}: {e}", c.current_url().await.ok()))
+}
+
+async fn fill(c: &Client, id: &str, text: &str) {
+    let el = by_id(c, id).await;
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn sign_in(c: &Client, base: &str, code: &str) {
+    c.goto(&format!("{base}/signin?lang=en")).await.unwrap();
+    fill(c, "code", code).await;
+    by_id(c, "signin-submit").await.click().await.unwrap();
+}
+
+async fn flash_ok(c: &Client) -> String {
+    let flash = by_id(c, "flash").await;
+    let text = flash.text().await.unwrap();
+    assert_eq!(
+        flash.attr("data-ok").await.unwrap().as_deref(),
+        Some("1"),
+        "the page reported a problem: {text}"
+    );
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
+    let chromium = which("chromium").unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
+    let chromedriver =
+        which("chromedriver").unwrap_or_else(|| panic!("chromedriver not found: {INSTALL}"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_sagat"))
+        .args(["serve", "--data"])
+        .arg(&data)
+        .args(["--addr", &addr.to_string()])
+        .env("SAGAT_RATE_LIMIT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start sagat serve");
+    let stdout = server.stdout.take().unwrap();
+    let _server = Guard(server);
+    // The first start prints the operator token once, then "listening on".
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut prev = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if prev.starts_with("operator token") {
+                let _ = tx.send(line.trim().to_string());
+            }
+            prev = line;
+        }
+    });
+    let operator_token = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("sagat serve printed no operator token on first start");
+    wait_for_port(addr, "sagat serve");
+    let base = format!("http://{addr}");
+
+    let driver_port = free_port();
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Command::new(&chromedriver)
+        .arg(format!("--port={driver_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromedriver ({e}): {INSTALL}"));
+    let _driver = Guard(driver);
+    wait_for_port(
+        format!("127.0.0.1:{driver_port}").parse().unwrap(),
+        "chromedriver",
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--lang=en-US", "--window-size=412,915",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver session failed ({e}): {INSTALL}"));
+
+    let result = async {
+        // Operator: register an organization (server holds its key) and mint its token.
+        sign_in(&c, &base, &operator_token).await;
+        assert!(c.current_url().await.unwrap().path().ends_with("/operator"));
+        let form = by_id(&c, "register-form").await;
+        form.find(Locator::Css("input[name=id]"))
+            .await
+            .unwrap()
+            .send_keys("city-youth")
+            .await
+            .unwrap();
+        form.find(Locator::Css("input[name=name_en]"))
+            .await
+            .unwrap()
+            .send_keys("City Youth Resource Centre")
+            .await
+            .unwrap();
+        form.find(Locator::Css("input[name=name_kk]"))
+            .await
+            .unwrap()
+            .send_keys("Қалалық жастар ресурстық орталығы")
+            .await
+            .unwrap();
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        flash_ok(&c).await;
+        c.find(Locator::Css("#orgs form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let org_token = by_id(&c, "minted-token").await.text().await.unwrap();
+        assert!(org_token.starts_with("sgt-org-"), "{org_token}");
+        by_id(&c, "signout").await.click().await.unwrap();
+
+        // Organization: enroll a volunteer, attest 3.5 hours.
+        sign_in(&c, &base, &org_token).await;
+        assert!(c.current_url().await.unwrap().path().ends_with("/org"));
+        fill(&c, "enroll-name", "Әлия Сәрсенбаева").await;
+        by_id(&c, "enroll-submit").await.click().await.unwrap();
+        flash_ok(&c).await;
+        let volunteer = by_id(&c, "new-volunteer-id").await.text().await.unwrap();
+        let code = by_id(&c, "new-access-code").await.text().await.unwrap();
+        fill(&c, "attest-volunteer", &volunteer).await;
+        fill(&c, "attest-hours", "3.5").await;
+        by_id(&c, "attest-submit").await.click().await.unwrap();
+        flash_ok(&c).await;
+        by_id(&c, "signout").await.click().await.unwrap();
+
+        // Volunteer: sees the hours, issues an English certificate, downloads the PDF.
+        sign_in(&c, &base, &code).await;
+        assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+        let total = by_id(&c, "total-hours").await;
+        assert_eq!(
+            total.attr("data-minutes").await.unwrap().as_deref(),
+            Some("210")
+        );
+        by_id(&c, "cert-lang")
+            .await
+            .select_by_value("en")
+            .await
+            .unwrap();
+        by_id(&c, "cert-submit").await.click().await.unwrap();
+        flash_ok(&c).await;
+        let href = by_id(&c, "pdf-link")
+            .await
+            .attr("href")
+            .await
+            .unwrap()
+            .expect("PDF link");
+        let qr_text = by_id(&c, "qr-text")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(qr_text.starts_with("VH1:"), "{qr_text}");
+        let session = c
+            .get_all_cookies()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| k.name() == "sagat_session")
+            .expect("session cookie");
+        assert_eq!(session.http_only(), Some(true));
+        let (head, pdf) = http_get(addr, &href, &format!("sagat_session={}", session.value()));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/pdf"),
+            "{head}"
+        );
+        assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+        by_id(&c, "signout").await.click().await.unwrap();
+
+        // Anyone: the verify page shows VALID for the QR text.
+        c.goto(&format!("{base}/verify?lang=en")).await.unwrap();
+        fill(&c, "qr_text", &qr_text).await;
+        by_id(&c, "verify-submit").await.click().await.unwrap();
+        let verdict = by_id(&c, "verdict").await;
+        assert_eq!(
+            verdict.attr("data-verdict").await.unwrap().as_deref(),
+            Some("VALID"),
+            "{}",
+            c.source().await.unwrap_or_default()
+        );
+        assert_eq!(
+            by_id(&c, "verdict-holder").await.text().await.unwrap(),
+            "Әлия Сәрсенбаева"
+        );
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}

@@ -1,0 +1,1558 @@
+//! Router tests of `sagat serve` without a port (tower `oneshot`): every role rule, including
+//! the refusals, problem+json shapes, CSV row errors, the tlog-tiles read paths, proofs, the
+//! OpenAPI document, limits and metrics.
+//!
+//! The `sagat` package is a binary; its modules are compiled into this test crate by path.
+#![allow(dead_code, unused_imports)]
+
+#[path = "../src/app.rs"]
+mod app;
+#[path = "../src/attest_csv.rs"]
+mod attest_csv;
+#[path = "../src/serve/mod.rs"]
+mod serve;
+#[path = "../src/tokens.rs"]
+mod tokens;
+#[path = "../src/web/mod.rs"]
+mod web;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+use serve::{router, AppState, ServeOptions};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    op: String,
+}
+
+fn env_with(opts: ServeOptions) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let a = app::init(&data, app::Config::default(), app::now()).unwrap();
+    let state = AppState::new(a, &opts).unwrap();
+    let op = state
+        .ensure_operator_token()
+        .unwrap()
+        .expect("first start mints a token");
+    assert!(
+        state.ensure_operator_token().unwrap().is_none(),
+        "minted only once"
+    );
+    Env {
+        _dir: dir,
+        state,
+        op,
+    }
+}
+
+fn env() -> Env {
+    env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        ..ServeOptions::default()
+    })
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    /// Asserts a problem document with this status, field and rule.
+    fn problem(&self, status: u16, field: Option<&str>, rule: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text());
+        assert_eq!(
+            self.headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/problem+json",
+            "{}",
+            self.text()
+        );
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert!(p["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://sagat.example/problems/"));
+        assert!(!p["title"].as_str().unwrap().is_empty());
+        assert!(!p["detail"].as_str().unwrap().is_empty());
+        assert_eq!(p["rule"].as_str(), Some(rule), "{p}");
+        if let Some(f) = field {
+            assert_eq!(p["field"].as_str(), Some(f), "{p}");
+        }
+        p
+    }
+}
+
+async fn send(state: &AppState, req: Request<Body>) -> Resp {
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
+async fn call(
+    state: &AppState,
+    method: Method,
+    uri: &str,
+    auth: Auth<'_>,
+    body: Option<Value>,
+) -> Resp {
+    let mut b = Request::builder().method(method).uri(uri);
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(t) => b = b.header(header::AUTHORIZATION, format!("Bearer {t}")),
+        Auth::Cookie(c) => b = b.header(header::COOKIE, c),
+    }
+    let req = match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&v).unwrap()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    };
+    send(state, req).await
+}
+
+async fn raw(state: &AppState, uri: &str, token: &str, content_type: &str, body: Vec<u8>) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    send(state, req).await
+}
+
+/// Registers an organization with a server-held key; returns its token.
+async fn org(e: &Env, id: &str) -> String {
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer(&e.op),
+        Some(json!({"id": id, "name_en": format!("{id} org"), "name_kk": "Ұйым"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["server_holds_key"], true);
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/{id}/tokens"),
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["token"].as_str().unwrap().to_string()
+}
+
+/// Enrolls a volunteer for `org`; returns (id, access code).
+async fn volunteer(e: &Env, org: &str, token: &str, name: &str) -> (String, String) {
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/{org}/volunteers"),
+        Auth::Bearer(token),
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let j = r.json();
+    (
+        j["volunteer"].as_str().unwrap().to_string(),
+        j["access_code"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Exchanges an access code for a session; returns the `Cookie` header value.
+async fn session(e: &Env, code: &str) -> String {
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/session",
+        Auth::None,
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let set = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    set.split(';').next().unwrap().to_string()
+}
+
+fn yesterday() -> String {
+    sagat_verifier::format_date((app::now() / 86_400) as i32 - 1)
+}
+
+async fn attest(e: &Env, org: &str, token: &str, vol: &str, minutes: u32) -> Resp {
+    call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/{org}/attestations"),
+        Auth::Bearer(token),
+        Some(json!({"volunteer": vol, "date": yesterday(), "minutes": minutes})),
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn missing_or_unknown_credentials_are_401_problems() {
+    let e = env();
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::None,
+        Some(json!({"id": "x1", "name_en": "X"})),
+    )
+    .await;
+    r.problem(401, Some("authorization"), "valid-credential");
+    assert!(r.headers.get(header::WWW_AUTHENTICATE).is_some());
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer("sgt-op-forged"),
+        Some(json!({"id": "x1", "name_en": "X"})),
+    )
+    .await;
+    r.problem(401, Some("authorization"), "valid-credential");
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/volunteers/00000000000000000000000000000000/hours",
+        Auth::Cookie("sagat_session=sgt-s-forged"),
+        None,
+    )
+    .await;
+    r.problem(401, Some("authorization"), "valid-credential");
+    // A token is not a session and a session is not a bearer token.
+    let cookie = format!("sagat_session={}", e.op);
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Cookie(&cookie),
+        Some(json!({"id": "x1", "name_en": "X"})),
+    )
+    .await;
+    r.problem(401, None, "valid-credential");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/session",
+        Auth::None,
+        Some(json!({"code": "sgt-vol-nope"})),
+    )
+    .await;
+    r.problem(401, Some("code"), "valid-credential");
+}
+
+#[tokio::test]
+async fn operator_only_actions_refuse_organizations_and_volunteers() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (_, code) = volunteer(&e, "org-a", &a, "Әлия Сәрсенбаева").await;
+    let cookie = session(&e, &code).await;
+    for auth in [Auth::Bearer(&a), Auth::Cookie(&cookie)] {
+        let r = call(
+            &e.state,
+            Method::POST,
+            "/api/v1/orgs",
+            auth,
+            Some(json!({"id": "org-c", "name_en": "C"})),
+        )
+        .await;
+        r.problem(403, None, "role-operator");
+    }
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/tokens",
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    r.problem(403, None, "role-operator");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/suspend",
+        Auth::Bearer(&a),
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    r.problem(403, None, "role-operator");
+    let r = call(&e.state, Method::POST, "/api/v1/issuers", Auth::Bearer(&a),
+        Some(json!({"issuer": "x", "name": "X", "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}))).await;
+    r.problem(403, None, "role-operator");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/credentials/00000000000000000000000000000000/revoke",
+        Auth::Cookie(&cookie),
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    r.problem(403, None, "role-operator");
+    // The operator cannot act as an organization either.
+    let r = attest(&e, "org-a", &e.op, &"0".repeat(32), 60).await;
+    r.problem(403, None, "role-organization");
+}
+
+#[tokio::test]
+async fn organization_a_can_never_act_for_organization_b() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let b = org(&e, "org-b").await;
+    let (vol, _) = volunteer(&e, "org-b", &b, "Нұрлан Қасымов").await;
+    let r = attest(&e, "org-b", &a, &vol, 60).await;
+    r.problem(403, Some("org"), "org-scope");
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-b/attestations",
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    r.problem(403, Some("org"), "org-scope");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-b/volunteers",
+        Auth::Bearer(&a),
+        Some(json!({"name": "X"})),
+    )
+    .await;
+    r.problem(403, Some("org"), "org-scope");
+    let r = call(&e.state, Method::POST, "/api/v1/orgs/org-b/activities", Auth::Bearer(&a),
+        Some(json!({"title_en": "T", "category": "social", "from": "2025-01-01", "to": "2025-01-02"}))).await;
+    r.problem(403, Some("org"), "org-scope");
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-b/volunteers/{vol}/access-code"),
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    r.problem(403, Some("org"), "org-scope");
+    // Org A may not re-issue codes of a volunteer org B enrolled, even on its own path.
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-a/volunteers/{vol}/access-code"),
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    r.problem(403, Some("id"), "enrolling-org");
+    // B attests; A cannot retract or correct it through its own path either: the ledger's
+    // attesting-organization rule refuses, and nothing changes.
+    let r = attest(&e, "org-b", &b, &vol, 90).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let att = r.json()["id"].as_str().unwrap().to_string();
+    let size = e.state.app.ledger.size();
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-a/attestations/{att}/retract"),
+        Auth::Bearer(&a),
+        Some(json!({"reason": "mine now"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.json()["rule"].is_string());
+    assert_eq!(r.json()["event_type"], "AttestationRetracted");
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-a/attestations/{att}/correct"),
+        Auth::Bearer(&a),
+        Some(json!({"date": yesterday(), "minutes": 10, "reason": "x"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(e.state.app.ledger.size(), size, "refusals append nothing");
+    // B's own retraction works, once.
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-b/attestations/{att}/retract"),
+        Auth::Bearer(&b),
+        Some(json!({"reason": "duplicate"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-b/attestations/{att}/retract"),
+        Auth::Bearer(&b),
+        Some(json!({"reason": "again"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    // B's listing shows it retracted; A's listing does not show it at all.
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-b/attestations",
+        Auth::Bearer(&b),
+        None,
+    )
+    .await;
+    let list = r.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["retracted"], true);
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    assert_eq!(r.json().as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_volunteer_never_sees_another_volunteer() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v1, c1) = volunteer(&e, "org-a", &a, "Айгерім Жұмабекова").await;
+    let (v2, _c2) = volunteer(&e, "org-a", &a, "Дәулет Оспанов").await;
+    assert_eq!(
+        attest(&e, "org-a", &a, &v1, 120).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        attest(&e, "org-a", &a, &v2, 45).await.status,
+        StatusCode::CREATED
+    );
+    let s1 = session(&e, &c1).await;
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v1}/hours"),
+        Auth::Cookie(&s1),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["total_minutes"], 120);
+    for path in ["hours", "certificates"] {
+        let r = call(
+            &e.state,
+            Method::GET,
+            &format!("/api/v1/volunteers/{v2}/{path}"),
+            Auth::Cookie(&s1),
+            None,
+        )
+        .await;
+        r.problem(403, Some("volunteer"), "own-data-only");
+    }
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/volunteers/{v2}/certificates"),
+        Auth::Cookie(&s1),
+        Some(json!({"lang": "en"})),
+    )
+    .await;
+    r.problem(403, Some("volunteer"), "own-data-only");
+    // Organizations and the operator do not read a volunteer's hours through this endpoint.
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v1}/hours"),
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    r.problem(403, None, "role-volunteer");
+    // Volunteers cannot act as organizations.
+    let r = attest(&e, "org-a", "", &v1, 60).await;
+    r.problem(401, None, "valid-credential");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Cookie(&s1),
+        Some(json!({"volunteer": v1, "date": yesterday(), "minutes": 600})),
+    )
+    .await;
+    r.problem(403, None, "role-organization");
+    // A re-issued code replaces the old one.
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-a/volunteers/{v1}/access-code"),
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let fresh = r.json()["access_code"].as_str().unwrap().to_string();
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/session",
+        Auth::None,
+        Some(json!({"code": c1})),
+    )
+    .await;
+    r.problem(401, Some("code"), "valid-credential");
+    session(&e, &fresh).await;
+    // Signing out ends the session.
+    let r = call(
+        &e.state,
+        Method::DELETE,
+        "/api/v1/session",
+        Auth::Cookie(&s1),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v1}/hours"),
+        Auth::Cookie(&s1),
+        None,
+    )
+    .await;
+    r.problem(401, None, "valid-credential");
+}
+
+#[tokio::test]
+async fn bad_fields_are_named_with_their_rule() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Аружан").await;
+    let size = e.state.app.ledger.size();
+    let r = attest(&e, "org-a", &a, &v, 0).await;
+    r.problem(422, Some("minutes"), "minutes");
+    let r = attest(&e, "org-a", &a, &v, 1441).await;
+    r.problem(422, Some("minutes"), "minutes");
+    let r = attest(&e, "org-a", &a, "not-an-id", 60).await;
+    r.problem(422, Some("volunteer"), "id-format");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        Some(json!({"volunteer": v, "date": "2025-02-30", "minutes": 60})),
+    )
+    .await;
+    r.problem(422, Some("date"), "date-format");
+    // Missing and unknown fields are named too.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        Some(json!({"volunteer": v, "minutes": 60})),
+    )
+    .await;
+    let p = r.problem(422, Some("date"), "schema");
+    assert!(p["detail"].as_str().unwrap().contains("date"));
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        Some(json!({"volunteer": v, "date": yesterday(), "minutes": 60, "colour": "red"})),
+    )
+    .await;
+    r.problem(422, Some("colour"), "schema");
+    // Rules only the ledger knows: a future date, an unknown volunteer, the daily limit.
+    let tomorrow = sagat_verifier::format_date((app::now() / 86_400) as i32 + 2);
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        Some(json!({"volunteer": v, "date": tomorrow, "minutes": 60})),
+    )
+    .await;
+    let p = r.problem(422, Some("date"), r.json()["rule"].as_str().unwrap());
+    assert_eq!(p["event_type"], "HoursAttested");
+    let r = attest(&e, "org-a", &a, &"ab".repeat(16), 60).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "volunteer", "{}", r.text());
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 1000).await.status,
+        StatusCode::CREATED
+    );
+    let r = attest(&e, "org-a", &a, &v, 500).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["field"], "minutes", "{}", r.text());
+    assert_eq!(
+        e.state.app.ledger.size(),
+        size + 1,
+        "only the valid attestation was appended"
+    );
+    // Malformed JSON and the wrong content type.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/orgs/org-a/attestations")
+        .header(header::AUTHORIZATION, format!("Bearer {a}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    send(&e.state, req)
+        .await
+        .problem(400, None, "well-formed-body");
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations",
+        &a,
+        "text/plain",
+        b"{}".to_vec(),
+    )
+    .await;
+    r.problem(415, Some("content-type"), "json-body");
+    // Unknown paths are problems too.
+    call(
+        &e.state,
+        Method::GET,
+        "/api/v1/nothing-here",
+        Auth::None,
+        None,
+    )
+    .await
+    .problem(404, Some("path"), "exists");
+}
+
+fn signed(body: sagat_verifier::EventBody, key: &ed25519_dalek::SigningKey) -> Vec<u8> {
+    let ev = sagat_verifier::Event {
+        v: sagat_verifier::EVENT_VERSION,
+        id: app::new_id(),
+        created: app::now(),
+        body,
+    };
+    sagat_verifier::sign_event(&ev, key)
+}
+
+#[tokio::test]
+async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
+    let e = env();
+    let key = app::generate_key();
+    let pk = sagat_verifier::public_key_base64(&key.verifying_key());
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer(&e.op),
+        Some(json!({"id": "own-key", "name_en": "Own key", "public_key": pk})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["server_holds_key"], false);
+    assert!(!e.state.app.dir.join("orgkeys/own-key.key").exists());
+    let tok = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/own-key/tokens",
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = org(&e, "org-b").await;
+    // Convenience endpoints need a server-held key.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/own-key/volunteers",
+        Auth::Bearer(&tok),
+        Some(json!({"name": "X"})),
+    )
+    .await;
+    r.problem(409, Some("org"), "server-held-key");
+    let vol = app::new_id();
+    let enroll = signed(
+        sagat_verifier::EventBody::VolunteerEnrolled(sagat_verifier::VolunteerEnrolled {
+            volunteer: vol.clone(),
+            org: Some("own-key".into()),
+        }),
+        &key,
+    );
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/own-key/events",
+        &tok,
+        "application/cose",
+        enroll.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let first = r.json()["index"].as_u64().unwrap();
+    // Resending the identical bytes is idempotent: same index, nothing new.
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/own-key/events",
+        &tok,
+        "application/cose",
+        enroll,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["index"].as_u64().unwrap(), first);
+    assert_eq!(r.json()["duplicate"], true);
+    let att = signed(
+        sagat_verifier::EventBody::HoursAttested(sagat_verifier::HoursAttested {
+            attestation: app::new_id(),
+            org: "own-key".into(),
+            volunteer: vol.clone(),
+            activity: None,
+            date: yesterday(),
+            minutes: 150,
+            role: None,
+            note: None,
+        }),
+        &key,
+    );
+    // Org B's token cannot post own-key's events, even to its own path.
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-b/events",
+        &other,
+        "application/cose",
+        att.clone(),
+    )
+    .await;
+    r.problem(403, Some("org"), "org-scope");
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/own-key/events",
+        &tok,
+        "application/cose",
+        att,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // An event signed with a key that is not the organization's is refused by the ledger.
+    let forged = signed(
+        sagat_verifier::EventBody::HoursAttested(sagat_verifier::HoursAttested {
+            attestation: app::new_id(),
+            org: "own-key".into(),
+            volunteer: vol,
+            activity: None,
+            date: yesterday(),
+            minutes: 10,
+            role: None,
+            note: None,
+        }),
+        &app::generate_key(),
+    );
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/own-key/events",
+        &tok,
+        "application/cose",
+        forged,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["event_type"], "HoursAttested");
+    // Operator events cannot be posted by organizations; garbage is named.
+    let op_event = signed(
+        sagat_verifier::EventBody::OrganizationSuspended(
+            sagat_verifier::OrganizationStatusChanged {
+                org: "org-b".into(),
+                reason: "x".into(),
+            },
+        ),
+        &e.state.app.operator_key,
+    );
+    raw(
+        &e.state,
+        "/api/v1/orgs/own-key/events",
+        &tok,
+        "application/cose",
+        op_event,
+    )
+    .await
+    .problem(403, Some("body"), "role-organization");
+    raw(
+        &e.state,
+        "/api/v1/orgs/own-key/events",
+        &tok,
+        "application/cose",
+        b"garbage".to_vec(),
+    )
+    .await
+    .problem(422, Some("body"), "signed-event");
+}
+
+#[tokio::test]
+async fn csv_upload_lists_every_bad_row_and_appends_nothing_or_everything() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v1, _) = volunteer(&e, "org-a", &a, "Ерлан").await;
+    let (v2, _) = volunteer(&e, "org-a", &a, "Мадина").await;
+    let d = yesterday();
+    let size = e.state.app.ledger.size();
+    let bad = format!(
+        "volunteer,date,hours,activity,role,note\n{v1},{d},2,,steward,\nnot-an-id,{d},1,,,\n{v2},{d},1.5,,,\n{v2},2025-13-01,1,,,\n{v1},{d},25,,,\n{},{d},1,,,\n",
+        "cd".repeat(16)
+    );
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        bad.into_bytes(),
+    )
+    .await;
+    let p = r.problem(422, None, "csv-all-rows-valid");
+    let errors = p["errors"].as_array().unwrap();
+    let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![3, 5, 6], "{p}");
+    assert_eq!(errors[0]["field"], "volunteer");
+    assert_eq!(errors[1]["field"], "date");
+    assert_eq!(errors[2]["field"], "hours");
+    assert_eq!(e.state.app.ledger.size(), size, "nothing appended");
+    // Syntactically fine, but the ledger refuses line 3: unknown volunteer. Dry-run names it.
+    let ledger_bad = format!(
+        "volunteer,date,hours\n{v1},{d},2\n{},{d},1\n",
+        "cd".repeat(16)
+    );
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        ledger_bad.into_bytes(),
+    )
+    .await;
+    let p = r.problem(422, None, "csv-all-rows-valid");
+    assert_eq!(p["errors"][0]["line"], 3, "{p}");
+    assert_eq!(e.state.app.ledger.size(), size);
+    let good = format!("volunteer,date,hours\n{v1},{d},2\n{v2},{d},1.5\n");
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        good.into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["rows"], 2);
+    assert_eq!(r.json()["minutes"], 210);
+    assert_eq!(e.state.app.ledger.size(), size + 2);
+    // Another organization cannot upload for org-a.
+    let b = org(&e, "org-b").await;
+    raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &b,
+        "text/csv",
+        b"volunteer,date,hours\n".to_vec(),
+    )
+    .await
+    .problem(403, Some("org"), "org-scope");
+}
+
+#[tokio::test]
+async fn suspension_stops_an_organization_until_reinstated() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Бекзат").await;
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/suspend",
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "audit"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a",
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["suspended"], true);
+    let r = attest(&e, "org-a", &a, &v, 60).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(
+        r.json()["rule"].as_str().unwrap().contains("suspended"),
+        "{}",
+        r.text()
+    );
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/reinstate",
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "ok"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 60).await.status,
+        StatusCode::CREATED
+    );
+    call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/nope/suspend",
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "x"})),
+    )
+    .await
+    .problem(404, Some("org"), "exists");
+    call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/suspend",
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": " "})),
+    )
+    .await
+    .problem(422, Some("reason"), "required-text");
+}
+
+#[tokio::test]
+async fn server_held_keys_are_private_files_never_returned() {
+    let e = env();
+    let _ = org(&e, "org-a").await;
+    let path = e.state.app.dir.join("orgkeys/org-a.key");
+    let pem = std::fs::read_to_string(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let secret_line = pem.lines().nth(1).unwrap().to_string();
+    for uri in [
+        "/api/v1/orgs",
+        "/api/v1/orgs/org-a",
+        "/api/openapi.json",
+        "/api/v1/trust-list",
+    ] {
+        let r = call(&e.state, Method::GET, uri, Auth::Bearer(&e.op), None).await;
+        assert!(!r.text().contains(&secret_line), "{uri} leaks the key");
+    }
+    // Duplicate registration is a conflict naming the field.
+    call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer(&e.op),
+        Some(json!({"id": "org-a", "name_en": "again"})),
+    )
+    .await
+    .problem(409, Some("id"), "org-unique");
+    call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer(&e.op),
+        Some(json!({"id": "Bad Id", "name_en": "x"})),
+    )
+    .await
+    .problem(422, Some("id"), "id-format");
+    call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer(&e.op),
+        Some(json!({"id": "org-k", "name_en": "x", "public_key": "AAAA"})),
+    )
+    .await
+    .problem(422, Some("public_key"), "public-key");
+}
+
+#[tokio::test]
+async fn tlog_tiles_read_paths_and_proofs() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Асхат").await;
+    for m in [30, 40, 50] {
+        assert_eq!(
+            attest(&e, "org-a", &a, &v, m).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let size = e.state.app.ledger.size();
+    assert!(size >= 6 && size < 256);
+    let r = call(&e.state, Method::GET, "/log/checkpoint", Auth::None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let note = r.text();
+    let verifier = sagat_verifier::NoteSigner::new(
+        &e.state.app.config.origin,
+        e.state.app.operator_key.clone(),
+    )
+    .unwrap()
+    .verifier();
+    let cp = sagat_verifier::open_checkpoint(&note, &verifier).unwrap();
+    assert_eq!(cp.size, size);
+    // Level-0 partial tile: the leaf hashes; they rebuild the checkpoint's root.
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/log/tile/0/000.p/{size}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/octet-stream");
+    assert_eq!(r.body.len() as u64, 32 * size);
+    let leaves: Vec<sagat_verifier::Hash> =
+        r.body.chunks(32).map(|c| c.try_into().unwrap()).collect();
+    assert_eq!(sagat_verifier::root_from_leaf_hashes(&leaves), cp.root_hash);
+    // Entry bundle: 2-byte big-endian length + bytes, equal to the stored entries.
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/log/tile/entries/000.p/{size}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut rest = &r.body[..];
+    for i in 0..size {
+        let n = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+        let entry = &rest[2..2 + n];
+        assert_eq!(sagat_verifier::leaf_hash(entry), leaves[i as usize]);
+        let one = call(
+            &e.state,
+            Method::GET,
+            &format!("/api/v1/log/entries/{i}"),
+            Auth::None,
+            None,
+        )
+        .await;
+        assert_eq!(one.body, entry);
+        rest = &rest[2 + n..];
+    }
+    assert!(rest.is_empty());
+    // Tiles that do not exist yet, and non-canonical names, are 404 problems.
+    for bad in [
+        "/log/tile/0/000",
+        "/log/tile/0/000.p/255",
+        "/log/tile/1/000.p/1",
+        "/log/tile/0/0",
+        "/log/tile/00/000.p/1",
+        "/log/tile/entries/x000/000",
+    ] {
+        call(&e.state, Method::GET, bad, Auth::None, None)
+            .await
+            .problem(404, Some("path"), "exists");
+    }
+    // Inclusion proof of entry 2 against the checkpoint.
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/log/inclusion?index=2&size={size}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    use base64::Engine as _;
+    let hashes: Vec<sagat_verifier::Hash> = r.json()["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            base64::engine::general_purpose::STANDARD
+                .decode(h.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
+        .collect();
+    sagat_verifier::verify_inclusion(&leaves[2], 2, size, &hashes, &cp.root_hash).unwrap();
+    // Consistency proof from 3 to size.
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/log/consistency?from=3&to={size}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let hashes: Vec<sagat_verifier::Hash> = r.json()["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            base64::engine::general_purpose::STANDARD
+                .decode(h.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
+        .collect();
+    let root3 = sagat_verifier::root_from_leaf_hashes(&leaves[..3]);
+    sagat_verifier::verify_consistency(3, size, &root3, &cp.root_hash, &hashes).unwrap();
+    call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/log/inclusion?index={size}"),
+        Auth::None,
+        None,
+    )
+    .await
+    .problem(404, Some("index"), "exists");
+    call(
+        &e.state,
+        Method::GET,
+        "/api/v1/log/inclusion?index=minus",
+        Auth::None,
+        None,
+    )
+    .await
+    .problem(422, Some("index"), "query");
+    // tlog-proof text for entry 0.
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/log/entries/0/proof",
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text()
+            .starts_with(sagat_verifier::TLOG_PROOF_HEADER.trim_end()),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_served_routes() {
+    let e = env();
+    let r = call(&e.state, Method::GET, "/api/openapi.json", Auth::None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (p, m) in [
+        ("/api/v1/orgs", "post"),
+        ("/api/v1/orgs/{org}/attestations", "post"),
+        ("/api/v1/orgs/{org}/attestations/csv", "post"),
+        ("/api/v1/orgs/{org}/events", "post"),
+        ("/api/v1/orgs/{org}/attestations/{id}/retract", "post"),
+        ("/api/v1/session", "post"),
+        ("/api/v1/volunteers/{id}/hours", "get"),
+        ("/api/v1/verify", "post"),
+        ("/api/v1/trust-list", "get"),
+        ("/api/v1/status-list", "get"),
+        ("/api/v1/log/inclusion", "get"),
+        ("/api/v1/credentials/{id}/revoke", "post"),
+    ] {
+        assert!(
+            paths.get(p).and_then(|x| x.get(m)).is_some(),
+            "{m} {p} missing from OpenAPI"
+        );
+    }
+    // Every documented path is actually routed: a request never falls through to the 404 fallback.
+    for (p, ops) in paths {
+        let concrete = p
+            .replace("{org}", "org-x")
+            .replace("{id}", &"0".repeat(32))
+            .replace("{cid}", &"0".repeat(32))
+            .replace("{index}", "0");
+        for m in ops.as_object().unwrap().keys() {
+            let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            let r = call(&e.state, method, &concrete, Auth::None, None).await;
+            if r.status == StatusCode::NOT_FOUND {
+                assert_ne!(
+                    r.json()["field"],
+                    "path",
+                    "{m} {p} is documented but not routed"
+                );
+            }
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {p}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn body_size_and_rate_limits() {
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 3,
+        max_body_bytes: 1024,
+        max_upload_bytes: 2048,
+        ..ServeOptions::default()
+    });
+    let big = json!({"id": "org-a", "name_en": "x".repeat(5000)});
+    call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer(&e.op),
+        Some(big),
+    )
+    .await
+    .problem(413, Some("body"), "body-size");
+    // Three more requests pass (3 per minute, the first used one), the next is throttled.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            call(
+                &e.state,
+                Method::POST,
+                "/api/v1/orgs/none/tokens",
+                Auth::Bearer(&e.op),
+                None,
+            )
+            .await
+            .status,
+        );
+    }
+    assert!(
+        statuses.iter().any(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/none/tokens",
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await;
+    r.problem(429, None, "rate-limit");
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    // Public reads are not throttled by someone else's bucket.
+    assert_eq!(
+        call(&e.state, Method::GET, "/api/v1/orgs", Auth::None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn csv_upload_size_limit() {
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        max_upload_bytes: 2048,
+        ..ServeOptions::default()
+    });
+    let a = org(&e, "org-a").await;
+    let big = format!("volunteer,date,hours\n{}", "x".repeat(4096));
+    raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        big.into_bytes(),
+    )
+    .await
+    .problem(413, Some("body"), "body-size");
+}
+
+#[tokio::test]
+async fn metrics_and_health() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Дина").await;
+    attest(&e, "org-a", &a, &v, 60).await;
+    attest(&e, "org-a", &a, &v, 0).await;
+    let r = call(&e.state, Method::GET, "/healthz", Auth::None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().starts_with("ok "));
+    let m = call(&e.state, Method::GET, "/metrics", Auth::None, None)
+        .await
+        .text();
+    let value = |name: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("{name} missing:\n{m}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // org registration, volunteer enrollment, one attestation.
+    assert_eq!(value("sagat_appends_total"), 3.0);
+    assert_eq!(value("sagat_append_batch_size_count"), 3.0);
+    assert_eq!(value("sagat_append_duration_seconds_count"), 3.0);
+    assert!(value("sagat_http_responses_total{class=\"4xx\"}") >= 1.0);
+    assert_eq!(value("sagat_log_size"), e.state.app.ledger.size() as f64);
+    assert!(m.contains("sagat_verify_total{verdict=\"valid\"}"));
+}
+
+#[tokio::test]
+async fn web_sign_in_sets_a_strict_http_only_cookie_and_pages_respect_roles() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (_, code) = volunteer(&e, "org-a", &a, "Тимур").await;
+    for lang in ["kk", "ru", "en"] {
+        let r = call(
+            &e.state,
+            Method::GET,
+            &format!("/?lang={lang}"),
+            Auth::None,
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.text().contains(&format!("<html lang=\"{lang}\"")));
+    }
+    let r = call(&e.state, Method::GET, "/org", Auth::None, None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/signin"));
+    let form = |code: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/signin")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("code={code}")))
+            .unwrap()
+    };
+    let r = send(&e.state, form(&code)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/me");
+    let set = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    // The volunteer's session opens /me, not /org or /operator.
+    assert_eq!(
+        call(&e.state, Method::GET, "/me", Auth::Cookie(&cookie), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        call(
+            &e.state,
+            Method::GET,
+            "/operator",
+            Auth::Cookie(&cookie),
+            None
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    let r = send(&e.state, form(&a)).await;
+    assert_eq!(r.headers[header::LOCATION], "/org");
+    let org_cookie = r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = call(
+        &e.state,
+        Method::GET,
+        "/org",
+        Auth::Cookie(&org_cookie),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("id=\"attest-form\""));
+    let r = send(&e.state, form("sgt-org-wrong")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r
+        .headers
+        .get(header::SET_COOKIE)
+        .map(|v| !v.to_str().unwrap().contains("sagat_session"))
+        .unwrap_or(true));
+}
+
+#[tokio::test]
+async fn volunteer_certificate_issue_download_and_public_verify() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Ұлжан Есенова").await;
+    let (v2, code2) = volunteer(&e, "org-a", &a, "Ғалым").await;
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 240).await.status,
+        StatusCode::CREATED
+    );
+    let s = session(&e, &code).await;
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Cookie(&s),
+        Some(json!({"lang": "kk", "lang2": "en"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let issued = r.json();
+    let qr = issued["qr_text"].as_str().unwrap().to_string();
+    assert!(qr.starts_with("VH1:"));
+    let pdf = call(
+        &e.state,
+        Method::GET,
+        issued["pdf_url"].as_str().unwrap(),
+        Auth::Cookie(&s),
+        None,
+    )
+    .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    let png = call(
+        &e.state,
+        Method::GET,
+        issued["qr_png_url"].as_str().unwrap(),
+        Auth::Cookie(&s),
+        None,
+    )
+    .await;
+    assert!(png.body.starts_with(b"\x89PNG"));
+    // The other volunteer cannot fetch it, even by guessing the URL on their own path.
+    let s2 = session(&e, &code2).await;
+    call(
+        &e.state,
+        Method::GET,
+        issued["pdf_url"].as_str().unwrap(),
+        Auth::Cookie(&s2),
+        None,
+    )
+    .await
+    .problem(403, Some("volunteer"), "own-data-only");
+    let cid = issued["credential_id"].as_str().unwrap();
+    call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v2}/certificates/{cid}/pdf"),
+        Auth::Cookie(&s2),
+        None,
+    )
+    .await
+    .problem(404, Some("credential"), "exists");
+    // Public verification: VALID, then REVOKED after the operator revokes it.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/verify",
+        Auth::None,
+        Some(json!({"qr_text": qr})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["verdict"], "VALID", "{}", r.text());
+    assert_eq!(r.json()["total_minutes"], 240);
+    // The photo path decodes the PNG QR with rqrr and gives the same verdict.
+    let text = backend_decode(&png.body);
+    assert_eq!(text, qr);
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/credentials/{cid}/revoke"),
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "issued in error"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/verify",
+        Auth::None,
+        Some(json!({"qr_text": qr})),
+    )
+    .await;
+    assert_eq!(r.json()["verdict"], "REVOKED", "{}", r.text());
+    let mut tampered = qr.clone();
+    tampered.pop();
+    tampered.push(if qr.ends_with('A') { 'B' } else { 'A' });
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/verify",
+        Auth::None,
+        Some(json!({"qr_text": tampered})),
+    )
+    .await;
+    assert_eq!(r.json()["verdict"], "INVALID", "{}", r.text());
+    let list = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Cookie(&s),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(list[0]["revoked"], true);
+}
+
+fn backend_decode(png: &[u8]) -> String {
+    serve::backend::decode_qr_photo(png).unwrap()
+}
