@@ -366,5 +366,8 @@ pub struct CredentialRevoked {
 
 /// Checks that `id` is 32 lowercase hex digits (a random 128-bit id).
 pub fn is_valid_id128(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

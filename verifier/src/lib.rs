@@ -22,8 +22,8 @@ mod cose;
 mod credential;
 mod date;
 mod error;
-mod evidence;
 mod event;
+mod evidence;
 mod keys;
 mod merkle;
 mod note;
@@ -34,16 +34,25 @@ mod tlog_proof;
 mod trust;
 mod verdict;
 
+pub use cbor::{from_canonical_cbor, to_canonical_cbor};
+pub use cose::{sign1, Sign1};
+pub use credential::{
+    check_claims_consistency, credential_id_hex, decode_claims, encode_claims, index_list_cbor,
+    parse_credential, parse_credential_id, sign_credential, AttestationRefs, CredentialClaims,
+    HoursClaim, MoreOrgs, OrgLine, UnverifiedCredential, HOURS_CLAIM_KEY, MAX_INLINE_INDEX_BYTES,
+};
+pub use date::{date_from_unix, format_date, parse_date, year_of};
+pub use error::Error;
 pub use event::{
     is_valid_id128, ActivityPublished, AttestationCorrected, AttestationRetracted, Category,
     CredentialIssued, CredentialRevoked, Event, EventBody, HoursAttested, IssuerKeyRegistered,
     Names, OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged, Signer,
     VolunteerEnrolled, EVENT_VERSION,
 };
-pub use cbor::{from_canonical_cbor, to_canonical_cbor};
-pub use cose::{sign1, Sign1};
-pub use date::{date_from_unix, format_date, parse_date, year_of};
-pub use error::Error;
+pub use evidence::{
+    decode_evidence, encode_evidence, verify_evidence, EvidenceBundle, EvidenceEntry,
+    EvidenceError, EvidenceSummary, MAX_EVIDENCE_BYTES,
+};
 pub use keys::{key_id, parse_public_key, public_key_base64};
 pub use merkle::{
     consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root_from_leaf_hashes,
@@ -53,23 +62,14 @@ pub use note::{
     open_checkpoint, open_note, sign_note, Checkpoint, Note, NoteSigner, NoteVerifier,
     MAX_NOTE_BYTES, MAX_SIGNATURES,
 };
-pub use signed_event::{decode_signed_event, sign_event, SignedEvent};
-pub use tlog_proof::{format_tlog_proof, parse_tlog_proof, TlogProof, TLOG_PROOF_HEADER};
-pub use credential::{
-    check_claims_consistency, credential_id_hex, decode_claims, encode_claims, index_list_cbor,
-    parse_credential, parse_credential_id, sign_credential, AttestationRefs, CredentialClaims,
-    HoursClaim, MoreOrgs, OrgLine, UnverifiedCredential, HOURS_CLAIM_KEY, MAX_INLINE_INDEX_BYTES,
-};
 pub use qr_text::{decode_qr_text, encode_qr_text, MAX_COSE_BYTES, MAX_QR_TEXT_CHARS, QR_PREFIX};
+pub use signed_event::{decode_signed_event, sign_event, SignedEvent};
+pub use status::{
+    open_status_list, sign_status_list, StatusList, MAX_STATUS_LIST_BYTES, STATUS_LIST_TYP,
+};
+pub use tlog_proof::{format_tlog_proof, parse_tlog_proof, TlogProof, TLOG_PROOF_HEADER};
 pub use trust::{
     jcs, open_trust_list, sign_trust_list, TrustList, TrustedIssuer, MAX_TRUST_LIST_BYTES,
     TRUST_LIST_FORMAT,
-};
-pub use evidence::{
-    decode_evidence, encode_evidence, verify_evidence, EvidenceBundle, EvidenceEntry,
-    EvidenceError, EvidenceSummary, MAX_EVIDENCE_BYTES,
-};
-pub use status::{
-    open_status_list, sign_status_list, StatusList, MAX_STATUS_LIST_BYTES, STATUS_LIST_TYP,
 };
 pub use verdict::{verify_credential, InvalidReason, RevocationCheck, Verdict, VerdictStatus};

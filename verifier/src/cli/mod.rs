@@ -8,13 +8,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail, Context, Result};
-use clap::Parser;
 use crate::{
     credential_id_hex, date_from_unix, decode_evidence, format_date, open_status_list,
     open_trust_list, verify_credential, verify_evidence, InvalidReason, NoteVerifier,
     RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus, MAX_QR_TEXT_CHARS,
 };
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
 
 mod i18n;
 mod pdf;
