@@ -73,9 +73,14 @@ fn http_get(addr: SocketAddr, path: &str, cookie: &str) -> (String, Vec<u8>) {
 }
 
 async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element {
-    c.find(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("no element #{id} on {:?}: {e}", c.current_url().await.ok()))
+    match c.find(Locator::Id(id)).await {
+        Ok(el) => el,
+        Err(e) => panic!(
+            "no element #{id} on {:?}: {e}\n{}",
+            c.current_url().await.ok(),
+            c.source().await.unwrap_or_default()
+        ),
+    }
 }
 
 async fn fill(c: &Client, id: &str, text: &str) {
@@ -84,10 +89,16 @@ async fn fill(c: &Client, id: &str, text: &str) {
     el.send_keys(text).await.unwrap();
 }
 
-async fn sign_in(c: &Client, base: &str, code: &str) {
+async fn sign_in(c: &Client, base: &str, code: &str, landing: &str) {
     c.goto(&format!("{base}/signin?lang=en")).await.unwrap();
     fill(c, "code", code).await;
     by_id(c, "signin-submit").await.click().await.unwrap();
+    let url = c.current_url().await.unwrap();
+    assert!(
+        url.path().ends_with(landing),
+        "sign-in with {code:?} landed on {url}:\n{}",
+        c.source().await.unwrap_or_default()
+    );
 }
 
 async fn flash_ok(c: &Client) -> String {
@@ -173,8 +184,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
 
     let result = async {
         // Operator: register an organization (server holds its key) and mint its token.
-        sign_in(&c, &base, &operator_token).await;
-        assert!(c.current_url().await.unwrap().path().ends_with("/operator"));
+        sign_in(&c, &base, &operator_token, "/operator").await;
         let form = by_id(&c, "register-form").await;
         form.find(Locator::Css("input[name=id]"))
             .await
@@ -212,8 +222,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         by_id(&c, "signout").await.click().await.unwrap();
 
         // Organization: enroll a volunteer, attest 3.5 hours.
-        sign_in(&c, &base, &org_token).await;
-        assert!(c.current_url().await.unwrap().path().ends_with("/org"));
+        sign_in(&c, &base, &org_token, "/org").await;
         fill(&c, "enroll-name", "Әлия Сәрсенбаева").await;
         by_id(&c, "enroll-submit").await.click().await.unwrap();
         flash_ok(&c).await;
@@ -226,8 +235,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         by_id(&c, "signout").await.click().await.unwrap();
 
         // Volunteer: sees the hours, issues an English certificate, downloads the PDF.
-        sign_in(&c, &base, &code).await;
-        assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+        sign_in(&c, &base, &code, "/me").await;
         let total = by_id(&c, "total-hours").await;
         assert_eq!(
             total.attr("data-minutes").await.unwrap().as_deref(),

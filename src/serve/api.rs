@@ -1027,19 +1027,27 @@ pub struct CsvAccepted {
 /// Parses, checks and appends a CSV document for `org`: all rows or none, every bad row named.
 pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiResult<CsvAccepted> {
     let key = backend::org_key(&state.app, org)?;
-    let rows = crate::attest_csv::parse(org, bytes).map_err(|errors| {
-        AppError::csv_rows(
-            errors
-                .into_iter()
-                .map(|e| RowError {
-                    line: e.line as usize,
-                    field: csv_field(&e.reason),
-                    rule: csv_rule(&e.reason),
-                    detail: e.reason,
-                })
-                .collect(),
-        )
-    })?;
+    let (rows, errors) = crate::attest_csv::parse(org, bytes);
+    if !errors.is_empty() || rows.is_empty() {
+        let mut errors: Vec<RowError> = errors
+            .into_iter()
+            .map(|e| RowError {
+                line: e.line as usize,
+                field: csv_field(&e.reason),
+                rule: csv_rule(&e.reason),
+                detail: e.reason,
+            })
+            .collect();
+        if errors.is_empty() {
+            errors.push(RowError {
+                line: 2,
+                field: "row".into(),
+                rule: "csv-nonempty".into(),
+                detail: "the file has no rows".into(),
+            });
+        }
+        return Err(AppError::csv_rows(errors));
+    }
     let entries = crate::attest_csv::sign_rows(&rows, &key, now());
     // Dry run against every ledger rule first so every bad row is named, not only the first.
     let violations = state
