@@ -131,8 +131,9 @@ struct OrgFacts {
 /// 1. checks the request, the issuer's registration and key, and the holder's name;
 /// 2. takes the volunteer's live attestations (corrections applied, retractions dropped) in the
 ///    period and organization asked for, against the current signed checkpoint;
-/// 3. builds the claims: one line per organization, largest first, grouped into "+N more" only as
-///    far as needed for the QR code to stay within version [`MAX_QR_VERSION`];
+/// 3. builds the claims: one line per organization, largest first; to keep the QR code within
+///    version [`MAX_QR_VERSION`] the names are left out of the lines first, and only then the
+///    smallest lines are grouped into "+N more" (see [`sign_fitted_credential`]);
 /// 4. builds the evidence bundle (every counted entry, corrections, the organizations' key
 ///    events, the activities, the issuer's registration, each with its inclusion proof);
 /// 5. signs the credential, appends `CredentialIssued` (issuer-signed), renders the PDF.
@@ -209,8 +210,14 @@ pub fn issue(
             period_to: period_to.clone(),
             checkpoint_size: snap.checkpoint.size,
             checkpoint_root: snap.checkpoint.root_hash,
-            attestations: AttestationRefs::compact(
-                snap.attestations.iter().map(|a| a.index).collect(),
+            // Both forms are tried when fitting the QR code; the shorter one is signed.
+            attestations: AttestationRefs::Indices(
+                snap.attestations
+                    .iter()
+                    .map(|a| a.index)
+                    .collect::<BTreeSet<u64>>()
+                    .into_iter()
+                    .collect(),
             ),
             status_index: snap.status_index,
         },
@@ -486,9 +493,19 @@ fn org_lines(snap: &Snapshot) -> Vec<OrgLine> {
     lines
 }
 
-/// Signs `claims`, grouping the last organization lines (put the smallest last) into
-/// [`MoreOrgs`] until the QR code fits version [`MAX_QR_VERSION`]; `claims` is updated to what
-/// was signed. Returns the COSE_Sign1 bytes and the QR text.
+/// Signs `claims` so that its QR code fits version [`MAX_QR_VERSION`]; `claims` is updated to
+/// what was signed. Returns the COSE_Sign1 bytes and the QR text.
+///
+/// The fitting order keeps as much itemized as possible:
+/// 1. every line with its organization name;
+/// 2. every line with the names left empty (the format allows it: a verifier shows the org id,
+///    and the PDF and the evidence bundle's `OrganizationRegistered` events carry the names);
+/// 3. only then the last lines (put the smallest last) are grouped into [`MoreOrgs`], one at a
+///    time, still without names.
+///
+/// At each step the attestation references take whichever form (inline list or commitment,
+/// see [`AttestationRefs::compact`]) gives the shorter QR text, so that a list just over the
+/// inline limit or a commitment larger than a short list never costs a QR version.
 ///
 /// # Errors
 /// [`Error::QrTooLarge`] if even one grouped line does not fit (an absurdly long holder name).
@@ -499,9 +516,23 @@ pub fn sign_fitted_credential(
     let all = std::mem::take(&mut claims.hours.orgs);
     // A remainder the caller already grouped stays grouped; more lines may join it.
     let already = claims.hours.more.take();
+    let refs = attestation_ref_forms(&claims.hours.attestations);
+    let nameless: Vec<OrgLine> = all
+        .iter()
+        .map(|o| OrgLine {
+            name: String::new(),
+            ..o.clone()
+        })
+        .collect();
+    let mut attempts: Vec<(&[OrgLine], &[OrgLine])> = vec![(&all[..], &[][..])];
+    if all.iter().any(|o| !o.name.is_empty()) {
+        attempts.push((&nameless[..], &[][..]));
+    }
+    for keep in (0..nameless.len()).rev() {
+        attempts.push(nameless.split_at(keep));
+    }
     let mut smallest = u8::MAX;
-    for keep in (0..=all.len()).rev() {
-        let (kept, grouped) = all.split_at(keep);
+    for (kept, grouped) in attempts {
         claims.hours.orgs = kept.to_vec();
         let extra = MoreOrgs {
             organizations: grouped.len() as u32,
@@ -514,8 +545,17 @@ pub fn sign_fitted_credential(
             }),
             None => (!grouped.is_empty()).then_some(extra),
         };
-        let cose = sign_credential(claims, key);
-        let text = encode_qr_text(&cose);
+        let mut best: Option<(usize, Vec<u8>, String, AttestationRefs)> = None;
+        for form in &refs {
+            claims.hours.attestations = form.clone();
+            let cose = sign_credential(claims, key);
+            let text = encode_qr_text(&cose);
+            if best.as_ref().is_none_or(|b| text.len() < b.0) {
+                best = Some((text.len(), cose, text, form.clone()));
+            }
+        }
+        let (_, cose, text, form) = best.expect("at least one attestation reference form");
+        claims.hours.attestations = form;
         let version = qr_version(&text)?;
         if version <= MAX_QR_VERSION {
             return Ok((cose, text));
@@ -526,6 +566,17 @@ pub fn sign_fitted_credential(
         version: smallest,
         max: MAX_QR_VERSION,
     })
+}
+
+/// The forms `refs` may take on the wire: itself, plus the commitment when it is an inline list
+/// (a commitment can never be turned back into the list).
+fn attestation_ref_forms(refs: &AttestationRefs) -> Vec<AttestationRefs> {
+    match refs {
+        AttestationRefs::Indices(indices) => {
+            vec![refs.clone(), AttestationRefs::commit(indices)]
+        }
+        AttestationRefs::Commitment { .. } => vec![refs.clone()],
+    }
 }
 
 /// The entries behind the credential, each with its inclusion proof to the checkpoint.

@@ -519,7 +519,7 @@ fn revocation_shows_in_the_signed_status_list_and_the_trust_list_names_the_issue
 }
 
 #[test]
-fn many_organizations_are_grouped_to_fit_the_qr_while_the_pdf_lists_all() {
+fn many_organizations_lose_their_names_before_lines_are_grouped_while_the_pdf_lists_all() {
     let mut w = World::new();
     for n in 0..15 {
         w.register_org(n);
@@ -541,7 +541,7 @@ fn many_organizations_are_grouped_to_fit_the_qr_while_the_pdf_lists_all() {
     let issuer = w.issuer();
     let dir = tempfile::tempdir().unwrap();
 
-    // Ten organizations: as many lines as QR version 20 allows, the rest grouped.
+    // Ten organizations with short ids: all ten lines fit once the names are left out.
     let ten = issue(
         &w.ledger,
         &w.directory,
@@ -550,12 +550,9 @@ fn many_organizations_are_grouped_to_fit_the_qr_while_the_pdf_lists_all() {
         now(),
     )
     .unwrap();
-    let grouped = ten
-        .claims
-        .hours
-        .more
-        .map_or(0, |m| m.organizations as usize);
-    assert_eq!(ten.claims.hours.orgs.len() + grouped, 10);
+    assert_eq!(ten.claims.hours.more, None, "{:?}", ten.claims.hours);
+    assert_eq!(ten.claims.hours.orgs.len(), 10);
+    assert!(ten.claims.hours.orgs.iter().all(|o| o.name.is_empty()));
     let version = qr_version(&ten.qr_text).unwrap();
     assert!(
         version <= MAX_QR_VERSION,
@@ -574,26 +571,21 @@ fn many_organizations_are_grouped_to_fit_the_qr_while_the_pdf_lists_all() {
         now(),
     )
     .unwrap();
-    let more = fifteen
-        .claims
-        .hours
-        .more
-        .expect("15 organizations are grouped");
+    // Lines are grouped only after the names are gone, smallest first, and the total is kept.
+    let hours = &fifteen.claims.hours;
+    let grouped = hours.more.map_or(0, |m| m.organizations as usize);
+    assert_eq!(hours.orgs.len() + grouped, 15);
+    assert!(hours.orgs.iter().all(|o| o.name.is_empty()));
+    let listed: u64 = hours.orgs.iter().map(|o| o.minutes).sum();
     assert_eq!(
-        fifteen.claims.hours.orgs.len() + more.organizations as usize,
-        15
+        listed + hours.more.map_or(0, |m| m.minutes),
+        hours.total_minutes
     );
     assert!(qr_version(&fifteen.qr_text).unwrap() <= MAX_QR_VERSION);
-    // The grouped ones are the smallest.
-    let smallest_listed = fifteen
-        .claims
-        .hours
-        .orgs
-        .iter()
-        .map(|o| o.minutes)
-        .min()
-        .unwrap();
-    assert!(more.minutes <= smallest_listed * u64::from(more.organizations));
+    if let Some(more) = hours.more {
+        let smallest_listed = hours.orgs.iter().map(|o| o.minutes).min().unwrap();
+        assert!(more.minutes <= smallest_listed * u64::from(more.organizations));
+    }
     let (scanned, text) = scan_pdf(dir.path(), &fifteen.pdf);
     assert_eq!(scanned, fifteen.qr_text);
     for org in 0..15 {
