@@ -244,16 +244,6 @@ impl TokenStore {
         Ok(())
     }
 
-    /// Removes every token and session of an organization (after suspension, say).
-    pub fn revoke_role(&self, role: &Role, now: i64) -> Result<usize> {
-        let mut records = self.records.lock().expect("token store lock");
-        let before = records.len();
-        records.retain(|r| &r.role != role);
-        let removed = before - records.len();
-        self.save(&mut records, now)?;
-        Ok(removed)
-    }
-
     /// Ends every web session of `role` (after a suspension, say); its tokens stay.
     pub fn revoke_sessions(&self, role: &Role, now: i64) -> Result<usize> {
         let mut records = self.records.lock().expect("token store lock");

@@ -994,7 +994,7 @@ pub fn attestations_of(state: &AppState, org: &str) -> Vec<AttestationView> {
             })
             .collect()
     });
-    v.sort_by(|a, b| b.index.cmp(&a.index));
+    v.sort_by_key(|a| std::cmp::Reverse(a.index));
     v
 }
 

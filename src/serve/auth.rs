@@ -55,17 +55,6 @@ impl Caller {
         }
     }
 
-    /// The caller's organization, if it is one.
-    pub fn org(&self) -> Result<&str, AppError> {
-        match &self.role {
-            Role::Org(o) => Ok(o),
-            _ => Err(AppError::forbidden(
-                "role-organization",
-                "only an organization may do this",
-            )),
-        }
-    }
-
     /// Only volunteer `id` themself.
     pub fn require_volunteer(&self, id: &str) -> Result<(), AppError> {
         match &self.role {

@@ -61,8 +61,8 @@ pub struct Problem {
 pub struct AppError {
     /// HTTP status.
     pub status: StatusCode,
-    /// The problem document.
-    pub problem: Problem,
+    /// The problem document (boxed: keeps every `Result<_, AppError>` small).
+    pub problem: Box<Problem>,
     /// Seconds for `Retry-After` (429).
     pub retry_after: Option<u64>,
 }
@@ -72,7 +72,7 @@ impl AppError {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
         AppError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 type_uri: format!("{PROBLEM_BASE}{slug}"),
                 title: title.to_string(),
                 status: status.as_u16(),
@@ -82,7 +82,7 @@ impl AppError {
                 event_type: None,
                 event_id: None,
                 errors: Vec::new(),
-            },
+            }),
             retry_after: None,
         }
     }

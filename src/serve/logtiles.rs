@@ -54,6 +54,7 @@ pub fn parse_index(elems: &[&str]) -> Option<u64> {
 }
 
 /// Encodes a tile index as path elements (inverse of [`parse_index`]).
+#[cfg_attr(not(test), allow(dead_code))]
 pub fn encode_index(mut n: u64) -> String {
     let mut parts = vec![format!("{:03}", n % 1000)];
     n /= 1000;
@@ -142,8 +143,7 @@ async fn tile(
     // Entries covered by the requested tile: (index*256 + width) * 256^level.
     let level = t.level.unwrap_or(0) as u32;
     let needed = (t.index as u128 * TILE_WIDTH as u128 + t.width as u128)
-        .checked_mul(256u128.checked_pow(level).unwrap_or(u128::MAX))
-        .unwrap_or(u128::MAX);
+        .saturating_mul(256u128.checked_pow(level).unwrap_or(u128::MAX));
     if needed > size as u128 {
         return Err(AppError::not_found(
             "path",

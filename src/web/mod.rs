@@ -178,7 +178,7 @@ fn flash_err(lang: Lang, e: &AppError) -> Markup {
 
 fn hours_text(lang: Lang, minutes: u64) -> String {
     let h = minutes as f64 / 60.0;
-    if minutes % 60 == 0 {
+    if minutes.is_multiple_of(60) {
         format!("{} {}", minutes / 60, t(lang, "hours_unit"))
     } else {
         format!("{h:.2} {}", t(lang, "hours_unit"))
