@@ -155,6 +155,30 @@ pub enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
+    /// Run the HTTP service (API, web pages, log read API). Initializes the data directory on
+    /// first start and prints the operator token once.
+    Serve {
+        #[command(flatten)]
+        data: DataDir,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Seed a demo data set (organizations, activities, 30 volunteers, attestations).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Mint a bearer token for the operator or an organization (printed once; only its hash is
+    /// stored).
+    Token {
+        #[command(flatten)]
+        data: DataDir,
+        /// An operator token.
+        #[arg(long, conflicts_with = "org", required_unless_present = "org")]
+        operator: bool,
+        /// A token for this organization.
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Verify a certificate offline: the same code as `sagat-verify` (see `sagat verify --help`).
     #[command(disable_help_flag = true)]
     Verify {

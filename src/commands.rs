@@ -193,6 +193,22 @@ pub fn run(command: Command) -> Result<ExitCode> {
             println!("trust list written to {}", out.display());
             println!("verify it with the operator key: {}", app.operator_vkey());
         }
+        Command::Serve { data, addr, demo } => {
+            crate::serve::serve_command(&data.data, addr, demo)?;
+        }
+        Command::Token {
+            data,
+            operator,
+            org,
+        } => {
+            let app = app::open(&data.data)?;
+            let token = match (operator, org) {
+                (_, Some(org)) => crate::tokens::mint_org(&app, &org)?,
+                _ => crate::tokens::mint_operator(&app)?,
+            };
+            println!("token (shown once; only its hash is stored):");
+            println!("{token}");
+        }
         Command::Verify { args } => {
             let argv = std::iter::once(std::ffi::OsString::from("sagat verify")).chain(args);
             return Ok(sagat_verifier::cli::main_from(argv));

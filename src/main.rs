@@ -5,6 +5,9 @@ mod app;
 mod attest_csv;
 mod cli;
 mod commands;
+mod serve;
+mod tokens;
+mod web;
 
 use std::process::ExitCode;
 

@@ -1027,7 +1027,7 @@ async fn tlog_tiles_read_paths_and_proofs() {
         );
     }
     let size = e.state.app.ledger.size();
-    assert!(size >= 6 && size < 256);
+    assert!((6..256).contains(&size));
     let r = call(&e.state, Method::GET, "/log/checkpoint", Auth::None, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers[header::CONTENT_TYPE]
@@ -1265,7 +1265,7 @@ async fn body_size_and_rate_limits() {
         );
     }
     assert!(
-        statuses.iter().any(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
         "{statuses:?}"
     );
     let r = call(
