@@ -73,7 +73,9 @@ fn http_get(addr: SocketAddr, path: &str, cookie: &str) -> (String, Vec<u8>) {
 }
 
 async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element {
-    match c.find(Locator::Id(id)).await {
+    // Waits (bounded) for the element: a click returns before its page has loaded.
+    let wait = c.wait().at_most(std::time::Duration::from_secs(15));
+    match wait.for_element(Locator::Id(id)).await {
         Ok(el) => el,
         Err(e) => panic!(
             "no element #{id} on {:?}: {e}\n{}",
@@ -93,7 +95,16 @@ async fn sign_in(c: &Client, base: &str, code: &str, landing: &str) {
     c.goto(&format!("{base}/signin?lang=en")).await.unwrap();
     fill(c, "code", code).await;
     by_id(c, "signin-submit").await.click().await.unwrap();
-    let url = c.current_url().await.unwrap();
+    // The click returns before the form's navigation has finished: wait for the landing page
+    // (bounded), then check where we are.
+    let mut url = c.current_url().await.unwrap();
+    for _ in 0..100 {
+        if url.path().ends_with(landing) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        url = c.current_url().await.unwrap();
+    }
     assert!(
         url.path().ends_with(landing),
         "sign-in with {code:?} landed on {url}:\n{}",
