@@ -1,4 +1,4 @@
-//! The C2SP tlog-tiles read API under `/log/` (https://c2sp.org/tlog-tiles):
+//! The C2SP tlog-tiles read API under `/log/` (<https://c2sp.org/tlog-tiles>):
 //! - `GET /log/checkpoint` — the latest signed checkpoint (C2SP tlog-checkpoint, signed note);
 //! - `GET /log/tile/<L>/<N>[.p/<W>]` — Merkle tree tiles: the 32-byte hashes of level `L`
 //!   (0..=63) tile `N`, 256 wide when full, `W` (1..=255) when partial;
