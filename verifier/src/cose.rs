@@ -137,7 +137,21 @@ impl Sign1 {
     /// `["Signature1", protected, h'', payload]` (RFC 9052 §4.4), using the protected header
     /// bytes exactly as received.
     pub fn to_be_signed(&self) -> Vec<u8> {
-        self.inner.tbs_data(&[])
+        // Written directly from the received bytes: a parsed message always keeps its protected
+        // header's original bytes, and the other items are fixed.
+        let Some(protected) = self.inner.protected.original_data.as_deref() else {
+            return self.inner.tbs_data(&[]);
+        };
+        let payload = self.payload();
+        let mut out = Vec::with_capacity(20 + protected.len() + payload.len());
+        // array(4), "Signature1", protected, external_aad h'', payload
+        out.push(0x84);
+        out.push(0x6a);
+        out.extend_from_slice(b"Signature1");
+        push_bstr(&mut out, protected);
+        out.push(0x40);
+        push_bstr(&mut out, payload);
+        out
     }
 
     /// The Ed25519 signature (must be 64 bytes).
@@ -163,10 +177,49 @@ impl Sign1 {
     }
 }
 
+/// Appends a byte string (major type 2) with its shortest-form head.
+fn push_bstr(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len() as u64;
+    match len {
+        0..=23 => out.push(0x40 | len as u8),
+        24..=0xff => out.extend_from_slice(&[0x58, len as u8]),
+        0x100..=0xffff => {
+            out.push(0x59);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(0x5a);
+            out.extend_from_slice(&(len as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(0x5b);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(bytes);
+}
+
 fn describe_tag(bytes: &[u8]) -> String {
     let mut reader = bytes;
     match ciborium::from_reader::<ciborium::Value, _>(&mut reader) {
         Ok(ciborium::Value::Tag(tag, _)) => tag.to_string(),
         _ => format!("(header byte {:#04x})", bytes[0]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    #[test]
+    fn to_be_signed_is_cosets_sig_structure() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        for len in [0, 1, 23, 24, 255, 256, 65_535, 65_536] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let parsed = Sign1::parse(&sign1(&payload, &key)).unwrap();
+            assert_eq!(parsed.to_be_signed(), parsed.inner.tbs_data(&[]), "{len}");
+            parsed.verify(&key.verifying_key()).unwrap();
+        }
     }
 }

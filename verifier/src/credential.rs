@@ -328,10 +328,14 @@ fn claims_from_value(value: Value) -> Result<CredentialClaims, String> {
 fn date(v: Value, what: &str) -> Result<String, String> {
     let days = get_i64(v, what)?;
     let days = i32::try_from(days).map_err(|_| format!("{what}: day number out of range"))?;
-    let s = format_date(days);
     // Only days of years 0001-9999 have a YYYY-MM-DD form.
-    parse_date(&s).map_err(|e| format!("{what}: {e}"))?;
-    Ok(s)
+    if !(crate::date::FIRST_DAY..=crate::date::LAST_DAY).contains(&days) {
+        let shown = format_date(days);
+        return Err(format!(
+            "{what}: day {days} ({shown}) is outside years 0001-9999"
+        ));
+    }
+    Ok(format_date(days))
 }
 
 /// A category on the wire: its position in [`Category::ALL`] (one byte) when it is one of the

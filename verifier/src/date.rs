@@ -7,6 +7,11 @@
 
 use crate::Error;
 
+/// 0001-01-01, the first day [`parse_date`] accepts, as days since 1970-01-01.
+pub(crate) const FIRST_DAY: i32 = -719_162;
+/// 9999-12-31, the last day [`parse_date`] accepts.
+pub(crate) const LAST_DAY: i32 = 2_932_896;
+
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date (years 0001-9999).
 ///
 /// Strict: exactly ten characters, ASCII digits and `-` only, a real month and a real day of that
@@ -44,7 +49,20 @@ pub fn parse_date(s: &str) -> Result<i32, Error> {
 /// [`parse_date`] accepts); outside it the year is printed as a plain signed number.
 pub fn format_date(days: i32) -> String {
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
+    if !(0..=9999).contains(&y) {
+        return format!("{y:04}-{m:02}-{d:02}");
+    }
+    // Written digit by digit: this runs for every date of every credential verified.
+    let mut out = String::with_capacity(10);
+    for (n, width) in [(y as u32, 4), (m, 2), (d, 2)] {
+        if width == 2 {
+            out.push('-');
+        }
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+        }
+    }
+    out
 }
 
 /// The UTC calendar day containing the Unix timestamp `secs`, as days since 1970-01-01.
@@ -94,4 +112,20 @@ fn civil_from_days(days: i32) -> (i32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year as i32, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_and_last_day_bound_what_parse_date_accepts() {
+        assert_eq!(parse_date("0001-01-01").unwrap(), FIRST_DAY);
+        assert_eq!(parse_date("9999-12-31").unwrap(), LAST_DAY);
+        for days in [FIRST_DAY - 1, LAST_DAY + 1, i32::MIN, i32::MAX] {
+            assert!(parse_date(&format_date(days)).is_err(), "{days}");
+        }
+        assert_eq!(format_date(FIRST_DAY), "0001-01-01");
+        assert_eq!(format_date(0), "1970-01-01");
+    }
 }

@@ -10,11 +10,13 @@
 //! rejected before decoding, and inflating stops at [`MAX_COSE_BYTES`] (a zip bomb is rejected,
 //! not expanded).
 
-use std::io::{Read, Write};
+use std::cell::RefCell;
+use std::io::Write;
 
-use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
+use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+use miniz_oxide::inflate::TINFLStatus;
 
 use crate::Error;
 
@@ -58,22 +60,75 @@ pub fn decode_qr_text(text: &str) -> Result<Vec<u8>, Error> {
 }
 
 /// Inflates a zlib (RFC 1950) stream, refusing output beyond `limit` bytes and trailing bytes.
+///
+/// One decompressor per thread is reused (its state is ~11 KB of Huffman tables; allocating and
+/// zeroing it per QR code cost more than inflating the code), and the output buffer starts at a
+/// few times the input and doubles up to `limit + 1` bytes, so a bomb stops at the limit.
 pub(crate) fn inflate_limited(compressed: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
-    let mut decoder = ZlibDecoder::new(compressed);
-    let mut out = Vec::new();
-    (&mut decoder)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Zlib(format!("broken zlib stream: {e}")))?;
-    if out.len() > limit {
+    thread_local! {
+        static DECOMPRESSOR: RefCell<Box<DecompressorOxide>> = RefCell::default();
+    }
+    DECOMPRESSOR.with(|cell| {
+        let mut decompressor = cell.borrow_mut();
+        decompressor.init();
+        inflate_with(&mut decompressor, compressed, limit)
+    })
+}
+
+fn inflate_with(
+    decompressor: &mut DecompressorOxide,
+    compressed: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, Error> {
+    // Checks the Adler-32 checksum in the zlib trailer; the whole output is one buffer.
+    let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
+        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let cap = limit.saturating_add(1);
+    let mut out = vec![0; compressed.len().saturating_mul(4).max(64).min(cap)];
+    let (mut in_pos, mut out_pos) = (0, 0);
+    loop {
+        let (status, consumed, written) = decompress(
+            decompressor,
+            &compressed[in_pos..],
+            &mut out,
+            out_pos,
+            flags,
+        );
+        in_pos += consumed;
+        out_pos += written;
+        match status {
+            TINFLStatus::Done => break,
+            TINFLStatus::HasMoreOutput if out.len() < cap => {
+                out.resize(out.len().saturating_mul(2).min(cap), 0);
+            }
+            TINFLStatus::HasMoreOutput => {
+                return Err(Error::Zlib(format!("inflates to more than {limit} bytes")))
+            }
+            TINFLStatus::Adler32Mismatch => {
+                return Err(Error::Zlib(
+                    "broken zlib stream: Adler-32 checksum mismatch".into(),
+                ))
+            }
+            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
+                return Err(Error::Zlib("broken zlib stream: truncated".into()))
+            }
+            _ => {
+                return Err(Error::Zlib(
+                    "broken zlib stream: corrupt deflate data".into(),
+                ))
+            }
+        }
+    }
+    if out_pos > limit {
         return Err(Error::Zlib(format!("inflates to more than {limit} bytes")));
     }
-    if decoder.total_in() != compressed.len() as u64 {
+    if in_pos != compressed.len() {
         return Err(Error::Zlib(format!(
             "{} bytes after the end of the zlib stream",
-            compressed.len() as u64 - decoder.total_in()
+            compressed.len() - in_pos
         )));
     }
+    out.truncate(out_pos);
     Ok(out)
 }
 
@@ -101,12 +156,60 @@ mod tests {
         assert_eq!(decode_qr_text(&format!("{text}\n")).unwrap(), data);
     }
 
+    /// The flate2 reader [`inflate_limited`] replaced, as its test oracle.
+    fn inflate_with_flate2(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ()> {
+        use std::io::Read;
+        let mut decoder = flate2::read::ZlibDecoder::new(compressed);
+        let mut out = Vec::new();
+        (&mut decoder)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(drop)?;
+        if out.len() > limit || decoder.total_in() != compressed.len() as u64 {
+            return Err(());
+        }
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn inflate_agrees_with_flate2(
+            data in proptest::collection::vec(0u8..4, 0..3000),
+            limit in 0usize..4000,
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), 0u8..8), 0..3),
+            cut in proptest::prelude::any::<usize>(),
+            trailing in proptest::prelude::any::<bool>(),
+        ) {
+            let mut z = deflate(&data);
+            for (at, bit) in flips {
+                let at = at % z.len();
+                z[at] ^= 1 << bit;
+            }
+            if cut % 4 == 0 {
+                z.truncate(cut % (z.len() + 1));
+            }
+            if trailing {
+                z.push(0);
+            }
+            // flate2's reader returns what it has when the input ends before the stream does
+            // (an empty input reads as empty); the new code rejects a truncated stream, and
+            // otherwise decides exactly as the old one did.
+            match (inflate_limited(&z, limit), inflate_with_flate2(&z, limit)) {
+                (Err(Error::Zlib(m)), Ok(_)) => proptest::prop_assert!(m.ends_with("truncated"), "{m}"),
+                (new, old) => proptest::prop_assert_eq!(new.map_err(drop), old),
+            }
+        }
+    }
+
     #[test]
     fn rejects_bombs_prefix_and_trailing_bytes() {
         let bomb = deflate(&vec![0u8; 1 << 20]);
         let text = format!("VH1:{}", base45::encode(&bomb));
         assert!(matches!(decode_qr_text(&text), Err(Error::Zlib(m)) if m.contains("more than")));
         assert!(matches!(decode_qr_text("HC1:ABC"), Err(Error::QrText(_))));
+        assert_eq!(inflate_limited(&deflate(b""), 0).unwrap(), b"");
+        assert!(inflate_limited(&deflate(b"x"), 0).is_err());
+        assert!(inflate_limited(b"", 10).is_err());
         let mut z = deflate(b"hello");
         z.push(0);
         let text = format!("VH1:{}", base45::encode(&z));
