@@ -60,7 +60,12 @@ pub fn decode_signed_event(bytes: &[u8]) -> Result<SignedEvent, Error> {
     let event: Event = value
         .deserialized()
         .map_err(|e| Error::Cbor(format!("payload is not a version-1 event: {e}")))?;
-    if to_canonical_cbor(&event) != payload {
+    // The payload must be the event's own deterministic encoding. Both trees encode to one byte
+    // form each, so comparing them (map entries in any order) says whether the bytes would be
+    // equal, without encoding the event again.
+    let made = Value::serialized(&event)
+        .map_err(|e| Error::Event(format!("event does not serialize: {e}")))?;
+    if !same_up_to_map_order(&made, &value) {
         return Err(Error::Event(
             "payload holds fields the event schema does not define".into(),
         ));
@@ -72,4 +77,83 @@ pub fn decode_signed_event(bytes: &[u8]) -> Result<SignedEvent, Error> {
         )));
     }
     Ok(SignedEvent { event, sign1 })
+}
+
+/// Whether `made` (a tree serde made from a value) has the same deterministic encoding as `read`
+/// (a tree decoded from deterministic CBOR, so its maps are sorted and without duplicate keys):
+/// equal up to the order of map entries, with each of `made`'s entries matching a different one
+/// of `read`'s (a duplicate key in `made` cannot match). Floats compare by their bits, as their
+/// encodings do.
+fn same_up_to_map_order(made: &Value, read: &Value) -> bool {
+    match (made, read) {
+        (Value::Map(made), Value::Map(read)) => {
+            if made.len() != read.len() {
+                return false;
+            }
+            let mut used = vec![false; read.len()];
+            made.iter().all(|(key, value)| {
+                let found = read
+                    .iter()
+                    .enumerate()
+                    .find(|(j, (k, _))| !used[*j] && same_up_to_map_order(key, k));
+                match found {
+                    Some((j, (_, v))) => {
+                        used[j] = true;
+                        same_up_to_map_order(value, v)
+                    }
+                    None => false,
+                }
+            })
+        }
+        (Value::Array(made), Value::Array(read)) => {
+            made.len() == read.len()
+                && made
+                    .iter()
+                    .zip(read)
+                    .all(|(m, r)| same_up_to_map_order(m, r))
+        }
+        (Value::Tag(t, made), Value::Tag(u, read)) => t == u && same_up_to_map_order(made, read),
+        (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+        (made, read) => made == read,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cbor::canonical_value;
+    use proptest::prelude::*;
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            (0i64..4).prop_map(|i| Value::Integer(i.into())),
+            "[ab]{0,2}".prop_map(Value::Text),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+            prop_oneof![Just(0.0), Just(-0.0), Just(f64::NAN)].prop_map(Value::Float),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..4)
+                    .prop_map(Value::Map),
+                inner.prop_map(|v| Value::Tag(7, Box::new(v))),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The comparison decides as "re-encode `made` and compare with the bytes of `read`",
+        /// the check it replaced.
+        #[test]
+        fn comparison_agrees_with_reencoding(made in arb_value(), other in arb_value(), same in any::<bool>()) {
+            let bytes = to_canonical_cbor(&if same { made.clone() } else { other });
+            if let Ok(read) = canonical_value(&bytes) {
+                prop_assert_eq!(
+                    same_up_to_map_order(&made, &read),
+                    to_canonical_cbor(&made) == bytes
+                );
+            }
+        }
+    }
 }

@@ -40,6 +40,9 @@ proptest! {
         compressed in any::<bool>(),
     ) {
         let cose = sign_credential(&fx::claims(), &fx::issuer_key());
+        // Deleting the leading tag 18 (0xD2) leaves the same message untagged, which COSE
+        // allows and Sign1::parse accepts: the same signed credential, not a mutation of it.
+        prop_assume!(compressed || op != 2 || pos.index(cose.len()) != 0);
         let mutate = |mut v: Vec<u8>| {
             let i = pos.index(v.len());
             match op {
