@@ -199,9 +199,9 @@ fn config_file_supplies_root_and_trust() {
     assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Renders `text` as a QR PNG at `px` pixels per module, rotated by `degrees` (bilinear, so the
+/// Renders `text` as a QR code at `px` pixels per module, rotated by `degrees` (bilinear, so the
 /// edges are anti-aliased), on a larger white page at an offset.
-fn render_png(text: &str, px: u32, degrees: f32, path: &std::path::Path) {
+fn render_qr(text: &str, px: u32, degrees: f32) -> image::GrayImage {
     let code =
         qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::Q).unwrap();
     let img = code
@@ -235,23 +235,49 @@ fn render_png(text: &str, px: u32, degrees: f32, path: &std::path::Path) {
             page.put_pixel(x, y, image::Luma([val as u8]));
         }
     }
-    page.save(path).unwrap();
+    page
+}
+
+/// Saves `img` as PNG, or as JPEG at quality 60 when `path` ends in `.jpg`.
+fn save_image(img: &image::GrayImage, path: &std::path::Path) {
+    if path.extension().is_some_and(|e| e == "jpg") {
+        let mut f = std::fs::File::create(path).unwrap();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, 60)
+            .encode_image(img)
+            .unwrap();
+    } else {
+        img.save(path).unwrap();
+    }
 }
 
 #[test]
 fn reads_rotated_anti_aliased_qr_images() {
     let dir = scratch("images");
     let qr = case_qr("valid");
-    for (px, deg) in [(3u32, 0.0f32), (3, 17.0), (2, 90.0), (4, 33.0)] {
-        let path = dir.join(format!("qr-{px}px-{deg}deg.png"));
-        render_png(&qr, px, deg, &path);
+    // A representative set: every module size and rotation class of the benchmark's set of 45,
+    // including the cases the rqrr-based pipeline missed (2 px per module at 7° and 45°, JPEG,
+    // 45° at 3-4 px).
+    let cases = [
+        (3u32, 0.0f32, "png"),
+        (3, 17.0, "png"),
+        (2, 90.0, "png"),
+        (4, 33.0, "png"),
+        (2, 45.0, "png"),
+        (2, 7.0, "jpg"),
+        (2, 0.0, "jpg"),
+        (3, 45.0, "jpg"),
+        (4, 45.0, "jpg"),
+    ];
+    for (px, deg, ext) in cases {
+        let path = dir.join(format!("qr-{px}px-{deg}deg.{ext}"));
+        save_image(&render_qr(&qr, px, deg), &path);
         let mut args = trusted(&["--image", path.to_str().unwrap()]);
         args.push("--json".into());
         let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
         assert_eq!(
             code(&out),
             0,
-            "{px} px/module, {deg}°: {}{}",
+            "{px} px/module, {deg}°, {ext}: {}{}",
             stdout(&out),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -268,6 +294,44 @@ fn reads_rotated_anti_aliased_qr_images() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), qr);
+}
+
+/// A page with another QR code (a web link) besides the credential's: the credential is found;
+/// a page with only the other code is refused with exit code 2, naming what it found.
+#[test]
+fn image_with_a_second_non_credential_qr() {
+    let dir = scratch("two-codes");
+    let qr = case_qr("valid");
+    let code_of = |t: &str, px| {
+        qrcode::QrCode::new(t.as_bytes())
+            .unwrap()
+            .render::<image::Luma<u8>>()
+            .module_dimensions(px, px)
+            .build()
+    };
+    let link = code_of("https://example.org/about", 4);
+    let mut page = image::GrayImage::from_pixel(1000, 1400, image::Luma([250]));
+    image::imageops::overlay(&mut page, &link, 100, 100);
+    let only_link = dir.join("only-link.png");
+    page.save(&only_link).unwrap();
+    image::imageops::overlay(&mut page, &render_qr(&qr, 3, 10.0), 150, 500);
+    let both = dir.join("both.png");
+    page.save(&both).unwrap();
+
+    let args = trusted(&["--image", both.to_str().unwrap(), "--json"]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(
+        code(&out),
+        0,
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["--image", only_link.to_str().unwrap()], None);
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("none is a Sagat credential"), "{err}");
+    assert!(err.contains("https://example.org/about"), "{err}");
 }
 
 /// A minimal certificate PDF laid out as the issuer writes it: the QR text in the info

@@ -1,22 +1,30 @@
 //! Finding and reading the credential QR code in a scan or photo.
 //!
-//! Decoder: rqrr (a Rust port of quirc). Alone it misses many anti-aliased renders at 2-3 pixels
-//! per module and large phone photos, so it runs on a few views of the image, cheapest first,
-//! and the first view that yields a `VH1:` text wins:
+//! Decoder: rxing (a Rust port of ZXing) with its hybrid (local-block) binarizer and the
+//! try-harder finder-pattern search, restricted to QR codes. Its binarizer copes with uneven
+//! lighting, JPEG noise and anti-aliased module edges, and its finder search is
+//! rotation-invariant, so one pass over the page usually suffices. The views, cheapest first;
+//! the first that yields a `VH1:` text wins:
 //!
-//! 1. the grayscale image as is (downscaled to at most 2400 px on the long side: a QR module
-//!    then still spans several pixels on an A4 page at 300 dpi, and rqrr's time grows with area);
-//! 2. binarized with Otsu's global threshold (removes anti-aliasing grey that confuses rqrr's
-//!    region growing);
-//! 3. upscaled 2× (nearest neighbour) and binarized: gives 2-px modules 4 px, which rqrr's
-//!    finder-pattern scan needs;
-//! 4. slightly blurred (3×3 box) then binarized: closes JPEG noise and scanner speckle;
-//! 5. each binarized view again with a local (adaptive, 31×31 mean) threshold for uneven
-//!    lighting in photos.
+//! 1. the grayscale image as is (downscaled only above [`MAX_SIDE`] pixels on the long side,
+//!    far beyond an A4 page at 300 dpi);
+//! 2. for small images only (long side ≤ [`MAX_UPSCALE_SIDE`]): upscaled 2× with bilinear
+//!    interpolation. Modules of about 1.4 px (2 px per module rotated by 45°) then span enough
+//!    pixels for the finder patterns' 1:1:3:1:1 runs. On a whole page this view would cost
+//!    seconds and reads nothing more on the measured set, so it is not tried there.
 //!
-//! Rotation needs nothing: QR finder patterns make decoding rotation-invariant.
+//! A page may carry other QR codes (a web link, a publisher's code): when a view decodes a QR
+//! that is not a credential, its area is painted white and the view is searched again, at most
+//! [`MAX_CODES_PER_VIEW`] times.
+//!
+//! rqrr (quirc's port) was the decoder before; on the benchmark set it reads a subset of what
+//! rxing reads even with binarized, upscaled and blurred views, at several times the cost
+//! (docs/benchmarks.md, "Verifier").
 
-use image::{imageops, GrayImage, Luma};
+use std::collections::HashSet;
+
+use image::{imageops, GrayImage};
+use rxing::{BarcodeFormat, DecodeHints, PointF};
 
 /// Why no credential QR was read.
 #[derive(Debug)]
@@ -33,31 +41,32 @@ pub enum ImageError {
 /// Which view found the QR (for the benchmark's statistics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
-    /// The grayscale image.
+    /// The grayscale image (downscaled if huge).
     Plain,
-    /// Otsu-binarized.
-    Binarized,
-    /// Upscaled 2× and binarized.
+    /// A small image upscaled 2×.
     Upscaled,
-    /// Blurred and binarized.
-    Blurred,
-    /// Adaptive threshold.
-    Adaptive,
 }
 
-const MAX_SIDE: u32 = 2400;
+/// Larger images are downscaled to this long side before decoding: rxing's time grows with the
+/// area, and at this size an A4 page still has more than 14 px per mm.
+pub const MAX_SIDE: u32 = 4200;
+/// Images up to this long side get the 2× upscaled view when the plain one fails.
+pub const MAX_UPSCALE_SIDE: u32 = 1200;
+/// How many non-credential QR codes a view skips before giving up.
+pub const MAX_CODES_PER_VIEW: usize = 4;
 
 /// Decodes image bytes (PNG or JPEG) and reads the credential QR text in it.
 pub fn read_qr_from_image_bytes(data: &[u8]) -> Result<(String, View), ImageError> {
     let img = image::load_from_memory(data).map_err(|e| ImageError::Unreadable(e.to_string()))?;
-    read_qr(&img.to_luma8())
+    read_qr(&img.into_luma8())
 }
 
 /// Reads the credential QR text in a grayscale image.
 pub fn read_qr(gray: &GrayImage) -> Result<(String, View), ImageError> {
     let mut others = Vec::new();
-    let base = if gray.width().max(gray.height()) > MAX_SIDE {
-        let scale = f64::from(MAX_SIDE) / f64::from(gray.width().max(gray.height()));
+    let long_side = gray.width().max(gray.height());
+    let base = if long_side > MAX_SIDE {
+        let scale = f64::from(MAX_SIDE) / f64::from(long_side);
         imageops::resize(
             gray,
             ((f64::from(gray.width()) * scale) as u32).max(1),
@@ -67,30 +76,19 @@ pub fn read_qr(gray: &GrayImage) -> Result<(String, View), ImageError> {
     } else {
         gray.clone()
     };
-    if let Some(t) = try_decode(&base, &mut others) {
+    if let Some(t) = decode_credential(base, &mut others) {
         return Ok((t, View::Plain));
     }
-    let bin = otsu_binarize(&base);
-    if let Some(t) = try_decode(&bin, &mut others) {
-        return Ok((t, View::Binarized));
-    }
-    if base.width().max(base.height()) <= MAX_SIDE {
+    if long_side <= MAX_UPSCALE_SIDE {
         let up = imageops::resize(
-            &base,
-            base.width() * 2,
-            base.height() * 2,
+            gray,
+            gray.width() * 2,
+            gray.height() * 2,
             imageops::FilterType::Triangle,
         );
-        if let Some(t) = try_decode(&otsu_binarize(&up), &mut others) {
+        if let Some(t) = decode_credential(up, &mut others) {
             return Ok((t, View::Upscaled));
         }
-    }
-    let blurred = box_blur3(&base);
-    if let Some(t) = try_decode(&otsu_binarize(&blurred), &mut others) {
-        return Ok((t, View::Blurred));
-    }
-    if let Some(t) = try_decode(&adaptive_binarize(&base, 15), &mut others) {
-        return Ok((t, View::Adaptive));
     }
     others.sort();
     others.dedup();
@@ -99,95 +97,77 @@ pub fn read_qr(gray: &GrayImage) -> Result<(String, View), ImageError> {
     })
 }
 
-fn try_decode(img: &GrayImage, others: &mut Vec<String>) -> Option<String> {
-    let mut prepared = rqrr::PreparedImage::prepare(img.clone());
-    for grid in prepared.detect_grids() {
-        if let Ok((_, text)) = grid.decode() {
-            if text.starts_with("VH1:") {
-                return Some(text);
-            }
-            others.push(text);
+/// Searches `img` for a QR code with a `VH1:` text; codes with other texts are recorded in
+/// `others` and painted over so that the next search finds the next code.
+fn decode_credential(mut img: GrayImage, others: &mut Vec<String>) -> Option<String> {
+    for _ in 0..MAX_CODES_PER_VIEW {
+        let (text, points) = decode_one(&img)?;
+        if text.starts_with("VH1:") {
+            return Some(text);
+        }
+        others.push(text);
+        if !paint_over(&mut img, &points) {
+            return None;
         }
     }
     None
 }
 
-/// Otsu's method: the threshold maximizing the between-class variance of the histogram.
-fn otsu_binarize(img: &GrayImage) -> GrayImage {
-    let mut hist = [0u64; 256];
-    for p in img.pixels() {
-        hist[p.0[0] as usize] += 1;
+/// One QR code's text and its finder-pattern centres, or `None`.
+fn decode_one(img: &GrayImage) -> Option<(String, Vec<PointF>)> {
+    if img.width() == 0 || img.height() == 0 {
+        return None;
     }
-    let total: u64 = hist.iter().sum();
-    let sum_all: f64 = hist
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| i as f64 * c as f64)
-        .sum();
-    let (mut w_b, mut sum_b, mut best, mut threshold) = (0f64, 0f64, 0f64, 128u8);
-    for (t, &count) in hist.iter().enumerate() {
-        w_b += count as f64;
-        if w_b == 0.0 {
-            continue;
-        }
-        let w_f = total as f64 - w_b;
-        if w_f == 0.0 {
-            break;
-        }
-        sum_b += t as f64 * count as f64;
-        let (m_b, m_f) = (sum_b / w_b, (sum_all - sum_b) / w_f);
-        let between = w_b * w_f * (m_b - m_f) * (m_b - m_f);
-        if between > best {
-            best = between;
-            threshold = t as u8;
-        }
-    }
-    let mut out = img.clone();
-    for p in out.pixels_mut() {
-        p.0[0] = if p.0[0] > threshold { 255 } else { 0 };
-    }
-    out
+    let (luma, w, h) = (img.as_raw().clone(), img.width(), img.height());
+    // A decoder bug must not take the verifier down: a panic inside rxing counts as "not found".
+    std::panic::catch_unwind(move || {
+        let mut hints = DecodeHints {
+            TryHarder: Some(true),
+            PossibleFormats: Some(HashSet::from([BarcodeFormat::QR_CODE])),
+            ..DecodeHints::default()
+        };
+        rxing::helpers::detect_in_luma_with_hints(
+            luma,
+            w,
+            h,
+            Some(BarcodeFormat::QR_CODE),
+            &mut hints,
+        )
+    })
+    .ok()?
+    .ok()
+    .map(|r| (r.getText().to_string(), r.getPoints().to_vec()))
 }
 
-fn box_blur3(img: &GrayImage) -> GrayImage {
-    let (w, h) = img.dimensions();
-    GrayImage::from_fn(w, h, |x, y| {
-        let mut sum = 0u32;
-        let mut n = 0u32;
-        for dy in -1i64..=1 {
-            for dx in -1i64..=1 {
-                let (xx, yy) = (i64::from(x) + dx, i64::from(y) + dy);
-                if xx >= 0 && yy >= 0 && xx < i64::from(w) && yy < i64::from(h) {
-                    sum += u32::from(img.get_pixel(xx as u32, yy as u32).0[0]);
-                    n += 1;
-                }
-            }
-        }
-        Luma([(sum / n) as u8])
-    })
-}
-
-/// Local mean threshold over a (2r+1)² window, computed with an integral image.
-fn adaptive_binarize(img: &GrayImage, r: u32) -> GrayImage {
-    let (w, h) = img.dimensions();
-    let (wu, hu) = (w as usize, h as usize);
-    let mut integral = vec![0u64; (wu + 1) * (hu + 1)];
-    for y in 0..hu {
-        let mut row = 0u64;
-        for x in 0..wu {
-            row += u64::from(img.get_pixel(x as u32, y as u32).0[0]);
-            integral[(y + 1) * (wu + 1) + x + 1] = integral[y * (wu + 1) + x + 1] + row;
+/// Paints white the box around a decoded code's finder-pattern centres, with a margin of a
+/// quarter of the box's size (the finder centres lie 3.5 modules inside the symbol's corners).
+/// Returns false when there is nothing to paint.
+fn paint_over(img: &mut GrayImage, points: &[PointF]) -> bool {
+    let finite = points.iter().filter(|p| p.x.is_finite() && p.y.is_finite());
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in finite {
+        x0 = x0.min(p.x);
+        y0 = y0.min(p.y);
+        x1 = x1.max(p.x);
+        y1 = y1.max(p.y);
+    }
+    if x0 > x1 || y0 > y1 {
+        return false;
+    }
+    let margin = 0.25 * (x1 - x0).max(y1 - y0) + 4.0;
+    let clamp = |v: f32, max: u32| v.max(0.0).min(max as f32) as u32;
+    let (x0, x1) = (
+        clamp(x0 - margin, img.width()),
+        clamp(x1 + margin, img.width()),
+    );
+    let (y0, y1) = (
+        clamp(y0 - margin, img.height()),
+        clamp(y1 + margin, img.height()),
+    );
+    for y in y0..y1 {
+        for x in x0..x1 {
+            img.put_pixel(x, y, image::Luma([255]));
         }
     }
-    GrayImage::from_fn(w, h, |x, y| {
-        let (x0, y0) = (x.saturating_sub(r) as usize, y.saturating_sub(r) as usize);
-        let (x1, y1) = ((x + r + 1).min(w) as usize, (y + r + 1).min(h) as usize);
-        let sum = integral[y1 * (wu + 1) + x1] + integral[y0 * (wu + 1) + x0]
-            - integral[y0 * (wu + 1) + x1]
-            - integral[y1 * (wu + 1) + x0];
-        let n = ((x1 - x0) * (y1 - y0)) as u64;
-        let v = u64::from(img.get_pixel(x, y).0[0]);
-        // 7 grey levels below the local mean counts as dark: flat regions stay white.
-        Luma([if v * n + 7 * n < sum { 0 } else { 255 }])
-    })
+    x1 > x0 && y1 > y0
 }
