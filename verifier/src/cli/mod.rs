@@ -181,6 +181,11 @@ fn read_input(args: &Args) -> Result<Input> {
                 path.display(),
                 other_texts
             ),
+            qr_image::ImageError::TooSlow => anyhow!(
+                "gave up searching {} for a QR code after {} s (crop the image to the code)",
+                path.display(),
+                qr_image::SEARCH_TIME_LIMIT.as_secs()
+            ),
         })?;
         check_qr_len(&text)?;
         return Ok(Input {

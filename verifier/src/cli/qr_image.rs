@@ -22,6 +22,8 @@
 //! (docs/benchmarks.md, "Verifier").
 
 use std::collections::HashSet;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use image::{imageops, GrayImage};
 use rxing::{BarcodeFormat, DecodeHints, PointF};
@@ -36,6 +38,9 @@ pub enum ImageError {
         /// QR texts found that are not credentials.
         other_texts: Vec<String>,
     },
+    /// The search took longer than [`SEARCH_TIME_LIMIT`] (no image on the benchmark set comes
+    /// near it; this bounds a pathological input).
+    TooSlow,
 }
 
 /// Which view found the QR (for the benchmark's statistics).
@@ -55,10 +60,24 @@ pub const MAX_UPSCALE_SIDE: u32 = 1200;
 /// How many non-credential QR codes a view skips before giving up.
 pub const MAX_CODES_PER_VIEW: usize = 4;
 
-/// Decodes image bytes (PNG or JPEG) and reads the credential QR text in it.
+/// The longest the QR search may take before [`read_qr_from_image_bytes`] gives up.
+pub const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// Decodes image bytes (PNG or JPEG) and reads the credential QR text in it, giving up after
+/// [`SEARCH_TIME_LIMIT`]: the search runs on its own thread, which is left behind on time-out
+/// (the caller, a command-line tool, then exits).
 pub fn read_qr_from_image_bytes(data: &[u8]) -> Result<(String, View), ImageError> {
     let img = image::load_from_memory(data).map_err(|e| ImageError::Unreadable(e.to_string()))?;
-    read_qr(&img.into_luma8())
+    let gray = img.into_luma8();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // The receiver may be gone after a time-out; nothing to do then.
+        let _ = tx.send(read_qr(&gray));
+    });
+    match rx.recv_timeout(SEARCH_TIME_LIMIT) {
+        Ok(result) => result,
+        Err(_) => Err(ImageError::TooSlow),
+    }
 }
 
 /// Reads the credential QR text in a grayscale image.
