@@ -408,6 +408,25 @@ impl Ledger {
         Ok(out.pop().expect("one result per entry"))
     }
 
+    /// Like [`Ledger::append`], but `accept` first sees the decoded event and may refuse it
+    /// (its error is returned as the outer `Err`, and nothing is appended). For a caller that
+    /// must look inside the event before appending it (e.g. a service checking who may submit
+    /// it): the entry is decoded once instead of twice.
+    pub fn append_checked<E>(
+        &self,
+        entry: Vec<u8>,
+        accept: impl FnOnce(&SignedEvent) -> Result<(), E>,
+    ) -> Result<Result<Appended, Error>, E> {
+        let prepared = match prepare(entry, None) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        accept(&prepared.signed)?;
+        Ok(self
+            .submit(vec![prepared], false)
+            .map(|mut out| out.pop().expect("one result per entry")))
+    }
+
     /// Appends a batch all-or-nothing: either every entry is appended (or found as an identical
     /// duplicate), durably, or none is and the error names the failing entry's position.
     pub fn append_batch(&self, entries: Vec<Vec<u8>>) -> Result<Vec<Appended>, Error> {
