@@ -355,7 +355,10 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
         }
         VolunteerCommand::Erase { data, id } => {
             let app = app::open(&data.data)?;
-            if app.directory.erase(&id)? {
+            // Issued certificates kept for download carry the name too.
+            let certificates =
+                crate::serve::certstore::CertStore::new(&app.dir).erase_volunteer(&id)?;
+            if app.directory.erase(&id)? || certificates {
                 println!(
                     "erased the personal data of volunteer {id}; the log keeps only the random id"
                 );

@@ -1556,3 +1556,274 @@ async fn volunteer_certificate_issue_download_and_public_verify() {
 fn backend_decode(png: &[u8]) -> String {
     serve::backend::decode_qr_photo(png).unwrap()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Web forms: Post/Redirect/Get and idempotent resubmits; sign-in limits per client address;
+// certificate downloads across a restart.
+
+fn form_post(uri: &str, cookie: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// Signs in on the web form with `code`; returns the session cookie.
+async fn web_session(e: &Env, code: &str) -> String {
+    let r = send(&e.state, form_post("/signin", "", &format!("code={code}"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn location(r: &Resp) -> String {
+    r.headers[header::LOCATION].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_web_form_posted_twice_appends_once_and_redirects_to_its_result() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Айгерім").await;
+    let cookie = web_session(&e, &a).await;
+    // The dashboard's forms carry a fresh nonce each render.
+    let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
+    assert!(page.text().contains("name=\"nonce\""), "{}", page.text());
+    let count = |e: &Env| {
+        e.state
+            .app
+            .ledger
+            .read(|s| s.attestations_by_org("org-a").len())
+    };
+    let before = count(&e);
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let body = format!(
+        "volunteer={v}&date={}&hours=2.5&activity=&role=&note=&nonce={nonce}",
+        yesterday()
+    );
+    let first = send(&e.state, form_post("/org/attest", &cookie, &body)).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.text());
+    let to = location(&first);
+    assert!(
+        to.starts_with("/org?") && to.contains(&format!("done={nonce}")),
+        "{to}"
+    );
+    // A refresh of the result page is a GET: it shows the outcome and appends nothing.
+    let shown = call(&e.state, Method::GET, &to, Auth::Cookie(&cookie), None).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(
+        shown.text().contains("id=\"attested-id\""),
+        "{}",
+        shown.text()
+    );
+    assert!(shown.text().contains("data-ok=\"1\""));
+    // The same form posted again (back button, double click): same redirect, no new append.
+    let second = send(&e.state, form_post("/org/attest", &cookie, &body)).await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&second), to);
+    assert_eq!(count(&e), before + 1);
+    // Another session does not see this outcome.
+    let other = web_session(&e, &a).await;
+    let page = call(&e.state, Method::GET, &to, Auth::Cookie(&other), None).await;
+    assert!(!page.text().contains("id=\"attested-id\""));
+    // A new nonce is a new form: it appends.
+    let body2 = body.replace(nonce, "fedcba9876543210fedcba9876543210");
+    let third = send(&e.state, form_post("/org/attest", &cookie, &body2)).await;
+    assert_eq!(third.status, StatusCode::SEE_OTHER);
+    assert_eq!(count(&e), before + 2);
+    // Failures redirect too, with the problem shown on the page.
+    let bad = body
+        .replace(nonce, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .replace("hours=2.5", "hours=-1");
+    let r = send(&e.state, form_post("/org/attest", &cookie, &bad)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = call(
+        &e.state,
+        Method::GET,
+        &location(&r),
+        Auth::Cookie(&cookie),
+        None,
+    )
+    .await;
+    assert!(page.text().contains("data-ok=\"0\""), "{}", page.text());
+    assert_eq!(count(&e), before + 2);
+    // Enrolling twice with one nonce enrolls one volunteer.
+    let enrolled = |e: &Env| e.state.app.ledger.read(|s| s.volunteers().len());
+    let n = enrolled(&e);
+    let enroll = "name=Бекзат&contact=&nonce=1111111111111111aaaaaaaaaaaaaaaa";
+    let r1 = send(&e.state, form_post("/org/enroll", &cookie, enroll)).await;
+    let r2 = send(&e.state, form_post("/org/enroll", &cookie, enroll)).await;
+    assert_eq!(location(&r1), location(&r2));
+    assert_eq!(enrolled(&e), n + 1);
+}
+
+fn sign_in_from(ip: [u8; 4], forwarded: Option<&str>, code: &str) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/session")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(f) = forwarded {
+        b = b.header("x-forwarded-for", f);
+    }
+    let mut req = b
+        .body(Body::from(json!({ "code": code }).to_string()))
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40000,
+        ))));
+    req
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_client_address() {
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        sign_in_per_ip_per_minute: 3,
+        trust_forwarded_for: false,
+        ..ServeOptions::default()
+    });
+    let a = org(&e, "org-a").await;
+    let (_, code) = volunteer(&e, "org-a", &a, "Данияр").await;
+    // Three wrong guesses from one address are 401s; the fourth attempt, even with the right
+    // code, is a 429 with Retry-After.
+    for _ in 0..3 {
+        let r = send(&e.state, sign_in_from([10, 0, 0, 1], None, "sgt-vol-wrong")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    }
+    let r = send(&e.state, sign_in_from([10, 0, 0, 1], None, &code)).await;
+    let p = r.problem(429, None, "sign-in-rate");
+    assert!(p["detail"].as_str().unwrap().contains("sign-in"), "{p}");
+    let wait: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+    // An untrusted X-Forwarded-For does not get around it.
+    let r = send(
+        &e.state,
+        sign_in_from([10, 0, 0, 1], Some("203.0.113.9"), &code),
+    )
+    .await;
+    r.problem(429, None, "sign-in-rate");
+    // The org token sign-in on the web form is limited the same way.
+    let mut web = form_post("/signin", "", &format!("code={a}"));
+    web.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [10, 0, 0, 1],
+            40001,
+        ))));
+    let r = send(&e.state, web).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    assert!(r
+        .headers
+        .get(header::SET_COOKIE)
+        .is_none_or(|c| !c.to_str().unwrap().contains("sagat_session")));
+    // Another address is not affected.
+    let r = send(&e.state, sign_in_from([10, 0, 0, 2], None, &code)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // Behind a trusted proxy the client is the last X-Forwarded-For address.
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        sign_in_per_ip_per_minute: 1,
+        trust_forwarded_for: true,
+        ..ServeOptions::default()
+    });
+    let proxy = [127, 0, 0, 1];
+    let r = send(
+        &e.state,
+        sign_in_from(proxy, Some("198.51.100.7, 203.0.113.1"), "x"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(&e.state, sign_in_from(proxy, Some("203.0.113.1"), "x")).await;
+    r.problem(429, None, "sign-in-rate");
+    let r = send(&e.state, sign_in_from(proxy, Some("203.0.113.2"), "x")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_issued_certificate_downloads_after_a_restart() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Әсел Нұрланқызы").await;
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 180).await.status,
+        StatusCode::CREATED
+    );
+    let s = session(&e, &code).await;
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Cookie(&s),
+        Some(json!({"lang": "ru"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let issued = r.json();
+    let pdf_url = issued["pdf_url"].as_str().unwrap().to_string();
+    let before = call(&e.state, Method::GET, &pdf_url, Auth::Cookie(&s), None).await;
+    assert_eq!(before.status, StatusCode::OK);
+    // Restart: the state is dropped (closing the ledger) and rebuilt from the same data dir.
+    let Env { _dir, state, op } = e;
+    let data = state.app.dir.clone();
+    drop(state);
+    let state = AppState::new(
+        app::open(&data).unwrap(),
+        &ServeOptions {
+            rate_limit_per_minute: 0,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let e = Env { _dir, state, op };
+    // Sessions are stored hashed on disk, so the same cookie still works.
+    let after = call(&e.state, Method::GET, &pdf_url, Auth::Cookie(&s), None).await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text());
+    assert_eq!(after.body, before.body);
+    let svg = call(
+        &e.state,
+        Method::GET,
+        issued["qr_svg_url"].as_str().unwrap(),
+        Auth::Cookie(&s),
+        None,
+    )
+    .await;
+    assert_eq!(svg.status, StatusCode::OK);
+    let list = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Cookie(&s),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(list[0]["downloadable"], true, "{list}");
+    let page = call(&e.state, Method::GET, "/me", Auth::Cookie(&s), None).await;
+    assert!(page.text().contains(&pdf_url), "{}", page.text());
+    // The files are private to the server's user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let cid = issued["credential_id"].as_str().unwrap();
+        let path = data
+            .join("certificates")
+            .join(&v)
+            .join(format!("{cid}.pdf"));
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+}

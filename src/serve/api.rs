@@ -1168,36 +1168,28 @@ pub async fn post_signed_event(
     body: Bytes,
 ) -> ApiResult<Response> {
     caller.require_org(&org)?;
-    let signed = sagat_verifier::decode_signed_event(&body).map_err(|e| {
-        AppError::invalid(
-            "body",
-            "signed-event",
-            format!("not a COSE_Sign1 Sagat event: {e}"),
-        )
-    })?;
-    match signed.event.body.signer() {
-        Signer::Organization(o) if o == org => {}
-        Signer::Organization(o) => {
-            return Err(AppError::forbidden(
+    // One decode, off the reactor: the ledger decodes the entry and this check sees the
+    // decoded event before anything is appended.
+    let landed = backend::append_checked(&state, body.to_vec(), move |signed| {
+        match signed.event.body.signer() {
+            Signer::Organization(o) if o == org => Ok(()),
+            Signer::Organization(o) => Err(AppError::forbidden(
                 "org-scope",
                 format!("the event is for organization {o:?}; this token acts only for {org:?}"),
             )
-            .field("org"))
-        }
-        _ => {
-            return Err(AppError::forbidden(
+            .field("org")),
+            _ => Err(AppError::forbidden(
                 "role-organization",
                 format!(
                     "{} events are not signed by an organization",
                     signed.event.body.type_name()
                 ),
             )
-            .field("body"))
+            .field("body")),
         }
-    }
-    let landed = backend::append(&state, body.to_vec())
-        .await
-        .map_err(with_rule_field)?;
+    })
+    .await
+    .map_err(with_rule_field)?;
     let status = if landed.duplicate {
         StatusCode::OK
     } else {
@@ -1305,7 +1297,14 @@ pub struct SessionInfo {
 }
 
 /// Exchanges a code or token for a session; returns the `Set-Cookie` value.
-pub fn open_session(state: &AppState, code: &str) -> ApiResult<(Role, HeaderValue)> {
+/// First the client address's sign-in limit ([`super::auth::ClientIp::check_sign_in`]), then
+/// the credential's own rate limit.
+pub fn open_session(
+    state: &AppState,
+    client: super::auth::ClientIp,
+    code: &str,
+) -> ApiResult<(Role, HeaderValue)> {
+    client.check_sign_in(state)?;
     let code = code.trim();
     let t = now();
     let role = state
@@ -1338,12 +1337,14 @@ pub fn clear_cookie() -> HeaderValue {
 /// Signs in: access code (volunteer) or token → `sagat_session` cookie (HttpOnly,
 /// SameSite=Strict, 12 h).
 #[utoipa::path(post, path = "/api/v1/session", tag = "volunteer", request_body = SignIn,
-    responses((status = 200, body = SessionInfo, headers(("set-cookie" = String))), (status = 401, body = Problem)))]
+    responses((status = 200, body = SessionInfo, headers(("set-cookie" = String))), (status = 401, body = Problem),
+        (status = 429, description = "Too many sign-in attempts from this client address (rule `sign-in-rate`) or with this credential (`rate-limit`)", body = Problem, headers(("retry-after" = u64)))))]
 pub async fn sign_in(
     State(state): State<AppState>,
+    client: super::auth::ClientIp,
     ApiJson(req): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
-    let (role, cookie) = open_session(&state, &req.code)?;
+    let (role, cookie) = open_session(&state, client, &req.code)?;
     let info = match role {
         Role::Operator => SessionInfo {
             role: "operator".into(),
@@ -1406,7 +1407,7 @@ pub struct CredentialView {
     pub index: u64,
     /// Whether it was revoked.
     pub revoked: bool,
-    /// Whether the PDF can still be downloaded from this server (kept in memory only).
+    /// Whether this server holds the PDF for download (`DATA/certificates/`).
     pub downloadable: bool,
 }
 
@@ -1425,18 +1426,21 @@ pub async fn list_certificates(
 
 /// The credentials of a volunteer.
 pub fn credentials_of(state: &AppState, id: &str) -> Vec<CredentialView> {
-    let cache = state.certs.lock().expect("cert cache");
-    state.app.ledger.read(|s| {
+    let mut views: Vec<CredentialView> = state.app.ledger.read(|s| {
         s.credentials_of(id)
             .into_iter()
             .map(|c| CredentialView {
                 credential_id: c.credential.clone(),
                 index: c.issued_index,
                 revoked: c.revoked.is_some(),
-                downloadable: cache.get(&c.credential).is_some(),
+                downloadable: false,
             })
             .collect()
-    })
+    });
+    for v in &mut views {
+        v.downloadable = state.certs.has(id, &v.credential_id);
+    }
+    views
 }
 
 /// Body of a certificate request.
@@ -1462,7 +1466,8 @@ pub struct Issued {
     pub credential_id: String,
     /// The QR text (`VH1:...`).
     pub qr_text: String,
-    /// Where to download the PDF (this session, while the server keeps it in memory).
+    /// Where to download the PDF (kept by the server under `DATA/certificates/`, so the link
+    /// survives restarts; needs the volunteer's session).
     pub pdf_url: String,
     /// QR as PNG.
     pub qr_png_url: String,
@@ -1482,7 +1487,8 @@ fn check_lang(field: &str, l: &str) -> ApiResult<()> {
     }
 }
 
-/// Issues a certificate for a volunteer (runs the issuer off the reactor) and caches it.
+/// Issues a certificate for a volunteer (runs the issuer off the reactor) and stores its PDF
+/// for download ([`super::certstore`]).
 pub async fn issue_for(
     state: &AppState,
     volunteer: &str,
@@ -1500,22 +1506,22 @@ pub async fn issue_for(
     let st = state.clone();
     let vol = volunteer.to_string();
     let lang = req.lang.clone();
-    let cert = tokio::task::spawn_blocking(move || backend::issue(&st.app, &vol, req))
-        .await
-        .map_err(AppError::internal)??;
-    let id = cert.credential_id.clone();
-    let qr_text = cert.qr_text.clone();
-    state
-        .certs
-        .lock()
-        .expect("cert cache")
-        .put(backend::CachedCert {
-            credential_id: id.clone(),
-            volunteer: volunteer.to_string(),
-            qr_text: qr_text.clone(),
-            pdf: cert.pdf,
-            lang,
-        });
+    let (id, qr_text) = tokio::task::spawn_blocking(move || -> ApiResult<(String, String)> {
+        let cert = backend::issue(&st.app, &vol, req)?;
+        st.certs
+            .put(&super::certstore::StoredCert {
+                credential_id: cert.credential_id.clone(),
+                volunteer: vol,
+                qr_text: cert.qr_text.clone(),
+                pdf: cert.pdf,
+                lang,
+                issued_at: u64::try_from(now()).unwrap_or(0),
+            })
+            .map_err(AppError::internal)?;
+        Ok((cert.credential_id, cert.qr_text))
+    })
+    .await
+    .map_err(AppError::internal)??;
     let base = format!("/api/v1/volunteers/{volunteer}/certificates/{id}");
     Ok(Issued {
         credential_id: id,
@@ -1540,21 +1546,23 @@ pub async fn issue_certificate(
     Ok(created(issue_for(&state, &id, req).await?))
 }
 
-fn cached(
+async fn cached(
     state: &AppState,
     caller: &Caller,
     id: &str,
     cid: &str,
-) -> ApiResult<backend::CachedCert> {
+) -> ApiResult<super::certstore::StoredCert> {
     caller.require_volunteer(id)?;
-    let cache = state.certs.lock().expect("cert cache");
-    match cache.get(cid) {
-        Some(c) if c.volunteer == id => Ok(c.clone()),
-        _ => Err(AppError::not_found(
-            "credential",
-            "this server no longer holds that certificate's PDF; issue a new one",
-        )),
-    }
+    let (store, vol, cred) = (state.certs.clone(), id.to_string(), cid.to_string());
+    tokio::task::spawn_blocking(move || store.get(&vol, &cred))
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| {
+            AppError::not_found(
+                "credential",
+                "this server holds no certificate PDF with that id for this volunteer",
+            )
+        })
 }
 
 /// Downloads an issued certificate's PDF.
@@ -1566,7 +1574,7 @@ pub async fn certificate_pdf(
     caller: Caller,
     Path((id, cid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let c = cached(&state, &caller, &id, &cid)?;
+    let c = cached(&state, &caller, &id, &cid).await?;
     let disposition = format!(
         "attachment; filename=\"sagat-certificate-{cid}-{}.pdf\"",
         c.lang
@@ -1591,7 +1599,7 @@ pub async fn certificate_qr_png(
     caller: Caller,
     Path((id, cid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let c = cached(&state, &caller, &id, &cid)?;
+    let c = cached(&state, &caller, &id, &cid).await?;
     let png = backend::qr_png(&c.qr_text)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
@@ -1605,7 +1613,7 @@ pub async fn certificate_qr_svg(
     caller: Caller,
     Path((id, cid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let c = cached(&state, &caller, &id, &cid)?;
+    let c = cached(&state, &caller, &id, &cid).await?;
     let svg = backend::qr_svg(&c.qr_text)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }

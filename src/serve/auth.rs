@@ -6,9 +6,11 @@
 //! a 403 naming the rule (`role-operator`, `role-organization`, `org-scope`, `own-data-only`).
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
@@ -124,6 +126,64 @@ impl FromRequestParts<AppState> for Caller {
         };
         state.limiter.check(&secret)?;
         Ok(Caller { role })
+    }
+}
+
+/// The client's IP address: the TCP peer (axum `ConnectInfo`), or — only when the server is
+/// configured to trust a reverse proxy (`SAGAT_TRUST_FORWARDED_FOR=1`) — the last address in
+/// the last `X-Forwarded-For` header, the one the proxy itself appended. `None` when neither is
+/// known (router tests without a peer address).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// The last address of the last `X-Forwarded-For` header.
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    last.to_str().ok()?.rsplit(',').next()?.trim().parse().ok()
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        if state.trust_forwarded_for {
+            if let Some(ip) = forwarded_for(&parts.headers) {
+                return Ok(ClientIp(Some(ip)));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<MockConnectInfo<SocketAddr>>()
+                    .map(|m| m.0)
+            });
+        Ok(ClientIp(peer.map(|a| a.ip())))
+    }
+}
+
+impl ClientIp {
+    /// Takes one sign-in attempt from this address's bucket, or a 429 `sign-in-rate` problem
+    /// with `Retry-After`. Every attempt counts, known credential or not, so guessing codes
+    /// from one address is slowed down. Unknown addresses share one bucket.
+    pub fn check_sign_in(&self, state: &AppState) -> Result<(), AppError> {
+        let key = match self.0 {
+            Some(ip) => format!("sign-in {ip}"),
+            None => "sign-in unknown-peer".to_string(),
+        };
+        state.sign_in_limiter.check(&key).map_err(|mut e| {
+            let wait = e.retry_after.unwrap_or(60);
+            e.problem.detail =
+                format!("too many sign-in attempts from this address; retry in {wait} s");
+            e.problem.rule = Some("sign-in-rate".into());
+            e
+        })
     }
 }
 

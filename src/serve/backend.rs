@@ -1,8 +1,7 @@
 //! The service's only contact with the libraries: signing and appending events, mapping ledger
-//! errors to problem documents, server-held organization keys, log tiles, and the in-memory
-//! certificate cache. Handlers stay thin and never see a `sagat_ledger::Error`.
+//! errors to problem documents, server-held organization keys, log tiles, and certificate
+//! issuance. Handlers stay thin and never see a `sagat_ledger::Error`.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -130,6 +129,39 @@ pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
     }
 }
 
+/// Appends one signed event after `accept` has seen it decoded (one decode, on the blocking
+/// pool, see [`sagat_ledger::Ledger::append_checked`]). An entry that is not a signed event is a
+/// 422 `signed-event` problem on `body`.
+pub async fn append_checked(
+    state: &AppState,
+    bytes: Vec<u8>,
+    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> ApiResult<()> + Send + 'static,
+) -> ApiResult<Landed> {
+    let st = state.clone();
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || st.app.ledger.append_checked(bytes, accept))
+        .await
+        .map_err(AppError::internal)??;
+    match result {
+        Ok(a) => {
+            observe(state, started, std::slice::from_ref(&a));
+            Ok(Landed {
+                index: a.index,
+                duplicate: a.duplicate,
+            })
+        }
+        Err(sagat_ledger::Error::Decode { reason, .. }) => Err(AppError::invalid(
+            "body",
+            "signed-event",
+            format!("not a COSE_Sign1 Sagat event: {reason}"),
+        )),
+        Err(e) => {
+            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            Err(ledger_error(e))
+        }
+    }
+}
+
 /// Appends entries all-or-nothing. On a rule error, returns the batch position too.
 pub async fn append_batch(
     state: &AppState,
@@ -243,55 +275,6 @@ pub fn entries_bundle(app: &App, index: u64, width: u16) -> ApiResult<Vec<u8>> {
     app.ledger
         .entries_bundle(index, width)
         .map_err(ledger_error)
-}
-
-/// One issued certificate kept for download right after issuance.
-#[derive(Debug, Clone)]
-pub struct CachedCert {
-    /// Credential id.
-    pub credential_id: String,
-    /// Volunteer it belongs to (downloads are checked against the session).
-    pub volunteer: String,
-    /// QR text (`VH1:...`).
-    pub qr_text: String,
-    /// The PDF.
-    pub pdf: Vec<u8>,
-    /// Language.
-    pub lang: String,
-}
-
-/// The last [`CertCache::CAPACITY`] certificates, in memory only.
-#[derive(Debug, Default)]
-pub struct CertCache {
-    items: VecDeque<CachedCert>,
-}
-
-impl CertCache {
-    /// How many certificates are kept.
-    pub const CAPACITY: usize = 64;
-
-    /// Adds one, evicting the oldest.
-    pub fn put(&mut self, c: CachedCert) {
-        if self.items.len() >= Self::CAPACITY {
-            self.items.pop_front();
-        }
-        self.items.push_back(c);
-    }
-
-    /// Finds one by credential id.
-    pub fn get(&self, credential_id: &str) -> Option<&CachedCert> {
-        self.items.iter().find(|c| c.credential_id == credential_id)
-    }
-
-    /// Every cached certificate of a volunteer, newest first.
-    pub fn of(&self, volunteer: &str) -> Vec<CachedCert> {
-        self.items
-            .iter()
-            .rev()
-            .filter(|c| c.volunteer == volunteer)
-            .cloned()
-            .collect()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

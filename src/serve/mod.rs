@@ -19,13 +19,14 @@
 pub mod api;
 pub mod auth;
 pub mod backend;
+pub mod certstore;
 pub mod demo;
 pub mod error;
 pub mod logtiles;
 pub mod metrics;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -46,6 +47,14 @@ pub struct ServeOptions {
     /// Requests per minute allowed per credential (token or session); 0 = unlimited.
     /// Default 600, or `SAGAT_RATE_LIMIT` from the environment.
     pub rate_limit_per_minute: u32,
+    /// Sign-in attempts per minute allowed per client IP address (web form and
+    /// `POST /api/v1/session`, whether the code is right or not); 0 = unlimited. Default 30, or
+    /// `SAGAT_SIGN_IN_RATE_LIMIT` from the environment.
+    pub sign_in_per_ip_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry instead of the TCP peer.
+    /// Only for a server behind a reverse proxy that sets that header; default off, or
+    /// `SAGAT_TRUST_FORWARDED_FOR=1` from the environment.
+    pub trust_forwarded_for: bool,
     /// Largest accepted request body, bytes (JSON, COSE, form posts). Default 64 KiB.
     pub max_body_bytes: usize,
     /// Largest accepted CSV upload or QR photo, bytes. Default 4 MiB.
@@ -58,10 +67,19 @@ impl Default for ServeOptions {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(600);
+        let sign_in = std::env::var("SAGAT_SIGN_IN_RATE_LIMIT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30);
+        let trust_forwarded_for = std::env::var("SAGAT_TRUST_FORWARDED_FOR")
+            .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+            .unwrap_or(false);
         ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo: false,
             rate_limit_per_minute: rate,
+            sign_in_per_ip_per_minute: sign_in,
+            trust_forwarded_for,
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 4 * 1024 * 1024,
         }
@@ -85,9 +103,15 @@ pub struct Shared {
     pub metrics: metrics::Metrics,
     /// Per-credential rate limiter.
     pub limiter: auth::RateLimiter,
-    /// Recently issued certificates (PDF and QR text), kept in memory only, for the download
-    /// link shown right after issuance: no personal data is written to disk by the server.
-    pub certs: Mutex<backend::CertCache>,
+    /// Per-client-IP limiter of sign-in attempts.
+    pub sign_in_limiter: auth::RateLimiter,
+    /// Whether the client address comes from `X-Forwarded-For` ([`ServeOptions`]).
+    pub trust_forwarded_for: bool,
+    /// Issued certificates (PDF and QR text), kept under `DATA/certificates/` so download
+    /// links survive a restart (erased with the volunteer's personal data).
+    pub certs: certstore::CertStore,
+    /// Outcomes of web form posts (Post/Redirect/Get and idempotent resubmits).
+    pub forms: crate::web::forms::FormResults,
     /// Body size limits.
     pub max_body_bytes: usize,
     /// CSV/photo size limit.
@@ -100,11 +124,14 @@ impl AppState {
         let tokens = TokenStore::open(&app.dir)?;
         Ok(AppState {
             inner: Arc::new(Shared {
+                certs: certstore::CertStore::new(&app.dir),
+                forms: crate::web::forms::FormResults::default(),
                 app,
                 tokens,
                 metrics: metrics::Metrics::default(),
                 limiter: auth::RateLimiter::new(opts.rate_limit_per_minute),
-                certs: Mutex::new(backend::CertCache::default()),
+                sign_in_limiter: auth::RateLimiter::new(opts.sign_in_per_ip_per_minute),
+                trust_forwarded_for: opts.trust_forwarded_for,
                 max_body_bytes: opts.max_body_bytes,
                 max_upload_bytes: opts.max_upload_bytes,
             }),

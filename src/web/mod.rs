@@ -9,9 +9,11 @@
 //!   pages cannot drift from the API's rules.
 //! - Mobile: one column, large controls, `viewport` meta; tables scroll horizontally.
 
+pub mod forms;
 pub mod i18n;
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -66,6 +68,8 @@ pub fn upload_routes() -> Router<AppState> {
 #[derive(Debug, serde::Deserialize, Default)]
 struct LangQuery {
     lang: Option<String>,
+    /// After a form post: the nonce whose outcome the page shows (see [`forms`]).
+    done: Option<String>,
 }
 
 fn lang_of(headers: &HeaderMap, q: &LangQuery) -> Lang {
@@ -187,6 +191,59 @@ fn hours_text(lang: Lang, minutes: u64) -> String {
 
 fn who(state: &AppState, headers: &HeaderMap) -> Option<Role> {
     auth::resolve(state, headers).map(|(r, _)| r)
+}
+
+/// The hidden per-render nonce that makes a form post idempotent (see [`forms`]).
+fn nonce_input() -> Markup {
+    html! { input type="hidden" name="nonce" value=(forms::new_nonce()); }
+}
+
+/// The outcome of this caller's form post named by `?done=`, if any.
+fn flash_of(state: &AppState, headers: &HeaderMap, q: &LangQuery) -> Option<Markup> {
+    let nonce = q.done.as_deref()?;
+    let (_, secret) = auth::resolve(state, headers)?;
+    state.forms.get(&secret, nonce).map(|f| PreEscaped(f.html))
+}
+
+/// Post/Redirect/Get: runs a form's `action` at most once per (signed-in credential, `nonce`)
+/// and answers `303 See Other` to `back?done=<nonce>`, where the outcome is shown. A resend of
+/// the same form (refresh, back button, double click) gets the first outcome and changes
+/// nothing.
+async fn post_once<Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: Lang,
+    nonce: Option<&str>,
+    back: &str,
+    action: Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<Markup, AppError>>,
+{
+    let secret = auth::resolve(state, headers)
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    let nonce = nonce
+        .filter(|n| forms::is_nonce(n))
+        .map(str::to_string)
+        .unwrap_or_else(forms::new_nonce);
+    state
+        .forms
+        .run_once(&secret, &nonce, || async move {
+            let flash = match action.await {
+                Ok(m) => flash_ok(m),
+                Err(e) => flash_err(lang, &e),
+            };
+            forms::Flash {
+                html: flash.into_string(),
+            }
+        })
+        .await;
+    Redirect::to(&format!("{back}?lang={}&done={nonce}", lang.code())).into_response()
+}
+
+fn nonce_of(f: &Fields) -> Option<&str> {
+    f.get("nonce").map(String::as_str)
 }
 
 fn to_signin(lang: Lang) -> Response {
@@ -378,13 +435,14 @@ async fn signin_page(
 
 async fn signin(
     State(state): State<AppState>,
+    client: auth::ClientIp,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
     Form(f): Form<Fields>,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let code = f.get("code").cloned().unwrap_or_default();
-    match api::open_session(&state, &code) {
+    match api::open_session(&state, client, &code) {
         Ok((role, cookie)) => {
             let to = match role {
                 Role::Operator => "/operator",
@@ -401,11 +459,17 @@ async fn signin(
                 t(lang, "signin"),
                 false,
                 html! {
-                    div.flash.err id="flash" data-ok="0" { (t(lang, "bad_code")) }
+                    div.flash.err id="flash" data-ok="0" {
+                        @if e.status == StatusCode::TOO_MANY_REQUESTS { (e.problem.detail) } @else { (t(lang, "bad_code")) }
+                    }
                     (signin_form(lang))
                 },
             );
             *resp.status_mut() = e.status;
+            if let Some(wait) = e.retry_after {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            }
             resp
         }
     }
@@ -449,6 +513,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
         section {
             h2 { (t(lang, "attest")) }
             form method="post" action="/org/attest" id="attest-form" {
+                (nonce_input())
                 label for="attest-volunteer" { (t(lang, "volunteer_id")) }
                 input id="attest-volunteer" name="volunteer" required pattern="[0-9a-f]{32}" autocomplete="off";
                 div.row {
@@ -471,6 +536,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
             h2 { (t(lang, "csv_upload")) }
             p.muted { (t(lang, "csv_help")) }
             form method="post" action="/org/csv" enctype="multipart/form-data" id="csv-form" {
+                (nonce_input())
                 input id="csv-file" type="file" name="csv" accept=".csv,text/csv" required;
                 button id="csv-submit" type="submit" { (t(lang, "upload")) }
             }
@@ -478,6 +544,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
         section {
             h2 { (t(lang, "enroll")) }
             form method="post" action="/org/enroll" id="enroll-form" {
+                (nonce_input())
                 label for="enroll-name" { (t(lang, "name")) }
                 input id="enroll-name" name="name" required;
                 label for="enroll-contact" { (t(lang, "contact")) }
@@ -485,6 +552,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
                 button id="enroll-submit" type="submit" { (t(lang, "enroll")) }
             }
             form method="post" action="/org/code" class="inline" style="margin-top:.8rem" {
+                (nonce_input())
                 input name="volunteer" placeholder=(t(lang, "volunteer_id")) pattern="[0-9a-f]{32}" required;
                 button type="submit" class="secondary" { (t(lang, "new_code")) }
             }
@@ -492,6 +560,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
         section {
             h2 { (t(lang, "publish")) }
             form method="post" action="/org/activity" id="activity-form" {
+                (nonce_input())
                 label { (t(lang, "title")) " (en)" } input name="title_en" required;
                 div.row {
                     div { label { (t(lang, "title")) " (kk)" } input name="title_kk"; }
@@ -524,6 +593,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
                                 details {
                                     summary { (t(lang, "correct")) " / " (t(lang, "retract")) }
                                     form method="post" action={ "/org/attestations/" (a.attestation) "/correct" } {
+                                        (nonce_input())
                                         div.row {
                                             input name="date" type="date" value=(a.date) required;
                                             input name="hours" inputmode="decimal" value=(format!("{}", a.minutes as f64 / 60.0)) required;
@@ -532,6 +602,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
                                         button type="submit" { (t(lang, "correct")) }
                                     }
                                     form method="post" action={ "/org/attestations/" (a.attestation) "/retract" } {
+                                        (nonce_input())
                                         input name="reason" placeholder=(t(lang, "reason")) required;
                                         button type="submit" class="secondary" { (t(lang, "retract")) }
                                     }
@@ -553,7 +624,10 @@ async fn org_page(
 ) -> Response {
     let lang = lang_of(&headers, &q);
     match org_of(&state, &headers) {
-        Some(org) => org_dashboard(&state, lang, &org, None),
+        Some(org) => {
+            let flash = flash_of(&state, &headers, &q);
+            org_dashboard(&state, lang, &org, flash)
+        }
         None => to_signin(lang),
     }
 }
@@ -567,14 +641,6 @@ fn opt(f: &Fields, k: &str) -> Option<String> {
 fn parse_hours_field(f: &Fields) -> Result<u32, AppError> {
     crate::attest_csv::parse_hours(f.get("hours").map(String::as_str).unwrap_or(""))
         .map_err(|e| AppError::invalid("hours", "minutes", e))
-}
-
-fn web_result(state: &AppState, lang: Lang, org: &str, r: Result<Markup, AppError>) -> Response {
-    let flash = match r {
-        Ok(m) => flash_ok(m),
-        Err(e) => flash_err(lang, &e),
-    };
-    org_dashboard(state, lang, org, Some(flash))
 }
 
 async fn org_attest(
@@ -600,10 +666,11 @@ async fn org_attest(
         };
         let (id, body) = api::attest_body(&org, req)?;
         let (_, landed) = backend::append_as_org(&state, &org, body).await?;
-        Ok(html! { (t(lang, "done")) " " span.mono id="attested-id" { (id) } " · #" (landed.index) })
-    }
-    .await;
-    web_result(&state, lang, &org, r)
+        Ok(
+            html! { (t(lang, "done")) " " span.mono id="attested-id" { (id) } " · #" (landed.index) },
+        )
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
 
 async fn org_enroll(
@@ -616,21 +683,21 @@ async fn org_enroll(
     let Some(org) = org_of(&state, &headers) else {
         return to_signin(lang);
     };
-    let r = api::enroll(
-        &state,
-        &org,
-        &f.get("name").cloned().unwrap_or_default(),
-        opt(&f, "contact"),
-    )
-    .await
-    .map(|e| {
-        html! {
+    let r = async {
+        let e = api::enroll(
+            &state,
+            &org,
+            &f.get("name").cloned().unwrap_or_default(),
+            opt(&f, "contact"),
+        )
+        .await?;
+        Ok(html! {
             p { (t(lang, "enrolled")) }
             p { (t(lang, "volunteer_id")) ": " code id="new-volunteer-id" { (e.volunteer) } }
             p { (t(lang, "code")) ": " code id="new-access-code" { (e.access_code) } }
-        }
-    });
-    web_result(&state, lang, &org, r)
+        })
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
 
 async fn org_reissue_code(
@@ -644,7 +711,7 @@ async fn org_reissue_code(
         return to_signin(lang);
     };
     let id = opt(&f, "volunteer").unwrap_or_default();
-    let r = (|| {
+    let r = async {
         match api::enrolled_by(&state, &id) {
             Some(Some(by)) if by == org => {}
             Some(_) => {
@@ -666,8 +733,8 @@ async fn org_reissue_code(
             .issue_access_code(&id, None, crate::app::now())
             .map_err(AppError::internal)?;
         Ok(html! { p { (t(lang, "code")) ": " code id="new-access-code" { (code) } } })
-    })();
-    web_result(&state, lang, &org, r)
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
 
 async fn org_activity(
@@ -693,9 +760,8 @@ async fn org_activity(
         let (id, body) = api::activity_body(&org, req)?;
         backend::append_as_org(&state, &org, body).await?;
         Ok(html! { (t(lang, "done")) " " span.mono { (id) } })
-    }
-    .await;
-    web_result(&state, lang, &org, r)
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
 
 async fn org_retract(
@@ -720,9 +786,8 @@ async fn org_retract(
             });
         backend::append_as_org(&state, &org, body).await?;
         Ok(html! { (t(lang, "done")) })
-    }
-    .await;
-    web_result(&state, lang, &org, r)
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
 
 async fn org_correct(
@@ -750,9 +815,8 @@ async fn org_correct(
         )?;
         backend::append_as_org(&state, &org, body).await?;
         Ok(html! { (t(lang, "done")) })
-    }
-    .await;
-    web_result(&state, lang, &org, r)
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
 
 async fn org_csv(
@@ -766,17 +830,18 @@ async fn org_csv(
         return to_signin(lang);
     };
     let mut csv = None;
+    let mut nonce = None;
     let mut too_large = None;
     loop {
         match mp.next_field().await {
-            Ok(Some(field)) => {
-                if field.name() == Some("csv") {
-                    match field.bytes().await {
-                        Ok(b) => csv = Some(b),
-                        Err(e) => too_large = Some(e.body_text()),
-                    }
-                }
-            }
+            Ok(Some(field)) => match field.name() {
+                Some("csv") => match field.bytes().await {
+                    Ok(b) => csv = Some(b),
+                    Err(e) => too_large = Some(e.body_text()),
+                },
+                Some("nonce") => nonce = field.text().await.ok(),
+                _ => {}
+            },
             Ok(None) => break,
             Err(e) => {
                 too_large = Some(e.body_text());
@@ -784,14 +849,16 @@ async fn org_csv(
             }
         }
     }
-    let r = match (csv, too_large) {
-        (_, Some(e)) => Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Upload too large", e).field("csv").rule("body-size")),
-        (Some(bytes), None) => api::attest_csv_bytes(&state, &org, &bytes).await.map(|ok| html! {
-            (t(lang, "done")) " " span id="csv-rows" { (ok.rows) } " × · " (hours_text(lang, ok.minutes)) " · #" (ok.first_index) "…" (ok.last_index)
-        }),
-        (None, None) => Err(AppError::invalid("csv", "required", "choose a CSV file")),
+    let r = async {
+        match (csv, too_large) {
+            (_, Some(e)) => Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Upload too large", e).field("csv").rule("body-size")),
+            (Some(bytes), None) => api::attest_csv_bytes(&state, &org, &bytes).await.map(|ok| html! {
+                (t(lang, "done")) " " span id="csv-rows" { (ok.rows) } " × · " (hours_text(lang, ok.minutes)) " · #" (ok.first_index) "…" (ok.last_index)
+            }),
+            (None, None) => Err(AppError::invalid("csv", "required", "choose a CSV file")),
+        }
     };
-    web_result(&state, lang, &org, r)
+    post_once(&state, &headers, lang, nonce.as_deref(), "/org", r).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -844,7 +911,7 @@ fn me_dashboard(state: &AppState, lang: Lang, volunteer: &str, flash: Option<Mar
         .get("total_minutes")
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
-    let certs = state.certs.lock().expect("cert cache").of(volunteer);
+    let certs = state.certs.of(volunteer);
     let body = html! {
         @if let Some(f) = flash { (f) }
         section {
@@ -861,6 +928,7 @@ fn me_dashboard(state: &AppState, lang: Lang, volunteer: &str, flash: Option<Mar
         section {
             h2 { (t(lang, "certificate")) }
             form method="post" action="/me/certificate" id="cert-form" {
+                (nonce_input())
                 div.row {
                     div { label for="cert-lang" { (t(lang, "language")) }
                         select id="cert-lang" name="lang" { @for l in Lang::ALL { option value=(l.code()) selected[l == lang] { (l.endonym()) } } } }
@@ -901,7 +969,10 @@ async fn me_page(
 ) -> Response {
     let lang = lang_of(&headers, &q);
     match volunteer_of(&state, &headers) {
-        Some(v) => me_dashboard(&state, lang, &v, None),
+        Some(v) => {
+            let flash = flash_of(&state, &headers, &q);
+            me_dashboard(&state, lang, &v, flash)
+        }
         None => to_signin(lang),
     }
 }
@@ -926,11 +997,11 @@ async fn me_certificate(
         to: opt(&f, "to"),
         org: None,
     };
-    let flash = match api::issue_for(&state, &v, req).await {
-        Ok(_) => flash_ok(html! { (t(lang, "cert_ready")) }),
-        Err(e) => flash_err(lang, &e),
+    let r = async {
+        api::issue_for(&state, &v, req).await?;
+        Ok(html! { (t(lang, "cert_ready")) })
     };
-    me_dashboard(&state, lang, &v, Some(flash))
+    post_once(&state, &headers, lang, nonce_of(&f), "/me", r).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -957,13 +1028,14 @@ fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Re
             div.scroll { table id="orgs" {
                 @for (id, name, suspended) in &orgs {
                     tr { td.mono { (id) } td { (name) @if *suspended { " (" (t(lang, "suspended")) ")" } }
-                        td { form method="post" action="/operator/token" { input type="hidden" name="org" value=(id); button type="submit" class="secondary" { (t(lang, "mint_token")) } } } }
+                        td { form method="post" action="/operator/token" { (nonce_input()) input type="hidden" name="org" value=(id); button type="submit" class="secondary" { (t(lang, "mint_token")) } } } }
                 }
             } }
         }
         section {
             h2 { (t(lang, "register_org")) }
             form method="post" action="/operator/org" id="register-form" {
+                (nonce_input())
                 label { (t(lang, "org_id")) } input name="id" required pattern="[a-z0-9-]{2,64}";
                 label { (t(lang, "name")) " (en)" } input name="name_en" required;
                 div.row {
@@ -978,6 +1050,7 @@ fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Re
         section {
             h2 { (t(lang, "suspend")) " / " (t(lang, "reinstate")) }
             form method="post" action="/operator/status" {
+                (nonce_input())
                 label { (t(lang, "org_id")) } select name="org" { @for (id, name, _) in &orgs { option value=(id) { (name) } } }
                 label { (t(lang, "reason")) } input name="reason" required;
                 div.row {
@@ -989,6 +1062,7 @@ fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Re
         section {
             h2 { (t(lang, "revoke")) }
             form method="post" action="/operator/revoke" {
+                (nonce_input())
                 label { (t(lang, "credential_id")) } input name="credential" required pattern="[0-9a-f]{32}";
                 label { (t(lang, "reason")) } input name="reason" required;
                 button type="submit" { (t(lang, "revoke")) }
@@ -1011,15 +1085,8 @@ async fn operator_page(
     if !is_operator(&state, &headers) {
         return to_signin(lang);
     }
-    operator_dashboard(&state, lang, None)
-}
-
-fn op_result(state: &AppState, lang: Lang, r: Result<Markup, AppError>) -> Response {
-    let flash = match r {
-        Ok(m) => flash_ok(m),
-        Err(e) => flash_err(lang, &e),
-    };
-    operator_dashboard(state, lang, Some(flash))
+    let flash = flash_of(&state, &headers, &q);
+    operator_dashboard(&state, lang, flash)
 }
 
 async fn op_register(
@@ -1040,12 +1107,13 @@ async fn op_register(
         region: opt(&f, "region"),
         public_key: opt(&f, "public_key"),
     };
-    let r = api::register_org_inner(&state, req).await.map(|ok| {
-        html! {
+    let r = async {
+        let ok = api::register_org_inner(&state, req).await?;
+        Ok(html! {
             (t(lang, "done")) " " span.mono { (ok.org) } " · #" (ok.index)
-        }
-    });
-    op_result(&state, lang, r)
+        })
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
 }
 
 async fn op_token(
@@ -1059,19 +1127,22 @@ async fn op_token(
         return to_signin(lang);
     }
     let org = f.get("org").cloned().unwrap_or_default();
-    let r = if backend::org_exists(&state.app, &org) {
-        state
+    let r = async {
+        if !backend::org_exists(&state.app, &org) {
+            return Err(AppError::not_found(
+                "org",
+                format!("no organization {org:?}"),
+            ));
+        }
+        let tok = state
             .tokens
             .mint(Role::Org(org.clone()), Kind::Token, None, crate::app::now())
-            .map_err(AppError::internal)
-            .map(|tok| html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } })
-    } else {
-        Err(AppError::not_found(
-            "org",
-            format!("no organization {org:?}"),
-        ))
+            .map_err(AppError::internal)?;
+        Ok(
+            html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } },
+        )
     };
-    op_result(&state, lang, r)
+    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
 }
 
 async fn op_status(
@@ -1092,10 +1163,11 @@ async fn op_status(
     let caller = auth::Caller {
         role: Role::Operator,
     };
-    let r = api::change_org_status(&state, &caller, org, &reason, suspend)
-        .await
-        .map(|l| html! { (t(lang, "done")) " #" (l.index) });
-    op_result(&state, lang, r)
+    let r = async {
+        let l = api::change_org_status(&state, &caller, org, &reason, suspend).await?;
+        Ok(html! { (t(lang, "done")) " #" (l.index) })
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
 }
 
 async fn op_revoke(
@@ -1135,7 +1207,6 @@ async fn op_revoke(
                 .await
                 .map_err(AppError::internal)??;
         Ok(html! { (t(lang, "done")) " #" (landed.index) })
-    }
-    .await;
-    op_result(&state, lang, r)
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
 }
