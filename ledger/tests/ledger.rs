@@ -421,3 +421,38 @@ fn a_different_origin_is_refused_clearly() {
     let err = Ledger::open(dir.path(), operator(), options).unwrap_err();
     assert!(err.to_string().contains("other.example/log"), "{err}");
 }
+
+#[test]
+fn append_checked_lets_the_caller_refuse_the_decoded_event_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 1);
+    let size = l.size();
+    let file_len = log_len(dir.path());
+    let entry = attest(1, 0, "2025-03-08", 60);
+    // Refused by the caller: nothing appended, the caller's own error comes back.
+    let refused = l.append_checked(entry.clone(), |signed| {
+        assert_eq!(signed.event.body.type_name(), "HoursAttested");
+        Err("not this one")
+    });
+    assert_eq!(refused.unwrap_err(), "not this one");
+    assert_eq!(l.size(), size);
+    assert_eq!(log_len(dir.path()), file_len);
+    // Accepted: appended like `append`, and a resend is a duplicate.
+    let ok = l
+        .append_checked(entry.clone(), |_| Ok::<(), ()>(()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(ok.index, size);
+    assert!(!ok.duplicate);
+    assert!(
+        l.append_checked(entry, |_| Ok::<(), ()>(()))
+            .unwrap()
+            .unwrap()
+            .duplicate
+    );
+    // Bytes that are not a signed event never reach the check.
+    let bad = l.append_checked(b"not cose".to_vec(), |_| -> Result<(), ()> {
+        panic!("the check must not run")
+    });
+    assert!(matches!(bad, Ok(Err(Error::Decode { .. }))), "{bad:?}");
+}
