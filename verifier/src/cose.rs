@@ -56,6 +56,9 @@ impl Sign1 {
         let first = *bytes
             .first()
             .ok_or_else(|| Error::Cose("empty input".into()))?;
+        if let Some(inner) = parse_common_form(bytes) {
+            return Ok(Sign1 { inner });
+        }
         let inner = if first >> 5 == 6 {
             // Major type 6 is a tag; 0xD2 is tag 18 in its one-byte form.
             if first != 0xC0 | COSE_SIGN1_TAG {
@@ -177,6 +180,81 @@ impl Sign1 {
     }
 }
 
+/// The form everything Sagat signs has, read without coset (whose generic parse, through a
+/// ciborium Value tree, cost more than the rest of decoding an event): optional tag 18, then
+/// `[bstr {1: -8, 4: kid}, {}, bstr payload, bstr signature]`, every head in shortest form, a
+/// non-empty kid, nothing after. Anything else returns `None` and goes through coset, which
+/// makes the same `CoseSign1` of this form (a test checks that).
+fn parse_common_form(bytes: &[u8]) -> Option<CoseSign1> {
+    let mut rest = bytes
+        .strip_prefix(&[0xC0 | COSE_SIGN1_TAG])
+        .unwrap_or(bytes);
+    rest = rest.strip_prefix(&[0x84])?;
+    let protected = take_bstr(&mut rest)?;
+    rest = rest.strip_prefix(&[0xA0])?;
+    let payload = take_bstr(&mut rest)?;
+    let signature = take_bstr(&mut rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    // {1: -8 (EdDSA), 4: kid}
+    let mut header = protected.strip_prefix(&[0xA2, 0x01, 0x27, 0x04])?;
+    let kid = take_bstr(&mut header)?;
+    if !header.is_empty() || kid.is_empty() {
+        return None;
+    }
+    let mut sign1 = CoseSign1Builder::new()
+        .protected(
+            HeaderBuilder::new()
+                .algorithm(iana::Algorithm::EdDSA)
+                .key_id(kid.to_vec())
+                .build(),
+        )
+        .payload(payload.to_vec())
+        .signature(signature.to_vec())
+        .build();
+    sign1.protected.original_data = Some(protected.to_vec());
+    Some(sign1)
+}
+
+/// Takes a byte string with a shortest-form head off the front of `input`.
+fn take_bstr<'a>(input: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let (&initial, rest) = input.split_first()?;
+    if initial >> 5 != 2 {
+        return None;
+    }
+    let (len, rest) = match initial & 0x1f {
+        n @ 0..=23 => (u64::from(n), rest),
+        24 => (u64::from(*rest.first()?), &rest[1..]),
+        25 => (
+            u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)),
+            &rest[2..],
+        ),
+        26 => (
+            u64::from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)),
+            &rest[4..],
+        ),
+        27 => (
+            u64::from_be_bytes(rest.get(..8)?.try_into().ok()?),
+            &rest[8..],
+        ),
+        _ => return None,
+    };
+    let shortest = match initial & 0x1f {
+        24 => len >= 24,
+        25 => len > 0xff,
+        26 => len > 0xffff,
+        27 => len > 0xffff_ffff,
+        _ => true,
+    };
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|l| shortest && *l <= rest.len())?;
+    let (taken, rest) = rest.split_at(len);
+    *input = rest;
+    Some(taken)
+}
+
 /// Appends a byte string (major type 2) with its shortest-form head.
 fn push_bstr(out: &mut Vec<u8>, bytes: &[u8]) {
     let len = bytes.len() as u64;
@@ -211,6 +289,47 @@ fn describe_tag(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
+
+    /// What `Sign1::parse` made before the fast path: coset only.
+    fn parse_with_coset(bytes: &[u8]) -> Option<CoseSign1> {
+        if bytes.first().is_some_and(|b| b >> 5 == 6) {
+            if bytes[0] != 0xD2 {
+                return None;
+            }
+            CoseSign1::from_tagged_slice(bytes).ok()
+        } else {
+            CoseSign1::from_slice(bytes).ok()
+        }
+    }
+
+    proptest::proptest! {
+        /// Where the fast path reads a message, coset reads the same one; mutations of signed
+        /// messages (flips, inserts, deletes) exercise the edges of the form.
+        #[test]
+        fn common_form_reads_as_coset_does(
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            ops in proptest::collection::vec((0u8..3, proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 0..3),
+        ) {
+            let mut bytes = sign1(&payload, &SigningKey::from_bytes(&[5; 32]));
+            if ops.is_empty() {
+                proptest::prop_assert!(parse_common_form(&bytes).is_some());
+            }
+            for (op, at, b) in ops {
+                let at = at % (bytes.len() + 1);
+                match op {
+                    0 if at < bytes.len() => bytes[at] = b,
+                    1 => bytes.insert(at, b),
+                    _ if at < bytes.len() => { bytes.remove(at); }
+                    _ => {}
+                }
+            }
+            for input in [&bytes[..], bytes.get(1..).unwrap_or_default()] {
+                if let Some(fast) = parse_common_form(input) {
+                    proptest::prop_assert_eq!(Some(fast), parse_with_coset(input));
+                }
+            }
+        }
+    }
 
     #[test]
     fn to_be_signed_is_cosets_sig_structure() {
