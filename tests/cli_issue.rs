@@ -150,6 +150,13 @@ fn issue_verify_revoke() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["credential"]["total_minutes"], 390, "{v}");
     assert_eq!(v["verdict"], "valid", "{v}");
+    // Lines name their organization by its registration's log index; the exported trust list's
+    // directory gives the id back.
+    let lines = v["credential"]["organizations"].as_array().unwrap();
+    assert!(
+        lines.iter().any(|l| l["org"] == "astana-youth-centre"),
+        "{v}"
+    );
 
     // The PDF: QR text and evidence from the file, deep check against the pinned operator key.
     let out = verify(&["--pdf", pdf.to_str().unwrap()]);

@@ -22,8 +22,8 @@ use sagat_verifier::{
     credential_id_hex, encode_evidence, encode_qr_text, key_id, open_checkpoint,
     parse_credential_id, parse_date, sign_credential, sign_event, sign_status_list,
     sign_trust_list, AttestationRefs, Category, Checkpoint, CredentialClaims, CredentialIssued,
-    CredentialRevoked, Event, EventBody, EvidenceBundle, EvidenceEntry, HoursClaim, MoreOrgs,
-    NoteSigner, OrgLine, StatusList, TrustList, TrustedIssuer, EVENT_VERSION,
+    CredentialRevoked, DirectoryOrganization, Event, EventBody, EvidenceBundle, EvidenceEntry,
+    HoursClaim, MoreOrgs, NoteSigner, OrgLine, StatusList, TrustList, TrustedIssuer, EVENT_VERSION,
 };
 
 use crate::i18n::Lang;
@@ -122,6 +122,8 @@ struct Snapshot {
 
 struct OrgFacts {
     name: String,
+    /// Log index of its `OrganizationRegistered` entry: the `org` of its credential line.
+    registered_index: u64,
     /// Registration, rotations and a suspension in force.
     event_indices: Vec<u64>,
 }
@@ -401,6 +403,7 @@ fn snapshot(
                         a.org.clone(),
                         OrgFacts {
                             name: info.names.get(req.lang.code()).to_string(),
+                            registered_index: info.registered_index,
                             event_indices,
                         },
                     );
@@ -440,8 +443,9 @@ fn snapshot(
     Err(Error::CheckpointBehind { size: last_size })
 }
 
-/// One line per organization, most minutes first (ties by org id), with each organization's
-/// main category (most minutes; `other` when none of its hours belong to an activity).
+/// One line per organization, most minutes first (ties by registration log index), with each
+/// organization's main category (most minutes; `other` when none of its hours belong to an
+/// activity).
 fn org_lines(snap: &Snapshot) -> Vec<OrgLine> {
     struct Acc {
         minutes: u64,
@@ -476,12 +480,12 @@ fn org_lines(snap: &Snapshot) -> Vec<OrgLine> {
                 .iter()
                 .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
                 .map_or(Category::Other, |(c, _)| *c);
+            let facts = snap.orgs.get(org);
             OrgLine {
-                org: org.to_string(),
-                name: snap
-                    .orgs
-                    .get(org)
-                    .map_or(org.to_string(), |o| o.name.clone()),
+                // Every counted organization's facts are in the snapshot (taken with its
+                // attestations); u64::MAX would fail the evidence check, never pass it.
+                org_index: facts.map_or(u64::MAX, |o| o.registered_index),
+                name: facts.map(|o| o.name.clone()).filter(|n| !n.is_empty()),
                 category: category.as_str().to_string(),
                 minutes: acc.minutes,
                 first: acc.first,
@@ -489,19 +493,24 @@ fn org_lines(snap: &Snapshot) -> Vec<OrgLine> {
             }
         })
         .collect();
-    lines.sort_by(|a, b| b.minutes.cmp(&a.minutes).then_with(|| a.org.cmp(&b.org)));
+    lines.sort_by(|a, b| {
+        b.minutes
+            .cmp(&a.minutes)
+            .then_with(|| a.org_index.cmp(&b.org_index))
+    });
     lines
 }
 
 /// Signs `claims` so that its QR code fits version [`MAX_QR_VERSION`]; `claims` is updated to
 /// what was signed. Returns the COSE_Sign1 bytes and the QR text.
 ///
-/// The fitting order keeps as much itemized as possible:
+/// The fitting order keeps as much itemized as possible (docs/formats.md §1.3):
 /// 1. every line with its organization name;
-/// 2. every line with the names left empty (the format allows it: a verifier shows the org id,
-///    and the PDF and the evidence bundle's `OrganizationRegistered` events carry the names);
-/// 3. only then the last lines (put the smallest last) are grouped into [`MoreOrgs`], one at a
-///    time, still without names.
+/// 2. names left out one line at a time, from the last (smallest) line up (the format allows
+///    it: a verifier names the line from its trust list's organization directory or the
+///    evidence, and the PDF prints every name);
+/// 3. only when no line has a name left, the last lines are grouped into [`MoreOrgs`], one at a
+///    time.
 ///
 /// At each step the attestation references take whichever form (inline list or commitment,
 /// see [`AttestationRefs::compact`]) gives the shorter QR text, so that a list just over the
@@ -517,17 +526,28 @@ pub fn sign_fitted_credential(
     // A remainder the caller already grouped stays grouped; more lines may join it.
     let already = claims.hours.more.take();
     let refs = attestation_ref_forms(&claims.hours.attestations);
-    let nameless: Vec<OrgLine> = all
-        .iter()
-        .map(|o| OrgLine {
-            name: String::new(),
-            ..o.clone()
-        })
-        .collect();
-    let mut attempts: Vec<(&[OrgLine], &[OrgLine])> = vec![(&all[..], &[][..])];
-    if all.iter().any(|o| !o.name.is_empty()) {
-        attempts.push((&nameless[..], &[][..]));
+    // Step 1 and 2: `named` lines keep their names, the rest lose them.
+    let mut with_names: Vec<Vec<OrgLine>> = Vec::new();
+    for named in (0..=all.len()).rev() {
+        if named < all.len() && all[named].name.is_none() {
+            continue; // nothing to leave out on this line
+        }
+        with_names.push(
+            all.iter()
+                .enumerate()
+                .map(|(i, o)| OrgLine {
+                    name: if i < named { o.name.clone() } else { None },
+                    ..o.clone()
+                })
+                .collect(),
+        );
     }
+    let nameless = with_names.last().cloned().unwrap_or_default();
+    let mut attempts: Vec<(&[OrgLine], &[OrgLine])> = with_names
+        .iter()
+        .map(|lines| (&lines[..], &[][..]))
+        .collect();
+    // Step 3.
     for keep in (0..nameless.len()).rev() {
         attempts.push(nameless.split_at(keep));
     }
@@ -678,7 +698,8 @@ pub fn export_status_list(
 }
 
 /// The trust list: every issuer key the operator registered (`IssuerKeyRegistered`), with its
-/// validity, signed with the operator's note key. `operator_key` must be the ledger's operator
+/// validity, and the directory of every registered organization (log index of its
+/// `OrganizationRegistered`, id, English name), signed with the operator's note key. `operator_key` must be the ledger's operator
 /// key; the note key name is the log's origin.
 ///
 /// # Errors
@@ -696,8 +717,8 @@ pub fn export_trust_list(
         ))));
     }
     let signer = NoteSigner::new(verifier.name(), operator_key.clone())?;
-    let issuers = ledger.read(|state| {
-        state
+    let (issuers, mut organizations) = ledger.read(|state| {
+        let issuers = state
             .issuers()
             .into_iter()
             .map(|i| TrustedIssuer {
@@ -707,12 +728,24 @@ pub fn export_trust_list(
                 valid_from: i.valid_from,
                 valid_until: i.valid_until,
             })
-            .collect()
+            .collect();
+        let organizations: Vec<DirectoryOrganization> = state
+            .organizations()
+            .into_iter()
+            .map(|o| DirectoryOrganization {
+                log_index: o.registered_index,
+                id: o.org,
+                name: o.names.en,
+            })
+            .collect();
+        (issuers, organizations)
     });
+    organizations.sort_by_key(|o| o.log_index);
     Ok(sign_trust_list(
         &TrustList {
             issued_at: now,
             issuers,
+            organizations,
         },
         &signer,
     )?)

@@ -1,20 +1,25 @@
 //! Fitting the credential into QR version ≤ 20 (issue 3) with realistic organization ids and
-//! Kazakh names, against the real ledger: names are left out of the lines before any line is
-//! grouped; what is grouped is the smallest, and the total is kept. Also prints the QR version by
-//! number of organizations with production-sized numbers (log ~1M, status index in thousands).
+//! Kazakh names, against the real ledger: ten organizations are all itemized (names left out,
+//! each line naming its organization by the log index of its registration), and the verifier
+//! names every line from the operator-signed trust list's directory; names are left out before
+//! any line is grouped; what is grouped is the smallest, and the total is kept. Also prints the
+//! QR version by number of organizations with production-sized numbers (log ~1M, status index
+//! in thousands).
 
 mod common;
 
 use common::*;
 use ed25519_dalek::SigningKey;
 use sagat_issuer::{
-    issue, qr_version, sign_fitted_credential, IssueRequest, IssuerIdentity, Lang, MAX_QR_VERSION,
+    export_trust_list, issue, qr_version, sign_fitted_credential, IssueRequest, IssuerIdentity,
+    Lang, MAX_QR_VERSION,
 };
 use sagat_ledger::{Ledger, LedgerOptions, VolunteerDirectory, VolunteerRecord};
 use sagat_verifier::{
-    decode_evidence, decode_qr_text, encode_claims, parse_credential, sign_event, verify_evidence,
-    AttestationRefs, CredentialClaims, Event, EventBody, HoursAttested, HoursClaim,
-    IssuerKeyRegistered, Names, OrgLine, OrganizationRegistered, VolunteerEnrolled, EVENT_VERSION,
+    decode_evidence, decode_qr_text, encode_claims, open_trust_list, org_line_label,
+    parse_credential, sign_event, verify_credential, verify_evidence, AttestationRefs,
+    CredentialClaims, Event, EventBody, HoursAttested, HoursClaim, IssuerKeyRegistered, Names,
+    OrgLine, OrganizationRegistered, VolunteerEnrolled, EVENT_VERSION,
 };
 
 const ISSUER: &str = "kz-volunteer-front-office";
@@ -193,7 +198,7 @@ fn now() -> i64 {
 }
 
 #[test]
-fn names_are_dropped_before_lines_are_grouped_and_the_total_is_kept() {
+fn ten_realistic_organizations_are_all_itemized_in_version_20_and_verify_with_every_line() {
     let mut w = World::new();
     w.enroll(1, HOLDER);
     w.enroll(2, HOLDER);
@@ -212,44 +217,67 @@ fn names_are_dropped_before_lines_are_grouped_and_the_total_is_kept() {
     )
     .unwrap();
     let hours = &ten.claims.hours;
-    // Names go before lines do: a grouped credential has no names left in its lines.
-    let grouped = hours.more.map_or(0, |m| m.organizations as usize);
-    assert_eq!(hours.orgs.len() + grouped, 10);
-    if grouped > 0 {
-        assert!(hours.orgs.iter().all(|o| o.name.is_empty()), "{hours:?}");
-    }
-    // Measured: 5 nameless lines + "+5 more" (grouping alone, names kept, itemized 3).
-    // All ten do not fit: see docs/formats.md §1.3 for where the bytes go.
-    assert!(
-        hours.orgs.len() >= 5,
-        "only {} lines kept",
-        hours.orgs.len()
-    );
-    let listed: u64 = hours.orgs.iter().map(|o| o.minutes).sum();
-    assert_eq!(
-        listed + hours.more.map_or(0, |m| m.minutes),
-        hours.total_minutes
-    );
-    for line in &hours.orgs {
-        assert!(ORGS[..10].iter().any(|o| o.0 == line.org), "{}", line.org);
-    }
-    assert_eq!(hours.attestations.count(), 40);
+    // All ten organizations are itemized, none grouped, in QR version ≤ 20 at level Q.
+    assert_eq!(hours.orgs.len(), 10, "{hours:?}");
+    assert_eq!(hours.more, None);
     let version = qr_version(&ten.qr_text).unwrap();
     assert!(
         version <= MAX_QR_VERSION,
         "10 organizations need QR version {version}"
     );
-    // The QR text still verifies and decodes to what was signed.
+    // Names go first: the smallest lines lose theirs before a larger one does.
+    let named = hours.orgs.iter().take_while(|o| o.name.is_some()).count();
+    assert!(hours.orgs[named..].iter().all(|o| o.name.is_none()));
+    let listed: u64 = hours.orgs.iter().map(|o| o.minutes).sum();
+    assert_eq!(listed, hours.total_minutes);
+    assert_eq!(hours.attestations.count(), 40);
+    // The QR text decodes to what was signed and the evidence supports it.
     let cose = decode_qr_text(&ten.qr_text).unwrap();
     assert_eq!(cose, ten.cose);
     let parsed = parse_credential(&cose).unwrap();
     assert_eq!(parsed.claims, ten.claims);
     let bundle = decode_evidence(&ten.evidence).unwrap();
-    verify_evidence(&ten.claims, &bundle, &w.ledger.operator_verifier()).unwrap();
-    // And it scans from the printed page.
+    let summary = verify_evidence(&ten.claims, &bundle, &w.ledger.operator_verifier()).unwrap();
+    let mut resolved: Vec<&str> = summary
+        .organizations
+        .iter()
+        .map(|o| o.id.as_str())
+        .collect();
+    resolved.sort_unstable();
+    let mut expected: Vec<&str> = ORGS[..10].iter().map(|o| o.0).collect();
+    expected.sort_unstable();
+    assert_eq!(resolved, expected);
+
+    // Round trip: the printed page → the scanned QR text → the verifier with the operator's
+    // trust list shows all ten lines, each named by the directory (id and name).
     let dir = tempfile::tempdir().unwrap();
     let png = rasterize_page(&write_pdf(dir.path(), "ten.pdf", &ten.pdf), 1);
-    assert_eq!(scan_qr(&png), vec![ten.qr_text.clone()]);
+    let scanned = scan_qr(&png);
+    assert_eq!(scanned, vec![ten.qr_text.clone()]);
+    let trust_json = export_trust_list(&w.ledger, &operator(), now()).unwrap();
+    let trust = open_trust_list(&trust_json, &w.ledger.operator_verifier()).unwrap();
+    let verdict = verify_credential(scanned[0].as_bytes(), Some(&trust), None, now());
+    assert!(verdict.status.is_valid(), "{:?}", verdict.status);
+    let shown = verdict.claims.unwrap().hours.orgs;
+    assert_eq!(shown.len(), 10);
+    for line in &shown {
+        let label = org_line_label(line, trust.organization(line.org_index));
+        let (id, kk) = ORGS
+            .iter()
+            .find(|o| label.ends_with(&format!("({})", o.0)))
+            .unwrap_or_else(|| panic!("line {line:?} shown as {label:?}"));
+        assert!(
+            label.starts_with(
+                line.name
+                    .as_deref()
+                    .unwrap_or(&format!("Organization {id}"))
+            ),
+            "{label}"
+        );
+        if let Some(name) = &line.name {
+            assert_eq!(name, kk);
+        }
+    }
 
     let fifteen = issue(
         &w.ledger,
@@ -259,13 +287,21 @@ fn names_are_dropped_before_lines_are_grouped_and_the_total_is_kept() {
         now(),
     )
     .unwrap();
+    // Fifteen: what does not fit is grouped, smallest first, only once every name is gone (the
+    // production-sized table in the other test groups two of fifteen; this log is smaller).
     let hours = &fifteen.claims.hours;
-    let more = hours.more.expect("15 organizations are grouped");
-    assert_eq!(hours.orgs.len() + more.organizations as usize, 15);
+    let grouped = hours.more.map_or(0, |m| m.organizations as usize);
+    assert_eq!(hours.orgs.len() + grouped, 15);
     let listed: u64 = hours.orgs.iter().map(|o| o.minutes).sum();
-    assert_eq!(listed + more.minutes, hours.total_minutes);
-    let smallest_listed = hours.orgs.iter().map(|o| o.minutes).min().unwrap();
-    assert!(more.minutes <= smallest_listed * u64::from(more.organizations));
+    assert_eq!(
+        listed + hours.more.map_or(0, |m| m.minutes),
+        hours.total_minutes
+    );
+    if let Some(more) = hours.more {
+        assert!(hours.orgs.iter().all(|o| o.name.is_none()));
+        let smallest_listed = hours.orgs.iter().map(|o| o.minutes).min().unwrap();
+        assert!(more.minutes <= smallest_listed * u64::from(more.organizations));
+    }
     assert!(qr_version(&fifteen.qr_text).unwrap() <= MAX_QR_VERSION);
     let bundle = decode_evidence(&fifteen.evidence).unwrap();
     verify_evidence(&fifteen.claims, &bundle, &w.ledger.operator_verifier()).unwrap();
@@ -277,9 +313,10 @@ fn production_sized_claims(orgs: usize) -> CredentialClaims {
     let lines: Vec<OrgLine> = ORGS[..orgs]
         .iter()
         .enumerate()
-        .map(|(n, (org, kk))| OrgLine {
-            org: (*org).into(),
-            name: (*kk).into(),
+        .map(|(n, (_, kk))| OrgLine {
+            // Registration entries spread over a log of ~1M entries.
+            org_index: 1_203 + 97_151 * n as u64,
+            name: Some((*kk).into()),
             category: ["social", "ecological", "medical", "education"][n % 4].into(),
             minutes: 2_400 - 120 * n as u64,
             first: format!("2025-{:02}-{:02}", 1 + n % 6, 3 + n),
@@ -312,9 +349,8 @@ fn production_sized_claims(orgs: usize) -> CredentialClaims {
 
 #[test]
 fn production_sized_credentials_fit_and_keep_the_total_and_print_the_size_breakdown() {
-    println!(
-        "| organizations | names kept | lines kept | grouped | QR chars | version | claims bytes |"
-    );
+    println!("| organizations | lines named | lines kept | grouped | QR text chars | version |");
+    println!("|---:|---:|---:|---:|---:|---:|");
     for orgs in 1..=ORGS.len() {
         let mut claims = production_sized_claims(orgs);
         let total = claims.hours.total_minutes;
@@ -322,28 +358,29 @@ fn production_sized_credentials_fit_and_keep_the_total_and_print_the_size_breakd
         let version = qr_version(&text).unwrap();
         let h = &claims.hours;
         println!(
-            "| {orgs} | {} | {} | {} | {} | {version} | {} |",
-            h.orgs.iter().all(|o| !o.name.is_empty()),
+            "| {orgs} | {} | {} | {} | {} | {version} |",
+            h.orgs.iter().filter(|o| o.name.is_some()).count(),
             h.orgs.len(),
             h.more.map_or(0, |m| m.organizations),
             text.len(),
-            encode_claims(&claims).len(),
         );
         assert!(version <= MAX_QR_VERSION);
+        if orgs <= 10 {
+            assert_eq!(h.orgs.len(), orgs, "{orgs} organizations are all itemized");
+        }
         let listed: u64 = h.orgs.iter().map(|o| o.minutes).sum();
         assert_eq!(listed + h.more.map_or(0, |m| m.minutes), total);
     }
     // Where the bytes go, for ten nameless lines.
     let mut claims = production_sized_claims(10);
     for line in &mut claims.hours.orgs {
-        line.name.clear();
+        line.name = None;
     }
     let whole = encode_claims(&claims).len();
     let mut no_lines = claims.clone();
     no_lines.hours.orgs.clear();
-    let ids: usize = claims.hours.orgs.iter().map(|o| o.org.len()).sum();
     println!(
-        "claims {whole} bytes: 10 lines {} (of which org ids {ids}), holder {}, issuer {}, rest {}",
+        "claims {whole} bytes: 10 lines {}, holder {}, issuer {}, rest {}",
         whole - encode_claims(&no_lines).len(),
         claims.hours.holder.len(),
         claims.issuer.len(),

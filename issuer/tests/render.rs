@@ -50,8 +50,8 @@ fn claims_with_orgs(orgs: usize) -> CredentialClaims {
             total_minutes: (0..orgs as u64).map(|i| 600 - i * 10).sum(),
             orgs: (0..orgs)
                 .map(|i| OrgLine {
-                    org: format!("org-{i:02}-kz"),
-                    name: org_name(i),
+                    org_index: 3 + 41 * i as u64,
+                    name: Some(org_name(i)),
                     category: "social".into(),
                     minutes: 600 - i as u64 * 10,
                     first: "2026-01-10".into(),
@@ -252,9 +252,9 @@ fn organizations_beyond_the_qr_budget_are_grouped_minimally_keeping_the_total() 
             let kept = claims.hours.orgs.len() + 1;
             let rest = one_more.hours.orgs.split_off(kept);
             // Lines are grouped only once the names are gone.
-            assert!(claims.hours.orgs.iter().all(|o| o.name.is_empty()));
+            assert!(claims.hours.orgs.iter().all(|o| o.name.is_none()));
             for line in &mut one_more.hours.orgs {
-                line.name.clear();
+                line.name = None;
             }
             one_more.hours.more = (!rest.is_empty()).then(|| sagat_verifier::MoreOrgs {
                 organizations: rest.len() as u32,
@@ -268,13 +268,20 @@ fn organizations_beyond_the_qr_budget_are_grouped_minimally_keeping_the_total() 
             );
         }
     }
-    // Names go first: lines that all fit without names are all kept, nameless.
+    // Names go first, smallest line first: lines that all fit without names are all kept, and
+    // the names that are left belong to the largest lines.
     let mut fifteen = claims_with_orgs(15);
     sign_fitted_credential(&mut fifteen, &key).unwrap();
-    // (These ids are short, `org-NN-kz`-like; see tests/qr_fit.rs for realistic ones.)
     assert_eq!(fifteen.hours.more, None);
     assert_eq!(fifteen.hours.orgs.len(), 15);
-    assert!(fifteen.hours.orgs.iter().all(|o| o.name.is_empty()));
+    let named = fifteen
+        .hours
+        .orgs
+        .iter()
+        .take_while(|o| o.name.is_some())
+        .count();
+    assert!(named < 15);
+    assert!(fifteen.hours.orgs[named..].iter().all(|o| o.name.is_none()));
 }
 
 #[test]

@@ -372,9 +372,11 @@ pub struct VerifyOutcome {
 /// One organization line of a verified credential.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct VerifiedOrg {
-    /// Organization id.
-    pub org: String,
-    /// Its name.
+    /// Log index of the organization's `OrganizationRegistered` entry (the line's `org`).
+    pub org_index: u64,
+    /// Organization id, from the trust list's organization directory (`None` if not listed).
+    pub org: Option<String>,
+    /// Its name: the credential line's, else the directory's, else `org #<log index>`.
     pub name: String,
     /// Minutes.
     pub minutes: u64,
@@ -395,10 +397,10 @@ pub fn verify_qr(app: &App, text: &str) -> ApiResult<VerifyOutcome> {
         Some(&status),
         now(),
     );
-    Ok(outcome_of(verdict))
+    Ok(outcome_of(verdict, &trust))
 }
 
-fn outcome_of(v: sagat_verifier::Verdict) -> VerifyOutcome {
+fn outcome_of(v: sagat_verifier::Verdict, trust: &sagat_verifier::TrustList) -> VerifyOutcome {
     use sagat_verifier::VerdictStatus as S;
     let verdict = match &v.status {
         S::Valid => "VALID",
@@ -427,10 +429,18 @@ fn outcome_of(v: sagat_verifier::Verdict) -> VerifyOutcome {
                 c.hours
                     .orgs
                     .iter()
-                    .map(|o| VerifiedOrg {
-                        org: o.org.clone(),
-                        name: o.name.clone(),
-                        minutes: o.minutes,
+                    .map(|o| {
+                        let known = trust.organization(o.org_index);
+                        VerifiedOrg {
+                            org_index: o.org_index,
+                            org: known.map(|k| k.id.clone()),
+                            name: o
+                                .name
+                                .clone()
+                                .or_else(|| known.map(|k| k.name.clone()))
+                                .unwrap_or_else(|| format!("org #{}", o.org_index)),
+                            minutes: o.minutes,
+                        }
                     })
                     .collect()
             })

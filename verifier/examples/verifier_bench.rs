@@ -31,8 +31,8 @@ fn claims() -> CredentialClaims {
             total_minutes: 3000,
             orgs: (0..5)
                 .map(|i| OrgLine {
-                    org: format!("org-{i}"),
-                    name: format!("Ұйым {i}"),
+                    org_index: 10_000 + i,
+                    name: Some(format!("Ұйым {i}")),
                     category: "social".into(),
                     minutes: 600,
                     first: "2025-02-01".into(),
@@ -61,6 +61,7 @@ fn main() {
             valid_from: 0,
             valid_until: None,
         }],
+        organizations: Vec::new(),
     };
     let mut status = StatusList::new("kz-volunteer-office", 0, 1 << 16);
     status.revoke(7).unwrap();

@@ -8,9 +8,7 @@
 //! |---|---|---|
 //! | 1 | holder name as written | tstr |
 //! | 2 | total minutes | uint |
-//! | 3 | organization lines | array of `[org id, org name, category, minutes, first day, last day]` |
-//!
-//! (table continues below)
+//! | 3 | organization lines | array of `[org, category, minutes, first, span, ? name]` |
 //! | 4 | grouped remainder (optional) | `[organizations, minutes]` |
 //! | 5 | period covered | `[from day, to day]` |
 //! | 6 | checkpoint issued against | `[tree size, root hash (32 bytes)]` |
@@ -19,7 +17,11 @@
 //! | 9 | revocation status-list index | uint |
 //!
 //! A *day* is an integer: days since 1970-01-01 (proleptic Gregorian, years 0001-9999); the API
-//! shows days as `YYYY-MM-DD`. Exactly one of 7 and 8 is present. Why arrays and integer keys: the credential must fit a
+//! shows days as `YYYY-MM-DD`. In an organization line, `org` is the log index of the
+//! organization's `OrganizationRegistered` entry (unique, and checkable against the evidence
+//! bundle and the log), `first` is the number of days from the period's first day to the first
+//! day worked, `span` the number of days from that to the last day worked, and the name is
+//! optional (left out to fit the QR code). Exactly one of 7 and 8 is present. Why arrays and integer keys: the credential must fit a
 //! printed QR code (version ≤ 20 at error-correction level Q for ten organizations), and map keys
 //! spelled out would cost more than the data. Why delta encoding: the attestation indices of one
 //! volunteer are increasing and close together, so the differences take one or two bytes each.
@@ -101,10 +103,11 @@ pub struct HoursClaim {
 /// One organization's line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgLine {
-    /// Organization id.
-    pub org: String,
-    /// Organization name (in the certificate's language).
-    pub name: String,
+    /// The organization: the log index of its `OrganizationRegistered` entry.
+    pub org_index: u64,
+    /// Organization name (in the certificate's language); `None` when the issuer left it out to
+    /// fit the QR code (a verifier then shows the name its trust list or the evidence gives).
+    pub name: Option<String>,
     /// Main category (wire name, e.g. `"social"`).
     pub category: String,
     /// Minutes counted for this organization.
@@ -236,18 +239,23 @@ pub fn encode_claims(claims: &CredentialClaims) -> Vec<u8> {
 
 fn claims_value(c: &CredentialClaims) -> Value {
     let h = &c.hours;
+    let period_from = day_number(&h.period_from);
     let orgs = Value::Array(
         h.orgs
             .iter()
             .map(|o| {
-                Value::Array(vec![
-                    text(&o.org),
-                    text(&o.name),
+                let first = day_number(&o.first);
+                let mut line = vec![
+                    uint(o.org_index),
                     category_value(&o.category),
                     uint(o.minutes),
-                    day_value(&o.first),
-                    day_value(&o.last),
-                ])
+                    day_offset(period_from, first),
+                    day_offset(first, day_number(&o.last)),
+                ];
+                if let Some(name) = &o.name {
+                    line.push(text(name));
+                }
+                Value::Array(line)
             })
             .collect(),
     );
@@ -360,32 +368,38 @@ fn category_from(v: Value, what: &str) -> Result<String, String> {
     }
 }
 
-/// A `YYYY-MM-DD` date on the wire: days since 1970-01-01 (3 bytes instead of 11). A string that
-/// is not a date (which [`sign_credential`]'s callers must not pass) is written as day 0.
+/// A `YYYY-MM-DD` date as days since 1970-01-01. A string that is not a date (which
+/// [`sign_credential`]'s callers must not pass) counts as day 0.
+fn day_number(date: &str) -> i64 {
+    i64::from(parse_date(date).unwrap_or(0))
+}
+
+/// A `YYYY-MM-DD` date on the wire: days since 1970-01-01 (3 bytes instead of 11).
 fn day_value(date: &str) -> Value {
-    int(i64::from(parse_date(date).unwrap_or(0)))
+    int(day_number(date))
+}
+
+/// The number of days from `from` to `to` (1 to 3 bytes). Lines whose days are not inside the
+/// period (which [`check_claims_consistency`] rejects) would be negative; they are written as a
+/// negative integer, which [`decode_claims`] rejects.
+fn day_offset(from: i64, to: i64) -> Value {
+    int(to - from)
+}
+
+/// The date `offset` days (an unsigned CBOR integer) after day `from`.
+fn date_after(from: &str, offset: Value, what: &str) -> Result<String, String> {
+    let offset = get_u64(offset, what)?;
+    let day = i64::from(parse_date(from).map_err(|e| format!("{what}: {e}"))?)
+        .checked_add(i64::try_from(offset).map_err(|_| format!("{what}: out of range"))?)
+        .ok_or_else(|| format!("{what}: out of range"))?;
+    date(int(day), what)
 }
 
 fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
     let mut m = IntMap::new(value, "hours claim")?;
     let holder = get_text(m.require(1, "holder")?, "holder")?;
     let total_minutes = get_u64(m.require(2, "total minutes")?, "total minutes")?;
-    let mut orgs = Vec::new();
-    for (i, line) in get_array(m.require(3, "organization lines")?, "organization lines")?
-        .into_iter()
-        .enumerate()
-    {
-        let what = format!("organization line {}", i + 1);
-        let [org, name, category, minutes, first, last] = get_tuple::<6>(line, &what)?;
-        orgs.push(OrgLine {
-            org: get_text(org, &what)?,
-            name: get_text(name, &what)?,
-            category: category_from(category, &what)?,
-            minutes: get_u64(minutes, &what)?,
-            first: date(first, &what)?,
-            last: date(last, &what)?,
-        });
-    }
+    let lines = get_array(m.require(3, "organization lines")?, "organization lines")?;
     let more = match m.take(4) {
         None => None,
         Some(v) => {
@@ -400,6 +414,33 @@ fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
     };
     let [from, to] = get_tuple::<2>(m.require(5, "period")?, "period")?;
     let (period_from, period_to) = (date(from, "period from")?, date(to, "period to")?);
+    let mut orgs = Vec::with_capacity(lines.len());
+    for (i, line) in lines.into_iter().enumerate() {
+        let what = format!("organization line {}", i + 1);
+        let mut fields = get_array(line, &what)?;
+        let name = match fields.len() {
+            5 => None,
+            6 => match fields.pop().map(|n| get_text(n, &what)).transpose()? {
+                Some(n) if n.is_empty() => {
+                    return Err(format!("{what}: empty name (leave the name out instead)"))
+                }
+                n => n,
+            },
+            n => return Err(format!("{what}: {n} fields, expected 5 or 6")),
+        };
+        let [org, category, minutes, first, span] =
+            <[Value; 5]>::try_from(fields).map_err(|_| format!("{what}: expected 5 fields"))?;
+        let first = date_after(&period_from, first, &format!("{what}, first day"))?;
+        let last = date_after(&first, span, &format!("{what}, last day"))?;
+        orgs.push(OrgLine {
+            org_index: get_u64(org, &format!("{what}, organization log index"))?,
+            name,
+            category: category_from(category, &what)?,
+            minutes: get_u64(minutes, &what)?,
+            first,
+            last,
+        });
+    }
     let [size, root] = get_tuple::<2>(m.require(6, "checkpoint")?, "checkpoint")?;
     let checkpoint_size = get_u64(size, "checkpoint size")?;
     let checkpoint_root = get_fixed::<32>(root, "checkpoint root hash")?;
@@ -510,8 +551,8 @@ pub fn check_claims_consistency(claims: &CredentialClaims) -> Result<(), String>
         let (first, last) = (day(&o.first)?, day(&o.last)?);
         if first > last || first < from || last > to {
             return Err(format!(
-                "organization {}: days {} .. {} are not inside the period {} .. {}",
-                o.org, o.first, o.last, h.period_from, h.period_to
+                "organization #{}: days {} .. {} are not inside the period {} .. {}",
+                o.org_index, o.first, o.last, h.period_from, h.period_to
             ));
         }
     }
@@ -538,8 +579,8 @@ mod tests {
                 holder: "Әлия Қасымова".into(),
                 total_minutes: 600,
                 orgs: vec![OrgLine {
-                    org: "astana-youth".into(),
-                    name: "Astana Youth Centre".into(),
+                    org_index: 12,
+                    name: Some("Astana Youth Centre".into()),
                     category: "social".into(),
                     minutes: 600,
                     first: "2025-03-01".into(),

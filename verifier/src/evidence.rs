@@ -258,6 +258,20 @@ pub struct EvidenceSummary {
     /// The issuer key the operator registered for the credential's issuer (all registrations in
     /// the evidence, if it rotated).
     pub issuer_keys: Vec<VerifyingKey>,
+    /// The organizations of the credential's lines, resolved from the evidence: the log index of
+    /// each `OrganizationRegistered` entry, the organization id and its English name.
+    pub organizations: Vec<EvidenceOrganization>,
+}
+
+/// An organization as its signed `OrganizationRegistered` entry in the evidence names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceOrganization {
+    /// Log index of the `OrganizationRegistered` entry (a credential line's `org`).
+    pub log_index: u64,
+    /// Organization id.
+    pub id: String,
+    /// Its English name (the one every registration has).
+    pub name: String,
 }
 
 struct OrgState {
@@ -283,7 +297,8 @@ struct Counted {
 ///    and organization events verify with the organization key current at their index;
 /// 4. the `HoursAttested` entries are exactly the credential's counted attestations, all of one
 ///    volunteer, none retracted; corrections (the latest one wins) replace date and minutes;
-/// 5. every date is in the credential's period; each organization line has exactly the attested
+/// 5. every date is in the credential's period; each organization line names the log index of an
+///    `OrganizationRegistered` entry in the evidence and has exactly the attested
 ///    minutes, first and last day, and a name the organization registered; the grouped remainder
 ///    and the total add up;
 /// 6. the issuer was registered by the operator, and a `CredentialIssued` entry, if present,
@@ -328,6 +343,7 @@ pub fn verify_evidence(
     let operator_key = operator.public_key();
     let mut orgs: BTreeMap<String, OrgState> = BTreeMap::new();
     let mut org_names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut registrations: BTreeMap<u64, EvidenceOrganization> = BTreeMap::new();
     let mut issuer_keys = Vec::new();
     let mut counted: BTreeMap<String, Counted> = BTreeMap::new();
     let mut corrections = 0;
@@ -394,6 +410,14 @@ pub fn verify_evidence(
                 names.extend(r.names.kk.iter().cloned());
                 names.extend(r.names.ru.iter().cloned());
                 org_names.insert(r.org.clone(), names);
+                registrations.insert(
+                    index,
+                    EvidenceOrganization {
+                        log_index: index,
+                        id: r.org.clone(),
+                        name: r.names.en.clone(),
+                    },
+                );
             }
             EventBody::OrganizationKeyRotated(r) => {
                 by_operator()?;
@@ -499,15 +523,27 @@ pub fn verify_evidence(
         slot.2 = slot.2.max(d);
     }
     let mut listed = BTreeSet::new();
+    let mut organizations = Vec::with_capacity(h.orgs.len());
     for line in &h.orgs {
+        let Some(registration) = registrations.get(&line.org_index) else {
+            return Err(EvidenceError::OrganizationLineMismatch {
+                org: format!("#{}", line.org_index),
+                detail: format!(
+                    "log entry {} in the evidence is not an OrganizationRegistered",
+                    line.org_index
+                ),
+            });
+        };
+        let org = registration.id.as_str();
         let mismatch = |detail: String| EvidenceError::OrganizationLineMismatch {
-            org: line.org.clone(),
+            org: org.to_string(),
             detail,
         };
-        if !listed.insert(line.org.as_str()) {
+        if !listed.insert(org) {
             return Err(mismatch("listed twice".into()));
         }
-        let Some(&(minutes, first, last)) = per_org.get(line.org.as_str()) else {
+        organizations.push(registration.clone());
+        let Some(&(minutes, first, last)) = per_org.get(org) else {
             return Err(mismatch("no counted attestation in the evidence".into()));
         };
         if minutes != line.minutes {
@@ -525,16 +561,12 @@ pub fn verify_evidence(
                 crate::format_date(last)
             )));
         }
-        let names = org_names
-            .get(&line.org)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        // An empty name is allowed (docs/formats.md §1.2): the issuer leaves names out to fit
-        // the QR code, and a verifier shows the org id instead.
-        if !line.name.is_empty() && !names.contains(&line.name) {
+        let names = org_names.get(org).map(Vec::as_slice).unwrap_or_default();
+        // A line without a name is allowed (docs/formats.md §1.2): the issuer leaves names out
+        // to fit the QR code, and a verifier shows the name the trust list or evidence gives.
+        if let Some(name) = line.name.as_ref().filter(|n| !names.contains(n)) {
             return Err(mismatch(format!(
-                "name {:?} is not a name the organization registered",
-                line.name
+                "name {name:?} is not a name the organization registered"
             )));
         }
     }
@@ -581,6 +613,7 @@ pub fn verify_evidence(
         attestations: counted.len(),
         corrections,
         issuer_keys,
+        organizations,
     })
 }
 

@@ -51,7 +51,7 @@ pub use event::{
 };
 pub use evidence::{
     decode_evidence, encode_evidence, verify_evidence, EvidenceBundle, EvidenceEntry,
-    EvidenceError, EvidenceSummary, MAX_EVIDENCE_BYTES,
+    EvidenceError, EvidenceOrganization, EvidenceSummary, MAX_EVIDENCE_BYTES,
 };
 pub use keys::{key_id, parse_public_key, public_key_base64};
 pub use merkle::{
@@ -69,7 +69,7 @@ pub use status::{
 };
 pub use tlog_proof::{format_tlog_proof, parse_tlog_proof, TlogProof, TLOG_PROOF_HEADER};
 pub use trust::{
-    jcs, open_trust_list, sign_trust_list, TrustList, TrustedIssuer, MAX_TRUST_LIST_BYTES,
-    TRUST_LIST_FORMAT,
+    jcs, open_trust_list, org_line_label, sign_trust_list, DirectoryOrganization, TrustList,
+    TrustedIssuer, MAX_TRUST_LIST_BYTES, TRUST_LIST_FORMAT,
 };
 pub use verdict::{verify_credential, InvalidReason, RevocationCheck, Verdict, VerdictStatus};

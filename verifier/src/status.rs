@@ -231,6 +231,7 @@ mod tests {
                 valid_from: 0,
                 valid_until: None,
             }],
+            organizations: Vec::new(),
         };
         let mut list = StatusList::new("kz-office", 1_767_225_600, 100);
         list.revoke(3).unwrap();

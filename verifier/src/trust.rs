@@ -8,6 +8,7 @@
 //!   "issuers": [ { "issuer": "kz-volunteer-office", "kid": "9f86d081884c7d65",
 //!                  "public_key": "<base64 of 32 bytes>", "name": "…",
 //!                  "valid_from": 1767225600, "valid_until": 1798761600 } ],
+//!   "organizations": [ { "log_index": 2, "id": "astana-youth", "name": "Astana Youth Centre" } ],
 //!   "signature": { "signer": "sagat.example/log", "sig": "<base64(key id ‖ Ed25519 signature)>" } }
 //! ```
 //!
@@ -30,7 +31,7 @@ use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use serde_json::{Map, Value};
 
-use crate::{key_id, open_note, parse_public_key, public_key_base64, sign_note, Error};
+use crate::{key_id, open_note, parse_public_key, public_key_base64, sign_note, Error, OrgLine};
 use crate::{NoteSigner, NoteVerifier};
 
 /// The `format` member of every trust list this crate writes and reads.
@@ -45,6 +46,21 @@ pub struct TrustList {
     pub issued_at: i64,
     /// The trusted issuer keys.
     pub issuers: Vec<TrustedIssuer>,
+    /// The organizations registered in the log, by the log index of their
+    /// `OrganizationRegistered` entry: the directory a verifier uses to name the organization of
+    /// a credential line that carries no name (docs/formats.md §2). Ascending `log_index`.
+    pub organizations: Vec<DirectoryOrganization>,
+}
+
+/// One entry of the trust list's organization directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryOrganization {
+    /// Log index of the organization's `OrganizationRegistered` entry.
+    pub log_index: u64,
+    /// Organization id.
+    pub id: String,
+    /// Its English display name (as registered).
+    pub name: String,
 }
 
 /// One trusted issuer key.
@@ -78,6 +94,32 @@ impl TrustList {
     /// The issuer whose key has this `kid`, if trusted.
     pub fn find_kid(&self, kid: &[u8]) -> Option<&TrustedIssuer> {
         self.issuers.iter().find(|i| i.kid().as_slice() == kid)
+    }
+
+    /// The organization registered at log index `log_index`, if the directory lists it.
+    pub fn organization(&self, log_index: u64) -> Option<&DirectoryOrganization> {
+        self.organizations
+            .binary_search_by_key(&log_index, |o| o.log_index)
+            .ok()
+            .map(|i| &self.organizations[i])
+    }
+}
+
+/// How a verifier names the organization of a credential line (docs/formats.md §2): the line's
+/// own name, else the directory's name; then the organization id in parentheses when `known`
+/// (the directory entry, or the evidence's registration, at the line's log index) gives it; a line
+/// with neither is `org #<log index>`.
+pub fn org_line_label(line: &OrgLine, known: Option<&DirectoryOrganization>) -> String {
+    let name = line
+        .name
+        .as_deref()
+        .or(known.map(|k| k.name.as_str()))
+        .filter(|n| !n.is_empty());
+    match (name, known) {
+        (Some(name), Some(k)) => format!("{name} ({})", k.id),
+        (Some(name), None) => format!("{name} (org #{})", line.org_index),
+        (None, Some(k)) => k.id.clone(),
+        (None, None) => format!("org #{}", line.org_index),
     }
 }
 
@@ -167,6 +209,20 @@ fn unsigned_object(list: &TrustList) -> Map<String, Value> {
     doc.insert("format".into(), Value::from(TRUST_LIST_FORMAT));
     doc.insert("issued_at".into(), Value::from(list.issued_at));
     doc.insert("issuers".into(), Value::Array(issuers));
+    if !list.organizations.is_empty() {
+        let organizations = list
+            .organizations
+            .iter()
+            .map(|o| {
+                let mut m = Map::new();
+                m.insert("log_index".into(), Value::from(o.log_index));
+                m.insert("id".into(), Value::from(o.id.clone()));
+                m.insert("name".into(), Value::from(o.name.clone()));
+                Value::Object(m)
+            })
+            .collect();
+        doc.insert("organizations".into(), Value::Array(organizations));
+    }
     doc
 }
 
@@ -200,7 +256,8 @@ pub fn sign_trust_list(list: &TrustList, operator: &NoteSigner) -> Result<String
 ///
 /// Checks, in order: size; JSON; `format`; the signature (as a C2SP note over the JCS form, by
 /// `root`); then every member: known members only, `kid` = [`key_id`] of `public_key`, a valid
-/// non-weak Ed25519 key, no key listed twice, `valid_from` < `valid_until`.
+/// non-weak Ed25519 key, no key listed twice, `valid_from` < `valid_until`; the optional
+/// `organizations` directory in strictly ascending `log_index` order with non-empty ids.
 pub fn open_trust_list(json: &str, root: &NoteVerifier) -> Result<TrustList, Error> {
     if json.len() > MAX_TRUST_LIST_BYTES {
         return Err(Error::TrustList(format!(
@@ -249,6 +306,11 @@ fn parse_members(mut doc: Map<String, Value>) -> Result<TrustList, Error> {
         .ok_or_else(|| err("missing \"issued_at\"".into()))?;
     let Some(Value::Array(raw)) = doc.remove("issuers") else {
         return Err(err("\"issuers\" must be an array".into()));
+    };
+    let organizations = match doc.remove("organizations") {
+        None => Vec::new(),
+        Some(Value::Array(raw)) => parse_organizations(raw)?,
+        Some(_) => return Err(err("\"organizations\" must be an array".into())),
     };
     if let Some(k) = doc.keys().next() {
         return Err(err(format!("unknown member {k:?}")));
@@ -303,7 +365,48 @@ fn parse_members(mut doc: Map<String, Value>) -> Result<TrustList, Error> {
             valid_until,
         });
     }
-    Ok(TrustList { issued_at, issuers })
+    Ok(TrustList {
+        issued_at,
+        issuers,
+        organizations,
+    })
+}
+
+fn parse_organizations(raw: Vec<Value>) -> Result<Vec<DirectoryOrganization>, Error> {
+    let mut organizations: Vec<DirectoryOrganization> = Vec::with_capacity(raw.len());
+    for (n, item) in raw.into_iter().enumerate() {
+        let what = format!("organizations[{n}]");
+        let Value::Object(mut m) = item else {
+            return Err(Error::TrustList(format!("{what} is not an object")));
+        };
+        let log_index = take_i64(&mut m, "log_index", &what)?
+            .ok_or_else(|| Error::TrustList(format!("{what}: missing \"log_index\"")))?;
+        let log_index = u64::try_from(log_index)
+            .map_err(|_| Error::TrustList(format!("{what}: negative \"log_index\"")))?;
+        let id = take_string(&mut m, "id", &what)?;
+        let name = take_string(&mut m, "name", &what)?;
+        if let Some(k) = m.keys().next() {
+            return Err(Error::TrustList(format!("{what}: unknown member {k:?}")));
+        }
+        if id.is_empty() {
+            return Err(Error::TrustList(format!("{what}: empty organization id")));
+        }
+        if organizations
+            .last()
+            .is_some_and(|o| o.log_index >= log_index)
+        {
+            return Err(Error::TrustList(format!(
+                "{what}: log_index {log_index} is not above the previous entry's (the list is in \
+                 ascending log_index order, each index once)"
+            )));
+        }
+        organizations.push(DirectoryOrganization {
+            log_index,
+            id,
+            name,
+        });
+    }
+    Ok(organizations)
 }
 
 fn take_string(m: &mut Map<String, Value>, key: &str, what: &str) -> Result<String, Error> {
@@ -347,6 +450,18 @@ mod tests {
                 valid_from: 1_700_000_000,
                 valid_until: Some(1_900_000_000),
             }],
+            organizations: vec![
+                DirectoryOrganization {
+                    log_index: 2,
+                    id: "astana-youth".into(),
+                    name: "Astana Youth Centre".into(),
+                },
+                DirectoryOrganization {
+                    log_index: 40_117,
+                    id: "eco-almaty".into(),
+                    name: "Eco Almaty".into(),
+                },
+            ],
         }
     }
 
@@ -367,6 +482,31 @@ mod tests {
         let forged = json.replace("\"kz-office\"", "\"kz-0ffice\"");
         let e = open_trust_list(&forged, &op.verifier()).unwrap_err();
         assert!(e.to_string().contains("signature"), "{e}");
+        // So does a renamed organization in the directory.
+        let forged = json.replace("\"eco-almaty\"", "\"eco-a1maty\"");
+        let e = open_trust_list(&forged, &op.verifier()).unwrap_err();
+        assert!(e.to_string().contains("signature"), "{e}");
+        let l = open_trust_list(&json, &op.verifier()).unwrap();
+        assert_eq!(
+            l.organization(40_117).map(|o| o.id.as_str()),
+            Some("eco-almaty")
+        );
+        assert_eq!(l.organization(3), None);
+    }
+
+    #[test]
+    fn directory_out_of_order_is_rejected_and_absent_is_empty() {
+        let op = signer(1);
+        let mut unordered = list();
+        unordered.organizations.reverse();
+        let json = sign_trust_list(&unordered, &op).unwrap();
+        let e = open_trust_list(&json, &op.verifier()).unwrap_err();
+        assert!(e.to_string().contains("ascending log_index"), "{e}");
+        let mut none = list();
+        none.organizations.clear();
+        let json = sign_trust_list(&none, &op).unwrap();
+        assert!(!json.contains("organizations"));
+        assert_eq!(open_trust_list(&json, &op.verifier()).unwrap(), none);
     }
 
     #[test]

@@ -90,6 +90,16 @@ fn valid_credential_exits_0_and_shows_the_claims() {
     assert!(text.starts_with("VALID\n"), "{text}");
     assert!(text.contains("Әлия Қасымова"), "{text}");
     assert!(text.contains("9 h"), "{text}");
+    // Both lines are shown: the first with the name the credential carries, the second (no name
+    // in the credential) with the name and id the trust list's directory gives its log index.
+    assert!(
+        text.contains("  Astana Youth Centre (astana-youth), social: 6 h"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Eco Almaty (eco-almaty), ecological: 3 h"),
+        "{text}"
+    );
     assert!(
         text.contains("NOT CHECKED"),
         "revocation must say it was not checked: {text}"
@@ -386,6 +396,12 @@ fn pdf_input_checks_the_embedded_evidence() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["evidence"]["checked"], true);
     assert_eq!(json["evidence"]["attestations"], 3);
+    // The second line carries no name: the trust list's directory names it by its log index.
+    let lines = &json["credential"]["organizations"];
+    assert_eq!(lines[0]["label"], "Astana Youth Centre (astana-youth)");
+    assert_eq!(lines[1]["org_index"], 1);
+    assert_eq!(lines[1]["name_in_credential"], false);
+    assert_eq!(lines[1]["label"], "Eco Almaty (eco-almaty)");
 
     // The same evidence under a credential whose numbers it does not support.
     let bad = dir.join("bad.pdf");

@@ -73,8 +73,8 @@ proptest! {
         let mut c = fx::claims();
         c.hours.holder = holder;
         c.hours.orgs = minutes.iter().enumerate().map(|(i, &m)| OrgLine {
-            org: format!("org-{i}"),
-            name: String::new(),
+            org_index: 1_000 * i as u64 + (m % 7),
+            name: (i % 3 == 0).then(|| format!("Ұйым {i}")),
             category: if i % 2 == 0 { "other".into() } else { "custom kind".into() },
             minutes: m,
             first: "2025-02-03".into(),

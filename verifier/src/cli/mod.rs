@@ -10,8 +10,9 @@ use std::process::ExitCode;
 
 use crate::{
     credential_id_hex, date_from_unix, decode_evidence, format_date, open_status_list,
-    open_trust_list, verify_credential, verify_evidence, InvalidReason, NoteVerifier,
-    RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus, MAX_QR_TEXT_CHARS,
+    open_trust_list, org_line_label, verify_credential, verify_evidence, DirectoryOrganization,
+    InvalidReason, NoteVerifier, RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus,
+    MAX_QR_TEXT_CHARS,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
@@ -260,6 +261,15 @@ where
 struct Checked {
     verdict: Verdict,
     evidence: EvidenceOutcome,
+    /// Organizations by registration log index, from the trust list's directory and the checked
+    /// evidence: the names and ids shown for lines that carry none.
+    directory: Vec<DirectoryOrganization>,
+}
+
+impl Checked {
+    fn known(&self, log_index: u64) -> Option<&DirectoryOrganization> {
+        self.directory.iter().find(|o| o.log_index == log_index)
+    }
 }
 
 enum EvidenceOutcome {
@@ -331,6 +341,10 @@ fn run(args: &Args) -> Result<bool> {
         now,
     );
     let mut evidence = EvidenceOutcome::NotChecked;
+    let mut directory: Vec<DirectoryOrganization> = trust
+        .as_ref()
+        .map(|t| t.organizations.clone())
+        .unwrap_or_default();
     if let (Some(bytes), Some(claims)) = (&input.evidence, verdict.claims.clone()) {
         if verdict.status.is_valid() {
             match &root {
@@ -357,6 +371,15 @@ fn run(args: &Args) -> Result<bool> {
                                 }
                             }
                             if verdict.status.is_valid() {
+                                for o in &summary.organizations {
+                                    if !directory.iter().any(|d| d.log_index == o.log_index) {
+                                        directory.push(DirectoryOrganization {
+                                            log_index: o.log_index,
+                                            id: o.id.clone(),
+                                            name: o.name.clone(),
+                                        });
+                                    }
+                                }
                                 evidence = EvidenceOutcome::Ok {
                                     attestations: summary.attestations,
                                     size: summary.checkpoint.size,
@@ -373,7 +396,11 @@ fn run(args: &Args) -> Result<bool> {
             pdf::EVIDENCE_FILE_NAME
         );
     }
-    let checked = Checked { verdict, evidence };
+    let checked = Checked {
+        verdict,
+        evidence,
+        directory,
+    };
     if args.json {
         println!(
             "{}",
@@ -420,11 +447,7 @@ fn human_output(c: &Checked, lang: Lang) -> String {
     );
     out += &format!("{}:\n", t(lang, T::Organizations));
     for o in &h.orgs {
-        let name = if o.name.is_empty() {
-            o.org.clone()
-        } else {
-            format!("{} ({})", o.name, o.org)
-        };
+        let name = org_line_label(o, c.known(o.org_index));
         out += &format!(
             "  {name}, {}: {}, {} – {}\n",
             o.category,
@@ -514,6 +537,7 @@ fn json_output(c: &Checked) -> serde_json::Value {
         }
         EvidenceOutcome::NotChecked => json!({"checked": false}),
     };
+    let c_known = |i: u64| c.known(i);
     let credential = v.claims.as_ref().map(|c| {
         let h = &c.hours;
         json!({
@@ -525,10 +549,18 @@ fn json_output(c: &Checked) -> serde_json::Value {
             "expires": c.expires.map(date_of),
             "holder": h.holder,
             "total_minutes": h.total_minutes,
-            "organizations": h.orgs.iter().map(|o| json!({
-                "org": o.org, "name": o.name, "category": o.category, "minutes": o.minutes,
-                "first": o.first, "last": o.last,
-            })).collect::<Vec<_>>(),
+            "organizations": h.orgs.iter().map(|o| {
+                let known = c_known(o.org_index);
+                json!({
+                    "org_index": o.org_index,
+                    "org": known.map(|k| k.id.clone()),
+                    "name": o.name.clone().or(known.map(|k| k.name.clone())),
+                    "name_in_credential": o.name.is_some(),
+                    "label": org_line_label(o, known),
+                    "category": o.category, "minutes": o.minutes,
+                    "first": o.first, "last": o.last,
+                })
+            }).collect::<Vec<_>>(),
             "more": h.more.map(|m| json!({"organizations": m.organizations, "minutes": m.minutes})),
             "period": {"from": h.period_from, "to": h.period_to},
             "checkpoint": {"size": h.checkpoint_size, "root": hex::encode(h.checkpoint_root)},

@@ -231,16 +231,18 @@ pub fn claims() -> CredentialClaims {
             total_minutes: 540,
             orgs: vec![
                 OrgLine {
-                    org: "astana-youth".into(),
-                    name: "Astana Youth Centre".into(),
+                    org_index: 0,
+                    name: Some("Astana Youth Centre".into()),
                     category: "social".into(),
                     minutes: 360,
                     first: "2025-03-01".into(),
                     last: "2025-04-12".into(),
                 },
+                // Without its name, as the issuer writes lines when the QR code is full: a
+                // verifier names it from the trust list's directory (or the evidence).
                 OrgLine {
-                    org: "eco-almaty".into(),
-                    name: "Eco Almaty".into(),
+                    org_index: 1,
+                    name: None,
                     category: "ecological".into(),
                     minutes: 180,
                     first: "2025-09-10".into(),
@@ -268,6 +270,18 @@ pub fn trust_list() -> TrustList {
             valid_from: ISSUED_AT - 86_400 * 365,
             valid_until: None,
         }],
+        organizations: vec![
+            DirectoryOrganization {
+                log_index: 0,
+                id: "astana-youth".into(),
+                name: "Astana Youth Centre".into(),
+            },
+            DirectoryOrganization {
+                log_index: 1,
+                id: "eco-almaty".into(),
+                name: "Eco Almaty".into(),
+            },
+        ],
     }
 }
 
