@@ -8,7 +8,8 @@
 
 use std::fmt::Write as _;
 
-use qrcode::{Color, EcLevel, QrCode, Version};
+use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::{Color, EcLevel, Version};
 
 use crate::Error;
 
@@ -19,16 +20,91 @@ pub const MAX_QR_VERSION: u8 = 20;
 /// Light modules around the symbol, as ISO/IEC 18004 §5.3.8 requires.
 pub const QR_QUIET_ZONE: usize = 4;
 
-/// The QR symbol for `text`: error correction Q, smallest version that holds it.
-pub(crate) fn encode(text: &str) -> Result<QrCode, Error> {
-    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q)
+/// The QR symbol for `text` as `qrcode` builds it alone: error correction Q, smallest version
+/// that holds it (the reference [`QrMatrix::new`] is tested against).
+#[cfg(test)]
+fn encode(text: &str) -> Result<qrcode::QrCode, Error> {
+    qrcode::QrCode::with_error_correction_level(text.as_bytes(), EcLevel::Q)
         .map_err(|e| Error::Qr(format!("{e} ({} characters)", text.len())))
 }
 
-fn version_number(code: &QrCode) -> u8 {
+#[cfg(test)]
+fn version_number(code: &qrcode::QrCode) -> u8 {
     match code.version() {
         Version::Normal(v) | Version::Micro(v) => v as u8,
     }
+}
+
+/// The eight QR mask patterns in `qrcode`'s order (ISO/IEC 18004 Table 10, 000..111).
+const MASK_PATTERNS: [MaskPattern; 8] = [
+    MaskPattern::Checkerboard,
+    MaskPattern::HorizontalLines,
+    MaskPattern::VerticalLines,
+    MaskPattern::DiagonalLines,
+    MaskPattern::LargeCheckerboard,
+    MaskPattern::Fields,
+    MaskPattern::Diamonds,
+    MaskPattern::Meadow,
+];
+
+/// The mask penalty of a symbol (row-major, `true` = dark), scored as `qrcode` 0.14 scores it
+/// (ISO/IEC 18004 §7.8.3.1): N1 runs of five or more same-colour modules (3 + run − 5 each),
+/// N2 2×2 blocks of one colour (3 each), N3 finder-like `1011101` runs without four light
+/// modules on one side (40 each, less the 360 the three finder patterns always score), N4 the
+/// dark-module balance.
+fn penalty(m: &[bool], w: usize) -> u32 {
+    let at = |x: usize, y: usize| m[y * w + x];
+    let mut score: i64 = 0;
+    for horizontal in [true, false] {
+        let get = |line: usize, k: usize| if horizontal { at(k, line) } else { at(line, k) };
+        for line in 0..w {
+            // N1
+            let mut run = 1;
+            for k in 1..=w {
+                if k < w && get(line, k) == get(line, k - 1) {
+                    run += 1;
+                } else {
+                    if run >= 5 {
+                        score += run - 2;
+                    }
+                    run = 1;
+                }
+            }
+            // N3
+            for j in 0..w.saturating_sub(6) {
+                let finder = get(line, j)
+                    && !get(line, j + 1)
+                    && get(line, j + 2)
+                    && get(line, j + 3)
+                    && get(line, j + 4)
+                    && !get(line, j + 5)
+                    && get(line, j + 6);
+                if !finder {
+                    continue;
+                }
+                let dark_before = (j.saturating_sub(4)..j).any(|k| get(line, k));
+                let dark_after = (j + 7..(j + 11).min(w)).any(|k| get(line, k));
+                if !dark_before || !dark_after {
+                    score += 40;
+                }
+            }
+        }
+        score -= 360;
+    }
+    // N2
+    for y in 0..w - 1 {
+        for x in 0..w - 1 {
+            let c = at(x, y);
+            if at(x + 1, y) == c && at(x, y + 1) == c && at(x + 1, y + 1) == c {
+                score += 3;
+            }
+        }
+    }
+    // N4
+    let dark = m.iter().filter(|&&d| d).count();
+    let ratio = (dark * 200 / m.len()) as i64;
+    score += (ratio - 100).abs();
+    score.max(0) as u32
 }
 
 /// A QR symbol as a square matrix of modules (`true` = dark), without quiet zone.
@@ -47,16 +123,45 @@ impl QrMatrix {
     ///
     /// # Errors
     /// [`Error::Qr`] when the text does not fit version 40.
+    ///
+    /// The symbol is the one `qrcode` builds (`QrCode::with_error_correction_level`): same
+    /// segments, codewords and the same penalty rules (ISO/IEC 18004 §7.8.3) for choosing the
+    /// mask; only the penalty is scored here on a plain `bool` grid, because `qrcode`'s own
+    /// scoring (a boxed closure per module) was a fifth of a certificate's instructions
+    /// (callgrind, docs/benchmarks.md).
     pub fn new(text: &str) -> Result<QrMatrix, Error> {
-        let code = encode(text)?;
-        Ok(QrMatrix {
-            version: version_number(&code),
-            width: code.width(),
-            modules: code
-                .to_colors()
+        let qr_error =
+            |e: qrcode::types::QrError| Error::Qr(format!("{e} ({} characters)", text.len()));
+        let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::Q).map_err(qr_error)?;
+        let version = bits.version();
+        let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::Q)
+            .map_err(qr_error)?;
+        let mut canvas = Canvas::new(version, EcLevel::Q);
+        canvas.draw_all_functional_patterns();
+        canvas.draw_data(&data, &ec);
+        let width = version.width() as usize;
+        let mut best: Option<(u32, Vec<bool>)> = None;
+        for pattern in MASK_PATTERNS {
+            let mut masked = canvas.clone();
+            masked.apply_mask(pattern);
+            let modules: Vec<bool> = masked
+                .into_colors()
                 .into_iter()
                 .map(|c| c == Color::Dark)
-                .collect(),
+                .collect();
+            let score = penalty(&modules, width);
+            // The first pattern with the lowest score, as `qrcode` picks.
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                best = Some((score, modules));
+            }
+        }
+        let (_, modules) = best.expect("eight mask patterns");
+        Ok(QrMatrix {
+            version: match version {
+                Version::Normal(v) | Version::Micro(v) => v as u8,
+            },
+            width,
+            modules,
         })
     }
 
@@ -156,6 +261,33 @@ pub fn qr_svg(text: &str) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_matrix_is_the_symbol_qrcode_builds_with_the_same_mask() {
+        // Texts of several versions, including a full-size credential (version 20).
+        let long: String = (0..700)
+            .map(|i| {
+                char::from(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"[(i * 7 + i / 3) % 45])
+            })
+            .collect();
+        for text in [
+            "VH1:6BFOXN*TS0BI$ZD-PHQ7I9AD66",
+            "VH1:A",
+            &long[..150],
+            &long[..420],
+            &long,
+        ] {
+            let ours = QrMatrix::new(text).unwrap();
+            let theirs = encode(text).unwrap();
+            assert_eq!(ours.version, version_number(&theirs), "{}", text.len());
+            let modules: Vec<bool> = theirs
+                .to_colors()
+                .into_iter()
+                .map(|c| c == Color::Dark)
+                .collect();
+            assert_eq!(ours.modules, modules, "{} characters", text.len());
+        }
+    }
 
     #[test]
     fn runs_cover_exactly_the_dark_modules() {
