@@ -323,6 +323,24 @@ impl Conn {
     }
 }
 
+/// Mints a bearer token for the bench's organization as the operator.
+fn mint_org_token(admin: &mut Conn, operator_token: &str) -> anyhow::Result<String> {
+    let minted = admin.expect(
+        201,
+        "POST",
+        &format!("/api/v1/orgs/{ORG}/tokens"),
+        operator_token,
+        "application/json",
+        b"",
+    )?;
+    Ok(
+        serde_json::from_slice::<serde_json::Value>(&minted)?["token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no token in {}", String::from_utf8_lossy(&minted)))?
+            .to_string(),
+    )
+}
+
 /// Kills the server when dropped, so a failed run does not leak it.
 struct Server(Child);
 
@@ -498,18 +516,7 @@ fn memory_phase(binary: &Path, entries: usize, conns: usize) -> anyhow::Result<V
     let pid = server.0.id();
     let (hwm_idle, rss_idle) = memory_kib(pid)?;
     let mut admin = Conn::open(addr)?;
-    let minted = admin.expect(
-        201,
-        "POST",
-        &format!("/api/v1/orgs/{ORG}/tokens"),
-        &operator_token,
-        "application/json",
-        b"",
-    )?;
-    let org_token = serde_json::from_slice::<serde_json::Value>(&minted)?["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no token in {}", String::from_utf8_lossy(&minted)))?
-        .to_string();
+    let org_token = mint_org_token(&mut admin, &operator_token)?;
     for path in [
         "/healthz",
         "/api/v1/orgs",
@@ -642,18 +649,7 @@ fn main() -> anyhow::Result<()> {
         "application/json",
         register.to_string().as_bytes(),
     )?;
-    let minted = admin.expect(
-        201,
-        "POST",
-        &format!("/api/v1/orgs/{ORG}/tokens"),
-        &operator_token,
-        "application/json",
-        b"",
-    )?;
-    let org_token = serde_json::from_slice::<serde_json::Value>(&minted)?["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no token in {}", String::from_utf8_lossy(&minted)))?
-        .to_string();
+    let org_token = mint_org_token(&mut admin, &operator_token)?;
     let events_path = format!("/api/v1/orgs/{ORG}/events");
     let post = |conn: &mut Conn, bytes: &[u8]| -> anyhow::Result<()> {
         conn.expect(

@@ -230,6 +230,33 @@ async fn attest(e: &Env, org: &str, token: &str, vol: &str, minutes: u32) -> Res
     .await
 }
 
+/// Issues a certificate as the signed-in volunteer and returns the `Issued` answer.
+async fn issue_certificate(e: &Env, v: &str, s: &str, body: Value) -> Value {
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Cookie(s),
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()
+}
+
+/// The signed-in volunteer's certificate list.
+async fn certificates(e: &Env, v: &str, s: &str) -> Value {
+    call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Cookie(s),
+        None,
+    )
+    .await
+    .json()
+}
+
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1443,16 +1470,7 @@ async fn volunteer_certificate_issue_download_and_public_verify() {
         StatusCode::CREATED
     );
     let s = session(&e, &code).await;
-    let r = call(
-        &e.state,
-        Method::POST,
-        &format!("/api/v1/volunteers/{v}/certificates"),
-        Auth::Cookie(&s),
-        Some(json!({"lang": "kk", "lang2": "en"})),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let issued = r.json();
+    let issued = issue_certificate(&e, &v, &s, json!({"lang": "kk", "lang2": "en"})).await;
     let qr = issued["qr_text"].as_str().unwrap().to_string();
     assert!(qr.starts_with("VH1:"));
     let pdf = call(
@@ -1541,15 +1559,7 @@ async fn volunteer_certificate_issue_download_and_public_verify() {
     )
     .await;
     assert_eq!(r.json()["verdict"], "INVALID", "{}", r.text());
-    let list = call(
-        &e.state,
-        Method::GET,
-        &format!("/api/v1/volunteers/{v}/certificates"),
-        Auth::Cookie(&s),
-        None,
-    )
-    .await
-    .json();
+    let list = certificates(&e, &v, &s).await;
     assert_eq!(list[0]["revoked"], true);
 }
 
@@ -1763,16 +1773,7 @@ async fn an_issued_certificate_downloads_after_a_restart() {
         StatusCode::CREATED
     );
     let s = session(&e, &code).await;
-    let r = call(
-        &e.state,
-        Method::POST,
-        &format!("/api/v1/volunteers/{v}/certificates"),
-        Auth::Cookie(&s),
-        Some(json!({"lang": "ru"})),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let issued = r.json();
+    let issued = issue_certificate(&e, &v, &s, json!({"lang": "ru"})).await;
     let pdf_url = issued["pdf_url"].as_str().unwrap().to_string();
     let before = call(&e.state, Method::GET, &pdf_url, Auth::Cookie(&s), None).await;
     assert_eq!(before.status, StatusCode::OK);
@@ -1802,15 +1803,7 @@ async fn an_issued_certificate_downloads_after_a_restart() {
     )
     .await;
     assert_eq!(svg.status, StatusCode::OK);
-    let list = call(
-        &e.state,
-        Method::GET,
-        &format!("/api/v1/volunteers/{v}/certificates"),
-        Auth::Cookie(&s),
-        None,
-    )
-    .await
-    .json();
+    let list = certificates(&e, &v, &s).await;
     assert_eq!(list[0]["downloadable"], true, "{list}");
     let page = call(&e.state, Method::GET, "/me", Auth::Cookie(&s), None).await;
     assert!(page.text().contains(&pdf_url), "{}", page.text());
