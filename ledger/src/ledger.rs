@@ -140,7 +140,22 @@ struct Prepared {
     leaf: Hash,
 }
 
-type Reply = Sender<Result<Vec<Appended>, Error>>;
+/// Where a request's outcome goes: called exactly once, by the writer (refusals) or by the
+/// syncer (after the round's `fdatasync`). A blocking caller waits on a channel behind it; an
+/// async caller completes a future from it, so no thread has to sit waiting for the disk.
+struct Reply(Box<dyn FnOnce(Result<Vec<Appended>, Error>) + Send>);
+
+impl Reply {
+    fn send(self, outcome: Result<Vec<Appended>, Error>) {
+        (self.0)(outcome)
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reply")
+    }
+}
 
 #[derive(Debug)]
 struct Request {
@@ -427,6 +442,37 @@ impl Ledger {
             .map(|mut out| out.pop().expect("one result per entry")))
     }
 
+    /// Like [`Ledger::append_checked`], but returns as soon as the entry is handed to the writer:
+    /// `done` is called later, exactly once, with the outcome — from the ledger's own threads,
+    /// after the entry is durable (or refused). An async service completes a future from `done`
+    /// instead of parking a thread per request until the disk has synced. The entry is decoded
+    /// (and `accept` runs) on the calling thread; a decoding error goes to `done` too. `done`
+    /// runs on a ledger thread, so it should only hand the outcome on (send it on a channel);
+    /// it must not hold the last handle of this ledger, whose drop joins those threads.
+    pub fn append_checked_then<E>(
+        &self,
+        entry: Vec<u8>,
+        accept: impl FnOnce(&SignedEvent) -> Result<(), E>,
+        done: impl FnOnce(Result<Appended, Error>) + Send + 'static,
+    ) -> Result<(), E> {
+        let prepared = match prepare(entry, None) {
+            Ok(p) => p,
+            Err(e) => {
+                done(Err(e));
+                return Ok(());
+            }
+        };
+        accept(&prepared.signed)?;
+        self.submit_then(
+            vec![prepared],
+            false,
+            Reply(Box::new(move |outcome| {
+                done(outcome.map(|mut out| out.pop().expect("one result per entry")))
+            })),
+        );
+        Ok(())
+    }
+
     /// Appends a batch all-or-nothing: either every entry is appended (or found as an identical
     /// duplicate), durably, or none is and the error names the failing entry's position.
     pub fn append_batch(&self, entries: Vec<Vec<u8>>) -> Result<Vec<Appended>, Error> {
@@ -495,22 +541,41 @@ impl Ledger {
     }
 
     fn submit(&self, entries: Vec<Prepared>, batch: bool) -> Result<Vec<Appended>, Error> {
-        let (reply, rx) = mpsc::channel();
-        {
-            let tx = self.inner.tx.lock().unwrap_or_else(PoisonError::into_inner);
-            let Some(tx) = tx.as_ref() else {
-                return Err(Error::Stopped {
-                    reason: "the ledger was closed".into(),
-                });
-            };
-            tx.send(Request {
-                entries,
-                batch,
-                reply,
-            })
-            .map_err(|_| self.stopped_error())?;
-        }
+        let (tx, rx) = mpsc::channel();
+        self.submit_then(
+            entries,
+            batch,
+            Reply(Box::new(move |outcome| {
+                let _ = tx.send(outcome);
+            })),
+        );
         rx.recv().map_err(|_| self.stopped_error())?
+    }
+
+    /// Hands entries to the writer; `reply` gets the outcome (at once if the ledger is closed).
+    fn submit_then(&self, entries: Vec<Prepared>, batch: bool, reply: Reply) {
+        // The reply runs outside the lock: it may be arbitrary caller code.
+        let refused = {
+            let guard = self.inner.tx.lock().unwrap_or_else(PoisonError::into_inner);
+            match guard.as_ref() {
+                None => Err((
+                    reply,
+                    Error::Stopped {
+                        reason: "the ledger was closed".into(),
+                    },
+                )),
+                Some(tx) => tx
+                    .send(Request {
+                        entries,
+                        batch,
+                        reply,
+                    })
+                    .map_err(|mpsc::SendError(request)| (request.reply, self.stopped_error())),
+            }
+        };
+        if let Err((reply, error)) = refused {
+            reply.send(Err(error));
+        }
     }
 
     fn stopped_error(&self) -> Error {
@@ -923,7 +988,7 @@ impl Writer {
                 .clone();
             if let Some(reason) = stopped {
                 for r in round {
-                    let _ = r.reply.send(Err(Error::Stopped {
+                    r.reply.send(Err(Error::Stopped {
                         reason: reason.clone(),
                     }));
                 }
@@ -1069,7 +1134,7 @@ impl Writer {
             if let Err(e) = self.log.append(&buf) {
                 let reason = e.to_string();
                 for (req, fate) in round.into_iter().zip(fates) {
-                    let _ = req.reply.send(Err(match fate {
+                    req.reply.send(Err(match fate {
                         Fate::Failed(err) => err,
                         Fate::Accepted(_) => Error::Stopped {
                             reason: reason.clone(),
@@ -1087,7 +1152,7 @@ impl Writer {
         for (req, fate) in round.into_iter().zip(fates) {
             match fate {
                 Fate::Failed(err) => {
-                    let _ = req.reply.send(Err(err));
+                    req.reply.send(Err(err));
                 }
                 Fate::Accepted(out) => replies.push((req.reply, out)),
             }
@@ -1124,7 +1189,7 @@ fn syncer_loop(shared: &Shared, file: File, rx: Receiver<SyncJob>) {
                 }
                 for job in jobs {
                     for (reply, out) in job.replies {
-                        let _ = reply.send(Ok(out));
+                        reply.send(Ok(out));
                     }
                 }
             }
@@ -1135,7 +1200,7 @@ fn syncer_loop(shared: &Shared, file: File, rx: Receiver<SyncJob>) {
                     .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
                 for job in jobs {
                     for (reply, _) in job.replies {
-                        let _ = reply.send(Err(Error::Stopped {
+                        reply.send(Err(Error::Stopped {
                             reason: reason.clone(),
                         }));
                     }

@@ -456,3 +456,60 @@ fn append_checked_lets_the_caller_refuse_the_decoded_event_before_anything_is_wr
     });
     assert!(matches!(bad, Ok(Err(Error::Decode { .. }))), "{bad:?}");
 }
+
+#[test]
+fn append_checked_then_answers_each_entry_once_after_it_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 4);
+    let start = l.size();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Twelve entries handed over back to back from one thread: the call does not wait for the
+    // disk, and each answer arrives once the entry is in the published (synced) checkpoint.
+    for n in 0..12u64 {
+        let (tx, seen) = (tx.clone(), l.clone());
+        l.append_checked_then(
+            attest(n, n % 4, "2025-03-08", 60),
+            |_| Ok::<(), ()>(()),
+            move |outcome| {
+                let durable = seen.size();
+                tx.send((n, outcome, durable)).unwrap();
+            },
+        )
+        .unwrap();
+    }
+    // A decoding error is an answer too; a refusal by the caller's check is returned at once
+    // and never answered.
+    let tx_bad = tx.clone();
+    l.append_checked_then(
+        b"not cose".to_vec(),
+        |_| -> Result<(), ()> { panic!("the check must not run") },
+        move |outcome| tx_bad.send((99, outcome, 0)).unwrap(),
+    )
+    .unwrap();
+    let refused = l.append_checked_then(
+        attest(50, 0, "2025-03-08", 60),
+        |_| Err("refused"),
+        |_| panic!("a refused entry is never answered"),
+    );
+    assert_eq!(refused.unwrap_err(), "refused");
+    drop(tx);
+    let mut answers: Vec<_> = rx.iter().collect();
+    answers.sort_by_key(|(n, _, _)| *n);
+    assert_eq!(answers.len(), 13, "one answer per handed-over entry");
+    let mut indices = Vec::new();
+    for (n, outcome, durable) in &answers[..12] {
+        let appended = outcome
+            .as_ref()
+            .unwrap_or_else(|e| panic!("entry {n}: {e}"));
+        assert!(!appended.duplicate);
+        assert!(
+            appended.index < *durable,
+            "answered before entry {n} was published"
+        );
+        indices.push(appended.index);
+    }
+    indices.sort_unstable();
+    assert_eq!(indices, (start..start + 12).collect::<Vec<_>>());
+    assert!(matches!(answers[12], (99, Err(Error::Decode { .. }), _)));
+    assert_eq!(l.size(), start + 12);
+}
