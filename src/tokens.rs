@@ -4,6 +4,9 @@
 //! its SHA-256: a copy of the data directory does not let anyone act as an operator, an
 //! organization or a volunteer. Lookups hash the presented secret and compare it against every
 //! stored hash with [`subtle::ConstantTimeEq`], so timing reveals nothing about stored values.
+//! The candidate is found through a map keyed by that SHA-256 (one hash lookup per request,
+//! not a scan of every stored token under the lock): its timing depends only on the digest of
+//! the presented secret, which the presenter knows anyway.
 //!
 //! Storage: `DATA/tokens.json` (mode 0600), rewritten atomically (write a temp file, fsync,
 //! rename) on every change. It is small — one line per token, code and live session — and a
@@ -14,10 +17,11 @@
 //! authority): `sgt-op-…` operator token, `sgt-org-…` organization token, `sgt-vol-…` volunteer
 //! access code, `sgt-s-…` web session; the rest is base64url (no padding) of the 32 bytes.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -44,7 +48,7 @@ pub enum Role {
 }
 
 /// What kind of secret a record is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A bearer token (operator or organization) for the API and web sign-in.
@@ -91,6 +95,23 @@ struct FileForm {
 pub struct TokenStore {
     path: PathBuf,
     records: Mutex<Vec<Record>>,
+    /// What `lookup` reads: (SHA-256, kind) → (role, expiry), rebuilt from `records` after
+    /// every change, so requests do not contend on the records' lock.
+    by_digest: RwLock<DigestIndex>,
+}
+
+/// (SHA-256 of the secret, kind) → (role, expiry).
+type DigestIndex = HashMap<([u8; 32], Kind), (Role, Option<i64>)>;
+
+fn index(records: &[Record]) -> DigestIndex {
+    records
+        .iter()
+        .filter_map(|r| {
+            let mut stored = [0u8; 32];
+            hex::decode_to_slice(&r.sha256, &mut stored).ok()?;
+            Some(((stored, r.kind), (r.role.clone(), r.expires)))
+        })
+        .collect()
 }
 
 fn digest(secret: &str) -> [u8; 32] {
@@ -121,12 +142,14 @@ impl TokenStore {
         };
         Ok(TokenStore {
             path,
+            by_digest: RwLock::new(index(&records)),
             records: Mutex::new(records),
         })
     }
 
     fn save(&self, records: &mut Vec<Record>, now: i64) -> Result<()> {
         records.retain(|r| r.expires.is_none_or(|e| e > now));
+        *self.by_digest.write().expect("token index lock") = index(records);
         let json = serde_json::to_vec_pretty(&FileForm {
             version: 1,
             records: records.clone(),
@@ -204,22 +227,13 @@ impl TokenStore {
     }
 
     /// The role a presented secret of `kind` speaks for, if it is known and not expired.
-    /// Compares against every stored hash in constant time.
+    /// Found by the secret's SHA-256; the stored digest is compared in constant time.
     pub fn lookup(&self, secret: &str, kind: Kind, now: i64) -> Option<Role> {
         let want = digest(secret);
-        let records = self.records.lock().expect("token store lock");
-        let mut found: Option<Role> = None;
-        for r in records.iter() {
-            let mut stored = [0u8; 32];
-            if hex::decode_to_slice(&r.sha256, &mut stored).is_err() {
-                continue;
-            }
-            let equal: bool = stored.ct_eq(&want).into();
-            if equal && r.kind == kind && r.expires.is_none_or(|e| e > now) {
-                found = Some(r.role.clone());
-            }
-        }
-        found
+        let index = self.by_digest.read().expect("token index lock");
+        let ((stored, _), (role, expires)) = index.get_key_value(&(want, kind))?;
+        let equal: bool = stored.ct_eq(&want).into();
+        (equal && expires.is_none_or(|e| e > now)).then(|| role.clone())
     }
 
     /// The organization that enrolled `volunteer` through the service, if recorded.
