@@ -422,3 +422,28 @@ fn pdf_input_checks_the_embedded_evidence() {
     let out = run(&["--pdf", junk.to_str().unwrap()], None);
     assert_eq!(code(&out), 2);
 }
+
+/// A small file that declares a huge image (a decompression bomb) is refused from its header,
+/// with exit code 2 and a message saying what is too large, before any pixels are allocated.
+#[test]
+fn an_image_declaring_huge_dimensions_is_refused_before_decoding() {
+    let dir = scratch("bomb");
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&image::GrayImage::from_pixel(16, 16, image::Luma([255])))
+        .unwrap();
+    // Patch the frame header (SOF0: FF C0, length, precision, height, width) to 20000 × 20000.
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline JPEG has an SOF0 segment");
+    jpeg[sof + 5..sof + 9].copy_from_slice(&[0x4E, 0x20, 0x4E, 0x20]);
+    let path = dir.join("bomb.jpg");
+    std::fs::write(&path, &jpeg).unwrap();
+    assert!(jpeg.len() < 1024, "the bomb is a tiny file");
+    let out = run(&["--image", path.to_str().unwrap()], None);
+    assert_eq!(code(&out), 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("too large"), "{err}");
+    assert!(err.contains("12000 pixels per side"), "{err}");
+}

@@ -68,7 +68,7 @@ pub const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(30);
 /// [`SEARCH_TIME_LIMIT`]: the search runs on its own thread, which is left behind on time-out
 /// (the caller, a command-line tool, then exits).
 pub fn read_qr_from_image_bytes(data: &[u8]) -> Result<(String, View), ImageError> {
-    let img = image::load_from_memory(data).map_err(|e| ImageError::Unreadable(e.to_string()))?;
+    let img = decode_image(data)?;
     let gray = img.into_luma8();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -79,6 +79,33 @@ pub fn read_qr_from_image_bytes(data: &[u8]) -> Result<(String, View), ImageErro
         Ok(result) => result,
         Err(_) => Err(ImageError::TooSlow),
     }
+}
+
+/// The largest image side accepted, in pixels: a 48-megapixel phone photo is 8000 × 6000.
+pub const MAX_IMAGE_SIDE: u32 = 12_000;
+/// The most memory the image decoder may allocate: a 48-megapixel RGB photo needs 144 MiB.
+pub const MAX_IMAGE_ALLOC: u64 = 256 * 1024 * 1024;
+
+/// Decodes PNG or JPEG bytes within [`MAX_IMAGE_SIDE`] and [`MAX_IMAGE_ALLOC`]: a small file
+/// can declare a huge image (a "decompression bomb"), which must be refused before any pixel
+/// buffer is allocated, not after it has exhausted memory.
+fn decode_image(data: &[u8]) -> Result<image::DynamicImage, ImageError> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_IMAGE_ALLOC);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .map_err(|e| ImageError::Unreadable(e.to_string()))?;
+    reader.limits(limits);
+    reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => ImageError::Unreadable(format!(
+            "the image is too large to search (at most {MAX_IMAGE_SIDE} pixels per side and \
+             {} MiB decoded): {e}",
+            MAX_IMAGE_ALLOC / (1024 * 1024)
+        )),
+        e => ImageError::Unreadable(e.to_string()),
+    })
 }
 
 /// Reads the credential QR text in a grayscale image.
