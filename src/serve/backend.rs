@@ -107,13 +107,31 @@ fn observe(state: &AppState, started: Instant, results: &[sagat_ledger::Appended
         .fetch_add(results.len() as u64 - dups, Ordering::Relaxed);
 }
 
-/// Appends one signed entry, off the async reactor; answers only once it is durable.
+/// Hands one entry to the ledger and waits, without a thread, until it is durable or refused.
+/// Decoding (tens of microseconds) runs here on the reactor; waiting for the group commit's
+/// fdatasync does not: the ledger's syncer completes the channel, so no thread is parked per
+/// request (a `spawn_blocking` hop cost two extra thread wake-ups per append, measurable on
+/// the pre-signed bench: docs/benchmarks.md, "Service").
+async fn durable(
+    state: &AppState,
+    bytes: Vec<u8>,
+    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> ApiResult<()>,
+) -> ApiResult<Result<sagat_ledger::Appended, sagat_ledger::Error>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state
+        .app
+        .ledger
+        .append_checked_then(bytes, accept, move |outcome| {
+            let _ = tx.send(outcome);
+        })?;
+    rx.await
+        .map_err(|_| AppError::internal("the ledger dropped an append without an answer"))
+}
+
+/// Appends one signed entry; answers only once it is durable.
 pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
-    let st = state.clone();
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || st.app.ledger.append(bytes))
-        .await
-        .map_err(AppError::internal)?;
+    let result = durable(state, bytes, |_| Ok(())).await?;
     match result {
         Ok(a) => {
             observe(state, started, std::slice::from_ref(&a));
@@ -129,8 +147,8 @@ pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
     }
 }
 
-/// Appends one signed event after `accept` has seen it decoded (one decode, on the blocking
-/// pool, see [`sagat_ledger::Ledger::append_checked`]). An entry that is not a signed event is a
+/// Appends one signed event after `accept` has seen it decoded (one decode, see
+/// [`sagat_ledger::Ledger::append_checked_then`]). An entry that is not a signed event is a
 /// 422 `signed-event` problem on `body`.
 pub async fn append_checked(
     state: &AppState,
@@ -138,19 +156,7 @@ pub async fn append_checked(
     accept: impl FnOnce(&sagat_verifier::SignedEvent) -> ApiResult<()> + Send + 'static,
 ) -> ApiResult<Landed> {
     let started = Instant::now();
-    // Decoding (tens of microseconds) runs here on the reactor; waiting for the group commit's
-    // fdatasync does not: the ledger's syncer completes the channel, so no thread is parked
-    // per request (a `spawn_blocking` hop cost two extra thread wake-ups per append).
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    state
-        .app
-        .ledger
-        .append_checked_then(bytes, accept, move |outcome| {
-            let _ = tx.send(outcome);
-        })?;
-    let result = rx
-        .await
-        .map_err(|_| AppError::internal("the ledger dropped an append without an answer"))?;
+    let result = durable(state, bytes, accept).await?;
     match result {
         Ok(a) => {
             observe(state, started, std::slice::from_ref(&a));

@@ -2,9 +2,11 @@
 //! server-rendered web pages, and operations endpoints (`/healthz`, `/metrics`).
 //!
 //! Design decisions:
-//! - **Blocking ledger, async server.** `Ledger::append` blocks until its group commit is durable;
-//!   handlers call it through [`tokio::task::spawn_blocking`] so the reactor never stalls and
-//!   many concurrent requests share one fsync.
+//! - **Group-committing ledger, async server.** Single appends go through
+//!   `Ledger::append_checked_then`: the entry is decoded on the reactor, and the ledger's syncer
+//!   answers a oneshot channel once the group commit is durable, so many concurrent requests
+//!   share one fsync without a thread parked per request. Slower ledger work (signing with a
+//!   held key, batches, PDFs) runs through [`tokio::task::spawn_blocking`].
 //! - **Graceful shutdown.** On SIGINT/SIGTERM the listener stops accepting, in-flight requests
 //!   (and so in-flight appends) run to completion and get their answer, then the ledger is
 //!   dropped, which flushes and closes it. Nothing acknowledged is lost: an acknowledgement is
