@@ -93,11 +93,11 @@ fn valid_credential_exits_0_and_shows_the_claims() {
     // Both lines are shown: the first with the name the credential carries, the second (no name
     // in the credential) with the name and id the trust list's directory gives its log index.
     assert!(
-        text.contains("  Astana Youth Centre (astana-youth), social: 6 h"),
+        text.contains("  Astana Youth Centre (astana-youth), Social help: 6 h"),
         "{text}"
     );
     assert!(
-        text.contains("  Eco Almaty (eco-almaty), ecological: 3 h"),
+        text.contains("  Eco Almaty (eco-almaty), Ecology: 3 h"),
         "{text}"
     );
     assert!(

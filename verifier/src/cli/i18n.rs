@@ -77,7 +77,7 @@ const TABLE: &[(T, &str, &str, &str)] = &[
         T::EvidenceOk,
         "{n} жазба тексерілді, журнал өлшемі {size}",
         "проверено записей: {n}, размер журнала {size}",
-        "{n} attestations traced to their organizations' signatures (log size {size})",
+        "attestations traced to their organizations' signatures: {n} (log size {size})",
     ),
     (
         T::EvidenceNotChecked,
@@ -94,6 +94,51 @@ const TABLE: &[(T, &str, &str, &str)] = &[
         "This key is not trusted: give the operator-signed trust list with --trust and the operator key with --root.",
     ),
 ];
+
+/// Activity categories by wire name (docs/formats.md), as the certificate names them.
+const CATEGORIES: [(&str, &str, &str, &str); 9] = [
+    (
+        "social",
+        "Әлеуметтік көмек",
+        "Социальная помощь",
+        "Social help",
+    ),
+    ("ecological", "Экология", "Экология", "Ecology"),
+    (
+        "medical",
+        "Медициналық көмек",
+        "Медицинская помощь",
+        "Medical help",
+    ),
+    (
+        "animal_welfare",
+        "Жануарларды қорғау",
+        "Защита животных",
+        "Animal welfare",
+    ),
+    ("education", "Білім беру", "Образование", "Education"),
+    ("media", "Медиа", "Медиа", "Media"),
+    (
+        "emergency_relief",
+        "Төтенше жағдайлар",
+        "Помощь при ЧС",
+        "Emergency relief",
+    ),
+    ("events", "Іс-шаралар", "Мероприятия", "Events"),
+    ("other", "Басқа", "Другое", "Other"),
+];
+
+/// A category's name in `lang`; a name this table does not know is shown as it came.
+pub fn category(lang: Lang, wire: &str) -> &str {
+    match CATEGORIES.iter().find(|c| c.0 == wire) {
+        Some(c) => match lang {
+            Lang::Kk => c.1,
+            Lang::Ru => c.2,
+            Lang::En => c.3,
+        },
+        None => wire,
+    }
+}
 
 /// The text of `key` in `lang`.
 pub fn t(lang: Lang, key: T) -> &'static str {
@@ -115,5 +160,21 @@ pub fn hours(lang: Lang, minutes: u64) -> String {
         format!("{h} {}", t(lang, T::Hours))
     } else {
         format!("{h} {} {m} {}", t(lang, T::Hours), t(lang, T::Minutes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_category_of_the_format_has_a_name_in_each_language() {
+        for c in crate::Category::ALL {
+            for lang in [Lang::Kk, Lang::Ru, Lang::En] {
+                assert_ne!(category(lang, c.as_str()), c.as_str(), "{c:?} in {lang:?}");
+            }
+        }
+        assert_eq!(category(Lang::Kk, "ecological"), "Экология");
+        assert_eq!(category(Lang::En, "future_category"), "future_category");
     }
 }

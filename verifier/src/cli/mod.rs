@@ -450,7 +450,7 @@ fn human_output(c: &Checked, lang: Lang) -> String {
         let name = org_line_label(o, c.known(o.org_index));
         out += &format!(
             "  {name}, {}: {}, {} – {}\n",
-            o.category,
+            i18n::category(lang, &o.category),
             hours(lang, o.minutes),
             o.first,
             o.last
