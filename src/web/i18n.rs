@@ -131,7 +131,30 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("log", "Журнал", "Журнал", "Log"),
     ("entries", "жазба", "записей", "entries"),
     ("no_hours", "Әзірге расталған сағат жоқ.", "Пока нет подтверждённых часов.", "No attested hours yet."),
+    // Activity categories: `cat:` + the wire name (docs/formats.md), named as on the certificate.
+    ("cat:social", "Әлеуметтік көмек", "Социальная помощь", "Social help"),
+    ("cat:ecological", "Экология", "Экология", "Ecology"),
+    ("cat:medical", "Медициналық көмек", "Медицинская помощь", "Medical help"),
+    ("cat:animal_welfare", "Жануарларды қорғау", "Защита животных", "Animal welfare"),
+    ("cat:education", "Білім беру", "Образование", "Education"),
+    ("cat:media", "Медиа", "Медиа", "Media"),
+    ("cat:emergency_relief", "Төтенше жағдайлар", "Помощь при ЧС", "Emergency relief"),
+    ("cat:events", "Іс-шаралар", "Мероприятия", "Events"),
+    ("cat:other", "Басқа", "Другое", "Other"),
 ];
+
+/// A category's name in `lang`, from its wire name (the wire name itself when unknown).
+pub fn category(lang: Lang, wire: &str) -> &str {
+    TABLE
+        .iter()
+        .find(|(k, ..)| k.strip_prefix("cat:") == Some(wire))
+        .map(|(_, kk, ru, en)| match lang {
+            Lang::Kk => *kk,
+            Lang::Ru => *ru,
+            Lang::En => *en,
+        })
+        .unwrap_or(wire)
+}
 
 /// The text for `key` in `lang` (the key itself when missing, so a gap is visible, not fatal).
 pub fn t(lang: Lang, key: &'static str) -> &'static str {
@@ -157,5 +180,16 @@ mod tests {
             assert!(keys.insert(*k), "duplicate key {k}");
             assert!(!kk.is_empty() && !ru.is_empty() && !en.is_empty(), "{k}");
         }
+    }
+
+    #[test]
+    fn every_category_is_named_in_each_language() {
+        for c in sagat_verifier::Category::ALL {
+            for lang in Lang::ALL {
+                assert_ne!(category(lang, c.as_str()), c.as_str(), "{c:?} in {lang:?}");
+            }
+        }
+        assert_eq!(category(Lang::Ru, "animal_welfare"), "Защита животных");
+        assert_eq!(category(Lang::En, "not_a_category"), "not_a_category");
     }
 }

@@ -567,7 +567,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
                     div { label { (t(lang, "title")) " (ru)" } input name="title_ru"; }
                 }
                 div.row {
-                    div { label { (t(lang, "category")) } select name="category" { @for c in sagat_verifier::Category::ALL { option value=(c.as_str()) { (c.as_str()) } } } }
+                    div { label { (t(lang, "category")) } select name="category" { @for c in sagat_verifier::Category::ALL { option value=(c.as_str()) { (i18n::category(lang, c.as_str())) } } } }
                     div { label { (t(lang, "place")) } input name="place"; }
                 }
                 div.row {
@@ -912,6 +912,15 @@ fn me_dashboard(state: &AppState, lang: Lang, volunteer: &str, flash: Option<Mar
         .and_then(|v| v.as_u64())
         .unwrap_or(0);
     let certs = state.certs.of(volunteer);
+    let category_names: BTreeMap<String, String> = sagat_verifier::Category::ALL
+        .iter()
+        .map(|c| {
+            (
+                c.as_str().to_string(),
+                i18n::category(lang, c.as_str()).to_string(),
+            )
+        })
+        .collect();
     let body = html! {
         @if let Some(f) = flash { (f) }
         section {
@@ -921,7 +930,7 @@ fn me_dashboard(state: &AppState, lang: Lang, volunteer: &str, flash: Option<Mar
             @if total == 0 { p.muted { (t(lang, "no_hours")) } }
             div.scroll {
                 (breakdown(lang, "by_org", "by-org", hours.get("by_org"), &org_names))
-                (breakdown(lang, "by_category", "by-category", hours.get("by_category"), &BTreeMap::new()))
+                (breakdown(lang, "by_category", "by-category", hours.get("by_category"), &category_names))
                 (breakdown(lang, "by_year", "by-year", hours.get("by_year"), &BTreeMap::new()))
             }
         }
