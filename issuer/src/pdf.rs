@@ -33,6 +33,8 @@ use crate::i18n::{Lang, Text};
 use crate::qr::{QrMatrix, QR_QUIET_ZONE};
 use crate::Error;
 
+mod content;
+
 /// File name of the evidence attachment.
 pub const EVIDENCE_FILE_NAME: &str = "sagat-evidence.cbor";
 /// Info-dictionary key holding the QR text.
@@ -780,18 +782,13 @@ fn pdf_date(unix: i64) -> printpdf::OffsetDateTime {
         .unwrap_or_else(|_| printpdf::OffsetDateTime::from_unix_timestamp(0).expect("epoch"))
 }
 
-/// printpdf's document for `cert`, before our post-processing.
-fn printpdf_document(cert: &Certificate) -> Result<PdfDocument, Error> {
+/// printpdf's document for `cert` with its fonts and metadata, and no pages yet.
+fn new_document(cert: &Certificate) -> Result<(PdfDocument, FontId, FontId), Error> {
     let fonts = fonts()?;
     let title = format!("{} — {}", cert.lang.text(Text::Title), cert.holder);
     let mut doc = PdfDocument::new(&title);
     let regular = doc.add_font(&fonts.regular);
     let bold = doc.add_font(&fonts.bold);
-    let pages = build_pages(cert, fonts, &regular, &bold)?
-        .into_iter()
-        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
-        .collect();
-    doc.with_pages(pages);
     let info = &mut doc.metadata.info;
     info.document_title = title;
     info.author = cert.issuer_name.clone();
@@ -807,6 +804,21 @@ fn printpdf_document(cert: &Certificate) -> Result<PdfDocument, Error> {
     info.creation_date = pdf_date(cert.issued_at);
     info.modification_date = pdf_date(cert.issued_at);
     info.metadata_date = pdf_date(cert.issued_at);
+    Ok((doc, regular, bold))
+}
+
+fn a4_page(ops: Vec<Op>) -> PdfPage {
+    PdfPage::new(Mm(210.0), Mm(297.0), ops)
+}
+
+/// printpdf's document for `cert` with the page ops, as printpdf alone would save it.
+fn printpdf_document(cert: &Certificate) -> Result<PdfDocument, Error> {
+    let (mut doc, regular, bold) = new_document(cert)?;
+    let pages = build_pages(cert, fonts()?, &regular, &bold)?
+        .into_iter()
+        .map(a4_page)
+        .collect();
+    doc.with_pages(pages);
     Ok(doc)
 }
 
@@ -825,15 +837,51 @@ fn save_options() -> PdfSaveOptions {
 /// # Errors
 /// [`Error::Qr`] if the QR text does not fit a QR code; [`Error::Pdf`] if serialization fails.
 pub fn render_certificate(cert: &Certificate) -> Result<Vec<u8>, Error> {
-    let doc = printpdf_document(cert)?;
+    let (mut doc, regular, bold) = new_document(cert)?;
+    let pages = build_pages(cert, fonts()?, &regular, &bold)?;
+    // printpdf serializes only a sample page: every character each face shows, once. That is
+    // what it needs to subset the faces and write their widths and ToUnicode maps; the page
+    // content itself is written by `content::write_page` (see the `content` module for why).
+    let used = content::used_chars(&pages, &[&regular, &bold]);
+    let mut sample = vec![content::sample_ops(&used)];
+    sample.resize_with(pages.len(), Vec::new);
+    doc.with_pages(sample.into_iter().map(a4_page).collect());
     let mut warnings = Vec::new();
     let mut lo = printpdf::serialize::to_lopdf_doc(&doc, &save_options(), &mut warnings);
+    let page_ids: Vec<lopdf::ObjectId> = lo.get_pages().into_values().collect();
+    if page_ids.len() != pages.len() {
+        return Err(Error::Pdf(format!(
+            "printpdf wrote {} pages for {}",
+            page_ids.len(),
+            pages.len()
+        )));
+    }
+    let codes = content::glyph_codes(&page_contents(&mut lo, page_ids[0])?.content, used)?;
+    for (page_id, ops) in page_ids.into_iter().zip(&pages) {
+        let bytes = content::write_page(ops, &codes)?;
+        page_contents(&mut lo, page_id)?.set_content(bytes);
+    }
     attach(&mut lo, cert)?;
     compress_streams(&mut lo);
     let mut out = Vec::with_capacity(64 * 1024);
     lo.save_to(&mut out)
         .map_err(|e| Error::Pdf(format!("writing the PDF: {e}")))?;
     Ok(out)
+}
+
+/// The content stream of the page `page` printpdf wrote.
+fn page_contents(
+    lo: &mut lopdf::Document,
+    page: lopdf::ObjectId,
+) -> Result<&mut lopdf::Stream, Error> {
+    let id = lo
+        .get_dictionary(page)
+        .and_then(|d| d.get(b"Contents"))
+        .and_then(lopdf::Object::as_reference)
+        .map_err(|e| Error::Pdf(format!("printpdf wrote a page without contents: {e}")))?;
+    lo.get_object_mut(id)
+        .and_then(lopdf::Object::as_stream_mut)
+        .map_err(|e| Error::Pdf(format!("page contents: {e}")))
 }
 
 /// zlib level for the PDF's streams. lopdf's `Document::compress` (what printpdf's `save` runs)
