@@ -894,7 +894,9 @@ const STREAM_COMPRESSION: u32 = 1;
 /// `Document::compress` but at [`STREAM_COMPRESSION`]; a stream that would not shrink is kept as
 /// it is.
 fn compress_streams(doc: &mut lopdf::Document) {
-    use std::io::Write as _;
+    // One compressor for all streams, reset in between: setting one up (allocating and zeroing
+    // its hash tables) cost about as much as deflating a small stream.
+    let mut deflate = flate2::Compress::new(flate2::Compression::new(STREAM_COMPRESSION), true);
     for object in doc.objects.values_mut() {
         let lopdf::Object::Stream(stream) = object else {
             continue;
@@ -902,18 +904,20 @@ fn compress_streams(doc: &mut lopdf::Document) {
         if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
             continue;
         }
-        let mut encoder = flate2::write::ZlibEncoder::new(
-            Vec::with_capacity(stream.content.len() / 2),
-            flate2::Compression::new(STREAM_COMPRESSION),
+        deflate.reset();
+        // Room for incompressible input plus deflate's block overhead, so one call finishes.
+        let mut compressed =
+            Vec::with_capacity(stream.content.len() + stream.content.len() / 8 + 64);
+        let done = deflate.compress_vec(
+            &stream.content,
+            &mut compressed,
+            flate2::FlushCompress::Finish,
         );
-        let compressed = encoder
-            .write_all(&stream.content)
-            .and_then(|()| encoder.finish());
-        if let Ok(compressed) = compressed {
-            if compressed.len() + 19 < stream.content.len() {
-                stream.dict.set("Filter", "FlateDecode");
-                stream.set_content(compressed);
-            }
+        if matches!(done, Ok(flate2::Status::StreamEnd))
+            && compressed.len() + 19 < stream.content.len()
+        {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(compressed);
         }
     }
 }

@@ -53,49 +53,24 @@ const MASK_PATTERNS: [MaskPattern; 8] = [
 /// modules on one side (40 each, less the 360 the three finder patterns always score), N4 the
 /// dark-module balance.
 fn penalty(m: &[bool], w: usize) -> u32 {
-    let at = |x: usize, y: usize| m[y * w + x];
-    let mut score: i64 = 0;
-    for horizontal in [true, false] {
-        let get = |line: usize, k: usize| if horizontal { at(k, line) } else { at(line, k) };
-        for line in 0..w {
-            // N1
-            let mut run = 1;
-            for k in 1..=w {
-                if k < w && get(line, k) == get(line, k - 1) {
-                    run += 1;
-                } else {
-                    if run >= 5 {
-                        score += run - 2;
-                    }
-                    run = 1;
-                }
-            }
-            // N3
-            for j in 0..w.saturating_sub(6) {
-                let finder = get(line, j)
-                    && !get(line, j + 1)
-                    && get(line, j + 2)
-                    && get(line, j + 3)
-                    && get(line, j + 4)
-                    && !get(line, j + 5)
-                    && get(line, j + 6);
-                if !finder {
-                    continue;
-                }
-                let dark_before = (j.saturating_sub(4)..j).any(|k| get(line, k));
-                let dark_after = (j + 7..(j + 11).min(w)).any(|k| get(line, k));
-                if !dark_before || !dark_after {
-                    score += 40;
-                }
-            }
+    // Columns are scored as the rows of the transposed symbol: both passes then walk contiguous
+    // slices, which is what makes this scoring cheap (it runs for all eight masks).
+    let mut transposed = vec![false; m.len()];
+    for (y, row) in m.chunks_exact(w).enumerate() {
+        for (x, &dark) in row.iter().enumerate() {
+            transposed[x * w + y] = dark;
         }
+    }
+    let mut score: i64 = 0;
+    for grid in [m, &transposed[..]] {
+        score += grid.chunks_exact(w).map(line_penalty).sum::<i64>();
         score -= 360;
     }
     // N2
-    for y in 0..w - 1 {
+    for (upper, lower) in m.chunks_exact(w).zip(m.chunks_exact(w).skip(1)) {
         for x in 0..w - 1 {
-            let c = at(x, y);
-            if at(x + 1, y) == c && at(x, y + 1) == c && at(x + 1, y + 1) == c {
+            let c = upper[x];
+            if upper[x + 1] == c && lower[x] == c && lower[x + 1] == c {
                 score += 3;
             }
         }
@@ -105,6 +80,43 @@ fn penalty(m: &[bool], w: usize) -> u32 {
     let ratio = (dark * 200 / m.len()) as i64;
     score += (ratio - 100).abs();
     score.max(0) as u32
+}
+
+/// N1 and N3 of [`penalty`] for one row (or column) of modules, in one pass: the last seven
+/// modules are kept as bits, so a finder-like `1011101` is one comparison.
+fn line_penalty(line: &[bool]) -> i64 {
+    const FINDER: u32 = 0b101_1101;
+    let w = line.len();
+    let mut score = 0;
+    let mut run = 0;
+    let mut last = None;
+    let mut bits: u32 = 0;
+    for (k, &dark) in line.iter().enumerate() {
+        // N1
+        if last == Some(dark) {
+            run += 1;
+        } else {
+            if run >= 5 {
+                score += run - 2;
+            }
+            run = 1;
+            last = Some(dark);
+        }
+        // N3
+        bits = ((bits << 1) | u32::from(dark)) & 0x7f;
+        if k >= 6 && bits == FINDER {
+            let j = k - 6;
+            let dark_before = line[j.saturating_sub(4)..j].contains(&true);
+            let dark_after = line[k + 1..(k + 5).min(w)].contains(&true);
+            if !dark_before || !dark_after {
+                score += 40;
+            }
+        }
+    }
+    if run >= 5 {
+        score += run - 2;
+    }
+    score
 }
 
 /// A QR symbol as a square matrix of modules (`true` = dark), without quiet zone.

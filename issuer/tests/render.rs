@@ -6,8 +6,9 @@ mod common;
 use common::*;
 use ed25519_dalek::SigningKey;
 use sagat_issuer::{
-    qr_png, qr_svg, qr_version, render_certificate, sign_fitted_credential, Certificate,
-    CertificateRow, Lang, EVIDENCE_FILE_NAME, MAX_QR_VERSION, PDF_QR_INFO_KEY,
+    qr_png, qr_svg, qr_version, render_certificate, render_certificate_bare,
+    sign_fitted_credential, Certificate, CertificateRow, Lang, EVIDENCE_FILE_NAME, MAX_QR_VERSION,
+    PDF_QR_INFO_KEY,
 };
 use sagat_verifier::{
     decode_qr_text, parse_credential, AttestationRefs, Category, CredentialClaims, HoursClaim,
@@ -181,6 +182,44 @@ fn kazakh_certificate_scans_extracts_and_embeds_a_subset_font() {
 
     assert_eq!(page_count(&path), 1);
     assert!(pdf.len() < 100 * 1024, "PDF is {} bytes", pdf.len());
+}
+
+/// The page content streams are written by our own writer (`pdf/content.rs`), not by printpdf;
+/// printpdf's own save of the very same page ops is the reference it must look like.
+#[test]
+fn page_content_looks_like_printpdfs_own_rendering_of_the_same_ops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, _) = certificate(60, Lang::Kk, Some(Lang::En));
+    let ours = write_pdf(dir.path(), "ours.pdf", &render_certificate(&cert).unwrap());
+    let printpdf = write_pdf(
+        dir.path(),
+        "printpdf.pdf",
+        &render_certificate_bare(&cert).unwrap(),
+    );
+    let pages = page_count(&printpdf);
+    assert!(pages >= 2, "{pages} pages");
+    assert_eq!(page_count(&ours), pages);
+    assert_eq!(pdf_text(&ours), pdf_text(&printpdf));
+    for page in 1..=pages {
+        let a = image::open(rasterize_page(&ours, page)).unwrap().to_luma8();
+        let b = image::open(rasterize_page(&printpdf, page))
+            .unwrap()
+            .to_luma8();
+        assert_eq!(a.dimensions(), b.dimensions());
+        // Numbers are rounded differently (1/10 000 pt here, shortest f32 there), which can move
+        // an anti-aliased edge across a pixel boundary; anything drawn elsewhere, in another colour
+        // or not at all changes far more than 1 % of the page.
+        let differing = a
+            .pixels()
+            .zip(b.pixels())
+            .filter(|(p, q)| p.0[0].abs_diff(q.0[0]) > 32)
+            .count();
+        let total = (a.width() * a.height()) as usize;
+        assert!(
+            differing * 100 < total,
+            "page {page}: {differing} of {total} pixels differ"
+        );
+    }
 }
 
 #[test]
