@@ -35,10 +35,10 @@ use ciborium::Value;
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
-use crate::cbor_strict::{
-    bytes, encode, get_array, get_fixed, get_i64, get_text, get_tuple, get_u64, int, int_map, text,
-    uint, IntMap,
-};
+use std::fmt::Display;
+
+use crate::cbor_strict::{bytes, encode, int, int_map, text, uint};
+use crate::cbor_view::{self as view, Item};
 use crate::{format_date, parse_date, sign1, Category, Error, Sign1};
 
 /// CWT claim key of the hours claim (private use range, RFC 8392 §9.1: keys < -65536).
@@ -303,68 +303,12 @@ fn claims_value(c: &CredentialClaims) -> Value {
     int_map(top)
 }
 
-/// Parses a credential's COSE payload (strict; see the module docs). Checks shapes and dates,
-/// not arithmetic: whether the totals add up is a verification step
-/// ([`crate::check_claims_consistency`]).
-pub fn decode_claims(payload: &[u8]) -> Result<CredentialClaims, Error> {
-    let value = crate::cbor::canonical_value(payload)?;
-    claims_from_value(value).map_err(Error::Claims)
-}
-
-fn claims_from_value(value: Value) -> Result<CredentialClaims, String> {
-    let mut top = IntMap::new(value, "CWT claims")?;
-    let issuer = get_text(top.require(CWT_ISS, "iss")?, "iss")?;
-    let expires = top.take(CWT_EXP).map(|v| get_i64(v, "exp")).transpose()?;
-    let not_before = get_i64(top.require(CWT_NBF, "nbf")?, "nbf")?;
-    let issued_at = get_i64(top.require(CWT_IAT, "iat")?, "iat")?;
-    let id = get_fixed::<16>(top.require(CWT_CTI, "cti")?, "cti")?;
-    let hours = hours_from_value(top.require(HOURS_CLAIM_KEY, "hours claim")?)?;
-    top.finish()?;
-    if issuer.is_empty() {
-        return Err("iss: empty issuer id".into());
-    }
-    Ok(CredentialClaims {
-        issuer,
-        issued_at,
-        not_before,
-        expires,
-        id,
-        hours,
-    })
-}
-
-fn date(v: Value, what: &str) -> Result<String, String> {
-    let days = get_i64(v, what)?;
-    let days = i32::try_from(days).map_err(|_| format!("{what}: day number out of range"))?;
-    // Only days of years 0001-9999 have a YYYY-MM-DD form.
-    if !(crate::date::FIRST_DAY..=crate::date::LAST_DAY).contains(&days) {
-        let shown = format_date(days);
-        return Err(format!(
-            "{what}: day {days} ({shown}) is outside years 0001-9999"
-        ));
-    }
-    Ok(format_date(days))
-}
-
 /// A category on the wire: its position in [`Category::ALL`] (one byte) when it is one of the
 /// known wire names, otherwise the text itself.
 fn category_value(category: &str) -> Value {
     match Category::ALL.iter().position(|c| c.as_str() == category) {
         Some(i) => uint(i as u64),
         None => text(category),
-    }
-}
-
-fn category_from(v: Value, what: &str) -> Result<String, String> {
-    match v {
-        Value::Text(s) => Ok(s),
-        other => {
-            let i = get_u64(other, what)?;
-            Category::ALL
-                .get(i as usize)
-                .map(|c| c.as_str().to_owned())
-                .ok_or_else(|| format!("{what}: unknown category number {i}"))
-        }
     }
 }
 
@@ -386,70 +330,152 @@ fn day_offset(from: i64, to: i64) -> Value {
     int(to - from)
 }
 
-/// The date `offset` days (an unsigned CBOR integer) after day `from`.
-fn date_after(from: &str, offset: Value, what: &str) -> Result<String, String> {
-    let offset = get_u64(offset, what)?;
-    let day = i64::from(parse_date(from).map_err(|e| format!("{what}: {e}"))?)
-        .checked_add(i64::try_from(offset).map_err(|_| format!("{what}: out of range"))?)
-        .ok_or_else(|| format!("{what}: out of range"))?;
-    date(int(day), what)
+/// Parses a credential's COSE payload (strict; see the module docs). Checks shapes and dates,
+/// not arithmetic: whether the totals add up is a verification step
+/// ([`crate::check_claims_consistency`]).
+pub fn decode_claims(payload: &[u8]) -> Result<CredentialClaims, Error> {
+    crate::cbor::check_canonical(payload)?;
+    // The fields are read straight from the checked bytes (no Value tree).
+    let item = view::item(payload).ok_or_else(|| Error::Cbor("not well-formed".into()))?;
+    claims_from_item(item).map_err(Error::Claims)
 }
 
-fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
-    let mut m = IntMap::new(value, "hours claim")?;
-    let holder = get_text(m.require(1, "holder")?, "holder")?;
-    let total_minutes = get_u64(m.require(2, "total minutes")?, "total minutes")?;
-    let lines = get_array(m.require(3, "organization lines")?, "organization lines")?;
+fn claims_from_item(item: Item<'_>) -> Result<CredentialClaims, String> {
+    let mut top = view::IntMap::new(item, "CWT claims")?;
+    let issuer = view::get_text(top.require(CWT_ISS, "iss")?, "iss")?;
+    let expires = top
+        .take(CWT_EXP)
+        .map(|v| view::get_i64(v, "exp"))
+        .transpose()?;
+    let not_before = view::get_i64(top.require(CWT_NBF, "nbf")?, "nbf")?;
+    let issued_at = view::get_i64(top.require(CWT_IAT, "iat")?, "iat")?;
+    let id = view::get_fixed::<16>(top.require(CWT_CTI, "cti")?, "cti")?;
+    let hours = hours_from_item(top.require(HOURS_CLAIM_KEY, "hours claim")?)?;
+    top.finish()?;
+    if issuer.is_empty() {
+        return Err("iss: empty issuer id".into());
+    }
+    Ok(CredentialClaims {
+        issuer,
+        issued_at,
+        not_before,
+        expires,
+        id,
+        hours,
+    })
+}
+
+/// A day number inside years 0001-9999.
+fn day_in_range(days: i64, what: impl Display) -> Result<i32, String> {
+    let days = i32::try_from(days).map_err(|_| format!("{what}: day number out of range"))?;
+    // Only days of years 0001-9999 have a YYYY-MM-DD form.
+    if !(crate::date::FIRST_DAY..=crate::date::LAST_DAY).contains(&days) {
+        let shown = format_date(days);
+        return Err(format!(
+            "{what}: day {days} ({shown}) is outside years 0001-9999"
+        ));
+    }
+    Ok(days)
+}
+
+/// The day `offset` days (an unsigned CBOR integer) after day `from`.
+fn day_after(from: i32, offset: Item<'_>, what: impl Display + Copy) -> Result<i32, String> {
+    let offset = view::get_u64(offset, what)?;
+    let day = i64::from(from)
+        .checked_add(i64::try_from(offset).map_err(|_| format!("{what}: out of range"))?)
+        .ok_or_else(|| format!("{what}: out of range"))?;
+    day_in_range(day, what)
+}
+
+fn category_from_item(item: Item<'_>, what: impl Display + Copy) -> Result<String, String> {
+    match item {
+        Item::Text(_) => view::get_text(item, what),
+        other => {
+            let i = view::get_u64(other, what)?;
+            Category::ALL
+                .get(i as usize)
+                .map(|c| c.as_str().to_owned())
+                .ok_or_else(|| format!("{what}: unknown category number {i}"))
+        }
+    }
+}
+
+/// "organization line N" and a suffix, formatted only when an error message needs it.
+#[derive(Clone, Copy)]
+struct LineContext {
+    line: usize,
+    suffix: &'static str,
+}
+
+impl Display for LineContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "organization line {}{}", self.line, self.suffix)
+    }
+}
+
+fn hours_from_item(item: Item<'_>) -> Result<HoursClaim, String> {
+    let mut m = view::IntMap::new(item, "hours claim")?;
+    let holder = view::get_text(m.require(1, "holder")?, "holder")?;
+    let total_minutes = view::get_u64(m.require(2, "total minutes")?, "total minutes")?;
+    let lines = view::get_array(m.require(3, "organization lines")?, "organization lines")?;
     let more = match m.take(4) {
         None => None,
         Some(v) => {
-            let [n, minutes] = get_tuple::<2>(v, "grouped organizations")?;
-            let n = get_u64(n, "grouped organizations")?;
+            let [n, minutes] = view::get_tuple::<2>(v, "grouped organizations")?;
+            let n = view::get_u64(n, "grouped organizations")?;
             Some(MoreOrgs {
                 organizations: u32::try_from(n)
                     .map_err(|_| "grouped organizations: count out of range".to_string())?,
-                minutes: get_u64(minutes, "grouped organizations")?,
+                minutes: view::get_u64(minutes, "grouped organizations")?,
             })
         }
     };
-    let [from, to] = get_tuple::<2>(m.require(5, "period")?, "period")?;
-    let (period_from, period_to) = (date(from, "period from")?, date(to, "period to")?);
-    let mut orgs = Vec::with_capacity(lines.len());
-    for (i, line) in lines.into_iter().enumerate() {
-        let what = format!("organization line {}", i + 1);
-        let mut fields = get_array(line, &what)?;
+    let [from, to] = view::get_tuple::<2>(m.require(5, "period")?, "period")?;
+    let period_from = day_in_range(view::get_i64(from, "period from")?, "period from")?;
+    let period_to = day_in_range(view::get_i64(to, "period to")?, "period to")?;
+    let mut orgs = Vec::with_capacity(usize::try_from(lines.len()).unwrap_or(0).min(64));
+    for (i, line) in lines.enumerate() {
+        let what = LineContext {
+            line: i + 1,
+            suffix: "",
+        };
+        let with = |suffix| LineContext { suffix, ..what };
+        let fields = view::get_array(line, what)?;
         let name = match fields.len() {
             5 => None,
-            6 => match fields.pop().map(|n| get_text(n, &what)).transpose()? {
-                Some(n) if n.is_empty() => {
+            6 => match view::get_text(fields.clone().nth(5).unwrap_or(Item::Other), what)? {
+                n if n.is_empty() => {
                     return Err(format!("{what}: empty name (leave the name out instead)"))
                 }
-                n => n,
+                n => Some(n),
             },
             n => return Err(format!("{what}: {n} fields, expected 5 or 6")),
         };
-        let [org, category, minutes, first, span] =
-            <[Value; 5]>::try_from(fields).map_err(|_| format!("{what}: expected 5 fields"))?;
-        let first = date_after(&period_from, first, &format!("{what}, first day"))?;
-        let last = date_after(&first, span, &format!("{what}, last day"))?;
+        let mut fields = fields;
+        let mut field = || fields.next().unwrap_or(Item::Other);
+        let (org, category, minutes, first, span) = (field(), field(), field(), field(), field());
+        let first = day_after(period_from, first, with(", first day"))?;
+        let last = day_after(first, span, with(", last day"))?;
         orgs.push(OrgLine {
-            org_index: get_u64(org, &format!("{what}, organization log index"))?,
+            org_index: view::get_u64(org, with(", organization log index"))?,
             name,
-            category: category_from(category, &what)?,
-            minutes: get_u64(minutes, &what)?,
-            first,
-            last,
+            category: category_from_item(category, what)?,
+            minutes: view::get_u64(minutes, what)?,
+            first: format_date(first),
+            last: format_date(last),
         });
     }
-    let [size, root] = get_tuple::<2>(m.require(6, "checkpoint")?, "checkpoint")?;
-    let checkpoint_size = get_u64(size, "checkpoint size")?;
-    let checkpoint_root = get_fixed::<32>(root, "checkpoint root hash")?;
+    let [size, root] = view::get_tuple::<2>(m.require(6, "checkpoint")?, "checkpoint")?;
+    let checkpoint_size = view::get_u64(size, "checkpoint size")?;
+    let checkpoint_root = view::get_fixed::<32>(root, "checkpoint root hash")?;
     let attestations = match (m.take(7), m.take(8)) {
         (Some(deltas), None) => {
-            let mut indices = Vec::new();
+            let deltas = view::get_array(deltas, "attestation indices")?;
+            let mut indices =
+                Vec::with_capacity(usize::try_from(deltas.len()).unwrap_or(0).min(64));
             let mut previous: Option<u64> = None;
-            for d in get_array(deltas, "attestation indices")? {
-                let d = get_u64(d, "attestation index")?;
+            for d in deltas {
+                let d = view::get_u64(d, "attestation index")?;
                 let next = match previous {
                     None => d,
                     Some(_) if d == 0 => {
@@ -465,10 +491,10 @@ fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
             AttestationRefs::Indices(indices)
         }
         (None, Some(commitment)) => {
-            let [count, hash] = get_tuple::<2>(commitment, "attestation commitment")?;
+            let [count, hash] = view::get_tuple::<2>(commitment, "attestation commitment")?;
             AttestationRefs::Commitment {
-                count: get_u64(count, "attestation count")?,
-                sha256: get_fixed::<32>(hash, "attestation commitment hash")?,
+                count: view::get_u64(count, "attestation count")?,
+                sha256: view::get_fixed::<32>(hash, "attestation commitment hash")?,
             }
         }
         (Some(_), Some(_)) => {
@@ -476,15 +502,15 @@ fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
         }
         (None, None) => return Err("missing attestation indices (7) or commitment (8)".into()),
     };
-    let status_index = get_u64(m.require(9, "status index")?, "status index")?;
+    let status_index = view::get_u64(m.require(9, "status index")?, "status index")?;
     m.finish()?;
     Ok(HoursClaim {
         holder,
         total_minutes,
         orgs,
         more,
-        period_from,
-        period_to,
+        period_from: format_date(period_from),
+        period_to: format_date(period_to),
         checkpoint_size,
         checkpoint_root,
         attestations,
@@ -565,8 +591,175 @@ pub fn check_claims_consistency(claims: &CredentialClaims) -> Result<(), String>
 }
 
 #[cfg(test)]
+mod oracle {
+    use super::*;
+    use crate::cbor_strict::{get_array, get_fixed, get_i64, get_text, get_tuple, get_u64, IntMap};
+
+    /// The Value-tree decoder [`decode_claims`] replaced, as its test oracle.
+    pub(super) fn decode_claims_via_value(payload: &[u8]) -> Result<CredentialClaims, Error> {
+        let value = crate::cbor::canonical_value(payload)?;
+        claims_from_value(value).map_err(Error::Claims)
+    }
+
+    fn claims_from_value(value: Value) -> Result<CredentialClaims, String> {
+        let mut top = IntMap::new(value, "CWT claims")?;
+        let issuer = get_text(top.require(CWT_ISS, "iss")?, "iss")?;
+        let expires = top.take(CWT_EXP).map(|v| get_i64(v, "exp")).transpose()?;
+        let not_before = get_i64(top.require(CWT_NBF, "nbf")?, "nbf")?;
+        let issued_at = get_i64(top.require(CWT_IAT, "iat")?, "iat")?;
+        let id = get_fixed::<16>(top.require(CWT_CTI, "cti")?, "cti")?;
+        let hours = hours_from_value(top.require(HOURS_CLAIM_KEY, "hours claim")?)?;
+        top.finish()?;
+        if issuer.is_empty() {
+            return Err("iss: empty issuer id".into());
+        }
+        Ok(CredentialClaims {
+            issuer,
+            issued_at,
+            not_before,
+            expires,
+            id,
+            hours,
+        })
+    }
+
+    fn date(v: Value, what: &str) -> Result<String, String> {
+        let days = get_i64(v, what)?;
+        let days = i32::try_from(days).map_err(|_| format!("{what}: day number out of range"))?;
+        // Only days of years 0001-9999 have a YYYY-MM-DD form.
+        if !(crate::date::FIRST_DAY..=crate::date::LAST_DAY).contains(&days) {
+            let shown = format_date(days);
+            return Err(format!(
+                "{what}: day {days} ({shown}) is outside years 0001-9999"
+            ));
+        }
+        Ok(format_date(days))
+    }
+
+    fn category_from(v: Value, what: &str) -> Result<String, String> {
+        match v {
+            Value::Text(s) => Ok(s),
+            other => {
+                let i = get_u64(other, what)?;
+                Category::ALL
+                    .get(i as usize)
+                    .map(|c| c.as_str().to_owned())
+                    .ok_or_else(|| format!("{what}: unknown category number {i}"))
+            }
+        }
+    }
+
+    /// The date `offset` days (an unsigned CBOR integer) after day `from`.
+    fn date_after(from: &str, offset: Value, what: &str) -> Result<String, String> {
+        let offset = get_u64(offset, what)?;
+        let day = i64::from(parse_date(from).map_err(|e| format!("{what}: {e}"))?)
+            .checked_add(i64::try_from(offset).map_err(|_| format!("{what}: out of range"))?)
+            .ok_or_else(|| format!("{what}: out of range"))?;
+        date(int(day), what)
+    }
+
+    fn hours_from_value(value: Value) -> Result<HoursClaim, String> {
+        let mut m = IntMap::new(value, "hours claim")?;
+        let holder = get_text(m.require(1, "holder")?, "holder")?;
+        let total_minutes = get_u64(m.require(2, "total minutes")?, "total minutes")?;
+        let lines = get_array(m.require(3, "organization lines")?, "organization lines")?;
+        let more = match m.take(4) {
+            None => None,
+            Some(v) => {
+                let [n, minutes] = get_tuple::<2>(v, "grouped organizations")?;
+                let n = get_u64(n, "grouped organizations")?;
+                Some(MoreOrgs {
+                    organizations: u32::try_from(n)
+                        .map_err(|_| "grouped organizations: count out of range".to_string())?,
+                    minutes: get_u64(minutes, "grouped organizations")?,
+                })
+            }
+        };
+        let [from, to] = get_tuple::<2>(m.require(5, "period")?, "period")?;
+        let (period_from, period_to) = (date(from, "period from")?, date(to, "period to")?);
+        let mut orgs = Vec::with_capacity(lines.len());
+        for (i, line) in lines.into_iter().enumerate() {
+            let what = format!("organization line {}", i + 1);
+            let mut fields = get_array(line, &what)?;
+            let name = match fields.len() {
+                5 => None,
+                6 => match fields.pop().map(|n| get_text(n, &what)).transpose()? {
+                    Some(n) if n.is_empty() => {
+                        return Err(format!("{what}: empty name (leave the name out instead)"))
+                    }
+                    n => n,
+                },
+                n => return Err(format!("{what}: {n} fields, expected 5 or 6")),
+            };
+            let [org, category, minutes, first, span] =
+                <[Value; 5]>::try_from(fields).map_err(|_| format!("{what}: expected 5 fields"))?;
+            let first = date_after(&period_from, first, &format!("{what}, first day"))?;
+            let last = date_after(&first, span, &format!("{what}, last day"))?;
+            orgs.push(OrgLine {
+                org_index: get_u64(org, &format!("{what}, organization log index"))?,
+                name,
+                category: category_from(category, &what)?,
+                minutes: get_u64(minutes, &what)?,
+                first,
+                last,
+            });
+        }
+        let [size, root] = get_tuple::<2>(m.require(6, "checkpoint")?, "checkpoint")?;
+        let checkpoint_size = get_u64(size, "checkpoint size")?;
+        let checkpoint_root = get_fixed::<32>(root, "checkpoint root hash")?;
+        let attestations = match (m.take(7), m.take(8)) {
+            (Some(deltas), None) => {
+                let mut indices = Vec::new();
+                let mut previous: Option<u64> = None;
+                for d in get_array(deltas, "attestation indices")? {
+                    let d = get_u64(d, "attestation index")?;
+                    let next = match previous {
+                        None => d,
+                        Some(_) if d == 0 => {
+                            return Err("attestation indices: repeated index (delta 0)".into())
+                        }
+                        Some(p) => p
+                            .checked_add(d)
+                            .ok_or_else(|| "attestation indices: index overflows".to_string())?,
+                    };
+                    indices.push(next);
+                    previous = Some(next);
+                }
+                AttestationRefs::Indices(indices)
+            }
+            (None, Some(commitment)) => {
+                let [count, hash] = get_tuple::<2>(commitment, "attestation commitment")?;
+                AttestationRefs::Commitment {
+                    count: get_u64(count, "attestation count")?,
+                    sha256: get_fixed::<32>(hash, "attestation commitment hash")?,
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err("both inline attestation indices (7) and a commitment (8)".into())
+            }
+            (None, None) => return Err("missing attestation indices (7) or commitment (8)".into()),
+        };
+        let status_index = get_u64(m.require(9, "status index")?, "status index")?;
+        m.finish()?;
+        Ok(HoursClaim {
+            holder,
+            total_minutes,
+            orgs,
+            more,
+            period_from,
+            period_to,
+            checkpoint_size,
+            checkpoint_root,
+            attestations,
+            status_index,
+        })
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use oracle::decode_claims_via_value;
 
     fn sample() -> CredentialClaims {
         CredentialClaims {
@@ -635,5 +828,136 @@ mod tests {
         assert!(check_claims_consistency(&c)
             .unwrap_err()
             .contains("total minutes 601"));
+    }
+
+    /// Replaces the `target`-th node (depth-first) of `v` with `with`, or (`with` = None)
+    /// removes it from its array or map.
+    fn mutate(v: &mut Value, target: &mut usize, with: &Option<Value>) -> bool {
+        if *target == 0 {
+            if let Some(w) = with {
+                *v = w.clone();
+            }
+            return true;
+        }
+        *target -= 1;
+        match v {
+            Value::Array(items) => {
+                for i in 0..items.len() {
+                    if *target == 0 && with.is_none() {
+                        items.remove(i);
+                        return true;
+                    }
+                    if mutate(&mut items[i], target, with) {
+                        return true;
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for i in 0..entries.len() {
+                    if *target == 0 && with.is_none() {
+                        entries.remove(i);
+                        return true;
+                    }
+                    if mutate(&mut entries[i].0, target, with)
+                        || mutate(&mut entries[i].1, target, with)
+                    {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        false
+    }
+
+    fn replacement() -> impl proptest::strategy::Strategy<Value = Option<Value>> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<u64>().prop_map(|n| Value::Integer(n.into())),
+            any::<i64>().prop_map(|n| Value::Integer(n.into())),
+            (0u64..3).prop_map(|n| Value::Integer(n.into())),
+            Just(Value::Integer(
+                (-1 - i128::from(u64::MAX)).try_into().unwrap()
+            )),
+            (-800_000i64..3_000_000).prop_map(|n| Value::Integer(n.into())),
+            "[a-z]{0,3}".prop_map(Value::Text),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Value::Bytes),
+            Just(Value::Null),
+            Just(Value::Bool(true)),
+            Just(Value::Float(1.5)),
+            Just(Value::Tag(2, Box::new(Value::Bytes(vec![1; 12])))),
+        ];
+        prop_oneof![
+            1 => Just(None),
+            6 => leaf.clone().prop_map(Some),
+            2 => proptest::collection::vec(leaf.clone(), 0..7).prop_map(|a| Some(Value::Array(a))),
+            1 => proptest::collection::vec((-3i64..12, leaf), 0..4)
+                .prop_map(|e| Some(int_map(e))),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The byte reader decides exactly as the Value-tree decoder it replaced, errors
+        /// included, on credentials with one node replaced or removed anywhere.
+        #[test]
+        fn byte_reader_agrees_with_value_decoder(
+            target in 0usize..120,
+            with in replacement(),
+            more in proptest::prelude::any::<bool>(),
+            commit in proptest::prelude::any::<bool>(),
+            named in proptest::prelude::any::<bool>(),
+        ) {
+            let mut c = sample();
+            c.expires = more.then_some(1_800_000_000);
+            if more {
+                c.hours.more = Some(MoreOrgs { organizations: 3, minutes: 60 });
+                c.hours.orgs.push(OrgLine { name: None, org_index: 99, ..c.hours.orgs[0].clone() });
+            }
+            if commit {
+                c.hours.attestations = AttestationRefs::commit(&[1, 2, 3]);
+            }
+            if !named {
+                c.hours.orgs[0].name = None;
+            }
+            let mut value = claims_value(&c);
+            let mut at = target;
+            mutate(&mut value, &mut at, &with);
+            let bytes = encode(&value);
+            proptest::prop_assert_eq!(decode_claims(&bytes), decode_claims_via_value(&bytes));
+        }
+    }
+
+    #[test]
+    fn byte_reader_reports_what_the_value_decoder_did() {
+        // A few of the messages, spelled out (the proptest compares the rest).
+        let mut c = sample();
+        c.hours.orgs[0].name = Some(String::new());
+        let bytes = encode_claims(&c);
+        let expected = Err(Error::Claims(
+            "organization line 1: empty name (leave the name out instead)".into(),
+        ));
+        assert_eq!(decode_claims(&bytes), expected);
+        assert_eq!(decode_claims_via_value(&bytes), expected);
+        let mut v = claims_value(&sample());
+        // The first org line's "first day" offset made negative.
+        let Value::Map(top) = &mut v else {
+            unreachable!()
+        };
+        let Value::Map(hours) = &mut top.last_mut().unwrap().1 else {
+            unreachable!()
+        };
+        let Value::Array(lines) = &mut hours[2].1 else {
+            unreachable!()
+        };
+        let Value::Array(line) = &mut lines[0] else {
+            unreachable!()
+        };
+        line[3] = int(-1);
+        let bytes = encode(&v);
+        let expected = Err(Error::Claims(
+            "organization line 1, first day: not an unsigned integer".into(),
+        ));
+        assert_eq!(decode_claims(&bytes), expected);
+        assert_eq!(decode_claims_via_value(&bytes), expected);
     }
 }

@@ -18,6 +18,7 @@ pub mod cli;
 
 mod cbor;
 mod cbor_strict;
+mod cbor_view;
 mod cose;
 mod credential;
 mod date;
