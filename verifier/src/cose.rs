@@ -174,6 +174,13 @@ impl Sign1 {
         if self.kid() != key_id(key) {
             return Err(Error::KidMismatch);
         }
+        self.verify_selected(key)
+    }
+
+    /// [`Sign1::verify`] without its `kid` check, for a caller that chose `key` by this
+    /// message's `kid` (a trust-list look-up has hashed the key already; hashing it again cost
+    /// about 1% of a credential verification).
+    pub(crate) fn verify_selected(&self, key: &VerifyingKey) -> Result<(), Error> {
         let signature = self.signature()?;
         key.verify_strict(&self.to_be_signed(), &signature)
             .map_err(|_| Error::BadSignature)

@@ -19,7 +19,8 @@
 //! Revocation comes before time so a revoked credential is always reported as revoked.
 
 use crate::{
-    decode_qr_text, parse_credential, CredentialClaims, Error, EvidenceError, StatusList, TrustList,
+    decode_qr_text, parse_credential, CredentialClaims, Error, EvidenceError, StatusList,
+    TrustList, TrustedIssuer,
 };
 
 /// The outcome.
@@ -210,61 +211,75 @@ fn verify_cose(
     let Some(issuer) = trust.and_then(|t| t.find_kid(parsed.sign1.kid())) else {
         return verdict;
     };
-    if parsed.sign1.verify(&issuer.public_key).is_err() {
+    // find_kid matched the kid to this key, so only the signature is left to check.
+    if parsed.sign1.verify_selected(&issuer.public_key).is_err() {
         verdict.status = VerdictStatus::Invalid(InvalidReason::BadSignature);
         return verdict;
     }
-    let claims = parsed.claims;
     verdict.issuer_name = Some(issuer.name.clone());
-    verdict.claims = Some(claims.clone());
+    // The claims move into the verdict (no copy); the checks below read them there.
+    let claims = &*verdict.claims.insert(parsed.claims);
+    let (status, revocation) = judge(claims, issuer, status, now);
+    verdict.status = status;
+    verdict.revocation = revocation;
+    verdict
+}
+
+/// Steps 6-9 on claims whose signature verified with `issuer`'s key.
+fn judge(
+    claims: &CredentialClaims,
+    issuer: &TrustedIssuer,
+    status: Option<&StatusList>,
+    now: i64,
+) -> (VerdictStatus, RevocationCheck) {
+    let mut revocation = RevocationCheck::NotChecked;
     if claims.issuer != issuer.issuer {
-        verdict.status = VerdictStatus::Invalid(InvalidReason::IssuerMismatch {
+        let mismatch = InvalidReason::IssuerMismatch {
             claimed: claims.issuer.clone(),
             trusted: issuer.issuer.clone(),
-        });
-        return verdict;
+        };
+        return (VerdictStatus::Invalid(mismatch), revocation);
     }
     if !issuer.valid_at(claims.issued_at) {
-        verdict.status = VerdictStatus::Invalid(InvalidReason::KeyNotValidAtIssue);
-        return verdict;
+        let reason = InvalidReason::KeyNotValidAtIssue;
+        return (VerdictStatus::Invalid(reason), revocation);
     }
-    if let Err(m) = crate::check_claims_consistency(&claims) {
-        verdict.status = VerdictStatus::Invalid(InvalidReason::Inconsistent(m));
-        return verdict;
+    if let Err(m) = crate::check_claims_consistency(claims) {
+        let reason = InvalidReason::Inconsistent(m);
+        return (VerdictStatus::Invalid(reason), revocation);
     }
     if let Some(list) = status {
         if list.issuer != claims.issuer {
-            verdict.revocation = RevocationCheck::NotCovered(format!(
+            revocation = RevocationCheck::NotCovered(format!(
                 "the status list is issuer {:?}'s, the credential issuer {:?}'s",
                 list.issuer, claims.issuer
             ));
         } else {
             match list.is_revoked(claims.hours.status_index) {
                 None => {
-                    verdict.revocation = RevocationCheck::NotCovered(format!(
+                    revocation = RevocationCheck::NotCovered(format!(
                         "status index {} is beyond the list's {} entries (issued after the list?)",
                         claims.hours.status_index,
                         list.len()
                     ))
                 }
                 Some(revoked) => {
-                    verdict.revocation = RevocationCheck::Checked {
+                    revocation = RevocationCheck::Checked {
                         as_of: list.issued_at,
                     };
                     if revoked {
-                        verdict.status = VerdictStatus::Revoked;
-                        return verdict;
+                        return (VerdictStatus::Revoked, revocation);
                     }
                 }
             }
         }
     }
-    verdict.status = if now < claims.not_before {
+    let status = if now < claims.not_before {
         VerdictStatus::NotYetValid
     } else if claims.expires.is_some_and(|exp| now >= exp) {
         VerdictStatus::Expired
     } else {
         VerdictStatus::Valid
     };
-    verdict
+    (status, revocation)
 }
