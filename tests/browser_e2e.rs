@@ -85,6 +85,26 @@ async fn by_id(c: &Client, id: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Clicks something that navigates (a form's submit button, a sign-out) and waits (bounded)
+/// until the old page is gone. WebDriver's click returns before the navigation has finished,
+/// and the old page may carry the same ids as the next one (a flash message, a sign-out
+/// button): without this wait, the next look-up could find the old page's element, which then
+/// goes stale, or a later `goto` could be overtaken by this navigation still in flight.
+async fn click_and_load(c: &Client, el: fantoccini::elements::Element) {
+    let old_root = c.find(Locator::Css("html")).await.unwrap();
+    el.click().await.unwrap();
+    for _ in 0..150 {
+        if old_root.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the page did not change within 15 s of the click:\n{}",
+        c.source().await.unwrap_or_default()
+    );
+}
+
 async fn fill(c: &Client, id: &str, text: &str) {
     let el = by_id(c, id).await;
     el.clear().await.unwrap();
@@ -94,7 +114,7 @@ async fn fill(c: &Client, id: &str, text: &str) {
 async fn sign_in(c: &Client, base: &str, code: &str, landing: &str) {
     c.goto(&format!("{base}/signin?lang=en")).await.unwrap();
     fill(c, "code", code).await;
-    by_id(c, "signin-submit").await.click().await.unwrap();
+    click_and_load(c, by_id(c, "signin-submit").await).await;
     // The click returns before the form's navigation has finished: wait for the landing page
     // (bounded), then check where we are.
     let mut url = c.current_url().await.unwrap();
@@ -215,35 +235,31 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             .send_keys("Қалалық жастар ресурстық орталығы")
             .await
             .unwrap();
-        form.find(Locator::Css("button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click_and_load(
+            &c,
+            form.find(Locator::Css("button[type=submit]"))
+                .await
+                .unwrap(),
+        )
+        .await;
         flash_ok(&c).await;
-        c.find(Locator::Css("#orgs form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click_and_load(&c, c.find(Locator::Css("#orgs form button")).await.unwrap()).await;
         let org_token = by_id(&c, "minted-token").await.text().await.unwrap();
         assert!(org_token.starts_with("sgt-org-"), "{org_token}");
-        by_id(&c, "signout").await.click().await.unwrap();
+        click_and_load(&c, by_id(&c, "signout").await).await;
 
         // Organization: enroll a volunteer, attest 3.5 hours.
         sign_in(&c, &base, &org_token, "/org").await;
         fill(&c, "enroll-name", "Әлия Сәрсенбаева").await;
-        by_id(&c, "enroll-submit").await.click().await.unwrap();
+        click_and_load(&c, by_id(&c, "enroll-submit").await).await;
         flash_ok(&c).await;
         let volunteer = by_id(&c, "new-volunteer-id").await.text().await.unwrap();
         let code = by_id(&c, "new-access-code").await.text().await.unwrap();
         fill(&c, "attest-volunteer", &volunteer).await;
         fill(&c, "attest-hours", "3.5").await;
-        by_id(&c, "attest-submit").await.click().await.unwrap();
+        click_and_load(&c, by_id(&c, "attest-submit").await).await;
         flash_ok(&c).await;
-        by_id(&c, "signout").await.click().await.unwrap();
+        click_and_load(&c, by_id(&c, "signout").await).await;
 
         // Volunteer: sees the hours, issues an English certificate, downloads the PDF.
         sign_in(&c, &base, &code, "/me").await;
@@ -257,7 +273,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             .select_by_value("en")
             .await
             .unwrap();
-        by_id(&c, "cert-submit").await.click().await.unwrap();
+        click_and_load(&c, by_id(&c, "cert-submit").await).await;
         flash_ok(&c).await;
         let href = by_id(&c, "pdf-link")
             .await
@@ -288,12 +304,12 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             "{head}"
         );
         assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
-        by_id(&c, "signout").await.click().await.unwrap();
+        click_and_load(&c, by_id(&c, "signout").await).await;
 
         // Anyone: the verify page shows VALID for the QR text.
         c.goto(&format!("{base}/verify?lang=en")).await.unwrap();
         fill(&c, "qr_text", &qr_text).await;
-        by_id(&c, "verify-submit").await.click().await.unwrap();
+        click_and_load(&c, by_id(&c, "verify-submit").await).await;
         let verdict = by_id(&c, "verdict").await;
         assert_eq!(
             verdict.attr("data-verdict").await.unwrap().as_deref(),
