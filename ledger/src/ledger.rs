@@ -432,14 +432,11 @@ impl Ledger {
         entry: Vec<u8>,
         accept: impl FnOnce(&SignedEvent) -> Result<(), E>,
     ) -> Result<Result<Appended, Error>, E> {
-        let prepared = match prepare(entry, None) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
-        accept(&prepared.signed)?;
-        Ok(self
-            .submit(vec![prepared], false)
-            .map(|mut out| out.pop().expect("one result per entry")))
+        let (tx, rx) = mpsc::channel();
+        self.append_checked_then(entry, accept, move |outcome| {
+            let _ = tx.send(outcome);
+        })?;
+        Ok(rx.recv().unwrap_or_else(|_| Err(self.stopped_error())))
     }
 
     /// Like [`Ledger::append_checked`], but returns as soon as the entry is handed to the writer:
