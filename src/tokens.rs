@@ -2,11 +2,10 @@
 //!
 //! Every secret is 256 random bits from the OS RNG, shown to its holder once, and stored only as
 //! its SHA-256: a copy of the data directory does not let anyone act as an operator, an
-//! organization or a volunteer. Lookups hash the presented secret and compare it against every
-//! stored hash with [`subtle::ConstantTimeEq`], so timing reveals nothing about stored values.
-//! The candidate is found through a map keyed by that SHA-256 (one hash lookup per request,
-//! not a scan of every stored token under the lock): its timing depends only on the digest of
-//! the presented secret, which the presenter knows anyway.
+//! organization or a volunteer. Lookups hash the presented secret, find the candidates by the
+//! first 8 bytes of that hash (a map, so a request costs one lookup, not a scan of every stored
+//! token), and compare the whole 32-byte hash with [`subtle::ConstantTimeEq`]: the map's timing
+//! depends only on the presented secret's own hash prefix, the comparison on nothing stored.
 //!
 //! Storage: `DATA/tokens.json` (mode 0600), rewritten atomically (write a temp file, fsync,
 //! rename) on every change. It is small — one line per token, code and live session — and a
@@ -95,23 +94,38 @@ struct FileForm {
 pub struct TokenStore {
     path: PathBuf,
     records: Mutex<Vec<Record>>,
-    /// What `lookup` reads: (SHA-256, kind) → (role, expiry), rebuilt from `records` after
-    /// every change, so requests do not contend on the records' lock.
-    by_digest: RwLock<DigestIndex>,
+    /// What `lookup` reads, rebuilt from `records` whenever they change (`save`), so requests
+    /// do not contend on the records' lock.
+    by_prefix: RwLock<PrefixIndex>,
 }
 
-/// (SHA-256 of the secret, kind) → (role, expiry).
-type DigestIndex = HashMap<([u8; 32], Kind), (Role, Option<i64>)>;
+/// First 8 bytes of a secret's SHA-256 → the records with that prefix (almost always one).
+type PrefixIndex = HashMap<[u8; 8], Vec<Indexed>>;
 
-fn index(records: &[Record]) -> DigestIndex {
-    records
-        .iter()
-        .filter_map(|r| {
-            let mut stored = [0u8; 32];
-            hex::decode_to_slice(&r.sha256, &mut stored).ok()?;
-            Some(((stored, r.kind), (r.role.clone(), r.expires)))
-        })
-        .collect()
+#[derive(Debug)]
+struct Indexed {
+    sha256: [u8; 32],
+    kind: Kind,
+    role: Role,
+    expires: Option<i64>,
+}
+
+fn index(records: &[Record]) -> PrefixIndex {
+    let mut map = PrefixIndex::new();
+    for r in records {
+        let mut sha256 = [0u8; 32];
+        if hex::decode_to_slice(&r.sha256, &mut sha256).is_err() {
+            continue;
+        }
+        let prefix: [u8; 8] = sha256[..8].try_into().expect("8 of 32 bytes");
+        map.entry(prefix).or_default().push(Indexed {
+            sha256,
+            kind: r.kind,
+            role: r.role.clone(),
+            expires: r.expires,
+        });
+    }
+    map
 }
 
 fn digest(secret: &str) -> [u8; 32] {
@@ -142,14 +156,14 @@ impl TokenStore {
         };
         Ok(TokenStore {
             path,
-            by_digest: RwLock::new(index(&records)),
+            by_prefix: RwLock::new(index(&records)),
             records: Mutex::new(records),
         })
     }
 
     fn save(&self, records: &mut Vec<Record>, now: i64) -> Result<()> {
         records.retain(|r| r.expires.is_none_or(|e| e > now));
-        *self.by_digest.write().expect("token index lock") = index(records);
+        *self.by_prefix.write().expect("token index lock") = index(records);
         let json = serde_json::to_vec_pretty(&FileForm {
             version: 1,
             records: records.clone(),
@@ -227,13 +241,20 @@ impl TokenStore {
     }
 
     /// The role a presented secret of `kind` speaks for, if it is known and not expired.
-    /// Found by the secret's SHA-256; the stored digest is compared in constant time.
+    /// Candidates are found by the first 8 bytes of the secret's SHA-256; each candidate's whole
+    /// hash is compared in constant time.
     pub fn lookup(&self, secret: &str, kind: Kind, now: i64) -> Option<Role> {
         let want = digest(secret);
-        let index = self.by_digest.read().expect("token index lock");
-        let ((stored, _), (role, expires)) = index.get_key_value(&(want, kind))?;
-        let equal: bool = stored.ct_eq(&want).into();
-        (equal && expires.is_none_or(|e| e > now)).then(|| role.clone())
+        let prefix: [u8; 8] = want[..8].try_into().expect("8 of 32 bytes");
+        let index = self.by_prefix.read().expect("token index lock");
+        let mut found = None;
+        for r in index.get(&prefix)? {
+            let equal: bool = r.sha256.ct_eq(&want).into();
+            if equal && r.kind == kind && r.expires.is_none_or(|e| e > now) {
+                found = Some(r.role.clone());
+            }
+        }
+        found
     }
 
     /// The organization that enrolled `volunteer` through the service, if recorded.
@@ -332,6 +353,27 @@ mod tests {
         // Survives reopening.
         let again = TokenStore::open(dir.path()).unwrap();
         assert!(again.lookup(&t, Kind::Token, 100).is_some());
+    }
+
+    #[test]
+    fn signed_out_and_revoked_sessions_stop_resolving_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path()).unwrap();
+        let org = Role::Org("eco".into());
+        let token = store.mint(org.clone(), Kind::Token, None, 100).unwrap();
+        let s1 = store
+            .mint(org.clone(), Kind::Session, Some(60), 100)
+            .unwrap();
+        let s2 = store
+            .mint(org.clone(), Kind::Session, Some(60), 100)
+            .unwrap();
+        assert!(store.lookup(&s1, Kind::Session, 101).is_some());
+        store.remove(&s1, 101).unwrap();
+        assert_eq!(store.lookup(&s1, Kind::Session, 101), None, "signed out");
+        assert!(store.lookup(&s2, Kind::Session, 101).is_some());
+        assert_eq!(store.revoke_sessions(&org, 102).unwrap(), 1);
+        assert_eq!(store.lookup(&s2, Kind::Session, 102), None, "revoked");
+        assert_eq!(store.lookup(&token, Kind::Token, 102), Some(org));
     }
 
     #[test]

@@ -153,7 +153,7 @@ pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
 pub async fn append_checked(
     state: &AppState,
     bytes: Vec<u8>,
-    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> ApiResult<()> + Send + 'static,
+    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> ApiResult<()>,
 ) -> ApiResult<Landed> {
     let started = Instant::now();
     let result = durable(state, bytes, accept).await?;

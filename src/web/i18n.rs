@@ -131,29 +131,21 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("log", "Журнал", "Журнал", "Log"),
     ("entries", "жазба", "записей", "entries"),
     ("no_hours", "Әзірге расталған сағат жоқ.", "Пока нет подтверждённых часов.", "No attested hours yet."),
-    // Activity categories: `cat:` + the wire name (docs/formats.md), named as on the certificate.
-    ("cat:social", "Әлеуметтік көмек", "Социальная помощь", "Social help"),
-    ("cat:ecological", "Экология", "Экология", "Ecology"),
-    ("cat:medical", "Медициналық көмек", "Медицинская помощь", "Medical help"),
-    ("cat:animal_welfare", "Жануарларды қорғау", "Защита животных", "Animal welfare"),
-    ("cat:education", "Білім беру", "Образование", "Education"),
-    ("cat:media", "Медиа", "Медиа", "Media"),
-    ("cat:emergency_relief", "Төтенше жағдайлар", "Помощь при ЧС", "Emergency relief"),
-    ("cat:events", "Іс-шаралар", "Мероприятия", "Events"),
-    ("cat:other", "Басқа", "Другое", "Other"),
 ];
 
-/// A category's name in `lang`, from its wire name (the wire name itself when unknown).
+/// A category's name in `lang`, from its wire name (the wire name itself when unknown): the
+/// certificate's own translation table (`sagat_issuer::Lang::category`), so a page and a
+/// certificate never name a category differently.
 pub fn category(lang: Lang, wire: &str) -> &str {
-    TABLE
-        .iter()
-        .find(|(k, ..)| k.strip_prefix("cat:") == Some(wire))
-        .map(|(_, kk, ru, en)| match lang {
-            Lang::Kk => *kk,
-            Lang::Ru => *ru,
-            Lang::En => *en,
-        })
-        .unwrap_or(wire)
+    let issuer_lang = match lang {
+        Lang::Kk => sagat_issuer::Lang::Kk,
+        Lang::Ru => sagat_issuer::Lang::Ru,
+        Lang::En => sagat_issuer::Lang::En,
+    };
+    match sagat_verifier::Category::parse(wire) {
+        Some(c) => issuer_lang.category(c),
+        None => wire,
+    }
 }
 
 /// The text for `key` in `lang` (the key itself when missing, so a gap is visible, not fatal).
