@@ -6,6 +6,8 @@
 //! take fields out one by one and reject any key left over, so an unknown field is never silently
 //! ignored.
 
+use std::borrow::Cow;
+
 use ciborium::value::Value;
 
 /// Encodes a value tree. Map keys must already be in deterministic order (the builders here
@@ -48,34 +50,28 @@ pub(crate) fn bytes(b: &[u8]) -> Value {
     Value::Bytes(b.to_vec())
 }
 
-/// A decoded map with integer keys, consumed field by field; anything left over is an error.
-pub(crate) struct IntMap {
-    entries: Vec<(i64, Value)>,
-    what: String,
+/// A map with integer keys, consumed field by field; anything left over is an error. Shared by
+/// the Value-tree decoders ([`IntMap`]) and the byte-view reader (`cbor_view::IntMap`).
+pub(crate) struct Fields<T> {
+    entries: Vec<(i64, T)>,
+    what: Cow<'static, str>,
 }
 
-impl IntMap {
-    pub(crate) fn new(value: Value, what: &str) -> Result<IntMap, String> {
-        let Value::Map(raw) = value else {
-            return Err(format!("{what}: expected a CBOR map"));
-        };
-        let mut entries = Vec::with_capacity(raw.len());
-        for (k, v) in raw {
-            let k = as_i64(&k).ok_or_else(|| format!("{what}: map key is not a small integer"))?;
-            entries.push((k, v));
-        }
-        Ok(IntMap {
-            entries,
-            what: what.to_owned(),
-        })
+/// A decoded map with integer keys (Value tree).
+pub(crate) type IntMap = Fields<Value>;
+
+impl<T> Fields<T> {
+    /// `entries` in map order; `what` names the map in error messages.
+    pub(crate) fn from_entries(entries: Vec<(i64, T)>, what: Cow<'static, str>) -> Fields<T> {
+        Fields { entries, what }
     }
 
-    pub(crate) fn take(&mut self, k: i64) -> Option<Value> {
+    pub(crate) fn take(&mut self, k: i64) -> Option<T> {
         let pos = self.entries.iter().position(|(key, _)| *key == k)?;
         Some(self.entries.remove(pos).1)
     }
 
-    pub(crate) fn require(&mut self, k: i64, name: &str) -> Result<Value, String> {
+    pub(crate) fn require(&mut self, k: i64, name: &str) -> Result<T, String> {
         self.take(k)
             .ok_or_else(|| format!("{}: missing {name} ({k})", self.what))
     }
@@ -86,6 +82,20 @@ impl IntMap {
             None => Ok(()),
             Some((k, _)) => Err(format!("{}: unknown key {k}", self.what)),
         }
+    }
+}
+
+impl Fields<Value> {
+    pub(crate) fn new(value: Value, what: &str) -> Result<IntMap, String> {
+        let Value::Map(raw) = value else {
+            return Err(format!("{what}: expected a CBOR map"));
+        };
+        let mut entries = Vec::with_capacity(raw.len());
+        for (k, v) in raw {
+            let k = as_i64(&k).ok_or_else(|| format!("{what}: map key is not a small integer"))?;
+            entries.push((k, v));
+        }
+        Ok(Fields::from_entries(entries, Cow::Owned(what.to_owned())))
     }
 }
 

@@ -148,14 +148,11 @@ fn head(bytes: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
     Some((major, argument, pos + 1 + len))
 }
 
-/// A map with integer keys, consumed field by field; anything left over is an error
-/// (as [`crate::cbor_strict::IntMap`]).
-pub(crate) struct IntMap<'a> {
-    entries: Vec<(i64, Item<'a>)>,
-    what: &'static str,
-}
+/// A map with integer keys read from the bytes, consumed field by field; anything left over is
+/// an error (the same [`crate::cbor_strict::Fields`] as the Value-tree decoders use).
+pub(crate) type IntMap<'a> = crate::cbor_strict::Fields<Item<'a>>;
 
-impl<'a> IntMap<'a> {
+impl<'a> crate::cbor_strict::Fields<Item<'a>> {
     pub(crate) fn new(item: Item<'a>, what: &'static str) -> Result<IntMap<'a>, String> {
         let Item::Map(mut raw) = item else {
             return Err(format!("{what}: expected a CBOR map"));
@@ -165,25 +162,7 @@ impl<'a> IntMap<'a> {
             let k = as_i64(k).ok_or_else(|| format!("{what}: map key is not a small integer"))?;
             entries.push((k, v));
         }
-        Ok(IntMap { entries, what })
-    }
-
-    pub(crate) fn take(&mut self, k: i64) -> Option<Item<'a>> {
-        let pos = self.entries.iter().position(|(key, _)| *key == k)?;
-        Some(self.entries.remove(pos).1)
-    }
-
-    pub(crate) fn require(&mut self, k: i64, name: &str) -> Result<Item<'a>, String> {
-        self.take(k)
-            .ok_or_else(|| format!("{}: missing {name} ({k})", self.what))
-    }
-
-    /// Fails if any key was not consumed: unknown fields are never silently ignored.
-    pub(crate) fn finish(self) -> Result<(), String> {
-        match self.entries.first() {
-            None => Ok(()),
-            Some((k, _)) => Err(format!("{}: unknown key {k}", self.what)),
-        }
+        Ok(IntMap::from_entries(entries, what.into()))
     }
 }
 
