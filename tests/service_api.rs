@@ -2630,15 +2630,17 @@ async fn tokens_expire_are_listed_and_can_be_revoked() {
         !listed.as_array().unwrap().iter().any(|t| t["id"] == id),
         "{listed}"
     );
-    // An expired token is a 401 (minted here already past its end), and is not listed.
+    // An expired token is a 401 and is not listed: this one was minted 1000 s ago with a
+    // 500 s lifetime. (A token without `expires` — `never` above, like every record written
+    // before expiry existed — keeps working.)
     let expired = e
         .state
         .tokens
         .mint(
             tokens::Role::Org("org-a".into()),
             tokens::Kind::Token,
-            Some(0),
-            app::now(),
+            Some(500),
+            app::now() - 1000,
         )
         .unwrap();
     call(
@@ -2650,6 +2652,18 @@ async fn tokens_expire_are_listed_and_can_be_revoked() {
     )
     .await
     .problem(401, Some("authorization"), "valid-credential");
+    assert_eq!(
+        call(
+            &e.state,
+            Method::GET,
+            "/api/v1/orgs/org-a/attestations",
+            Auth::Bearer(&never),
+            None,
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     let r = send(
         &e.state,
         form_post("/signin", "", &format!("code={expired}")),
