@@ -412,7 +412,8 @@ impl TokenStore {
             if old && by.is_none() {
                 by = r.enrolled_by.clone();
             }
-            !old && !(r.kind == Kind::Session && r.role == role)
+            let session = r.kind == Kind::Session && r.role == role;
+            !(old || session)
         });
         records.push(Record {
             sha256: hex::encode(digest(&secret)),

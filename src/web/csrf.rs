@@ -179,13 +179,10 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
 pub fn check_token(
     state: &AppState,
     headers: &HeaderMap,
-    lang: Lang,
     presented: Option<&str>,
-) -> Result<(), Response> {
+) -> Result<(), Refusal> {
     match auth::resolve(state, headers) {
-        Some((_, secret)) if !token_matches(&secret, presented) => {
-            Err(refusal_page(lang, Refusal::Token))
-        }
+        Some((_, secret)) if !token_matches(&secret, presented) => Err(Refusal::Token),
         _ => Ok(()),
     }
 }
@@ -204,7 +201,8 @@ impl FromRequest<AppState> for CsrfForm {
         let Form(f) = Form::<HashMap<String, String>>::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        check_token(state, &headers, lang, f.get(FIELD).map(String::as_str))?;
+        check_token(state, &headers, f.get(FIELD).map(String::as_str))
+            .map_err(|why| refusal_page(lang, why))?;
         Ok(CsrfForm(f))
     }
 }

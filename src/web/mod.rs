@@ -862,8 +862,8 @@ async fn org_csv(
             }
         }
     }
-    if let Err(refused) = csrf::check_token(&state, &headers, lang, csrf_token.as_deref()) {
-        return refused;
+    if let Err(why) = csrf::check_token(&state, &headers, csrf_token.as_deref()) {
+        return csrf::refusal_page(lang, why);
     }
     let r = async {
         match (csv, too_large) {
