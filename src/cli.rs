@@ -169,7 +169,7 @@ pub enum Command {
         /// Mark every cookie `Secure`: the service is reached over HTTPS through a proxy.
         #[arg(long, env = "SAGAT_SECURE_COOKIES")]
         secure_cookies: bool,
-        /// This server's public origin (e.g. https://sagat.example), for the web forms'
+        /// This server's public origin (e.g. `https://sagat.example`), for the web forms'
         /// same-origin check when a proxy rewrites the Host header.
         #[arg(long, env = "SAGAT_PUBLIC_ORIGIN")]
         public_origin: Option<String>,
