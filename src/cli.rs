@@ -166,9 +166,17 @@ pub enum Command {
         /// Seed a demo data set (organizations, activities, 30 volunteers, attestations).
         #[arg(long)]
         demo: bool,
+        /// Mark every cookie `Secure`: the service is reached over HTTPS through a proxy.
+        #[arg(long, env = "SAGAT_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// This server's public origin (e.g. `https://sagat.example`), for the web forms'
+        /// same-origin check when a proxy rewrites the Host header.
+        #[arg(long, env = "SAGAT_PUBLIC_ORIGIN")]
+        public_origin: Option<String>,
     },
     /// Mint a bearer token for the operator or an organization (printed once; only its hash is
-    /// stored).
+    /// stored), or list and revoke tokens (`sagat token list`, `sagat token revoke ID`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Token {
         #[command(flatten)]
         data: DataDir,
@@ -178,6 +186,11 @@ pub enum Command {
         /// A token for this organization.
         #[arg(long)]
         org: Option<String>,
+        /// Lifetime in days (default 365; 0: never expires; at most 3650).
+        #[arg(long)]
+        expires_days: Option<u32>,
+        #[command(subcommand)]
+        command: Option<TokenCommand>,
     },
     /// Verify a certificate offline: the same code as `sagat-verify` (see `sagat verify --help`).
     #[command(disable_help_flag = true)]
@@ -185,6 +198,24 @@ pub enum Command {
         /// Arguments of `sagat-verify`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List the live operator and organization tokens: id (a SHA-256 prefix, never the secret),
+    /// role, created, expires and last use.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Revoke a token by its id (from `sagat token list`): it and every web session opened with
+    /// it stop working.
+    Revoke {
+        #[command(flatten)]
+        data: DataDir,
+        /// Token id (16 hex digits).
+        id: String,
     },
 }
 

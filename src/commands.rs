@@ -17,7 +17,7 @@ use crate::app::{self, new_id, now, App, Config};
 use crate::attest_csv;
 use crate::cli::{
     ActivityCommand, AttestArgs, Command, DataDir, LogCommand, OrgCommand, OrgKey, StatusCommand,
-    TrustCommand, VolunteerCommand,
+    TokenCommand, TrustCommand, VolunteerCommand,
 };
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so a reader never sees half a file.
@@ -33,6 +33,20 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// A Unix time as `YYYY-MM-DDTHH:MM:SSZ`, or `never`.
+fn utc(t: Option<i64>) -> String {
+    let Some(t) = t else {
+        return "never".to_string();
+    };
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
 }
 
 /// Runs one command.
@@ -193,19 +207,66 @@ pub fn run(command: Command) -> Result<ExitCode> {
             println!("trust list written to {}", out.display());
             println!("verify it with the operator key: {}", app.operator_vkey());
         }
-        Command::Serve { data, addr, demo } => {
-            crate::serve::serve_command(&data.data, addr, demo)?;
+        Command::Serve {
+            data,
+            addr,
+            demo,
+            secure_cookies,
+            public_origin,
+        } => {
+            crate::serve::serve_command(&data.data, addr, demo, secure_cookies, public_origin)?;
+        }
+        Command::Token {
+            command: Some(TokenCommand::List { data }),
+            ..
+        } => {
+            let app = app::open(&data.data)?;
+            let store = crate::tokens::TokenStore::open(&app.dir)?;
+            println!("id\trole\tcreated\texpires\tlast_used");
+            for t in store.list_tokens(now()) {
+                let role = match &t.role {
+                    crate::tokens::Role::Operator => "operator".to_string(),
+                    crate::tokens::Role::Org(o) => format!("org:{o}"),
+                    crate::tokens::Role::Volunteer(v) => format!("volunteer:{v}"),
+                };
+                println!(
+                    "{}\t{role}\t{}\t{}\t{}",
+                    t.id,
+                    utc(Some(t.created)),
+                    utc(t.expires),
+                    utc(t.last_used)
+                );
+            }
+        }
+        Command::Token {
+            command: Some(TokenCommand::Revoke { data, id }),
+            ..
+        } => {
+            let app = app::open(&data.data)?;
+            let store = crate::tokens::TokenStore::open(&app.dir)?;
+            match store.revoke_token(&id, now())? {
+                Some(t) => println!("revoked token {}", t.id),
+                None => bail!("no live token with id {id:?} (see `sagat token list`)"),
+            }
         }
         Command::Token {
             data,
             operator,
             org,
+            expires_days,
+            command: None,
         } => {
             let app = app::open(&data.data)?;
+            let ttl = crate::tokens::token_ttl(expires_days).map_err(anyhow::Error::msg)?;
             let token = match (operator, org) {
-                (_, Some(org)) => crate::tokens::mint_org(&app, &org)?,
-                _ => crate::tokens::mint_operator(&app)?,
+                (_, Some(org)) => crate::tokens::mint_org(&app, &org, ttl)?,
+                _ => crate::tokens::mint_operator(&app, ttl)?,
             };
+            eprintln!(
+                "id {}, expires {}",
+                crate::tokens::token_id(&token),
+                utc(ttl.map(|d| now() + d))
+            );
             println!("token (shown once; only its hash is stored):");
             println!("{token}");
         }

@@ -12,6 +12,15 @@
 //! plain file is enough: the ledger's "in use" lock already guarantees one process per data
 //! directory. Sessions expire after [`SESSION_TTL_SECS`]; expired ones are pruned on write.
 //!
+//! Lifecycle: bearer tokens (operator, organization) expire — by default after
+//! [`DEFAULT_TOKEN_TTL_SECS`], chosen at mint — and can be revoked by their id (the first 16 hex
+//! digits of their SHA-256, [`token_id`]; listings never show a secret). A web session records
+//! the secret it was opened with (`parent`), never outlives it, and ends when that token is
+//! revoked; re-issuing a volunteer's access code ends every session of that volunteer. Last use
+//! of a token is recorded at most once a minute ([`LAST_USE_GRANULARITY_SECS`]), so a busy token
+//! does not rewrite this file on every request. Records written before expiry existed have no
+//! `expires` and keep working until revoked.
+//!
 //! Secret text forms (the prefix tells a human what a leaked string is; never parsed for
 //! authority): `sgt-op-…` operator token, `sgt-org-…` organization token, `sgt-vol-…` volunteer
 //! access code, `sgt-s-…` web session; the rest is base64url (no padding) of the 32 bytes.
@@ -33,6 +42,28 @@ use crate::app::App;
 
 /// How long a web session lasts: 12 hours.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
+
+/// Default lifetime of a newly minted operator or organization token: 365 days.
+pub const DEFAULT_TOKEN_TTL_SECS: i64 = 365 * 86_400;
+
+/// Longest lifetime a token may be minted with: 10 years.
+pub const MAX_TOKEN_TTL_DAYS: u32 = 3650;
+
+/// A token's last use is written at most this often (seconds).
+pub const LAST_USE_GRANULARITY_SECS: i64 = 60;
+
+/// The token lifetime for `--expires-days` / `expires_days`: `None` (the default, 365 days),
+/// `Some(0)` (never expires), or that many days (at most [`MAX_TOKEN_TTL_DAYS`]).
+pub fn token_ttl(days: Option<u32>) -> std::result::Result<Option<i64>, String> {
+    match days {
+        None => Ok(Some(DEFAULT_TOKEN_TTL_SECS)),
+        Some(0) => Ok(None),
+        Some(d) if d <= MAX_TOKEN_TTL_DAYS => Ok(Some(i64::from(d) * 86_400)),
+        Some(d) => Err(format!(
+            "expires_days {d} is over the {MAX_TOKEN_TTL_DAYS}-day limit (0 = never expires)"
+        )),
+    }
+}
 
 /// Who a secret speaks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +112,57 @@ struct Record {
     /// For access codes: the organization that enrolled the volunteer through the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     enrolled_by: Option<String>,
+    /// For sessions: the SHA-256 (hex) of the token or access code the session was opened with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent: Option<String>,
+    /// For tokens: when last presented (Unix seconds, to [`LAST_USE_GRANULARITY_SECS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used: Option<i64>,
+}
+
+/// What a listing shows of a bearer token: never the secret, nor its whole hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// The token's id: the first 16 hex digits of its SHA-256 ([`token_id`]).
+    pub id: String,
+    /// Who it speaks for.
+    pub role: Role,
+    /// When minted (Unix seconds).
+    pub created: i64,
+    /// When it stops working (Unix seconds); `None`: never (tokens minted before expiry
+    /// existed, or minted with `expires_days` 0).
+    pub expires: Option<i64>,
+    /// When last presented (Unix seconds, to the minute); `None`: never since recording began.
+    pub last_used: Option<i64>,
+}
+
+/// Length of a token id in hex digits (64 bits of its SHA-256).
+pub const TOKEN_ID_LEN: usize = 16;
+
+/// The id under which a token is listed and revoked: the first [`TOKEN_ID_LEN`] hex digits of
+/// the SHA-256 of the secret. It identifies the token without letting anyone use it.
+pub fn token_id(secret: &str) -> String {
+    hex::encode(&digest(secret)[..TOKEN_ID_LEN / 2])
+}
+
+impl Record {
+    fn live(&self, now: i64) -> bool {
+        self.expires.is_none_or(|e| e > now)
+    }
+
+    fn info(&self) -> TokenInfo {
+        TokenInfo {
+            id: self
+                .sha256
+                .get(..TOKEN_ID_LEN)
+                .unwrap_or(&self.sha256)
+                .to_string(),
+            role: self.role.clone(),
+            created: self.created,
+            expires: self.expires,
+            last_used: self.last_used,
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -108,6 +190,7 @@ struct Indexed {
     kind: Kind,
     role: Role,
     expires: Option<i64>,
+    last_used: Option<i64>,
 }
 
 fn index(records: &[Record]) -> PrefixIndex {
@@ -123,6 +206,7 @@ fn index(records: &[Record]) -> PrefixIndex {
             kind: r.kind,
             role: r.role.clone(),
             expires: r.expires,
+            last_used: r.last_used,
         });
     }
     map
@@ -203,13 +287,115 @@ impl TokenStore {
             created: now,
             expires: ttl.map(|t| now + t),
             enrolled_by: None,
+            parent: None,
+            last_used: None,
         });
         self.save(&mut records, now)?;
         Ok(secret)
     }
 
-    /// Issues a new access code for a volunteer, invalidating every earlier one (re-issue after
-    /// a lost code must make the old one useless). `enrolled_by`: the enrolling organization at
+    /// Opens a web session for the holder of `parent` (a token or access code that resolved to
+    /// `role`): it lasts [`SESSION_TTL_SECS`] but never beyond `parent`'s own expiry, and it
+    /// ends when `parent` is revoked. Records the token's use.
+    pub fn open_session(&self, parent: &str, role: Role, now: i64) -> Result<String> {
+        let secret = random_secret(Kind::Session.prefix(&role));
+        let parent_hash = hex::encode(digest(parent));
+        let mut records = self.records.lock().expect("token store lock");
+        let mut expires = now + SESSION_TTL_SECS;
+        if let Some(p) = records.iter_mut().find(|r| r.sha256 == parent_hash) {
+            if let Some(e) = p.expires {
+                expires = expires.min(e);
+            }
+            if p.kind == Kind::Token {
+                p.last_used = Some(now);
+            }
+        }
+        records.push(Record {
+            sha256: hex::encode(digest(&secret)),
+            kind: Kind::Session,
+            role,
+            created: now,
+            expires: Some(expires),
+            enrolled_by: None,
+            parent: Some(parent_hash),
+            last_used: None,
+        });
+        self.save(&mut records, now)?;
+        Ok(secret)
+    }
+
+    /// Records that bearer token `secret` was just used, at most once per
+    /// [`LAST_USE_GRANULARITY_SECS`] (so most calls only read the lookup index and return).
+    pub fn touch(&self, secret: &str, now: i64) -> Result<()> {
+        let want = digest(secret);
+        let fresh =
+            |t: Option<i64>| t.is_some_and(|t| now >= t && now - t < LAST_USE_GRANULARITY_SECS);
+        {
+            let prefix: [u8; 8] = want[..8].try_into().expect("8 of 32 bytes");
+            let index = self.by_prefix.read().expect("token index lock");
+            let Some(candidates) = index.get(&prefix) else {
+                return Ok(());
+            };
+            let known = candidates
+                .iter()
+                .find(|r| r.kind == Kind::Token && bool::from(r.sha256.ct_eq(&want)));
+            match known {
+                Some(r) if !fresh(r.last_used) => {}
+                _ => return Ok(()),
+            }
+        }
+        let want = hex::encode(want);
+        let mut records = self.records.lock().expect("token store lock");
+        let Some(r) = records
+            .iter_mut()
+            .find(|r| r.kind == Kind::Token && r.sha256 == want)
+        else {
+            return Ok(());
+        };
+        if fresh(r.last_used) {
+            return Ok(());
+        }
+        r.last_used = Some(now);
+        self.save(&mut records, now)
+    }
+
+    /// The live operator and organization tokens, oldest first.
+    pub fn list_tokens(&self, now: i64) -> Vec<TokenInfo> {
+        let records = self.records.lock().expect("token store lock");
+        let mut out: Vec<TokenInfo> = records
+            .iter()
+            .filter(|r| r.kind == Kind::Token && r.live(now))
+            .map(Record::info)
+            .collect();
+        out.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        out
+    }
+
+    /// Revokes the live token whose id ([`token_id`]) is `id`, and ends every session opened
+    /// with it. `None` when no live token has that id (nothing changes).
+    pub fn revoke_token(&self, id: &str, now: i64) -> Result<Option<TokenInfo>> {
+        let id = id.trim().to_ascii_lowercase();
+        if id.len() != TOKEN_ID_LEN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let mut records = self.records.lock().expect("token store lock");
+        let Some(found) = records
+            .iter()
+            .find(|r| r.kind == Kind::Token && r.live(now) && r.sha256.starts_with(&id))
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        records.retain(|r| {
+            r.sha256 != found.sha256 && r.parent.as_deref() != Some(found.sha256.as_str())
+        });
+        self.save(&mut records, now)?;
+        Ok(Some(found.info()))
+    }
+
+    /// Issues a new access code for a volunteer, invalidating every earlier one and ending every
+    /// session of the volunteer (re-issue after a lost code must make the old one, and whatever
+    /// was signed in with it, useless at once). `enrolled_by`: the enrolling organization at
     /// enrollment; `None` on re-issue keeps the one recorded.
     pub fn issue_access_code(
         &self,
@@ -226,7 +412,8 @@ impl TokenStore {
             if old && by.is_none() {
                 by = r.enrolled_by.clone();
             }
-            !old
+            let session = r.kind == Kind::Session && r.role == role;
+            !(old || session)
         });
         records.push(Record {
             sha256: hex::encode(digest(&secret)),
@@ -235,6 +422,8 @@ impl TokenStore {
             created: now,
             expires: None,
             enrolled_by: by,
+            parent: None,
+            last_used: None,
         });
         self.save(&mut records, now)?;
         Ok(secret)
@@ -289,12 +478,14 @@ impl TokenStore {
         Ok(removed)
     }
 
-    /// Is there at least one operator token? (First start mints one when not.)
+    /// Is there at least one live (unexpired, unrevoked) operator token? (A start mints one
+    /// when not, so an operator whose tokens all expired gets a new one by restarting.)
     pub fn has_operator_token(&self) -> bool {
+        let now = crate::app::now();
         let records = self.records.lock().expect("token store lock");
         records
             .iter()
-            .any(|r| r.kind == Kind::Token && r.role == Role::Operator)
+            .any(|r| r.kind == Kind::Token && r.role == Role::Operator && r.live(now))
     }
 }
 
@@ -309,15 +500,16 @@ pub fn is_safe_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
 }
 
-/// Mints a new operator token for the data directory of `app` (CLI: `sagat token --operator`).
-pub fn mint_operator(app: &App) -> Result<String> {
+/// Mints a new operator token for the data directory of `app` (CLI: `sagat token --operator`),
+/// living `ttl` seconds (`None`: no expiry; see [`token_ttl`]).
+pub fn mint_operator(app: &App, ttl: Option<i64>) -> Result<String> {
     let store = TokenStore::open(&app.dir)?;
-    store.mint(Role::Operator, Kind::Token, None, crate::app::now())
+    store.mint(Role::Operator, Kind::Token, ttl, crate::app::now())
 }
 
-/// Mints a new token for organization `org` (CLI: `sagat token --org ORG`). The organization
-/// must be registered in the ledger.
-pub fn mint_org(app: &App, org: &str) -> Result<String> {
+/// Mints a new token for organization `org` (CLI: `sagat token --org ORG`), living `ttl`
+/// seconds. The organization must be registered in the ledger.
+pub fn mint_org(app: &App, org: &str, ttl: Option<i64>) -> Result<String> {
     if !crate::serve::backend::org_exists(app, org) {
         bail!("organization {org:?} is not registered (register it first: `sagat org register`)");
     }
@@ -325,7 +517,7 @@ pub fn mint_org(app: &App, org: &str) -> Result<String> {
     store.mint(
         Role::Org(org.to_string()),
         Kind::Token,
-        None,
+        ttl,
         crate::app::now(),
     )
 }
@@ -374,6 +566,74 @@ mod tests {
         assert_eq!(store.revoke_sessions(&org, 102).unwrap(), 1);
         assert_eq!(store.lookup(&s2, Kind::Session, 102), None, "revoked");
         assert_eq!(store.lookup(&token, Kind::Token, 102), Some(org));
+    }
+
+    #[test]
+    fn tokens_expire_are_revoked_by_id_with_their_sessions_and_record_last_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path()).unwrap();
+        let org = Role::Org("eco".into());
+        let t = store
+            .mint(org.clone(), Kind::Token, Some(1000), 100)
+            .unwrap();
+        let legacy = store.mint(org.clone(), Kind::Token, None, 100).unwrap();
+        // A session opened with the token never outlives it.
+        let s = store.open_session(&t, org.clone(), 500).unwrap();
+        assert!(store.lookup(&s, Kind::Session, 1099).is_some());
+        assert!(
+            store.lookup(&s, Kind::Session, 1100).is_none(),
+            "capped at the token's end"
+        );
+        assert!(store.lookup(&t, Kind::Token, 1100).is_none(), "expired");
+        assert!(
+            store.lookup(&legacy, Kind::Token, i64::MAX).is_some(),
+            "no expiry"
+        );
+        // Last use: the sign-in above recorded it; a use within the minute does not rewrite.
+        let info = |store: &TokenStore, id: &str| {
+            store
+                .list_tokens(200)
+                .into_iter()
+                .find(|i| i.id == id)
+                .unwrap()
+        };
+        let id = token_id(&t);
+        assert_eq!(info(&store, &id).last_used, Some(500));
+        store.touch(&t, 530).unwrap();
+        assert_eq!(info(&store, &id).last_used, Some(500));
+        store.touch(&t, 560).unwrap();
+        assert_eq!(info(&store, &id).last_used, Some(560));
+        assert_eq!(info(&store, &id).expires, Some(1100));
+        // Revocation by id ends the token and its session, not the other token.
+        let s2 = store.open_session(&t, org.clone(), 600).unwrap();
+        assert_eq!(store.revoke_token(&id, 601).unwrap().unwrap().id, id);
+        assert!(store.lookup(&t, Kind::Token, 601).is_none());
+        assert!(store.lookup(&s2, Kind::Session, 601).is_none());
+        assert!(store.lookup(&legacy, Kind::Token, 601).is_some());
+        assert_eq!(store.revoke_token(&id, 602).unwrap(), None);
+        assert_eq!(store.revoke_token("zz", 602).unwrap(), None);
+        // Listings never carry the secret.
+        let listed = format!("{:?}", store.list_tokens(602));
+        assert!(!listed.contains(&legacy[8..]));
+        assert_eq!(token_ttl(None), Ok(Some(DEFAULT_TOKEN_TTL_SECS)));
+        assert_eq!(token_ttl(Some(0)), Ok(None));
+        assert!(token_ttl(Some(MAX_TOKEN_TTL_DAYS + 1)).is_err());
+    }
+
+    #[test]
+    fn reissuing_a_code_ends_the_volunteers_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path()).unwrap();
+        let v1 = Role::Volunteer("v1".into());
+        let c1 = store.issue_access_code("v1", Some("eco"), 100).unwrap();
+        let c2 = store.issue_access_code("v2", Some("eco"), 100).unwrap();
+        let s1 = store.open_session(&c1, v1, 101).unwrap();
+        let s2 = store
+            .open_session(&c2, Role::Volunteer("v2".into()), 101)
+            .unwrap();
+        store.issue_access_code("v1", None, 102).unwrap();
+        assert!(store.lookup(&s1, Kind::Session, 103).is_none());
+        assert!(store.lookup(&s2, Kind::Session, 103).is_some());
     }
 
     #[test]

@@ -220,6 +220,12 @@ async fn session(e: &Env, code: &str) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
+/// The session secret of a `sagat_session=…` cookie, for `Authorization: Bearer` (the API's
+/// writes never take the cookie).
+fn bearer_of(cookie: &str) -> &str {
+    cookie.strip_prefix("sagat_session=").unwrap_or(cookie)
+}
+
 fn yesterday() -> String {
     sagat_verifier::format_date((app::now() / 86_400) as i32 - 1)
 }
@@ -241,7 +247,7 @@ async fn issue_certificate(e: &Env, v: &str, s: &str, body: Value) -> Value {
         &e.state,
         Method::POST,
         &format!("/api/v1/volunteers/{v}/certificates"),
-        Auth::Cookie(s),
+        Auth::Bearer(bearer_of(s)),
         Some(body),
     )
     .await;
@@ -323,7 +329,7 @@ async fn operator_only_actions_refuse_organizations_and_volunteers() {
     let a = org(&e, "org-a").await;
     let (_, code) = volunteer(&e, "org-a", &a, "Әлия Сәрсенбаева").await;
     let cookie = session(&e, &code).await;
-    for auth in [Auth::Bearer(&a), Auth::Cookie(&cookie)] {
+    for auth in [Auth::Bearer(&a), Auth::Bearer(bearer_of(&cookie))] {
         let r = call(
             &e.state,
             Method::POST,
@@ -359,7 +365,7 @@ async fn operator_only_actions_refuse_organizations_and_volunteers() {
         &e.state,
         Method::POST,
         "/api/v1/credentials/00000000000000000000000000000000/revoke",
-        Auth::Cookie(&cookie),
+        Auth::Bearer(bearer_of(&cookie)),
         Some(json!({"reason": "x"})),
     )
     .await;
@@ -526,7 +532,7 @@ async fn a_volunteer_never_sees_another_volunteer() {
         &e.state,
         Method::POST,
         &format!("/api/v1/volunteers/{v2}/certificates"),
-        Auth::Cookie(&s1),
+        Auth::Bearer(bearer_of(&s1)),
         Some(json!({"lang": "en"})),
     )
     .await;
@@ -548,7 +554,7 @@ async fn a_volunteer_never_sees_another_volunteer() {
         &e.state,
         Method::POST,
         "/api/v1/orgs/org-a/attestations",
-        Auth::Cookie(&s1),
+        Auth::Bearer(bearer_of(&s1)),
         Some(json!({"volunteer": v1, "date": yesterday(), "minutes": 600})),
     )
     .await;
@@ -573,13 +579,14 @@ async fn a_volunteer_never_sees_another_volunteer() {
     )
     .await;
     r.problem(401, Some("code"), "valid-credential");
-    session(&e, &fresh).await;
+    // (The re-issue also ended s1; the sign-out below uses a session of the new code.)
+    let s_fresh = session(&e, &fresh).await;
     // Signing out ends the session.
     let r = call(
         &e.state,
         Method::DELETE,
         "/api/v1/session",
-        Auth::Cookie(&s1),
+        Auth::Cookie(&s_fresh),
         None,
     )
     .await;
@@ -588,7 +595,7 @@ async fn a_volunteer_never_sees_another_volunteer() {
         &e.state,
         Method::GET,
         &format!("/api/v1/volunteers/{v1}/hours"),
-        Auth::Cookie(&s1),
+        Auth::Cookie(&s_fresh),
         None,
     )
     .await;
@@ -1235,6 +1242,8 @@ async fn openapi_document_lists_the_served_routes() {
         ("/api/v1/status-list", "get"),
         ("/api/v1/log/inclusion", "get"),
         ("/api/v1/credentials/{id}/revoke", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens/{id}/revoke", "post"),
     ] {
         assert!(
             paths.get(p).and_then(|x| x.get(m)).is_some(),
@@ -1599,6 +1608,15 @@ async fn web_session(e: &Env, code: &str) -> String {
         .to_string()
 }
 
+/// The hidden `csrf` field of a rendered page's forms.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .unwrap_or_else(|| panic!("no csrf field: {page}"));
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
 fn location(r: &Resp) -> String {
     r.headers[header::LOCATION].to_str().unwrap().to_string()
 }
@@ -1612,6 +1630,8 @@ async fn a_web_form_posted_twice_appends_once_and_redirects_to_its_result() {
     // The dashboard's forms carry a fresh nonce each render.
     let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
     assert!(page.text().contains("name=\"nonce\""), "{}", page.text());
+    // ... and the session's CSRF token, which every post must carry.
+    let csrf = csrf_of(&page.text());
     let count = |e: &Env| {
         e.state
             .app
@@ -1621,7 +1641,7 @@ async fn a_web_form_posted_twice_appends_once_and_redirects_to_its_result() {
     let before = count(&e);
     let nonce = "0123456789abcdef0123456789abcdef";
     let body = format!(
-        "volunteer={v}&date={}&hours=2.5&activity=&role=&note=&nonce={nonce}",
+        "volunteer={v}&date={}&hours=2.5&activity=&role=&note=&nonce={nonce}&csrf={csrf}",
         yesterday()
     );
     let first = send(&e.state, form_post("/org/attest", &cookie, &body)).await;
@@ -1673,9 +1693,9 @@ async fn a_web_form_posted_twice_appends_once_and_redirects_to_its_result() {
     // Enrolling twice with one nonce enrolls one volunteer.
     let enrolled = |e: &Env| e.state.app.ledger.read(|s| s.volunteers().len());
     let n = enrolled(&e);
-    let enroll = "name=Бекзат&contact=&nonce=1111111111111111aaaaaaaaaaaaaaaa";
-    let r1 = send(&e.state, form_post("/org/enroll", &cookie, enroll)).await;
-    let r2 = send(&e.state, form_post("/org/enroll", &cookie, enroll)).await;
+    let enroll = format!("name=Бекзат&contact=&nonce=1111111111111111aaaaaaaaaaaaaaaa&csrf={csrf}");
+    let r1 = send(&e.state, form_post("/org/enroll", &cookie, &enroll)).await;
+    let r2 = send(&e.state, form_post("/org/enroll", &cookie, &enroll)).await;
     assert_eq!(location(&r1), location(&r2));
     assert_eq!(enrolled(&e), n + 1);
 }
@@ -1939,14 +1959,17 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_result_and_neve
     // A web form's nonce is its key: the same form sent again after a restart (the in-memory
     // form results are gone) appends nothing.
     let cookie = web_session(&e, &a).await;
+    let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
     let nonce = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
     let body = format!("volunteer={v}&date={d}&hours=2&activity=&role=&note=&nonce={nonce}");
-    let r = send(&e.state, form_post("/org/attest", &cookie, &body)).await;
+    let with_csrf = |page: &Resp| format!("{body}&csrf={}", csrf_of(&page.text()));
+    let r = send(&e.state, form_post("/org/attest", &cookie, &with_csrf(&page))).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(total_minutes(&e, &v), 310);
     let e = restart(e);
     let cookie = web_session(&e, &a).await;
-    let r = send(&e.state, form_post("/org/attest", &cookie, &body)).await;
+    let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
+    let r = send(&e.state, form_post("/org/attest", &cookie, &with_csrf(&page))).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(total_minutes(&e, &v), 310, "the resent form added no hours");
 }
@@ -2093,4 +2116,947 @@ async fn on_a_full_disk_appends_are_refused_as_not_recorded_and_the_service_reco
     let e = restart(e);
     assert_eq!(e.state.app.ledger.size(), size);
     assert_eq!(total_minutes(&e, &v), minutes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 10 part 2: cross-site request forgery, credential lifecycle, security headers.
+
+/// A form post with extra request headers (Origin, Sec-Fetch-Site, Referer, Host).
+fn form_post_with(uri: &str, cookie: &str, body: &str, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut req = form_post(uri, cookie, body);
+    for (k, v) in extra {
+        req.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    req
+}
+
+/// A multipart CSV upload to the web form, with `fields` besides the file.
+fn csv_form_post(
+    cookie: &str,
+    csv: &str,
+    fields: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> Request<Body> {
+    let boundary = "sagatboundary7MA4YWxkTrZu0gW";
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"; filename=\"h.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    ));
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri("/org/csv")
+        .header(header::COOKIE, cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+    for (k, v) in extra {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+fn refused(r: &Resp, why: &str) {
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(
+        r.text().contains(&format!("data-refused=\"{why}\"")),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn cross_origin_web_posts_are_refused_even_with_a_valid_session() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let cookie = web_session(&e, &a).await;
+    let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
+    let csrf = csrf_of(&page.text());
+    let enrolled = |e: &Env| e.state.app.ledger.read(|s| s.volunteers().len());
+    let n = enrolled(&e);
+    let body = |nonce: &str| format!("name=Мақсат&contact=&nonce={nonce}&csrf={csrf}");
+    // Right cookie, right token, but sent by another site's page: refused, nothing enrolled.
+    let attacks: [&[(&str, &str)]; 6] = [
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+        // A sibling sub-domain: SameSite=Strict does not stop it, the Origin check does.
+        &[
+            ("host", "sagat.example"),
+            ("origin", "https://evil.sagat.example"),
+        ],
+        &[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://evil.sagat.example"),
+        ],
+        &[("sec-fetch-site", "cross-site")],
+        &[("referer", "https://evil.example/page.html")],
+    ];
+    for (i, extra) in attacks.iter().enumerate() {
+        let nonce = format!("{i:0>32}");
+        let r = send(
+            &e.state,
+            form_post_with("/org/enroll", &cookie, &body(&nonce), extra),
+        )
+        .await;
+        refused(&r, "cross-origin");
+        assert!(r.headers.get(header::LOCATION).is_none());
+    }
+    assert_eq!(enrolled(&e), n, "a refused post changes nothing");
+    // The refusal page is translated.
+    let r = send(
+        &e.state,
+        form_post_with(
+            "/org/enroll?lang=ru",
+            &cookie,
+            &body("ru000000000000000000000000000000"),
+            &[("origin", "https://evil.example")],
+        ),
+    )
+    .await;
+    refused(&r, "cross-origin");
+    assert!(r.text().contains("с другого сайта"), "{}", r.text());
+    let r = send(
+        &e.state,
+        form_post_with(
+            "/org/enroll?lang=kk",
+            &cookie,
+            &body("kk000000000000000000000000000000"),
+            &[("origin", "https://evil.example")],
+        ),
+    )
+    .await;
+    assert!(r.text().contains("басқа сайттан"), "{}", r.text());
+    // The CSV upload, the public photo check and the sign-in form are checked the same way.
+    let csv = format!(
+        "volunteer,date,hours\n{},{},1\n",
+        "0".repeat(32),
+        yesterday()
+    );
+    let r = send(
+        &e.state,
+        csv_form_post(
+            &cookie,
+            &csv,
+            &[
+                ("nonce", "c0000000000000000000000000000000"),
+                ("csrf", &csrf),
+            ],
+            &[("origin", "https://evil.example")],
+        ),
+    )
+    .await;
+    refused(&r, "cross-origin");
+    let r = send(
+        &e.state,
+        form_post_with(
+            "/signin",
+            "",
+            &format!("code={a}"),
+            &[("sec-fetch-site", "cross-site")],
+        ),
+    )
+    .await;
+    refused(&r, "cross-origin");
+    assert!(r
+        .headers
+        .get(header::SET_COOKIE)
+        .is_none_or(|c| !c.to_str().unwrap().contains("sagat_session")));
+    // Our own origin passes: by Sec-Fetch-Site, by Origin = Host, or by Referer = Host.
+    let own: [&[(&str, &str)]; 3] = [
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "https://sagat.example"),
+        ],
+        &[
+            ("host", "sagat.example:8443"),
+            ("origin", "https://sagat.example:8443"),
+        ],
+        &[
+            ("host", "sagat.example"),
+            ("referer", "https://sagat.example/org?lang=en"),
+        ],
+    ];
+    for (i, extra) in own.iter().enumerate() {
+        let nonce = format!("{:f>32}", i);
+        let r = send(
+            &e.state,
+            form_post_with("/org/enroll", &cookie, &body(&nonce), extra),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    }
+    assert_eq!(enrolled(&e), n + 3);
+    // Behind a proxy that rewrites Host, the configured public origin is what counts.
+    let p = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        public_origin: Some("https://sagat.example".into()),
+        ..ServeOptions::default()
+    });
+    let pa = org(&p, "org-a").await;
+    let pc = web_session(&p, &pa).await;
+    let ptok = csrf_of(
+        &call(&p.state, Method::GET, "/org", Auth::Cookie(&pc), None)
+            .await
+            .text(),
+    );
+    let pbody = format!("name=X&nonce=p0000000000000000000000000000000&csrf={ptok}");
+    let r = send(
+        &p.state,
+        form_post_with(
+            "/org/enroll",
+            &pc,
+            &pbody,
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.0.0.1:8080"),
+            ],
+        ),
+    )
+    .await;
+    refused(&r, "cross-origin");
+    let r = send(
+        &p.state,
+        form_post_with(
+            "/org/enroll",
+            &pc,
+            &pbody,
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "https://sagat.example"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+}
+
+#[tokio::test]
+async fn web_forms_need_the_session_bound_token() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Алтынай").await;
+    let cookie = web_session(&e, &a).await;
+    let other = web_session(&e, &a).await;
+    let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
+    let csrf = csrf_of(&page.text());
+    // Every form of the page carries it.
+    assert_eq!(
+        page.text()
+            .matches("<form method=\"post\" action=\"/org")
+            .count(),
+        page.text().matches("name=\"csrf\"").count(),
+        "{}",
+        page.text()
+    );
+    let other_csrf = csrf_of(
+        &call(&e.state, Method::GET, "/org", Auth::Cookie(&other), None)
+            .await
+            .text(),
+    );
+    assert_ne!(csrf, other_csrf, "the token is bound to the session");
+    let count = |e: &Env| {
+        e.state
+            .app
+            .ledger
+            .read(|s| s.attestations_by_org("org-a").len())
+    };
+    let before = count(&e);
+    let attest = |nonce: &str, token: Option<&str>| {
+        let mut b = format!(
+            "volunteer={v}&date={}&hours=1&activity=&role=&note=&nonce={nonce}",
+            yesterday()
+        );
+        if let Some(t) = token {
+            b.push_str(&format!("&csrf={t}"));
+        }
+        b
+    };
+    for (i, token) in [None, Some(""), Some("forged"), Some(other_csrf.as_str())]
+        .into_iter()
+        .enumerate()
+    {
+        let nonce = format!("{i:a>32}");
+        let r = send(
+            &e.state,
+            form_post("/org/attest", &cookie, &attest(&nonce, token)),
+        )
+        .await;
+        refused(&r, "csrf-token");
+    }
+    let r = send(
+        &e.state,
+        form_post(
+            "/org/attest?lang=en",
+            &cookie,
+            &attest("e0000000000000000000000000000000", None),
+        ),
+    )
+    .await;
+    assert!(r.text().contains("security token"), "{}", r.text());
+    assert_eq!(count(&e), before, "refused posts append nothing");
+    // The CSV upload too.
+    let csv = format!("volunteer,date,hours\n{v},{},1\n", yesterday());
+    let r = send(
+        &e.state,
+        csv_form_post(
+            &cookie,
+            &csv,
+            &[("nonce", "c1000000000000000000000000000000")],
+            &[],
+        ),
+    )
+    .await;
+    refused(&r, "csrf-token");
+    assert_eq!(count(&e), before);
+    // With the session's own token both work.
+    let r = send(
+        &e.state,
+        form_post(
+            "/org/attest",
+            &cookie,
+            &attest("f0000000000000000000000000000000", Some(&csrf)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = send(
+        &e.state,
+        csv_form_post(
+            &cookie,
+            &csv.replace(",1\n", ",2\n"),
+            &[
+                ("nonce", "c2000000000000000000000000000000"),
+                ("csrf", &csrf),
+            ],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let shown = call(
+        &e.state,
+        Method::GET,
+        &location(&r),
+        Auth::Cookie(&cookie),
+        None,
+    )
+    .await;
+    assert!(shown.text().contains("id=\"csv-rows\""), "{}", shown.text());
+    assert_eq!(count(&e), before + 2);
+    // The operator's and the volunteer's forms are bound the same way.
+    let op = web_session(&e, &e.op).await;
+    let r = send(
+        &e.state,
+        form_post(
+            "/operator/token",
+            &op,
+            "org=org-a&nonce=b0000000000000000000000000000000",
+        ),
+    )
+    .await;
+    refused(&r, "csrf-token");
+    let (_, code) = volunteer(&e, "org-a", &a, "Ерлан").await;
+    let vs = web_session(&e, &code).await;
+    let r = send(
+        &e.state,
+        form_post(
+            "/me/certificate",
+            &vs,
+            "lang=kk&nonce=b1000000000000000000000000000000",
+        ),
+    )
+    .await;
+    refused(&r, "csrf-token");
+}
+
+#[tokio::test]
+async fn api_writes_never_take_the_session_cookie() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Сәуле").await;
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 60).await.status,
+        StatusCode::CREATED
+    );
+    // An organization's web session (a cookie a browser attaches to any same-site request).
+    let org_cookie = session(&e, &a).await;
+    let size = e.state.app.ledger.size();
+    // The CSV API with the cookie and `text/plain` (what a cross-site form can send): refused.
+    let csv = format!("volunteer,date,hours\n{v},{},1\n", yesterday());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/orgs/org-a/attestations/csv")
+        .header(header::COOKIE, &org_cookie)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(csv.clone()))
+        .unwrap();
+    let r = send(&e.state, req).await;
+    let p = r.problem(401, Some("authorization"), "valid-credential");
+    assert!(p["detail"].as_str().unwrap().contains("cookie"), "{p}");
+    // JSON writes with the cookie: refused too.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Cookie(&org_cookie),
+        Some(json!({"volunteer": v, "date": yesterday(), "minutes": 30})),
+    )
+    .await;
+    r.problem(401, Some("authorization"), "valid-credential");
+    let vol = session(&e, &code).await;
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Cookie(&vol),
+        Some(json!({"lang": "en"})),
+    )
+    .await;
+    r.problem(401, Some("authorization"), "valid-credential");
+    assert_eq!(e.state.app.ledger.size(), size, "nothing appended");
+    // Reads still take the cookie; writes take the same session as a bearer token, and the
+    // sign-in answer hands it out for that.
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{v}/hours"),
+        Auth::Cookie(&vol),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/session",
+        Auth::None,
+        Some(json!({"code": code})),
+    )
+    .await;
+    let secret = r.json()["session"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("sgt-s-"));
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Bearer(&secret),
+        Some(json!({"lang": "en"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        bearer_of(&org_cookie),
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
+
+#[tokio::test]
+async fn reissuing_a_code_ends_the_volunteers_sessions() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Жанар").await;
+    let (v2, code2) = volunteer(&e, "org-a", &a, "Бауыржан").await;
+    let api_session = session(&e, &code).await;
+    let web = web_session(&e, &code).await;
+    let bystander = session(&e, &code2).await;
+    let hours = |s: &str, id: &str| {
+        let uri = format!("/api/v1/volunteers/{id}/hours");
+        let s = s.to_string();
+        let state = e.state.clone();
+        async move { call(&state, Method::GET, &uri, Auth::Cookie(&s), None).await }
+    };
+    assert_eq!(hours(&api_session, &v).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&e.state, Method::GET, "/me", Auth::Cookie(&web), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    reissue(&e, &a, &v).await;
+    // Both sessions of that volunteer end at once; another volunteer's stays.
+    hours(&api_session, &v)
+        .await
+        .problem(401, None, "valid-credential");
+    let r = call(&e.state, Method::GET, "/me", Auth::Cookie(&web), None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/signin"));
+    assert_eq!(hours(&bystander, &v2).await.status, StatusCode::OK);
+    // The web form's re-issue does the same.
+    let fresh = reissue(&e, &a, &v).await;
+    let s = session(&e, &fresh).await;
+    assert_eq!(hours(&s, &v).await.status, StatusCode::OK);
+    let org_web = web_session(&e, &a).await;
+    let tok = csrf_of(
+        &call(&e.state, Method::GET, "/org", Auth::Cookie(&org_web), None)
+            .await
+            .text(),
+    );
+    let r = send(
+        &e.state,
+        form_post(
+            "/org/code",
+            &org_web,
+            &format!("volunteer={v}&nonce=d0000000000000000000000000000000&csrf={tok}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let shown = call(
+        &e.state,
+        Method::GET,
+        &location(&r),
+        Auth::Cookie(&org_web),
+        None,
+    )
+    .await;
+    assert!(
+        shown.text().contains("id=\"new-access-code\""),
+        "{}",
+        shown.text()
+    );
+    hours(&s, &v).await.problem(401, None, "valid-credential");
+}
+
+/// Re-issues `v`'s code through the API as organization org-a (token `a`); returns it.
+async fn reissue(e: &Env, a: &str, v: &str) -> String {
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-a/volunteers/{v}/access-code"),
+        Auth::Bearer(a),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["access_code"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_suspended_organization_cannot_reissue_codes() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Гүлнар").await;
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/suspend",
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "audit"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-a/volunteers/{v}/access-code"),
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    let p = r.problem(403, Some("org"), "org-suspended");
+    assert!(p["detail"].as_str().unwrap().contains("suspended"), "{p}");
+    // Nor through the web form (a new session: suspension ended the old ones).
+    let web = web_session(&e, &a).await;
+    let tok = csrf_of(
+        &call(&e.state, Method::GET, "/org", Auth::Cookie(&web), None)
+            .await
+            .text(),
+    );
+    let r = send(
+        &e.state,
+        form_post(
+            "/org/code",
+            &web,
+            &format!("volunteer={v}&nonce=d1000000000000000000000000000000&csrf={tok}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let shown = call(
+        &e.state,
+        Method::GET,
+        &location(&r),
+        Auth::Cookie(&web),
+        None,
+    )
+    .await;
+    assert!(shown.text().contains("org-suspended"), "{}", shown.text());
+    assert!(
+        !shown.text().contains("id=\"new-access-code\""),
+        "{}",
+        shown.text()
+    );
+    // The volunteer's own code still works: nothing was re-issued.
+    session(&e, &code).await;
+    // After reinstatement the organization may again.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/reinstate",
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "ok"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/orgs/org-a/volunteers/{v}/access-code"),
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
+
+#[tokio::test]
+async fn tokens_expire_are_listed_and_can_be_revoked() {
+    let e = env();
+    org(&e, "org-a").await;
+    let t0 = app::now();
+    // Mint with a lifetime: the answer says when it expires and under which id it is listed.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/tokens",
+        Auth::Bearer(&e.op),
+        Some(json!({"expires_days": 2})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let minted = r.json();
+    let token = minted["token"].as_str().unwrap().to_string();
+    let id = minted["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 16);
+    let exp = minted["expires"].as_i64().unwrap();
+    assert!(
+        (t0 + 2 * 86_400..=app::now() + 2 * 86_400).contains(&exp),
+        "{minted}"
+    );
+    // The default is 365 days; 0 is "never"; over 10 years is refused.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/tokens",
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await;
+    let exp = r.json()["expires"].as_i64().unwrap();
+    assert!(exp >= t0 + 365 * 86_400 && exp <= app::now() + 365 * 86_400);
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/tokens",
+        Auth::Bearer(&e.op),
+        Some(json!({"expires_days": 0})),
+    )
+    .await;
+    assert!(r.json()["expires"].is_null(), "{}", r.text());
+    let never = r.json()["token"].as_str().unwrap().to_string();
+    call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/tokens",
+        Auth::Bearer(&e.op),
+        Some(json!({"expires_days": 5000})),
+    )
+    .await
+    .problem(422, Some("expires_days"), "token-lifetime");
+    // Use it, then list: created, expires, last use; never the secret.
+    assert_eq!(
+        call(
+            &e.state,
+            Method::GET,
+            "/api/v1/orgs/org-a/attestations",
+            Auth::Bearer(&token),
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let list = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/tokens",
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text());
+    assert!(
+        !list.text().contains(&token[8..]),
+        "a listing shows no secret"
+    );
+    assert!(!list.text().contains(&e.op[7..]));
+    let rows = list.json();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap_or_else(|| panic!("{rows}"))
+        .clone();
+    assert_eq!(row["role"], "org");
+    assert_eq!(row["org"], "org-a");
+    assert!(row["created"].as_i64().unwrap() >= t0);
+    assert!(row["last_used"].as_i64().unwrap() >= t0, "{row}");
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["role"] == "operator" && !t["last_used"].is_null()));
+    // Only the operator lists and revokes.
+    call(
+        &e.state,
+        Method::GET,
+        "/api/v1/tokens",
+        Auth::Bearer(&token),
+        None,
+    )
+    .await
+    .problem(403, None, "role-operator");
+    call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/tokens/{id}/revoke"),
+        Auth::Bearer(&token),
+        None,
+    )
+    .await
+    .problem(403, None, "role-operator");
+    // A web session opened with the token.
+    let web = web_session(&e, &token).await;
+    assert_eq!(
+        call(&e.state, Method::GET, "/org", Auth::Cookie(&web), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Revoke: the token and its session stop at once; a token without expiry keeps working.
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/tokens/{id}/revoke"),
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["id"], id);
+    call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&token),
+        None,
+    )
+    .await
+    .problem(401, Some("authorization"), "valid-credential");
+    assert_eq!(
+        call(&e.state, Method::GET, "/org", Auth::Cookie(&web), None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/tokens/{id}/revoke"),
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await
+    .problem(404, Some("id"), "exists");
+    assert_eq!(
+        call(
+            &e.state,
+            Method::GET,
+            "/api/v1/orgs/org-a/attestations",
+            Auth::Bearer(&never),
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let listed = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/tokens",
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await
+    .json();
+    assert!(
+        !listed.as_array().unwrap().iter().any(|t| t["id"] == id),
+        "{listed}"
+    );
+    // An expired token is a 401 and is not listed: this one was minted 1000 s ago with a
+    // 500 s lifetime. (A token without `expires` — `never` above, like every record written
+    // before expiry existed — keeps working.)
+    let expired = e
+        .state
+        .tokens
+        .mint(
+            tokens::Role::Org("org-a".into()),
+            tokens::Kind::Token,
+            Some(500),
+            app::now() - 1000,
+        )
+        .unwrap();
+    call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&expired),
+        None,
+    )
+    .await
+    .problem(401, Some("authorization"), "valid-credential");
+    assert_eq!(
+        call(
+            &e.state,
+            Method::GET,
+            "/api/v1/orgs/org-a/attestations",
+            Auth::Bearer(&never),
+            None,
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let r = send(
+        &e.state,
+        form_post("/signin", "", &format!("code={expired}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let listed = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/tokens",
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await
+    .json();
+    assert!(
+        !listed.to_string().contains(&tokens::token_id(&expired)),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
+async fn security_headers_on_every_response() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (_, code) = volunteer(&e, "org-a", &a, "Нұржан").await;
+    let check = |r: &Resp| {
+        assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(r.headers[header::REFERRER_POLICY], "same-origin");
+    };
+    let r = call(&e.state, Method::GET, "/", Auth::None, None).await;
+    check(&r);
+    assert!(
+        r.headers.get(header::CACHE_CONTROL).is_none(),
+        "public pages may be cached"
+    );
+    let r = call(&e.state, Method::GET, "/api/v1/nope", Auth::None, None).await;
+    check(&r);
+    let r = call(&e.state, Method::GET, "/log/checkpoint", Auth::None, None).await;
+    check(&r);
+    assert_eq!(
+        r.headers[header::CACHE_CONTROL],
+        "no-cache",
+        "handlers keep their own caching"
+    );
+    // Answers that show codes, tokens or a signed-in page are never stored.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/volunteers",
+        Auth::Bearer(&a),
+        Some(json!({"name": "X"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    check(&r);
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/session",
+        Auth::None,
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    let set = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(!set.contains("Secure"), "plain HTTP by default: {set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let r = call(&e.state, Method::GET, "/me", Auth::Cookie(&cookie), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    check(&r);
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    // Over HTTPS (configured), every cookie is Secure.
+    let s = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        secure_cookies: true,
+        ..ServeOptions::default()
+    });
+    let r = send(
+        &s.state,
+        form_post("/signin", "", &format!("code={}", s.op)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let set = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        set.starts_with("sagat_session=") && set.ends_with("; Secure"),
+        "{set}"
+    );
+    let r = call(&s.state, Method::GET, "/?lang=ru", Auth::None, None).await;
+    assert!(r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
+    // Behind a trusted proxy, per request from X-Forwarded-Proto.
+    let p = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        trust_forwarded_for: true,
+        ..ServeOptions::default()
+    });
+    let mut req = form_post("/signin", "", &format!("code={}", p.op));
+    req.headers_mut()
+        .insert("x-forwarded-proto", "https".parse().unwrap());
+    let r = send(&p.state, req).await;
+    assert!(r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .ends_with("; Secure"));
+    let r = send(
+        &p.state,
+        form_post("/signin", "", &format!("code={}", p.op)),
+    )
+    .await;
+    assert!(!r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
 }

@@ -8,6 +8,10 @@
 //!   attestations (single, pre-signed, CSV), corrections, retractions;
 //! - volunteer session: its own hours and certificates only (`own-data-only`);
 //! - public: organization registry, activities, verification, trust and status lists, the log.
+//!
+//! Writes (any method but GET/HEAD) authenticate with `Authorization: Bearer` only, never the
+//! session cookie (see [`super::auth`]): a volunteer sends the session secret returned by
+//! `POST /api/v1/session` as a bearer token.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Path, Query, Request, State};
@@ -46,7 +50,7 @@ use crate::tokens::{is_safe_id, Kind, Role, SESSION_TTL_SECS};
     tags(
         (name = "operator", description = "Operator token"),
         (name = "organization", description = "Organization token, own organization only"),
-        (name = "volunteer", description = "Volunteer session cookie, own data only"),
+        (name = "volunteer", description = "Volunteer session, own data only: the cookie for reads, `Authorization: Bearer <session>` for writes"),
         (name = "public", description = "No credentials")
     )
 )]
@@ -77,6 +81,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_orgs, register_org))
         .routes(routes!(get_org))
         .routes(routes!(mint_org_token))
+        .routes(routes!(list_tokens))
+        .routes(routes!(revoke_token))
         .routes(routes!(suspend_org))
         .routes(routes!(reinstate_org))
         .routes(routes!(register_issuer))
@@ -403,29 +409,142 @@ pub struct MintedToken {
     pub token: String,
     /// Who it speaks for.
     pub org: String,
+    /// Its id in listings and for revocation (`GET /api/v1/tokens`): the first 16 hex digits of
+    /// its SHA-256.
+    pub id: String,
+    /// When it stops working (Unix seconds); `null`: never.
+    pub expires: Option<i64>,
 }
 
-/// Mints a bearer token for an organization (operator).
+/// Optional body of `POST /api/v1/orgs/{org}/tokens`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MintToken {
+    /// Lifetime in days (1..=3650); 0: never expires; absent: 365.
+    pub expires_days: Option<u32>,
+}
+
+/// The token lifetime of a mint request, or a 422 naming `expires_days`.
+pub fn mint_ttl(days: Option<u32>) -> ApiResult<Option<i64>> {
+    crate::tokens::token_ttl(days)
+        .map_err(|e| AppError::invalid("expires_days", "token-lifetime", e))
+}
+
+/// Mints a bearer token for an organization (operator). The body is optional: an empty body
+/// mints a token that expires in 365 days.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/tokens", tag = "operator", security(("bearer" = [])),
-    params(("org" = String, Path)),
-    responses((status = 201, body = MintedToken), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    params(("org" = String, Path)), request_body(content = Option<MintToken>, content_type = "application/json", description = "Optional; `{}` or an empty body takes the defaults"),
+    responses((status = 201, body = MintedToken), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn mint_org_token(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
+    body: Bytes,
 ) -> ApiResult<Response> {
     caller.require_operator()?;
+    let req: MintToken = if body.iter().all(u8::is_ascii_whitespace) {
+        MintToken::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            let text = e.to_string();
+            let field = text.split('`').nth(1).unwrap_or("body").to_string();
+            AppError::bad_request(text).field(&field)
+        })?
+    };
+    let ttl = mint_ttl(req.expires_days)?;
     if !backend::org_exists(&state.app, &org) {
         return Err(AppError::not_found(
             "org",
             format!("no organization {org:?}"),
         ));
     }
+    let t = now();
     let token = state
         .tokens
-        .mint(Role::Org(org.clone()), Kind::Token, None, now())
+        .mint(Role::Org(org.clone()), Kind::Token, ttl, t)
         .map_err(AppError::internal)?;
-    Ok(created(MintedToken { token, org }))
+    Ok(created(MintedToken {
+        id: crate::tokens::token_id(&token),
+        expires: ttl.map(|d| t + d),
+        token,
+        org,
+    }))
+}
+
+/// A bearer token as listed: never the secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// Id: the first 16 hex digits of the token's SHA-256.
+    pub id: String,
+    /// `operator` or `org`.
+    pub role: String,
+    /// The organization, for organization tokens.
+    pub org: Option<String>,
+    /// Minted at (Unix seconds).
+    pub created: i64,
+    /// Expires at (Unix seconds); `null`: never (tokens minted before expiry existed, or with
+    /// `expires_days: 0`).
+    pub expires: Option<i64>,
+    /// Last presented at (Unix seconds, recorded at most once a minute); `null`: not used since
+    /// recording began.
+    pub last_used: Option<i64>,
+}
+
+impl From<crate::tokens::TokenInfo> for TokenView {
+    fn from(t: crate::tokens::TokenInfo) -> TokenView {
+        let (role, org) = match t.role {
+            Role::Operator => ("operator", None),
+            Role::Org(o) => ("org", Some(o)),
+            Role::Volunteer(v) => ("volunteer", Some(v)),
+        };
+        TokenView {
+            id: t.id,
+            role: role.to_string(),
+            org,
+            created: t.created,
+            expires: t.expires,
+            last_used: t.last_used,
+        }
+    }
+}
+
+/// Lists the live operator and organization tokens (operator), oldest first.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "operator", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TokenView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<TokenView>>> {
+    caller.require_operator()?;
+    Ok(Json(
+        state
+            .tokens
+            .list_tokens(now())
+            .into_iter()
+            .map(TokenView::from)
+            .collect(),
+    ))
+}
+
+/// Revokes a token by id (operator): it stops working at once, and so does every web session
+/// opened with it.
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "operator", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Token id (16 hex digits) from `GET /api/v1/tokens`")),
+    responses((status = 200, description = "The revoked token", body = TokenView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TokenView>> {
+    caller.require_operator()?;
+    match state
+        .tokens
+        .revoke_token(&id, now())
+        .map_err(AppError::internal)?
+    {
+        Some(t) => Ok(Json(t.into())),
+        None => Err(AppError::not_found("id", format!("no live token {id:?}"))),
+    }
 }
 
 /// A reason, for suspensions, retractions and revocations.
@@ -885,7 +1004,27 @@ pub fn enrolled_by(state: &AppState, volunteer: &str) -> Option<Option<String>> 
     Some(state.tokens.enrolled_by(volunteer))
 }
 
-/// Re-issues a volunteer's access code (the enrolling organization, or the operator).
+/// A suspended organization may not re-issue access codes (that would let it sign in as its
+/// volunteers): 403 `org-suspended`.
+pub fn refuse_if_suspended(state: &AppState, org: &str) -> ApiResult<()> {
+    let suspended = state
+        .app
+        .ledger
+        .read(|s| s.organization(org).map(|o| o.suspended))
+        .unwrap_or(false);
+    if suspended {
+        return Err(AppError::forbidden(
+            "org-suspended",
+            format!("organization {org:?} is suspended and may not re-issue access codes"),
+        )
+        .field("org"));
+    }
+    Ok(())
+}
+
+/// Re-issues a volunteer's access code (the enrolling organization, or the operator). The old
+/// code stops working and every session of the volunteer ends. A suspended organization may
+/// not (403 `org-suspended`).
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/volunteers/{id}/access-code", tag = "organization", security(("bearer" = [])),
     params(("org" = String, Path), ("id" = String, Path)),
     responses((status = 201, body = AccessCode), (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -899,6 +1038,9 @@ pub async fn reissue_access_code(
     }
     check_id128("id", &id)?;
     let operator = caller.require_operator().is_ok();
+    if !operator {
+        refuse_if_suspended(&state, &org)?;
+    }
     match enrolled_by(&state, &id) {
         None => return Err(AppError::not_found("id", format!("no volunteer {id}"))),
         Some(by) if !operator && by.as_deref() != Some(org.as_str()) => {
@@ -1373,6 +1515,9 @@ pub struct SessionInfo {
     pub role: String,
     /// Organization or volunteer id.
     pub id: Option<String>,
+    /// The session secret (the cookie's value): send it as `Authorization: Bearer` on the API's
+    /// writes, which never accept the cookie.
+    pub session: String,
 }
 
 /// Exchanges a code or token for a session; returns the `Set-Cookie` value.
@@ -1394,7 +1539,7 @@ pub fn open_session(
     state.limiter.check(code)?;
     let session = state
         .tokens
-        .mint(role.clone(), Kind::Session, Some(SESSION_TTL_SECS), t)
+        .open_session(code, role.clone(), t)
         .map_err(AppError::internal)?;
     let cookie = format!(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}"
@@ -1403,6 +1548,17 @@ pub fn open_session(
         role,
         HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
     ))
+}
+
+/// The session secret of a `Set-Cookie` value made by [`open_session`].
+fn session_of(cookie: &HeaderValue) -> String {
+    cookie
+        .to_str()
+        .ok()
+        .and_then(|c| c.split(';').next())
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
 }
 
 /// A `Set-Cookie` value that deletes the session cookie.
@@ -1424,18 +1580,22 @@ pub async fn sign_in(
     ApiJson(req): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
     let (role, cookie) = open_session(&state, client, &req.code)?;
+    let session = session_of(&cookie);
     let info = match role {
         Role::Operator => SessionInfo {
             role: "operator".into(),
             id: None,
+            session,
         },
         Role::Org(o) => SessionInfo {
             role: "org".into(),
             id: Some(o),
+            session,
         },
         Role::Volunteer(v) => SessionInfo {
             role: "volunteer".into(),
             id: Some(v),
+            session,
         },
     };
     let mut resp = Json(info).into_response();
@@ -1443,11 +1603,16 @@ pub async fn sign_in(
     Ok(resp)
 }
 
-/// Signs out: forgets the session.
+/// Signs out: forgets the session named by the cookie, or by `Authorization: Bearer <session>`.
+/// (It only ever ends the session it is sent with, so it takes the cookie; `DELETE` cannot be
+/// sent cross-site without a CORS preflight, which this server never grants.)
 #[utoipa::path(delete, path = "/api/v1/session", tag = "volunteer",
     responses((status = 204)))]
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(s) = super::auth::cookie(&headers, SESSION_COOKIE) {
+        let _ = state.tokens.remove(s, now());
+    }
+    if let Some(s) = super::auth::bearer(&headers).filter(|s| s.starts_with("sgt-s-")) {
         let _ = state.tokens.remove(s, now());
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -1611,8 +1776,9 @@ pub async fn issue_for(
     })
 }
 
-/// Issues a certificate (the volunteer themself).
-#[utoipa::path(post, path = "/api/v1/volunteers/{id}/certificates", tag = "volunteer", security(("session" = [])),
+/// Issues a certificate (the volunteer themself, with `Authorization: Bearer <session>`: a
+/// write never takes the cookie).
+#[utoipa::path(post, path = "/api/v1/volunteers/{id}/certificates", tag = "volunteer", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = IssueCertificate,
     responses((status = 201, body = Issued), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn issue_certificate(

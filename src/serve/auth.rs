@@ -1,9 +1,16 @@
 //! Who is calling: bearer tokens and session cookies, role checks, per-credential rate limits.
 //!
-//! Sources, in order: `Authorization: Bearer <token>` (operator or organization token), then the
-//! `sagat_session` cookie (a web session of any role). A present but unknown credential is a 401
-//! just like a missing one; the right credential for the wrong role or the wrong organization is
-//! a 403 naming the rule (`role-operator`, `role-organization`, `org-scope`, `own-data-only`).
+//! Sources, in order: `Authorization: Bearer <secret>` (an operator or organization token, or a
+//! session secret `sgt-s-…`), then the `sagat_session` cookie (a web session of any role). A
+//! present but unknown credential is a 401 just like a missing one; the right credential for the
+//! wrong role or the wrong organization is a 403 naming the rule (`role-operator`,
+//! `role-organization`, `org-scope`, `own-data-only`).
+//!
+//! CSRF: the JSON API's writes (every method but GET and HEAD) never take the cookie — a
+//! browser attaches cookies to cross-site requests, never an `Authorization` header — so they
+//! authenticate with `Authorization: Bearer` only (a volunteer sends their session secret
+//! there). A write with only a cookie is a 401 saying so. The web forms, which must use the
+//! cookie, are guarded by `web::csrf` instead (Origin check and a per-session form token).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +20,7 @@ use std::time::Instant;
 use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Method};
 
 use super::error::AppError;
 use super::AppState;
@@ -93,14 +100,25 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The role a bearer secret speaks for: a token (its use is recorded, coarsely) or a session.
+fn resolve_bearer(state: &AppState, token: &str, now: i64) -> Option<(Role, String)> {
+    if let Some(role) = state.tokens.lookup(token, Kind::Token, now) {
+        if let Err(e) = state.tokens.touch(token, now) {
+            tracing::warn!("cannot record a token's last use: {e:#}");
+        }
+        return Some((role, token.to_string()));
+    }
+    state
+        .tokens
+        .lookup(token, Kind::Session, now)
+        .map(|r| (r, token.to_string()))
+}
+
 /// Resolves the caller of a request without failing (web pages use this to decide what to show).
 pub fn resolve(state: &AppState, headers: &HeaderMap) -> Option<(Role, String)> {
     let now = crate::app::now();
     if let Some(token) = bearer(headers) {
-        return state
-            .tokens
-            .lookup(token, Kind::Token, now)
-            .map(|r| (r, token.to_string()));
+        return resolve_bearer(state, token, now);
     }
     let session = cookie(headers, SESSION_COOKIE)?;
     state
@@ -115,6 +133,13 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let has_any =
             bearer(&parts.headers).is_some() || cookie(&parts.headers, SESSION_COOKIE).is_some();
+        let read = matches!(parts.method, Method::GET | Method::HEAD);
+        if !read && bearer(&parts.headers).is_none() && has_any {
+            return Err(AppError::unauthorized(
+                "the API's writes take `Authorization: Bearer <token or session>` only; \
+                 a session cookie is not accepted here (cross-site request forgery)",
+            ));
+        }
         let Some((role, secret)) = resolve(state, &parts.headers) else {
             return Err(if has_any {
                 AppError::unauthorized("the token or session is unknown or expired")

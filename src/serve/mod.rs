@@ -24,6 +24,7 @@ pub mod backend;
 pub mod certstore;
 pub mod demo;
 pub mod error;
+pub mod headers;
 pub mod logtiles;
 pub mod metrics;
 
@@ -57,6 +58,14 @@ pub struct ServeOptions {
     /// Only for a server behind a reverse proxy that sets that header; default off, or
     /// `SAGAT_TRUST_FORWARDED_FOR=1` from the environment.
     pub trust_forwarded_for: bool,
+    /// Mark every cookie `Secure` (the service is reached over HTTPS through a proxy). Default
+    /// off, or `SAGAT_SECURE_COOKIES=1`; with `trust_forwarded_for`, `X-Forwarded-Proto: https`
+    /// also marks them per request.
+    pub secure_cookies: bool,
+    /// This server's public origin (`https://sagat.example`) for the web forms' same-origin
+    /// check, when a proxy rewrites `Host`. Default: compare with the request's `Host`, or
+    /// `SAGAT_PUBLIC_ORIGIN`.
+    pub public_origin: Option<String>,
     /// Largest accepted request body, bytes (JSON, COSE, form posts). Default 64 KiB.
     pub max_body_bytes: usize,
     /// Largest accepted CSV upload or QR photo, bytes. Default 4 MiB.
@@ -76,12 +85,20 @@ impl Default for ServeOptions {
         let trust_forwarded_for = std::env::var("SAGAT_TRUST_FORWARDED_FOR")
             .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
             .unwrap_or(false);
+        let secure_cookies = std::env::var("SAGAT_SECURE_COOKIES")
+            .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+            .unwrap_or(false);
+        let public_origin = std::env::var("SAGAT_PUBLIC_ORIGIN")
+            .ok()
+            .filter(|v| !v.trim().is_empty());
         ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo: false,
             rate_limit_per_minute: rate,
             sign_in_per_ip_per_minute: sign_in,
             trust_forwarded_for,
+            secure_cookies,
+            public_origin,
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 4 * 1024 * 1024,
         }
@@ -109,6 +126,10 @@ pub struct Shared {
     pub sign_in_limiter: auth::RateLimiter,
     /// Whether the client address comes from `X-Forwarded-For` ([`ServeOptions`]).
     pub trust_forwarded_for: bool,
+    /// Whether every cookie is `Secure` ([`ServeOptions::secure_cookies`]).
+    pub secure_cookies: bool,
+    /// The public origin for the web forms' same-origin check ([`ServeOptions::public_origin`]).
+    pub public_origin: Option<String>,
     /// Issued certificates (PDF and QR text), kept under `DATA/certificates/` so download
     /// links survive a restart (erased with the volunteer's personal data).
     pub certs: certstore::CertStore,
@@ -134,19 +155,27 @@ impl AppState {
                 limiter: auth::RateLimiter::new(opts.rate_limit_per_minute),
                 sign_in_limiter: auth::RateLimiter::new(opts.sign_in_per_ip_per_minute),
                 trust_forwarded_for: opts.trust_forwarded_for,
+                secure_cookies: opts.secure_cookies,
+                public_origin: opts.public_origin.clone(),
                 max_body_bytes: opts.max_body_bytes,
                 max_upload_bytes: opts.max_upload_bytes,
             }),
         })
     }
 
-    /// Mints an operator token if none exists yet; returns it (shown once).
+    /// Mints an operator token (expiring after the default token lifetime) if no live one
+    /// exists; returns it (shown once).
     pub fn ensure_operator_token(&self) -> Result<Option<String>> {
         if self.tokens.has_operator_token() {
             return Ok(None);
         }
         self.tokens
-            .mint(Role::Operator, Kind::Token, None, crate::app::now())
+            .mint(
+                Role::Operator,
+                Kind::Token,
+                Some(crate::tokens::DEFAULT_TOKEN_TTL_SECS),
+                crate::app::now(),
+            )
             .map(Some)
     }
 }
@@ -166,10 +195,12 @@ impl std::ops::Deref for AppState {
 pub fn router(state: AppState) -> Router {
     let (api_router, openapi) = api::routes().split_for_parts();
     let openapi = Arc::new(openapi);
+    let same_origin =
+        axum::middleware::from_fn_with_state(state.clone(), crate::web::csrf::same_origin);
     Router::new()
         .merge(api_router)
         .merge(logtiles::routes())
-        .merge(crate::web::routes())
+        .merge(crate::web::routes().route_layer(same_origin.clone()))
         .route("/healthz", axum::routing::get(metrics::healthz))
         .route("/metrics", axum::routing::get(metrics::prometheus))
         .route(
@@ -180,8 +211,16 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .merge(crate::web::upload_routes().layer(DefaultBodyLimit::max(state.max_upload_bytes)))
+        .merge(
+            crate::web::upload_routes()
+                .route_layer(same_origin)
+                .layer(DefaultBodyLimit::max(state.max_upload_bytes)),
+        )
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -253,10 +292,17 @@ pub async fn run(app: App, opts: ServeOptions) -> Result<()> {
     Ok(())
 }
 
-/// `sagat serve --data DIR --addr ADDR [--demo]`: initializes `DIR` on first start (printing the
-/// operator's verifier key like `sagat init`), then runs the server on a multi-threaded tokio
-/// runtime until SIGINT/SIGTERM. This is all `main` needs to call.
-pub fn serve_command(data: &std::path::Path, addr: SocketAddr, demo: bool) -> Result<()> {
+/// `sagat serve --data DIR --addr ADDR [--demo] [--secure-cookies] [--public-origin URL]`:
+/// initializes `DIR` on first start (printing the operator's verifier key like `sagat init`),
+/// then runs the server on a multi-threaded tokio runtime until SIGINT/SIGTERM. This is all
+/// `main` needs to call.
+pub fn serve_command(
+    data: &std::path::Path,
+    addr: SocketAddr,
+    demo: bool,
+    secure_cookies: bool,
+    public_origin: Option<String>,
+) -> Result<()> {
     let app = if crate::app::is_initialized(data) {
         crate::app::open(data)?
     } else {
@@ -265,10 +311,13 @@ pub fn serve_command(data: &std::path::Path, addr: SocketAddr, demo: bool) -> Re
         println!("{}", app.operator_vkey());
         app
     };
+    let defaults = ServeOptions::default();
     let opts = ServeOptions {
         addr,
         demo,
-        ..ServeOptions::default()
+        secure_cookies: secure_cookies || defaults.secure_cookies,
+        public_origin: public_origin.or(defaults.public_origin),
+        ..defaults
     };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

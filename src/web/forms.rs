@@ -44,6 +44,16 @@ pub struct FormResults {
     entries: Mutex<HashMap<Key, Entry>>,
 }
 
+/// The hidden fields of every state-changing form a signed-in page renders, in one place: the
+/// per-render `nonce` (idempotency, above) and the session's `csrf` token
+/// ([`super::csrf::token_for`], checked on the post). Every such form calls this.
+pub fn hidden_fields(csrf: &str) -> maud::Markup {
+    maud::html! {
+        input type="hidden" name="nonce" value=(new_nonce());
+        input type="hidden" name=(super::csrf::FIELD) value=(csrf);
+    }
+}
+
 /// A fresh form nonce: 128 random bits, hex.
 pub fn new_nonce() -> String {
     hex::encode(rand::random::<[u8; 16]>())

@@ -131,6 +131,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("log", "Журнал", "Журнал", "Log"),
     ("entries", "жазба", "записей", "entries"),
     ("no_hours", "Әзірге расталған сағат жоқ.", "Пока нет подтверждённых часов.", "No attested hours yet."),
+    ("refused", "Сұрау қабылданбады", "Запрос отклонён", "Request refused"),
+    ("csrf_origin", "Бұл форма басқа сайттан жіберілді, сондықтан ештеңе өзгертілмеді. Осы сайттың бетін ашып, қайталап көріңіз.", "Эта форма отправлена с другого сайта, поэтому ничего не изменено. Откройте страницу этого сайта и попробуйте снова.", "This form was sent from another site, so nothing was changed. Open this site's page and try again."),
+    ("csrf_token", "Форманың қорғау белгісі жоқ немесе бұл сессияға сәйкес емес, сондықтан ештеңе өзгертілмеді. Бетті қайта жүктеп, қайталап көріңіз.", "Защитный код формы отсутствует или не относится к этой сессии, поэтому ничего не изменено. Обновите страницу и попробуйте снова.", "The form's security token is missing or belongs to another session, so nothing was changed. Reload the page and try again."),
 ];
 
 /// A category's name in `lang`, from its wire name (the wire name itself when unknown): the

@@ -4,11 +4,14 @@
 //! - Language: `?lang=kk|ru|en` switches and is remembered in the `sagat_lang` cookie; without
 //!   either, the first of kk/ru/en in `Accept-Language` wins, then Kazakh.
 //! - Sign-in: one form takes a volunteer access code or an operator/organization token and
-//!   opens a session cookie (HttpOnly, SameSite=Strict — which also stops cross-site form posts).
+//!   opens a session cookie (HttpOnly, SameSite=Strict; `Secure` when served over HTTPS).
+//! - Cross-site request forgery: every `POST` must come from this server's own origin, and
+//!   every signed-in form carries a token bound to its session ([`csrf`]).
 //! - Every form post is handled by the same code as the JSON API (`serve::api`), so the web
 //!   pages cannot drift from the API's rules.
 //! - Mobile: one column, large controls, `viewport` meta; tables scroll horizontally.
 
+pub mod csrf;
 pub mod forms;
 pub mod i18n;
 
@@ -191,11 +194,6 @@ fn hours_text(lang: Lang, minutes: u64) -> String {
 
 fn who(state: &AppState, headers: &HeaderMap) -> Option<Role> {
     auth::resolve(state, headers).map(|(r, _)| r)
-}
-
-/// The hidden per-render nonce that makes a form post idempotent (see [`forms`]).
-fn nonce_input() -> Markup {
-    html! { input type="hidden" name="nonce" value=(forms::new_nonce()); }
 }
 
 /// The outcome of this caller's form post named by `?done=`, if any.
@@ -516,7 +514,13 @@ fn org_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
     }
 }
 
-fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>) -> Response {
+fn org_dashboard(
+    state: &AppState,
+    lang: Lang,
+    org: &str,
+    csrf: &str,
+    flash: Option<Markup>,
+) -> Response {
     let activities = api::activities_of(state, org);
     let attestations = api::attestations_of(state, org);
     let info = state.app.ledger.read(|s| {
@@ -534,7 +538,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
         section {
             h2 { (t(lang, "attest")) }
             form method="post" action="/org/attest" id="attest-form" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 label for="attest-volunteer" { (t(lang, "volunteer_id")) }
                 input id="attest-volunteer" name="volunteer" required pattern="[0-9a-f]{32}" autocomplete="off";
                 div.row {
@@ -557,7 +561,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
             h2 { (t(lang, "csv_upload")) }
             p.muted { (t(lang, "csv_help")) }
             form method="post" action="/org/csv" enctype="multipart/form-data" id="csv-form" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 input id="csv-file" type="file" name="csv" accept=".csv,text/csv" required;
                 button id="csv-submit" type="submit" { (t(lang, "upload")) }
             }
@@ -565,7 +569,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
         section {
             h2 { (t(lang, "enroll")) }
             form method="post" action="/org/enroll" id="enroll-form" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 label for="enroll-name" { (t(lang, "name")) }
                 input id="enroll-name" name="name" required;
                 label for="enroll-contact" { (t(lang, "contact")) }
@@ -573,7 +577,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
                 button id="enroll-submit" type="submit" { (t(lang, "enroll")) }
             }
             form method="post" action="/org/code" class="inline" style="margin-top:.8rem" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 input name="volunteer" placeholder=(t(lang, "volunteer_id")) pattern="[0-9a-f]{32}" required;
                 button type="submit" class="secondary" { (t(lang, "new_code")) }
             }
@@ -581,7 +585,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
         section {
             h2 { (t(lang, "publish")) }
             form method="post" action="/org/activity" id="activity-form" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 label { (t(lang, "title")) " (en)" } input name="title_en" required;
                 div.row {
                     div { label { (t(lang, "title")) " (kk)" } input name="title_kk"; }
@@ -614,7 +618,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
                                 details {
                                     summary { (t(lang, "correct")) " / " (t(lang, "retract")) }
                                     form method="post" action={ "/org/attestations/" (a.attestation) "/correct" } {
-                                        (nonce_input())
+                                        (forms::hidden_fields(csrf))
                                         div.row {
                                             input name="date" type="date" value=(a.date) required;
                                             input name="hours" inputmode="decimal" value=(format!("{}", a.minutes as f64 / 60.0)) required;
@@ -623,7 +627,7 @@ fn org_dashboard(state: &AppState, lang: Lang, org: &str, flash: Option<Markup>)
                                         button type="submit" { (t(lang, "correct")) }
                                     }
                                     form method="post" action={ "/org/attestations/" (a.attestation) "/retract" } {
-                                        (nonce_input())
+                                        (forms::hidden_fields(csrf))
                                         input name="reason" placeholder=(t(lang, "reason")) required;
                                         button type="submit" class="secondary" { (t(lang, "retract")) }
                                     }
@@ -647,7 +651,13 @@ async fn org_page(
     match org_of(&state, &headers) {
         Some(org) => {
             let flash = flash_of(&state, &headers, &q);
-            org_dashboard(&state, lang, &org, flash)
+            org_dashboard(
+                &state,
+                lang,
+                &org,
+                &csrf::request_token(&state, &headers),
+                flash,
+            )
         }
         None => to_signin(lang),
     }
@@ -668,7 +678,7 @@ async fn org_attest(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
@@ -700,7 +710,7 @@ async fn org_enroll(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
@@ -727,7 +737,7 @@ async fn org_reissue_code(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
@@ -735,6 +745,7 @@ async fn org_reissue_code(
     };
     let id = opt(&f, "volunteer").unwrap_or_default();
     let r = async {
+        api::refuse_if_suspended(&state, &org)?;
         match api::enrolled_by(&state, &id) {
             Some(Some(by)) if by == org => {}
             Some(_) => {
@@ -764,7 +775,7 @@ async fn org_activity(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
@@ -794,7 +805,7 @@ async fn org_retract(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
     Path(id): Path<String>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
@@ -818,7 +829,7 @@ async fn org_correct(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
     Path(id): Path<String>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
@@ -856,6 +867,7 @@ async fn org_csv(
     };
     let mut csv = None;
     let mut nonce = None;
+    let mut csrf_token = None;
     let mut too_large = None;
     loop {
         match mp.next_field().await {
@@ -865,6 +877,7 @@ async fn org_csv(
                     Err(e) => too_large = Some(e.body_text()),
                 },
                 Some("nonce") => nonce = field.text().await.ok(),
+                Some(csrf::FIELD) => csrf_token = field.text().await.ok(),
                 _ => {}
             },
             Ok(None) => break,
@@ -873,6 +886,9 @@ async fn org_csv(
                 break;
             }
         }
+    }
+    if let Err(why) = csrf::check_token(&state, &headers, csrf_token.as_deref()) {
+        return csrf::refusal_page(lang, why);
     }
     let r = async {
         match (csv, too_large) {
@@ -912,7 +928,13 @@ fn breakdown(
     }
 }
 
-fn me_dashboard(state: &AppState, lang: Lang, volunteer: &str, flash: Option<Markup>) -> Response {
+fn me_dashboard(
+    state: &AppState,
+    lang: Lang,
+    volunteer: &str,
+    csrf: &str,
+    flash: Option<Markup>,
+) -> Response {
     let hours = state
         .app
         .ledger
@@ -962,7 +984,7 @@ fn me_dashboard(state: &AppState, lang: Lang, volunteer: &str, flash: Option<Mar
         section {
             h2 { (t(lang, "certificate")) }
             form method="post" action="/me/certificate" id="cert-form" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 div.row {
                     div { label for="cert-lang" { (t(lang, "language")) }
                         select id="cert-lang" name="lang" { @for l in Lang::ALL { option value=(l.code()) selected[l == lang] { (l.endonym()) } } } }
@@ -1005,7 +1027,13 @@ async fn me_page(
     match volunteer_of(&state, &headers) {
         Some(v) => {
             let flash = flash_of(&state, &headers, &q);
-            me_dashboard(&state, lang, &v, flash)
+            me_dashboard(
+                &state,
+                lang,
+                &v,
+                &csrf::request_token(&state, &headers),
+                flash,
+            )
         }
         None => to_signin(lang),
     }
@@ -1015,7 +1043,7 @@ async fn me_certificate(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let Some(v) = volunteer_of(&state, &headers) else {
@@ -1041,7 +1069,7 @@ async fn me_certificate(
 // ---------------------------------------------------------------------------------------------
 // Operator pages.
 
-fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Response {
+fn operator_dashboard(state: &AppState, lang: Lang, csrf: &str, flash: Option<Markup>) -> Response {
     let orgs: Vec<(String, String, bool)> = state.app.ledger.read(|s| {
         s.organizations()
             .into_iter()
@@ -1062,14 +1090,14 @@ fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Re
             div.scroll { table id="orgs" {
                 @for (id, name, suspended) in &orgs {
                     tr { td.mono { (id) } td { (name) @if *suspended { " (" (t(lang, "suspended")) ")" } }
-                        td { form method="post" action="/operator/token" { (nonce_input()) input type="hidden" name="org" value=(id); button type="submit" class="secondary" { (t(lang, "mint_token")) } } } }
+                        td { form method="post" action="/operator/token" { (forms::hidden_fields(csrf)) input type="hidden" name="org" value=(id); button type="submit" class="secondary" { (t(lang, "mint_token")) } } } }
                 }
             } }
         }
         section {
             h2 { (t(lang, "register_org")) }
             form method="post" action="/operator/org" id="register-form" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 label { (t(lang, "org_id")) } input name="id" required pattern="[a-z0-9-]{2,64}";
                 label { (t(lang, "name")) " (en)" } input name="name_en" required;
                 div.row {
@@ -1084,7 +1112,7 @@ fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Re
         section {
             h2 { (t(lang, "suspend")) " / " (t(lang, "reinstate")) }
             form method="post" action="/operator/status" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 label { (t(lang, "org_id")) } select name="org" { @for (id, name, _) in &orgs { option value=(id) { (name) } } }
                 label { (t(lang, "reason")) } input name="reason" required;
                 div.row {
@@ -1096,7 +1124,7 @@ fn operator_dashboard(state: &AppState, lang: Lang, flash: Option<Markup>) -> Re
         section {
             h2 { (t(lang, "revoke")) }
             form method="post" action="/operator/revoke" {
-                (nonce_input())
+                (forms::hidden_fields(csrf))
                 label { (t(lang, "credential_id")) } input name="credential" required pattern="[0-9a-f]{32}";
                 label { (t(lang, "reason")) } input name="reason" required;
                 button type="submit" { (t(lang, "revoke")) }
@@ -1120,14 +1148,14 @@ async fn operator_page(
         return to_signin(lang);
     }
     let flash = flash_of(&state, &headers, &q);
-    operator_dashboard(&state, lang, flash)
+    operator_dashboard(&state, lang, &csrf::request_token(&state, &headers), flash)
 }
 
 async fn op_register(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
@@ -1154,7 +1182,7 @@ async fn op_token(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
@@ -1170,7 +1198,12 @@ async fn op_token(
         }
         let tok = state
             .tokens
-            .mint(Role::Org(org.clone()), Kind::Token, None, crate::app::now())
+            .mint(
+                Role::Org(org.clone()),
+                Kind::Token,
+                api::mint_ttl(None)?,
+                crate::app::now(),
+            )
             .map_err(AppError::internal)?;
         Ok(
             html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } },
@@ -1183,7 +1216,7 @@ async fn op_status(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
@@ -1208,7 +1241,7 @@ async fn op_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
-    Form(f): Form<Fields>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
     let lang = lang_of(&headers, &q);
     if !is_operator(&state, &headers) {

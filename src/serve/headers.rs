@@ -1,0 +1,80 @@
+//! Security headers on every response (a middleware around the whole router).
+//!
+//! - `X-Content-Type-Options: nosniff` and `Referrer-Policy: same-origin` everywhere.
+//!   (`same-origin` rather than `no-referrer`: other sites learn nothing, and browsers still
+//!   send our own forms' real `Origin`, which `web::csrf` checks — under `no-referrer` a
+//!   browser sends `Origin: null` on every `POST`.)
+//! - `Cache-Control: no-store` on every answer to a request that carries a credential (bearer
+//!   token or session cookie) and on every answer that sets the session cookie — the pages and
+//!   responses that show access codes, tokens or personal data — unless the handler chose its
+//!   own caching (the public log's tiles, say).
+//! - `Secure` on every cookie when the service is reached over HTTPS: always with
+//!   `--secure-cookies` (`SAGAT_SECURE_COOKIES=1`), or per request from `X-Forwarded-Proto:
+//!   https` when the proxy is trusted (`SAGAT_TRUST_FORWARDED_FOR=1`). The server itself speaks
+//!   plain HTTP, so HTTPS always means a proxy in front.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::auth::{bearer, cookie, SESSION_COOKIE};
+use super::AppState;
+
+/// Is this request reaching us over HTTPS (as far as the configuration lets us know)?
+fn over_https(state: &AppState, req: &Request) -> bool {
+    state.secure_cookies
+        || (state.trust_forwarded_for
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+}
+
+/// The middleware.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let credentialed =
+        bearer(req.headers()).is_some() || cookie(req.headers(), SESSION_COOKIE).is_some();
+    let https = over_https(&state, &req);
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    let prefix = format!("{SESSION_COOKIE}=");
+    let sets_session = h
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
+    if (credentialed || sets_session) && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        let cookies: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+        if !cookies.is_empty() {
+            h.remove(header::SET_COOKIE);
+            for c in cookies {
+                let secure = c
+                    .to_str()
+                    .map(|s| s.to_ascii_lowercase().contains("; secure"))
+                    .unwrap_or(true);
+                let v = if secure {
+                    c
+                } else {
+                    let mut bytes = c.as_bytes().to_vec();
+                    bytes.extend_from_slice(b"; Secure");
+                    HeaderValue::from_bytes(&bytes).unwrap_or(c)
+                };
+                h.append(header::SET_COOKIE, v);
+            }
+        }
+    }
+    resp
+}
