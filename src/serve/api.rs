@@ -1025,16 +1025,61 @@ pub struct CsvAccepted {
 }
 
 /// Parses, checks and appends a CSV document for `org`: all rows or none, every bad row named.
+///
+/// Parsing, signing and the ledger's dry run are CPU work proportional to the file, so they
+/// run on the blocking pool, not on the reactor that serves everyone else. Rows are signed as
+/// they are read and only the signed entries are kept ([`crate::attest_csv::parse_signed`]).
 pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiResult<CsvAccepted> {
     let key = backend::org_key(&state.app, org)?;
-    let (rows, errors) = crate::attest_csv::parse(org, bytes);
+    let (st, org, bytes) = (
+        state.clone(),
+        org.to_string(),
+        Bytes::copy_from_slice(bytes),
+    );
+    let (rows, entries) = tokio::task::spawn_blocking(move || check_csv(&st, &org, &bytes, &key))
+        .await
+        .map_err(AppError::internal)??;
+    let minutes = rows.iter().map(|r| u64::from(r.minutes)).sum();
+    let landed = match backend::append_batch(state, entries).await {
+        Ok(l) => l,
+        Err((Some(pos), e)) if pos < rows.len() => {
+            // Something changed between the dry run and the append (a concurrent request).
+            return Err(AppError::csv_rows(vec![RowError {
+                line: rows[pos].line as usize,
+                field: with_rule_field(e.clone())
+                    .problem
+                    .field
+                    .unwrap_or_else(|| "row".into()),
+                rule: e.problem.rule.clone().unwrap_or_default(),
+                detail: e.problem.detail,
+            }]));
+        }
+        Err((_, e)) => return Err(e),
+    };
+    Ok(CsvAccepted {
+        rows: rows.len(),
+        minutes,
+        first_index: landed.first().map(|l| l.index).unwrap_or(0),
+        last_index: landed.last().map(|l| l.index).unwrap_or(0),
+    })
+}
+
+/// The blocking part of [`attest_csv_bytes`]: parses and signs every row, then dry-runs the
+/// entries against every ledger rule; the rows and their entries, or every bad row.
+fn check_csv(
+    state: &AppState,
+    org: &str,
+    bytes: &[u8],
+    key: &ed25519_dalek::SigningKey,
+) -> ApiResult<(Vec<crate::attest_csv::SignedRow>, Vec<Vec<u8>>)> {
+    let (rows, entries, errors) = crate::attest_csv::parse_signed(org, bytes, key, now());
     if !errors.is_empty() || rows.is_empty() {
         let mut errors: Vec<RowError> = errors
             .into_iter()
             .map(|e| RowError {
                 line: e.line as usize,
-                field: csv_field(&e.reason),
-                rule: csv_rule(&e.reason),
+                field: e.field.to_string(),
+                rule: e.rule.to_string(),
                 detail: e.reason,
             })
             .collect();
@@ -1048,7 +1093,6 @@ pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiR
         }
         return Err(AppError::csv_rows(errors));
     }
-    let entries = crate::attest_csv::sign_rows(&rows, &key, now());
     // Dry run against every ledger rule first so every bad row is named, not only the first.
     let violations = state
         .app
@@ -1076,53 +1120,7 @@ pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiR
                 .collect(),
         ));
     }
-    let landed = match backend::append_batch(state, entries).await {
-        Ok(l) => l,
-        Err((Some(pos), e)) if pos < rows.len() => {
-            // Something changed between the dry run and the append (a concurrent request).
-            return Err(AppError::csv_rows(vec![RowError {
-                line: rows[pos].line as usize,
-                field: with_rule_field(e.clone())
-                    .problem
-                    .field
-                    .unwrap_or_else(|| "row".into()),
-                rule: e.problem.rule.clone().unwrap_or_default(),
-                detail: e.problem.detail,
-            }]));
-        }
-        Err((_, e)) => return Err(e),
-    };
-    Ok(CsvAccepted {
-        rows: rows.len(),
-        minutes: rows.iter().map(|r| r.body.minutes as u64).sum(),
-        first_index: landed.first().map(|l| l.index).unwrap_or(0),
-        last_index: landed.last().map(|l| l.index).unwrap_or(0),
-    })
-}
-
-fn csv_field(reason: &str) -> String {
-    for f in ["volunteer", "date", "hours", "activity", "header"] {
-        if reason.starts_with(f) || reason.contains(&format!("{f} ")) {
-            return f.to_string();
-        }
-    }
-    "row".to_string()
-}
-
-fn csv_rule(reason: &str) -> String {
-    if reason.contains("header") {
-        "csv-header".into()
-    } else if reason.contains("not a volunteer id") || reason.contains("not an activity id") {
-        "id-format".into()
-    } else if reason.starts_with("date") {
-        "date-format".into()
-    } else if reason.contains("hours") {
-        "minutes".into()
-    } else if reason.contains("no rows") {
-        "csv-nonempty".into()
-    } else {
-        "csv-row".into()
-    }
+    Ok((rows, entries))
 }
 
 /// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.
