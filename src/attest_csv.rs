@@ -18,8 +18,24 @@ use crate::app::new_id;
 pub struct RowError {
     /// Line number (the header is line 1).
     pub line: u64,
+    /// The column at fault (`volunteer`, `date`, `hours`, `activity`, `header`), or `row`.
+    pub field: &'static str,
+    /// Rule slug (docs/api.md): `csv-header`, `id-format`, `date-format`, `minutes`,
+    /// `csv-quote`, `csv-row`, `csv-nonempty`, or a ledger rule.
+    pub rule: &'static str,
     /// What is wrong.
     pub reason: String,
+}
+
+impl RowError {
+    fn new(line: u64, field: &'static str, rule: &'static str, reason: impl Into<String>) -> Self {
+        RowError {
+            line,
+            field,
+            rule,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// A parsed row, ready to sign.
@@ -29,6 +45,15 @@ pub struct Row {
     pub line: u64,
     /// The attestation.
     pub body: HoursAttested,
+}
+
+/// What is kept of a row once it is signed: the signed entry is all the ledger needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedRow {
+    /// Line number.
+    pub line: u64,
+    /// Minutes attested.
+    pub minutes: u32,
 }
 
 /// Parses decimal hours (`3.5`, `2`, `0.25`, or `H:MM`) into whole minutes.
@@ -61,81 +86,196 @@ pub fn parse_hours(text: &str) -> Result<u32, String> {
 
 /// Parses a CSV document for `org`: the good rows, and an error for every bad row.
 pub fn parse(org: &str, input: impl Read) -> (Vec<Row>, Vec<RowError>) {
+    let mut rows = Vec::new();
+    let errors = read_rows(org, input, |row| rows.push(row));
+    (rows, errors)
+}
+
+/// Parses a CSV document for `org` and signs each good row as it is read, keeping only the
+/// signed entry and its line and minutes, not the parsed fields: the memory a row costs after
+/// this is its entry's bytes plus 16 bytes. Entries and rows are in file order, one per good
+/// row; errors as for [`parse`].
+///
+/// `id_of(n)` is the attestation (and event) id of the `n`th good row: fresh random ids, or ids
+/// derived from an idempotency key so that a retried upload finds its first result.
+pub fn parse_signed(
+    org: &str,
+    input: impl Read,
+    key: &SigningKey,
+    now: i64,
+    id_of: impl Fn(usize) -> String,
+) -> (Vec<SignedRow>, Vec<Vec<u8>>, Vec<RowError>) {
+    let mut rows = Vec::new();
+    let mut entries = Vec::new();
+    let errors = read_rows(org, input, |mut row| {
+        row.body.attestation = id_of(rows.len());
+        rows.push(SignedRow {
+            line: row.line,
+            minutes: row.body.minutes,
+        });
+        entries.push(sign_row(row, key, now));
+    });
+    (rows, entries, errors)
+}
+
+/// A field's first line break, if any: a quoted field may hold one in CSV, but here it only
+/// ever comes from an unbalanced `"` that made the reader take the following lines into this
+/// field (or the rest of the file), so it is refused.
+fn line_break(field: &[u8]) -> bool {
+    field.iter().any(|&b| b == b'\n' || b == b'\r')
+}
+
+/// Refuses a record (the header included) with a line break inside a field, naming the line
+/// where the field's quote opened. The fields before the first such field hold no line break,
+/// so that field starts, and its quote opens, on the record's first line.
+fn quote_error(record: &csv::ByteRecord, headers: Option<&csv::ByteRecord>) -> Option<RowError> {
+    let line = record.position().map(|p| p.line()).unwrap_or(0);
+    let (i, _) = record.iter().enumerate().find(|(_, f)| line_break(f))?;
+    let column = headers
+        .and_then(|h| h.get(i))
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| format!("{}", i + 1));
+    let lines = record
+        .iter()
+        .map(|f| f.iter().filter(|&&b| b == b'\n').count())
+        .sum::<usize>();
+    Some(RowError::new(
+        line,
+        "row",
+        "csv-quote",
+        format!(
+            "unbalanced quote: the quoted field in column {column} opens on line {line} and is \
+             not closed on that line, so {lines} following line(s) were read into it; line \
+             breaks inside fields are not accepted (close the quote, or remove the `\"`)"
+        ),
+    ))
+}
+
+/// Reads `input` record by record (one record in memory at a time), hands every good row to
+/// `on_row` in file order, and returns an error for every bad row.
+fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<RowError> {
+    // No trimming by the reader: a trailing line break in a field must stay visible to
+    // `quote_error`; fields are trimmed below.
     let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
+        .trim(csv::Trim::None)
         .flexible(true)
         .from_reader(input);
     let mut errors = Vec::new();
-    let headers = match reader.headers() {
+    let headers = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            let error = RowError {
-                line: 1,
-                reason: format!("cannot read the header: {e}"),
-            };
-            return (Vec::new(), vec![error]);
+            return vec![RowError::new(
+                1,
+                "header",
+                "csv-header",
+                format!("cannot read the header: {e}"),
+            )];
         }
     };
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    if let Some(e) = quote_error(&headers, None) {
+        return vec![RowError {
+            field: "header",
+            ..e
+        }];
+    }
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    let col = |name: &str| names.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(c_vol), Some(c_date), Some(c_hours)) = (col("volunteer"), col("date"), col("hours"))
     else {
-        let error = RowError {
-            line: 1,
-            reason: format!(
+        return vec![RowError::new(
+            1,
+            "header",
+            "csv-header",
+            format!(
                 "the header must start with volunteer,date,hours (optional: activity,role,note); found {:?}",
-                headers.iter().collect::<Vec<_>>().join(",")
+                names.join(",")
             ),
-        };
-        return (Vec::new(), vec![error]);
+        )];
     };
     let (c_act, c_role, c_note) = (col("activity"), col("role"), col("note"));
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
+    let mut any_row = false;
+    let mut bytes = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut bytes) {
+            Ok(false) => break,
+            Ok(true) => {}
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(RowError {
+                errors.push(RowError::new(
                     line,
-                    reason: format!("unreadable row: {e}"),
-                });
+                    "row",
+                    "csv-row",
+                    format!("unreadable row: {e}"),
+                ));
+                any_row = true;
+                continue;
+            }
+        }
+        any_row = true;
+        if let Some(e) = quote_error(&bytes, Some(&headers)) {
+            errors.push(e);
+            continue;
+        }
+        let line = bytes.position().map(|p| p.line()).unwrap_or(0);
+        let record = match csv::StringRecord::from_byte_record(bytes.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(RowError::new(
+                    line,
+                    "row",
+                    "csv-row",
+                    format!("unreadable row: not UTF-8 ({e})"),
+                ));
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
         let get = |c: Option<usize>| {
             c.and_then(|c| record.get(c))
+                .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
         let mut reasons = Vec::new();
+        let mut first: Option<(&'static str, &'static str)> = None;
+        let mut fail = |field, rule, reason: String| {
+            first.get_or_insert((field, rule));
+            reasons.push(reason);
+        };
         let volunteer = get(Some(c_vol)).unwrap_or_default();
         if !sagat_verifier::is_valid_id128(&volunteer) {
-            reasons.push(format!(
-                "volunteer {volunteer:?} is not a volunteer id (32 hex digits)"
-            ));
+            fail(
+                "volunteer",
+                "id-format",
+                format!("volunteer {volunteer:?} is not a volunteer id (32 hex digits)"),
+            );
         }
         let date = get(Some(c_date)).unwrap_or_default();
         if let Err(e) = sagat_verifier::parse_date(&date) {
-            reasons.push(format!("date {date:?}: {e}"));
+            fail("date", "date-format", format!("date {date:?}: {e}"));
         }
         let minutes = match parse_hours(&get(Some(c_hours)).unwrap_or_default()) {
             Ok(m) => m,
             Err(e) => {
-                reasons.push(e);
+                fail("hours", "minutes", e);
                 0
             }
         };
         let activity = get(c_act);
         if let Some(a) = &activity {
             if !sagat_verifier::is_valid_id128(a) {
-                reasons.push(format!(
-                    "activity {a:?} is not an activity id (32 hex digits)"
-                ));
+                fail(
+                    "activity",
+                    "id-format",
+                    format!("activity {a:?} is not an activity id (32 hex digits)"),
+                );
             }
         }
-        if reasons.is_empty() {
-            rows.push(Row {
+        match first {
+            None => on_row(Row {
                 line,
                 body: HoursAttested {
                     attestation: new_id(),
@@ -147,35 +287,37 @@ pub fn parse(org: &str, input: impl Read) -> (Vec<Row>, Vec<RowError>) {
                     role: get(c_role),
                     note: get(c_note),
                 },
-            });
-        } else {
-            errors.push(RowError {
-                line,
-                reason: reasons.join("; "),
-            });
+            }),
+            Some((field, rule)) => {
+                errors.push(RowError::new(line, field, rule, reasons.join("; ")))
+            }
         }
     }
-    if rows.is_empty() && errors.is_empty() {
-        errors.push(RowError {
-            line: 2,
-            reason: "the file has no rows".to_string(),
-        });
+    if !any_row {
+        errors.push(RowError::new(
+            2,
+            "row",
+            "csv-nonempty",
+            "the file has no rows",
+        ));
     }
-    (rows, errors)
+    errors
+}
+
+fn sign_row(row: Row, key: &SigningKey, now: i64) -> Vec<u8> {
+    let event = Event {
+        v: sagat_verifier::EVENT_VERSION,
+        id: row.body.attestation.clone(),
+        created: now,
+        body: EventBody::HoursAttested(row.body),
+    };
+    sagat_verifier::sign_event(&event, key)
 }
 
 /// Signs every row as a `HoursAttested` event.
 pub fn sign_rows(rows: &[Row], key: &SigningKey, now: i64) -> Vec<Vec<u8>> {
     rows.iter()
-        .map(|row| {
-            let event = Event {
-                v: sagat_verifier::EVENT_VERSION,
-                id: row.body.attestation.clone(),
-                created: now,
-                body: EventBody::HoursAttested(row.body.clone()),
-            };
-            sagat_verifier::sign_event(&event, key)
-        })
+        .map(|row| sign_row(row.clone(), key, now))
         .collect()
 }
 
@@ -231,5 +373,67 @@ mod tests {
         assert_eq!(rows[0].body.minutes, 90);
         assert_eq!(rows[0].body.activity, None);
         assert_eq!(rows[0].body.role.as_deref(), Some("steward"));
+    }
+
+    #[test]
+    fn an_unbalanced_quote_is_refused_at_the_line_it_opens() {
+        let vol = "0123456789abcdef0123456789abcdef";
+        // Line 2's note opens a quote that swallows line 3 (2 rows in, 1 would come out).
+        let csv = format!(
+            "volunteer,date,hours,note\n{vol},2025-05-01,1,\"gate B\n{vol},2025-05-02,1,x\n"
+        );
+        let (rows, errors) = parse("eco", csv.as_bytes());
+        assert!(rows.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].line, errors[0].rule), (2, "csv-quote"));
+        assert!(errors[0].reason.contains("line 2"), "{}", errors[0].reason);
+        // The rows before the bad quote are still read, and reported lines stay right.
+        let csv = format!(
+            "volunteer,date,hours,note\n{vol},2025-05-01,1,ok\n{vol},2025-05-02,x,\n{vol},2025-05-03,1,\"open\n"
+        );
+        let (rows, errors) = parse("eco", csv.as_bytes());
+        assert_eq!(rows.len(), 1);
+        let lines: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.rule)).collect();
+        assert_eq!(lines, vec![(3, "minutes"), (4, "csv-quote")], "{errors:?}");
+        // In the header.
+        let (_, errors) = parse("eco", "volunteer,\"date,hours\nx,y,z\n".as_bytes());
+        assert_eq!((errors[0].line, errors[0].field), (1, "header"));
+        // Balanced quotes on one line are fine.
+        let csv = format!("volunteer,date,hours,note\n{vol},2025-05-01,1,\"a, \"\"b\"\"\"\n");
+        let (rows, errors) = parse("eco", csv.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(rows[0].body.note.as_deref(), Some("a, \"b\""));
+    }
+
+    #[test]
+    fn parse_signed_keeps_only_entries_lines_and_minutes() {
+        let vol = "0123456789abcdef0123456789abcdef";
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let csv = format!(
+            "volunteer,date,hours\n{vol},2025-05-01,1.5\nbad,2025-05-01,1\n{vol},2025-05-02,2\n"
+        );
+        let (rows, entries, errors) =
+            parse_signed("eco", csv.as_bytes(), &key, 1_700_000_000, |_| new_id());
+        assert_eq!(
+            rows,
+            vec![
+                SignedRow {
+                    line: 2,
+                    minutes: 90
+                },
+                SignedRow {
+                    line: 4,
+                    minutes: 120
+                }
+            ]
+        );
+        assert_eq!(entries.len(), 2);
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3]);
+        let signed = sagat_verifier::decode_signed_event(&entries[1]).unwrap();
+        assert_eq!(signed.event.created, 1_700_000_000);
+        let EventBody::HoursAttested(h) = &signed.event.body else {
+            panic!("not an attestation")
+        };
+        assert_eq!((h.date.as_str(), h.minutes), ("2025-05-02", 120));
     }
 }

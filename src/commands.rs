@@ -543,6 +543,8 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
         for (pos, violation) in app.ledger.check_batch(&entries)? {
             errors.push(attest_csv::RowError {
                 line: rows[pos].line,
+                field: "row",
+                rule: violation.rule,
                 reason: violation.to_string(),
             });
         }

@@ -1963,13 +1963,21 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_result_and_neve
     let nonce = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
     let body = format!("volunteer={v}&date={d}&hours=2&activity=&role=&note=&nonce={nonce}");
     let with_csrf = |page: &Resp| format!("{body}&csrf={}", csrf_of(&page.text()));
-    let r = send(&e.state, form_post("/org/attest", &cookie, &with_csrf(&page))).await;
+    let r = send(
+        &e.state,
+        form_post("/org/attest", &cookie, &with_csrf(&page)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(total_minutes(&e, &v), 310);
     let e = restart(e);
     let cookie = web_session(&e, &a).await;
     let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
-    let r = send(&e.state, form_post("/org/attest", &cookie, &with_csrf(&page))).await;
+    let r = send(
+        &e.state,
+        form_post("/org/attest", &cookie, &with_csrf(&page)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(total_minutes(&e, &v), 310, "the resent form added no hours");
 }
@@ -3059,4 +3067,182 @@ async fn security_headers_on_every_response() {
         .to_str()
         .unwrap()
         .contains("Secure"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded work for public input: photo uploads (size from the header, at most N decodes at
+// once, 4xx answers) and CSV quotes.
+
+/// A `multipart/form-data` post of `photo` to `/verify/photo`.
+async fn post_photo(state: &AppState, photo: &[u8]) -> Resp {
+    let mut body = b"--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"photo\"; \
+filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+        .to_vec();
+    body.extend_from_slice(photo);
+    body.extend_from_slice(b"\r\n--XBOUNDARYX--\r\n");
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/verify/photo")
+        .header(
+            header::CONTENT_TYPE,
+            "multipart/form-data; boundary=XBOUNDARYX",
+        )
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))
+        .unwrap();
+    send(state, req).await
+}
+
+/// CRC-32 (ISO-HDLC), as PNG chunks carry it.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG that is only a signature, a header (IHDR) declaring `width` × `height` 8-bit pixels
+/// of `color_type` (2 = RGB, 6 = RGBA) and an image data chunk with no pixels in it: decoding
+/// it would fail, so a refusal for its size can only come from reading the header.
+fn png_header_only(width: u32, height: u32, color_type: u8) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = b"IHDR".to_vec();
+    chunk.extend_from_slice(&width.to_be_bytes());
+    chunk.extend_from_slice(&height.to_be_bytes());
+    chunk.extend_from_slice(&[8, color_type, 0, 0, 0]);
+    png.extend_from_slice(&13u32.to_be_bytes());
+    png.extend_from_slice(&chunk);
+    png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    // One image data chunk holding an empty zlib stream: the header read stops at it.
+    let mut idat = b"IDAT".to_vec();
+    idat.extend_from_slice(&[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    png.extend_from_slice(&8u32.to_be_bytes());
+    png.extend_from_slice(&idat);
+    png.extend_from_slice(&crc32(&idat).to_be_bytes());
+    png
+}
+
+fn white_png(side: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::GrayImage::from_pixel(side, side, image::Luma([255]))
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn photo_bombs_are_refused_from_the_header_with_413() {
+    let e = env();
+    // 20000 × 20000: over 12000 pixels per side. 11000 × 11000 RGBA: within the side limit,
+    // but 462 MiB decoded, over the 256 MiB that `sagat-verify --image` allows.
+    for (w, h, ct) in [(20_000, 20_000, 2), (11_000, 11_000, 6)] {
+        let bomb = png_header_only(w, h, ct);
+        assert!(bomb.len() < 80, "a tiny file");
+        let err = serve::backend::decode_qr_photo(&bomb).unwrap_err();
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+        assert_eq!(err.problem.rule.as_deref(), Some("image-size"));
+        assert!(err.problem.detail.contains(&format!("{w} × {h}")), "{err}");
+        let r = post_photo(&e.state, &bomb).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+        assert!(r.text().contains("image-size"), "{}", r.text());
+        assert!(r.text().contains("12000 pixels per side"), "{}", r.text());
+    }
+    // The same header declaring a small image is decoded, and fails for the missing pixels:
+    // the refusals above came from the header alone.
+    let small = serve::backend::decode_qr_photo(&png_header_only(64, 64, 2)).unwrap_err();
+    assert_eq!(small.status, StatusCode::UNPROCESSABLE_ENTITY, "{small}");
+    assert_eq!(small.problem.rule.as_deref(), Some("image"));
+}
+
+#[tokio::test]
+async fn photo_errors_are_4xx_pages_never_200() {
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        max_upload_bytes: 16 * 1024,
+        ..ServeOptions::default()
+    });
+    // Not an image at all: 415.
+    let r = post_photo(&e.state, b"hello, I am not a picture").await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    assert!(r.text().contains("image-format"), "{}", r.text());
+    // A PNG signature followed by garbage: 422.
+    let r = post_photo(&e.state, b"\x89PNG\r\n\x1a\nthis is not a chunk at all").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    // A good image without a QR code: 422 `qr-found`.
+    let r = post_photo(&e.state, &white_png(64)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("qr-found"), "{}", r.text());
+    // No photo: 422.
+    let r = post_photo(&e.state, b"").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    // Over the upload limit: 413 `body-size`, not "choose a photo".
+    let r = post_photo(&e.state, &vec![0u8; 32 * 1024]).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    assert!(r.text().contains("body-size"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn photo_decodes_are_limited_and_a_full_queue_answers_503() {
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        max_image_decodes: 1,
+        ..ServeOptions::default()
+    });
+    assert_eq!(e.state.image_decodes.available_permits(), 1);
+    // Every decoder busy (the test holds the only permit): the photo waits, then gets 503.
+    let held = e.state.image_decodes.clone().acquire_owned().await.unwrap();
+    let r = post_photo(&e.state, &white_png(64)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    assert!(r.text().contains("decode-capacity"), "{}", r.text());
+    drop(held);
+    let r = post_photo(&e.state, &white_png(64)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(
+        e.state.image_decodes.available_permits(),
+        1,
+        "the permit came back"
+    );
+}
+
+#[tokio::test]
+async fn csv_with_an_unbalanced_quote_is_refused_naming_the_line() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v1, _) = volunteer(&e, "org-a", &a, "Ерлан").await;
+    let (v2, _) = volunteer(&e, "org-a", &a, "Мадина").await;
+    let d = yesterday();
+    let size = e.state.app.ledger.size();
+    // Line 3's note opens a quote it never closes: the reader takes lines 4 and 5 into it.
+    let csv = format!(
+        "volunteer,date,hours,note\n{v1},{d},1,fine\n{v2},{d},2,\"gate B\n{v1},{d},3,\n{v2},{d},1,\n"
+    );
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
+    let p = r.problem(422, None, "csv-all-rows-valid");
+    let errors = p["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{p}");
+    assert_eq!(errors[0]["line"], 3, "{p}");
+    assert_eq!(errors[0]["rule"], "csv-quote", "{p}");
+    assert_eq!(errors[0]["field"], "row", "{p}");
+    let detail = errors[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("line 3") && detail.contains("note"),
+        "{detail}"
+    );
+    assert_eq!(e.state.app.ledger.size(), size, "nothing appended");
 }

@@ -548,53 +548,98 @@ impl Ledger {
     /// Dry-runs a batch against every rule (signatures included) without appending anything, and
     /// lists every entry that would be refused with its position — not just the first. Entries
     /// that pass are applied temporarily so later entries see them, then everything is reverted.
+    ///
+    /// Only the rule pass holds the state's write lock (which stalls every append and read
+    /// meanwhile): entries are decoded before it is taken, and signatures are checked after it
+    /// is released, batch-verified against the key each entry's rules resolved (as the writer
+    /// does). So an entry with a bad signature is reported as a `signature` violation, while the
+    /// entries after it are checked as if it had been applied.
     pub fn check_batch(&self, entries: &[Vec<u8>]) -> Result<Vec<(usize, Violation)>, Error> {
+        // Decoded outside the lock; the bytes are not kept (the rules need the decoded event).
         let prepared = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| prepare(e.clone(), Some(i)))
+            .map(|(i, e)| prepare(e.clone(), Some(i)).map(|p| (p.signed, p.leaf)))
             .collect::<Result<Vec<_>, _>>()?;
         let shared = &self.inner.shared;
-        let mut state = write_lock(&shared.state);
-        let tree = read_lock(&shared.tree);
-        let today = today();
-        let mut applied = Vec::new();
         let mut violations = Vec::new();
-        let mut batch_leaves: Vec<Hash> = Vec::new();
-        for (pos, p) in prepared.iter().enumerate() {
-            if let Some(idx) = state.event_index(&p.signed.event.id) {
-                let existing = if idx < tree.size() {
-                    tree.leaf(idx)
-                } else {
-                    batch_leaves[(idx - tree.size()) as usize]
-                };
-                if existing != p.leaf {
+        // (position, key that must have signed it) of each entry the rules accepted.
+        let mut signers: Vec<(usize, VerifyingKey)> = Vec::new();
+        {
+            let mut state = write_lock(&shared.state);
+            let tree = read_lock(&shared.tree);
+            let today = today();
+            let mut applied = Vec::new();
+            let mut batch_leaves: Vec<Hash> = Vec::new();
+            for (pos, (signed, leaf)) in prepared.iter().enumerate() {
+                if let Some(idx) = state.event_index(&signed.event.id) {
+                    let existing = if idx < tree.size() {
+                        tree.leaf(idx)
+                    } else {
+                        batch_leaves[(idx - tree.size()) as usize]
+                    };
+                    if existing != *leaf {
+                        violations.push((
+                            pos,
+                            Violation {
+                                rule: "idempotency",
+                                event_type: signed.event.body.type_name(),
+                                event_id: signed.event.id.clone(),
+                                message: format!(
+                                    "event id already used by log entry {idx} with different bytes"
+                                ),
+                            },
+                        ));
+                    }
+                    continue;
+                }
+                let next = state.len();
+                match state.apply(next, signed, today, false) {
+                    Ok(a) => {
+                        signers.push((pos, a.signer_key));
+                        applied.push(a);
+                        batch_leaves.push(*leaf);
+                    }
+                    Err(v) => violations.push((pos, v)),
+                }
+            }
+            while let Some(a) = applied.pop() {
+                state.revert(a);
+            }
+        }
+        // Signatures, with no lock held; chunked so the signing inputs of a large batch are
+        // never all in memory at once.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for chunk in signers.chunks(8192) {
+            let items: Vec<(Vec<u8>, Signature, VerifyingKey)> = chunk
+                .iter()
+                .map(|&(pos, key)| {
+                    let sign1 = &prepared[pos].0.sign1;
+                    let sig = sign1
+                        .signature()
+                        .unwrap_or_else(|_| Signature::from_bytes(&[0; 64]));
+                    (sign1.to_be_signed(), sig, key)
+                })
+                .collect();
+            if verify_signatures(&items, threads).is_ok() {
+                continue;
+            }
+            for &(pos, key) in chunk {
+                let signed = &prepared[pos].0;
+                if let Err(e) = signed.sign1.verify(&key) {
                     violations.push((
                         pos,
                         Violation {
-                            rule: "idempotency",
-                            event_type: p.signed.event.body.type_name(),
-                            event_id: p.signed.event.id.clone(),
-                            message: format!(
-                                "event id already used by log entry {idx} with different bytes"
-                            ),
+                            rule: "signature",
+                            event_type: signed.event.body.type_name(),
+                            event_id: signed.event.id.clone(),
+                            message: format!("not signed by the expected key: {e}"),
                         },
                     ));
                 }
-                continue;
-            }
-            let next = state.len();
-            match state.apply(next, &p.signed, today, true) {
-                Ok(a) => {
-                    applied.push(a);
-                    batch_leaves.push(p.leaf);
-                }
-                Err(v) => violations.push((pos, v)),
             }
         }
-        while let Some(a) = applied.pop() {
-            state.revert(a);
-        }
+        violations.sort_by_key(|(pos, _)| *pos);
         Ok(violations)
     }
 

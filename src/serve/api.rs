@@ -1203,21 +1203,13 @@ pub struct CsvAccepted {
     pub duplicate: bool,
 }
 
-impl CsvAccepted {
-    fn of(rows: &[crate::attest_csv::Row], landed: &[Landed]) -> CsvAccepted {
-        CsvAccepted {
-            rows: rows.len(),
-            minutes: rows.iter().map(|r| r.body.minutes as u64).sum(),
-            first_index: landed.first().map(|l| l.index).unwrap_or(0),
-            last_index: landed.last().map(|l| l.index).unwrap_or(0),
-            duplicate: !landed.is_empty() && landed.iter().all(|l| l.duplicate),
-        }
-    }
-}
-
 /// Parses, checks and appends a CSV document for `org`: all rows or none, every bad row named.
 /// With an idempotency key the rows' attestation (and event) ids derive from it, so a retry of
 /// the same upload returns the first result instead of appending the rows twice.
+///
+/// Parsing, signing and the ledger's dry run are CPU work proportional to the file, so they
+/// run on the blocking pool, not on the reactor that serves everyone else. Rows are signed as
+/// they are read and only the signed entries are kept ([`crate::attest_csv::parse_signed`]).
 pub async fn attest_csv_bytes(
     state: &AppState,
     org: &str,
@@ -1225,14 +1217,100 @@ pub async fn attest_csv_bytes(
     idempotency: Option<&backend::IdempotencyKey>,
 ) -> ApiResult<CsvAccepted> {
     let key = backend::org_key(&state.app, org)?;
-    let (mut rows, errors) = crate::attest_csv::parse(org, bytes);
+    let (org_id, bytes, idem) = (
+        org.to_string(),
+        Bytes::copy_from_slice(bytes),
+        idempotency.cloned(),
+    );
+    let (rows, entries) =
+        tokio::task::spawn_blocking(move || parse_csv(&org_id, &bytes, &key, idem.as_ref()))
+            .await
+            .map_err(AppError::internal)??;
+    let (count, minutes) = (rows.len(), rows.iter().map(|r| u64::from(r.minutes)).sum());
+    let accepted = |landed: &[Landed]| CsvAccepted {
+        rows: count,
+        minutes,
+        first_index: landed.first().map(|l| l.index).unwrap_or(0),
+        last_index: landed.last().map(|l| l.index).unwrap_or(0),
+        duplicate: !landed.is_empty() && landed.iter().all(|l| l.duplicate),
+    };
+    // A retry of a keyed upload: its rows are in the log already, answer with them.
+    let events = match idempotency {
+        Some(_) => Some(csv_events(&entries)?),
+        None => None,
+    };
+    if let Some(events) = &events {
+        if let Some(first) = backend::replay(state, events).await? {
+            return Ok(accepted(&first));
+        }
+    }
+    let st = state.clone();
+    let (rows, entries) = tokio::task::spawn_blocking(move || {
+        dry_run(&st, &rows, entries).map(|entries| (rows, entries))
+    })
+    .await
+    .map_err(AppError::internal)??;
+    let landed = match backend::append_batch(state, entries).await {
+        Ok(l) => l,
+        // A concurrent retry with the same key got there first: its result.
+        Err((_, e))
+            if events.as_ref().is_some_and(|ev| {
+                e.problem.rule.as_deref() == Some("idempotency")
+                    && e.problem.event_id.as_deref() == Some(ev[0].0.as_str())
+            }) =>
+        {
+            backend::replay(state, events.as_deref().unwrap_or_default())
+                .await?
+                .ok_or(e)?
+        }
+        Err((Some(pos), e)) if pos < rows.len() => {
+            // Something changed between the dry run and the append (a concurrent request).
+            return Err(AppError::csv_rows(vec![RowError {
+                line: rows[pos].line as usize,
+                field: with_rule_field(e.clone())
+                    .problem
+                    .field
+                    .unwrap_or_else(|| "row".into()),
+                rule: e.problem.rule.clone().unwrap_or_default(),
+                detail: e.problem.detail,
+            }]));
+        }
+        Err((_, e)) => return Err(e),
+    };
+    Ok(accepted(&landed))
+}
+
+/// The (event id, body) of each signed row, for [`backend::replay`].
+fn csv_events(entries: &[Vec<u8>]) -> ApiResult<Vec<(String, EventBody)>> {
+    entries
+        .iter()
+        .map(|e| {
+            let signed = sagat_verifier::decode_signed_event(e).map_err(AppError::internal)?;
+            Ok((signed.event.id, signed.event.body))
+        })
+        .collect()
+}
+
+/// The blocking parsing part of [`attest_csv_bytes`]: parses and signs every row; the rows
+/// and their entries, or every bad row.
+fn parse_csv(
+    org: &str,
+    bytes: &[u8],
+    key: &ed25519_dalek::SigningKey,
+    idempotency: Option<&backend::IdempotencyKey>,
+) -> ApiResult<(Vec<crate::attest_csv::SignedRow>, Vec<Vec<u8>>)> {
+    let id_of = |n: usize| match idempotency {
+        Some(k) => k.event_id(org, "csv", n),
+        None => crate::app::new_id(),
+    };
+    let (rows, entries, errors) = crate::attest_csv::parse_signed(org, bytes, key, now(), id_of);
     if !errors.is_empty() || rows.is_empty() {
         let mut errors: Vec<RowError> = errors
             .into_iter()
             .map(|e| RowError {
                 line: e.line as usize,
-                field: csv_field(&e.reason),
-                rule: csv_rule(&e.reason),
+                field: e.field.to_string(),
+                rule: e.rule.to_string(),
                 detail: e.reason,
             })
             .collect();
@@ -1246,24 +1324,16 @@ pub async fn attest_csv_bytes(
         }
         return Err(AppError::csv_rows(errors));
     }
-    let ids = backend::event_ids(idempotency, org, "csv", rows.len());
-    for (row, id) in rows.iter_mut().zip(ids) {
-        row.body.attestation = id;
-    }
-    let events: Vec<(String, EventBody)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.body.attestation.clone(),
-                EventBody::HoursAttested(r.body.clone()),
-            )
-        })
-        .collect();
-    if let Some(first) = backend::replay(state, &events).await? {
-        return Ok(CsvAccepted::of(&rows, &first));
-    }
-    let entries = crate::attest_csv::sign_rows(&rows, &key, now());
-    // Dry run against every ledger rule first so every bad row is named, not only the first.
+    Ok((rows, entries))
+}
+
+/// The blocking dry-run part of [`attest_csv_bytes`]: every ledger rule over the entries, so
+/// every bad row is named, not only the first; the entries back, or every bad row.
+fn dry_run(
+    state: &AppState,
+    rows: &[crate::attest_csv::SignedRow],
+    entries: Vec<Vec<u8>>,
+) -> ApiResult<Vec<Vec<u8>>> {
     let violations = state
         .app
         .ledger
@@ -1290,56 +1360,7 @@ pub async fn attest_csv_bytes(
                 .collect(),
         ));
     }
-    let landed = match backend::append_batch(state, entries).await {
-        Ok(l) => l,
-        // A concurrent retry with the same key got there first: its result.
-        Err((_, e))
-            if idempotency.is_some()
-                && e.problem.rule.as_deref() == Some("idempotency")
-                && e.problem.event_id.as_deref() == Some(events[0].0.as_str()) =>
-        {
-            backend::replay(state, &events).await?.ok_or(e)?
-        }
-        Err((Some(pos), e)) if pos < rows.len() => {
-            // Something changed between the dry run and the append (a concurrent request).
-            return Err(AppError::csv_rows(vec![RowError {
-                line: rows[pos].line as usize,
-                field: with_rule_field(e.clone())
-                    .problem
-                    .field
-                    .unwrap_or_else(|| "row".into()),
-                rule: e.problem.rule.clone().unwrap_or_default(),
-                detail: e.problem.detail,
-            }]));
-        }
-        Err((_, e)) => return Err(e),
-    };
-    Ok(CsvAccepted::of(&rows, &landed))
-}
-
-fn csv_field(reason: &str) -> String {
-    for f in ["volunteer", "date", "hours", "activity", "header"] {
-        if reason.starts_with(f) || reason.contains(&format!("{f} ")) {
-            return f.to_string();
-        }
-    }
-    "row".to_string()
-}
-
-fn csv_rule(reason: &str) -> String {
-    if reason.contains("header") {
-        "csv-header".into()
-    } else if reason.contains("not a volunteer id") || reason.contains("not an activity id") {
-        "id-format".into()
-    } else if reason.starts_with("date") {
-        "date-format".into()
-    } else if reason.contains("hours") {
-        "minutes".into()
-    } else if reason.contains("no rows") {
-        "csv-nonempty".into()
-    } else {
-        "csv-row".into()
-    }
+    Ok(entries)
 }
 
 /// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.

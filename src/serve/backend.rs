@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use ed25519_dalek::SigningKey;
@@ -645,12 +645,55 @@ fn outcome_of(v: sagat_verifier::Verdict, trust: &sagat_verifier::TrustList) -> 
     }
 }
 
+/// How long a photo waits for a decode permit before the answer is 503.
+pub const PHOTO_QUEUE_WAIT: Duration = Duration::from_secs(2);
+
 /// Decodes a QR code from a photo (PNG or JPEG) with rqrr, the decoder `sagat-verify` uses.
+///
+/// The photo is checked with `sagat-verify --image`'s own reader
+/// ([`sagat_verifier::cli::decode_image_limited`]): its header is read first and an image
+/// declaring more than [`sagat_verifier::cli::MAX_IMAGE_SIDE`] pixels per side or
+/// [`sagat_verifier::cli::MAX_IMAGE_ALLOC`] bytes decoded is refused with 413 before any pixel
+/// is decoded; a file that is not a PNG or JPEG is 415, a broken one 422. A grayscale image
+/// with a long side over [`sagat_verifier::cli::MAX_SIDE`] is downscaled to it before the
+/// search (as `sagat-verify` does), so the search's time and memory stay bounded too.
 pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
-    let img = image::load_from_memory(bytes)
-        .map_err(|e| AppError::invalid("photo", "image", format!("not a PNG or JPEG image: {e}")))?
-        .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
+    use sagat_verifier::cli::{decode_image_limited, ImageRefusal, MAX_SIDE};
+    let img = decode_image_limited(bytes).map_err(|e| match e {
+        ImageRefusal::TooLarge { .. } => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Image too large",
+            e.to_string(),
+        )
+        .field("photo")
+        .rule("image-size"),
+        ImageRefusal::NotImage(_) => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            e.to_string(),
+        )
+        .field("photo")
+        .rule("image-format"),
+        ImageRefusal::Broken(m) => AppError::invalid(
+            "photo",
+            "image",
+            format!("not a readable PNG or JPEG image: {m}"),
+        ),
+    })?;
+    let mut gray = img.into_luma8();
+    let long_side = gray.width().max(gray.height());
+    if long_side > MAX_SIDE {
+        let scale = f64::from(MAX_SIDE) / f64::from(long_side);
+        gray = image::imageops::resize(
+            &gray,
+            ((f64::from(gray.width()) * scale) as u32).max(1),
+            ((f64::from(gray.height()) * scale) as u32).max(1),
+            image::imageops::FilterType::Triangle,
+        );
+    }
+    let mut prepared = rqrr::PreparedImage::prepare(gray);
     for grid in prepared.detect_grids() {
         if let Ok((_, content)) = grid.decode() {
             return Ok(content);
@@ -661,4 +704,40 @@ pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
         "qr-found",
         "no readable QR code in the photo; try a sharper, closer, evenly lit photo",
     ))
+}
+
+/// [`decode_qr_photo`] on the blocking pool, at most [`super::ServeOptions::max_image_decodes`]
+/// at once: a photo waits up to [`PHOTO_QUEUE_WAIT`] for a permit, then gets 503 with
+/// `Retry-After`. The permit is held by the blocking task itself, so a client that hangs up
+/// does not free it before the decode ends.
+pub async fn decode_qr_photo_bounded(
+    state: &AppState,
+    bytes: axum::body::Bytes,
+) -> ApiResult<String> {
+    let permit = tokio::time::timeout(
+        PHOTO_QUEUE_WAIT,
+        state.image_decodes.clone().acquire_owned(),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
+    let Some(permit) = permit else {
+        let mut e = AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Server busy",
+            "every photo decoder is busy; retry in a few seconds",
+        )
+        .field("photo")
+        .rule("decode-capacity");
+        e.retry_after = Some(2);
+        return Err(e);
+    };
+    tokio::task::spawn_blocking(move || {
+        let result = decode_qr_photo(&bytes);
+        drop(permit);
+        result
+    })
+    .await
+    .unwrap_or_else(|e| Err(AppError::internal(e)))
 }

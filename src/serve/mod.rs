@@ -70,6 +70,9 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// Largest accepted CSV upload or QR photo, bytes. Default 4 MiB.
     pub max_upload_bytes: usize,
+    /// Photos decoded at once (`POST /verify/photo`); more wait briefly, then get 503. Default 2,
+    /// or `SAGAT_IMAGE_DECODES` from the environment (at least 1).
+    pub max_image_decodes: usize,
 }
 
 impl Default for ServeOptions {
@@ -91,6 +94,10 @@ impl Default for ServeOptions {
         let public_origin = std::env::var("SAGAT_PUBLIC_ORIGIN")
             .ok()
             .filter(|v| !v.trim().is_empty());
+        let image_decodes = std::env::var("SAGAT_IMAGE_DECODES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2);
         ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo: false,
@@ -101,6 +108,7 @@ impl Default for ServeOptions {
             public_origin,
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 4 * 1024 * 1024,
+            max_image_decodes: image_decodes,
         }
     }
 }
@@ -139,6 +147,8 @@ pub struct Shared {
     pub max_body_bytes: usize,
     /// CSV/photo size limit.
     pub max_upload_bytes: usize,
+    /// Permits for photo decodes ([`ServeOptions::max_image_decodes`]).
+    pub image_decodes: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -159,6 +169,7 @@ impl AppState {
                 public_origin: opts.public_origin.clone(),
                 max_body_bytes: opts.max_body_bytes,
                 max_upload_bytes: opts.max_upload_bytes,
+                image_decodes: Arc::new(tokio::sync::Semaphore::new(opts.max_image_decodes.max(1))),
             }),
         })
     }

@@ -375,12 +375,21 @@ fn verify_and_render(
             signed_in,
             html! { (verdict_section(lang, &o)) (verify_form(lang, &text)) },
         ),
-        Err(e) => page(
-            lang,
-            t(lang, "verify"),
-            signed_in,
-            html! { (flash_err(lang, &e)) (verify_form(lang, "")) },
-        ),
+        Err(e) => {
+            // The page shows the error; the status says it too (413, 415, 422, 503, ...).
+            let mut resp = page(
+                lang,
+                t(lang, "verify"),
+                signed_in,
+                html! { (flash_err(lang, &e)) (verify_form(lang, "")) },
+            );
+            *resp.status_mut() = e.status;
+            if let Some(s) = e.retry_after {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(s));
+            }
+            resp
+        }
     }
 }
 
@@ -403,16 +412,34 @@ async fn verify_photo(
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let mut photo = None;
-    while let Ok(Some(field)) = mp.next_field().await {
-        if field.name() == Some("photo") {
-            photo = field.bytes().await.ok();
+    // A multipart error: over the upload limit (413) or malformed (400).
+    let mut unreadable = None;
+    loop {
+        match mp.next_field().await {
+            Ok(Some(field)) if field.name() == Some("photo") => match field.bytes().await {
+                Ok(b) => photo = Some(b),
+                Err(e) => unreadable = Some(e),
+            },
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                unreadable = Some(e);
+                break;
+            }
         }
     }
-    let text = match photo {
-        Some(bytes) if !bytes.is_empty() => {
-            tokio::task::spawn_blocking(move || backend::decode_qr_photo(&bytes))
-                .await
-                .unwrap_or_else(|e| Err(AppError::internal(e)))
+    let text = match (photo, unreadable) {
+        (_, Some(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Upload too large",
+            e.body_text(),
+        )
+        .field("photo")
+        .rule("body-size")),
+        (_, Some(e)) => Err(AppError::bad_request(e.body_text()).field("photo")),
+        (Some(bytes), None) if !bytes.is_empty() => {
+            backend::decode_qr_photo_bounded(&state, bytes).await
         }
         _ => Err(
             AppError::invalid("photo", "required", "choose a photo of the QR code").field("photo"),

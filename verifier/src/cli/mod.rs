@@ -21,6 +21,8 @@ mod i18n;
 mod pdf;
 mod qr_image;
 
+pub use qr_image::{decode_image_limited, ImageRefusal, MAX_IMAGE_ALLOC, MAX_IMAGE_SIDE, MAX_SIDE};
+
 use i18n::{hours, t, Lang, T};
 
 /// Largest file read (image, PDF, trust list, status list).

@@ -86,26 +86,84 @@ pub const MAX_IMAGE_SIDE: u32 = 12_000;
 /// The most memory the image decoder may allocate: a 48-megapixel RGB photo needs 144 MiB.
 pub const MAX_IMAGE_ALLOC: u64 = 256 * 1024 * 1024;
 
+/// Why [`decode_image_limited`] refused an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRefusal {
+    /// No PNG or JPEG signature: not an image this reader decodes.
+    NotImage(String),
+    /// The header declares more than [`MAX_IMAGE_SIDE`] pixels on a side or more than
+    /// [`MAX_IMAGE_ALLOC`] bytes of decoded pixels; nothing was decoded.
+    TooLarge {
+        /// Declared width, pixels.
+        width: u32,
+        /// Declared height, pixels.
+        height: u32,
+        /// Decoded size the header implies, bytes.
+        bytes: u64,
+    },
+    /// A PNG or JPEG that cannot be decoded (truncated, corrupt, or over a decoder limit).
+    Broken(String),
+}
+
+impl std::fmt::Display for ImageRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRefusal::NotImage(m) | ImageRefusal::Broken(m) => f.write_str(m),
+            ImageRefusal::TooLarge {
+                width,
+                height,
+                bytes,
+            } => write!(
+                f,
+                "the image is too large to search (at most {MAX_IMAGE_SIDE} pixels per side and \
+                 {} MiB decoded): its header declares {width} × {height} pixels, {} MiB",
+                MAX_IMAGE_ALLOC / (1024 * 1024),
+                bytes.div_ceil(1024 * 1024)
+            ),
+        }
+    }
+}
+
 /// Decodes PNG or JPEG bytes within [`MAX_IMAGE_SIDE`] and [`MAX_IMAGE_ALLOC`]: a small file
 /// can declare a huge image (a "decompression bomb"), which must be refused before any pixel
-/// buffer is allocated, not after it has exhausted memory.
-fn decode_image(data: &[u8]) -> Result<image::DynamicImage, ImageError> {
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(MAX_IMAGE_ALLOC);
+/// buffer is allocated, not after it has exhausted memory. The dimensions and pixel format are
+/// read from the header first and checked against both limits; only then are pixels decoded,
+/// with the decoder's own allocations (PNG text chunks, ICC profiles) capped by
+/// [`MAX_IMAGE_ALLOC`] as well. The one size check of `sagat-verify --image` and of the
+/// service's photo upload.
+pub fn decode_image_limited(data: &[u8]) -> Result<image::DynamicImage, ImageRefusal> {
+    let not_image =
+        || ImageRefusal::NotImage("not a PNG or JPEG image (no PNG or JPEG signature)".to_string());
     let mut reader = image::ImageReader::new(std::io::Cursor::new(data))
         .with_guessed_format()
-        .map_err(|e| ImageError::Unreadable(e.to_string()))?;
+        .map_err(|e| ImageRefusal::Broken(e.to_string()))?;
+    match reader.format() {
+        Some(image::ImageFormat::Png | image::ImageFormat::Jpeg) => {}
+        _ => return Err(not_image()),
+    }
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_IMAGE_ALLOC);
     reader.limits(limits);
-    reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => ImageError::Unreadable(format!(
-            "the image is too large to search (at most {MAX_IMAGE_SIDE} pixels per side and \
-             {} MiB decoded): {e}",
-            MAX_IMAGE_ALLOC / (1024 * 1024)
-        )),
-        e => ImageError::Unreadable(e.to_string()),
-    })
+    let broken = |e: image::ImageError| match e {
+        image::ImageError::Unsupported(_) => not_image(),
+        e => ImageRefusal::Broken(e.to_string()),
+    };
+    // Reads the header only (PNG: up to the first image data chunk; JPEG: the frame header).
+    let decoder = reader.into_decoder().map_err(broken)?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+    let bytes = image::ImageDecoder::total_bytes(&decoder);
+    if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || bytes > MAX_IMAGE_ALLOC {
+        return Err(ImageRefusal::TooLarge {
+            width,
+            height,
+            bytes,
+        });
+    }
+    image::DynamicImage::from_decoder(decoder).map_err(broken)
+}
+
+fn decode_image(data: &[u8]) -> Result<image::DynamicImage, ImageError> {
+    decode_image_limited(data).map_err(|e| ImageError::Unreadable(e.to_string()))
 }
 
 /// Reads the credential QR text in a grayscale image.
