@@ -180,6 +180,15 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
     };
     let ledger = Ledger::open(&dir.join("log"), operator.clone(), options)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cut = ledger.recovery();
+    if cut.cut_bytes > 0 {
+        eprintln!(
+            "recovery: removed {} entr{} ({} bytes) written after the log's last checkpoint: an append interrupted before it was acknowledged (crash, power cut or full disk); nothing acknowledged was lost",
+            cut.cut_entries,
+            if cut.cut_entries == 1 { "y" } else { "ies" },
+            cut.cut_bytes
+        );
+    }
     let directory =
         VolunteerDirectory::open(&dir.join("volunteers")).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(App {

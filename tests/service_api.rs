@@ -30,7 +30,12 @@ struct Env {
 }
 
 fn env_with(opts: ServeOptions) -> Env {
-    let dir = tempfile::tempdir().unwrap();
+    env_in(&std::env::temp_dir(), opts)
+}
+
+/// An initialized service whose data directory is a fresh directory under `parent`.
+fn env_in(parent: &std::path::Path, opts: ServeOptions) -> Env {
+    let dir = tempfile::tempdir_in(parent).unwrap();
     let data = dir.path().join("data");
     let a = app::init(&data, app::Config::default(), app::now()).unwrap();
     let state = AppState::new(a, &opts).unwrap();
@@ -1603,6 +1608,15 @@ async fn web_session(e: &Env, code: &str) -> String {
         .to_string()
 }
 
+/// The CSRF token of the organization dashboard's forms for this session.
+async fn org_form_token(e: &Env, cookie: &str) -> String {
+    csrf_of(
+        &call(&e.state, Method::GET, "/org", Auth::Cookie(cookie), None)
+            .await
+            .text(),
+    )
+}
+
 /// The hidden `csrf` field of a rendered page's forms.
 fn csrf_of(page: &str) -> String {
     let at = page
@@ -1839,6 +1853,280 @@ async fn an_issued_certificate_downloads_after_a_restart() {
         let mode = std::fs::metadata(path).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{mode:o}");
     }
+}
+
+/// Restart: the state is dropped (closing the ledger) and rebuilt from the same data dir.
+fn restart(e: Env) -> Env {
+    let Env { _dir, state, op } = e;
+    let data = state.app.dir.clone();
+    drop(state);
+    let state = AppState::new(
+        app::open(&data).unwrap(),
+        &ServeOptions {
+            rate_limit_per_minute: 0,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    Env { _dir, state, op }
+}
+
+/// A POST with a JSON or CSV body, a bearer token and an `Idempotency-Key`.
+async fn keyed(e: &Env, uri: &str, token: &str, key: &str, ctype: &str, body: Vec<u8>) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, ctype)
+        .header("Idempotency-Key", key)
+        .body(Body::from(body))
+        .unwrap();
+    send(&e.state, req).await
+}
+
+fn total_minutes(e: &Env, v: &str) -> u64 {
+    e.state.app.ledger.read(|s| {
+        s.volunteer_hours(v)
+            .map(|h| h.total_minutes)
+            .unwrap_or_default()
+    })
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_idempotency_key_returns_the_first_result_and_never_adds_hours() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Асқар").await;
+    let d = yesterday();
+    let one = serde_json::to_vec(&json!({"volunteer": v, "date": d, "minutes": 90})).unwrap();
+    let uri = "/api/v1/orgs/org-a/attestations";
+    let first = keyed(&e, uri, &a, "retry-1", "application/json", one.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let again = keyed(&e, uri, &a, "retry-1", "application/json", one.clone()).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    assert_eq!(again.json()["index"], first.json()["index"]);
+    assert_eq!(again.json()["duplicate"], true);
+    assert_eq!(total_minutes(&e, &v), 90);
+    // The same key for another request is refused, naming the key.
+    let other = serde_json::to_vec(&json!({"volunteer": v, "date": d, "minutes": 30})).unwrap();
+    keyed(&e, uri, &a, "retry-1", "application/json", other)
+        .await
+        .problem(422, Some("Idempotency-Key"), "idempotency-key-reused");
+    // A malformed key is a 400 naming the header.
+    keyed(&e, uri, &a, "", "application/json", one.clone())
+        .await
+        .problem(400, Some("Idempotency-Key"), "idempotency-key-format");
+    // Without a key every request is new (the old behaviour).
+    let r = call(
+        &e.state,
+        Method::POST,
+        uri,
+        Auth::Bearer(&a),
+        Some(json!({"volunteer": v, "date": d, "minutes": 10})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(total_minutes(&e, &v), 100);
+    // Keys are per organization: org-b's "retry-1" is its own request.
+    let b = org(&e, "org-b").await;
+    let (vb, _) = volunteer(&e, "org-b", &b, "Бота").await;
+    let mine = serde_json::to_vec(&json!({"volunteer": vb, "date": d, "minutes": 90})).unwrap();
+    let r = keyed(
+        &e,
+        "/api/v1/orgs/org-b/attestations",
+        &b,
+        "retry-1",
+        "application/json",
+        mine,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+
+    // A CSV upload retried with its key: the first result, the rows counted once — also after
+    // a restart, when nothing is left in memory.
+    let csv = format!("volunteer,date,hours\n{v},{d},1\n{v},{d},0.5\n").into_bytes();
+    let csv_uri = "/api/v1/orgs/org-a/attestations/csv";
+    let up = keyed(&e, csv_uri, &a, "concert-2025", "text/csv", csv.clone()).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());
+    assert_eq!(up.json()["duplicate"], false);
+    let e = restart(e);
+    let re = keyed(&e, csv_uri, &a, "concert-2025", "text/csv", csv.clone()).await;
+    assert_eq!(re.status, StatusCode::OK, "{}", re.text());
+    assert_eq!(re.json()["duplicate"], true);
+    assert_eq!(re.json()["rows"], 2);
+    assert_eq!(re.json()["first_index"], up.json()["first_index"]);
+    assert_eq!(re.json()["last_index"], up.json()["last_index"]);
+    assert_eq!(total_minutes(&e, &v), 190);
+    let again = keyed(&e, uri, &a, "retry-1", "application/json", one).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "the single attestation's key after a restart"
+    );
+
+    // A web form's nonce is its key: the same form sent again after a restart (the in-memory
+    // form results are gone) appends nothing.
+    // (Each session's form carries that session's CSRF token; the nonce stays the same.)
+    let cookie = web_session(&e, &a).await;
+    let nonce = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+    let body = |csrf: &str| {
+        format!("volunteer={v}&date={d}&hours=2&activity=&role=&note=&nonce={nonce}&csrf={csrf}")
+    };
+    let first = body(&org_form_token(&e, &cookie).await);
+    let r = send(&e.state, form_post("/org/attest", &cookie, &first)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(total_minutes(&e, &v), 310);
+    let e = restart(e);
+    let cookie = web_session(&e, &a).await;
+    let resent = body(&org_form_token(&e, &cookie).await);
+    let r = send(&e.state, form_post("/org/attest", &cookie, &resent)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(total_minutes(&e, &v), 310, "the resent form added no hours");
+}
+
+/// A tmpfs of `kib` KiB mounted on a fresh directory (root only, as in CI); unmounted on drop.
+struct Tmpfs {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(kib: u64) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mnt");
+        std::fs::create_dir(&path).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(&path)
+            .output()
+            .expect("the disk-full test runs `mount`");
+        assert!(
+            out.status.success(),
+            "the disk-full test mounts a small tmpfs and needs root (scripts/test runs as root in CI): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { path, _dir: dir }
+    }
+
+    /// Fills it up with a new filler file; returns the filler's path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let n = std::fs::read_dir(&self.path).unwrap().count();
+        let path = self.path.join(format!("filler-{n}"));
+        let mut f = std::fs::File::create(&path).unwrap();
+        while f.write(&[0u8; 4096]).is_ok_and(|n| n > 0) {}
+        path
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn on_a_full_disk_appends_are_refused_as_not_recorded_and_the_service_recovers_by_itself() {
+    let fs = Tmpfs::mount(48 * 1024);
+    let e = env_in(
+        &fs.path,
+        ServeOptions {
+            rate_limit_per_minute: 0,
+            ..ServeOptions::default()
+        },
+    );
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Гүлнар").await;
+    let d = yesterday();
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 60).await.status,
+        StatusCode::CREATED
+    );
+    let size = e.state.app.ledger.size();
+    // One hour on each of 1000 earlier days (the daily limit holds).
+    let today = (app::now() / 86_400) as i32;
+    let rows: String = (0..1000)
+        .map(|i| format!("{v},{},1\n", sagat_verifier::format_date(today - 2 - i)))
+        .collect();
+    let csv = format!("volunteer,date,hours\n{rows}").into_bytes();
+    let csv_uri = "/api/v1/orgs/org-a/attestations/csv";
+    let one = serde_json::to_vec(&json!({"volunteer": v, "date": d, "minutes": 15})).unwrap();
+    let uri = "/api/v1/orgs/org-a/attestations";
+
+    let mut fillers = vec![fs.fill()];
+    let p = keyed(&e, csv_uri, &a, "big-1", "text/csv", csv.clone())
+        .await
+        .problem(503, None, "not-recorded");
+    assert!(
+        p["detail"].as_str().unwrap().contains("not recorded"),
+        "{p}"
+    );
+    // Cutting the partial write freed its pages: fill them too. Small appends then fit in the
+    // slack of the log file's last page until one does not (each that fits is recorded).
+    fillers.push(fs.fill());
+    let mut fitted = 0u64;
+    let r = loop {
+        let key = format!("one-{fitted}");
+        let r = keyed(&e, uri, &a, &key, "application/json", one.clone()).await;
+        if r.status != StatusCode::CREATED {
+            break r;
+        }
+        fitted += 1;
+        assert!(fitted < 40, "40 appends fitted on a full disk");
+    };
+    let one_key = format!("one-{fitted}");
+    let size = size + fitted;
+    r.problem(503, None, "not-recorded");
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    let h = call(&e.state, Method::GET, "/healthz", Auth::None, None).await;
+    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{}", h.text());
+    assert!(h.text().contains("No space left"), "{}", h.text());
+    let m = call(&e.state, Method::GET, "/metrics", Auth::None, None)
+        .await
+        .text();
+    assert!(m.contains("sagat_ledger_healthy 0"), "{m}");
+    assert!(
+        m.contains("sagat_ledger_state{state=\"write_failing\""),
+        "{m}"
+    );
+    assert!(m.contains("sagat_append_storage_failures_total 2"), "{m}");
+    assert_eq!(e.state.app.ledger.size(), size, "nothing half-appeared");
+    let minutes = 60 + 15 * fitted;
+    assert_eq!(total_minutes(&e, &v), minutes);
+
+    // Space is back: healthy again without a restart, and the retries append exactly once.
+    for f in fillers {
+        std::fs::remove_file(f).unwrap();
+    }
+    let h = call(&e.state, Method::GET, "/healthz", Auth::None, None).await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.text());
+    let r = keyed(&e, csv_uri, &a, "big-1", "text/csv", csv.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["rows"], 1000);
+    let r = keyed(&e, uri, &a, &one_key, "application/json", one.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(
+        keyed(&e, csv_uri, &a, "big-1", "text/csv", csv)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        keyed(&e, uri, &a, &one_key, "application/json", one)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let minutes = minutes + 1000 * 60 + 15;
+    assert_eq!(total_minutes(&e, &v), minutes);
+    // And after a restart: the same, no ghost rows.
+    let size = e.state.app.ledger.size();
+    let e = restart(e);
+    assert_eq!(e.state.app.ledger.size(), size);
+    assert_eq!(total_minutes(&e, &v), minutes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -89,11 +89,30 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
-    /// A write or sync of the log failed earlier; the ledger stopped accepting appends so that
-    /// nothing unsynced is acknowledged. Reopen it to recover.
-    #[error("ledger stopped after a storage failure: {reason}; reopen to recover")]
+    /// The ledger stopped after an earlier `fdatasync` failure (or was closed) before this
+    /// request's entries were written: **nothing of this request was recorded**. Reopen the
+    /// ledger (restart the process) to recover.
+    #[error("not recorded: the ledger stopped after a storage failure ({reason}); nothing of this request was written; restart to recover")]
     Stopped {
         /// The original failure.
+        reason: String,
+    },
+    /// Writing this request's records failed (for example `ENOSPC`, disk full) and the partial
+    /// write was cut off again: **nothing of this request was recorded**. The ledger keeps
+    /// running and tries again with the next request (see [`Ledger::health`](crate::Ledger::health)).
+    #[error("not recorded: writing the log failed ({reason}); the partial write was removed, nothing of this request was recorded; retry when storage is back")]
+    WriteFailed {
+        /// The operating system's error.
+        reason: String,
+    },
+    /// The entries were written but the disk did not confirm them (`fdatasync` failed, or the
+    /// ledger stopped while they waited for it): **they may or may not be in the log** after a
+    /// restart. Nothing in the log tells them apart from acknowledged ones, so the caller must
+    /// find out: resend the same entries (same event ids) after the restart, and the answer is
+    /// either the original index (`duplicate`) or a fresh append. The ledger stopped.
+    #[error("outcome unknown: the entries were written but the disk did not confirm them ({reason}); they may or may not be in the log after a restart; resend the same request (same event ids) to find out")]
+    Unconfirmed {
+        /// The failure.
         reason: String,
     },
     /// The volunteer directory (names, outside the log) failed.

@@ -13,8 +13,13 @@
 //!   newest checkpoint (what readers see), and only then replies. While it syncs, the writer
 //!   already works on the next round, so signature checking overlaps the disk flush.
 //!
-//! A sync failure stops the ledger (no retry: after a failed fsync the page cache state is
-//! unknown); reopening recovers from the file.
+//! A failed *write* (e.g. `ENOSPC`) is undone on the spot: the partial records are cut off, the
+//! round's rule state and tree leaves are reverted, its callers get [`Error::WriteFailed`]
+//! (nothing recorded), and the next round tries again. A failed *sync* stops the ledger (no
+//! retry: after a failed fsync the page cache state is unknown); its callers get
+//! [`Error::Unconfirmed`] and reopening recovers from the file. Recovery keeps exactly the
+//! records up to the last whole checkpoint: a request's entries are never kept without the
+//! checkpoint written with them, so a request is all-or-nothing through any crash.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -34,8 +39,8 @@ use crate::error::Error;
 use crate::index::Index;
 use crate::state::{State, Violation};
 use crate::store::{
-    checkpoint_after, encode_record, LogFile, Next, Record, RecordReader, KIND_CHECKPOINT,
-    KIND_ENTRY, MAX_ENTRY_LEN,
+    checkpoint_after, encode_record, LogFile, Next, Record, RecordReader, HEADER_LEN,
+    KIND_CHECKPOINT, KIND_ENTRY, MAX_ENTRY_LEN, RECORD_OVERHEAD,
 };
 use crate::tree::{Frontier, Tree, TILE_WIDTH};
 
@@ -110,6 +115,42 @@ impl std::fmt::Display for VerifyFailure {
 
 impl std::error::Error for VerifyFailure {}
 
+/// How the ledger's storage is doing, for a service's health check ([`Ledger::health`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Health {
+    /// Appends are written and synced.
+    Ok,
+    /// The last write of the log failed (e.g. disk full) and was undone: nothing of it was
+    /// recorded. The ledger keeps running; the next append, or [`Ledger::probe_storage`], tries
+    /// the disk again and clears this once a write goes through.
+    WriteFailing {
+        /// The operating system's error of the last failed write.
+        reason: String,
+    },
+    /// An `fdatasync` failed (or the ledger was closed): nothing more is accepted until the
+    /// ledger is reopened (the process restarted).
+    Stopped {
+        /// The original failure.
+        reason: String,
+    },
+}
+
+/// What recovery on open removed: records written after the last whole checkpoint, which were
+/// therefore never acknowledged (a round interrupted by a crash, a power cut or a full disk
+/// between its first byte and its checkpoint's last).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Complete entries that were cut (their checkpoint was missing or torn).
+    pub cut_entries: u64,
+    /// Bytes cut from the end of the log file.
+    pub cut_bytes: u64,
+}
+
+/// Bytes a storage probe writes (and removes again): several pages, so that a file system
+/// that is full except for the slack in the log's last page still fails it.
+const PROBE_BYTES: usize = 64 * 1024;
+
 /// The published (durable) view readers see.
 #[derive(Debug, Clone)]
 struct Published {
@@ -130,6 +171,9 @@ struct Shared {
     index: Index,
     index_broken: AtomicBool,
     stopped: Mutex<Option<String>>,
+    /// The last failed (and undone) write, until a write succeeds again.
+    write_failure: Mutex<Option<String>>,
+    recovery: Recovery,
 }
 
 /// One entry ready for the writer: decoded and leaf-hashed by the caller's thread.
@@ -161,6 +205,8 @@ impl std::fmt::Debug for Reply {
 struct Request {
     entries: Vec<Prepared>,
     batch: bool,
+    /// A storage probe ([`Ledger::probe_storage`]), not an append: `entries` is empty.
+    probe: bool,
     reply: Reply,
 }
 
@@ -309,6 +355,7 @@ struct Scan {
     offsets: Vec<u64>,
     last: Option<Published>,
     checkpoints: u64,
+    recovery: Recovery,
 }
 
 impl Ledger {
@@ -317,9 +364,11 @@ impl Ledger {
     /// 1. takes the exclusive lock `dir/lock` ([`Error::InUse`] if another process holds it);
     /// 2. scans `dir/entries`: every record's checksum, every checkpoint's signature, tree size and
     ///    root; replays entries into the rule state (signatures were checked on append);
-    /// 3. cuts a torn or invalid tail that no valid checkpoint follows (it was never
-    ///    acknowledged); damage before a valid checkpoint is [`Error::Corrupt`], never cut;
-    /// 4. signs a checkpoint for entries after the last one (they passed the rules again);
+    /// 3. cuts everything after the last whole checkpoint — a torn or invalid tail, and complete
+    ///    entries whose checkpoint never made it to the file: none of it was acknowledged, and
+    ///    keeping part of a request would break its all-or-nothing promise ([`Ledger::recovery`]
+    ///    says what was cut); damage before a valid checkpoint is [`Error::Corrupt`], never cut;
+    /// 4. signs the empty tree's checkpoint for a new log;
     /// 5. brings the sled index up to date, rebuilding it from the log if it is behind, ahead or
     ///    inconsistent.
     pub fn open(
@@ -346,13 +395,21 @@ impl Ledger {
             tree,
             offsets,
             last,
+            recovery,
             ..
         } = scan;
 
-        // Entries after the last checkpoint: sign one for them (or the empty tree of a new log).
+        // A new log (or one whose only records were cut): sign the empty tree's checkpoint.
         let published = match last {
-            Some(p) if p.size == tree.size() => p,
-            _ => {
+            Some(p) => {
+                debug_assert_eq!(
+                    p.size,
+                    tree.size(),
+                    "recovery keeps the checkpointed prefix"
+                );
+                p
+            }
+            None => {
                 let p = sign_checkpoint(&signer, &options.origin, &tree)?;
                 let mut buf = Vec::new();
                 encode_record(KIND_CHECKPOINT, p.note.as_bytes(), &mut buf);
@@ -379,6 +436,8 @@ impl Ledger {
             index,
             index_broken: AtomicBool::new(false),
             stopped: Mutex::new(None),
+            write_failure: Mutex::new(None),
+            recovery,
         });
         let (tx, rx) = mpsc::channel::<Request>();
         let (sync_tx, sync_rx) = mpsc::channel::<SyncJob>();
@@ -392,9 +451,11 @@ impl Ledger {
         };
         let writer = {
             let shared = shared.clone();
+            let last_note = read_lock(&shared.published).note.clone();
             let w = Writer {
                 shared,
                 log,
+                last_note,
                 signer,
                 origin: options.origin.clone(),
                 threads: options.verify_threads.max(1),
@@ -436,7 +497,7 @@ impl Ledger {
         self.append_checked_then(entry, accept, move |outcome| {
             let _ = tx.send(outcome);
         })?;
-        Ok(rx.recv().unwrap_or_else(|_| Err(self.stopped_error())))
+        Ok(rx.recv().unwrap_or_else(|_| Err(self.unanswered_error())))
     }
 
     /// Like [`Ledger::append_checked`], but returns as soon as the entry is handed to the writer:
@@ -546,32 +607,53 @@ impl Ledger {
                 let _ = tx.send(outcome);
             })),
         );
-        rx.recv().map_err(|_| self.stopped_error())?
+        rx.recv().map_err(|_| self.unanswered_error())?
     }
 
     /// Hands entries to the writer; `reply` gets the outcome (at once if the ledger is closed).
     fn submit_then(&self, entries: Vec<Prepared>, batch: bool, reply: Reply) {
+        self.send(Request {
+            entries,
+            batch,
+            probe: false,
+            reply,
+        });
+    }
+
+    /// Sends a request to the writer; if it is gone, answers the request at once: nothing of it
+    /// was written.
+    fn send(&self, request: Request) {
         // The reply runs outside the lock: it may be arbitrary caller code.
         let refused = {
             let guard = self.inner.tx.lock().unwrap_or_else(PoisonError::into_inner);
             match guard.as_ref() {
                 None => Err((
-                    reply,
+                    request.reply,
                     Error::Stopped {
                         reason: "the ledger was closed".into(),
                     },
                 )),
                 Some(tx) => tx
-                    .send(Request {
-                        entries,
-                        batch,
-                        reply,
-                    })
+                    .send(request)
                     .map_err(|mpsc::SendError(request)| (request.reply, self.stopped_error())),
             }
         };
         if let Err((reply, error)) = refused {
             reply.send(Err(error));
+        }
+    }
+
+    /// The error for a request whose reply was dropped unanswered (the writer or syncer died
+    /// while holding it): it may have been written, so the outcome is unknown.
+    fn unanswered_error(&self) -> Error {
+        Error::Unconfirmed {
+            reason: format!(
+                "the ledger's writer stopped without answering ({})",
+                match self.stopped_error() {
+                    Error::Stopped { reason } => reason,
+                    other => other.to_string(),
+                }
+            ),
         }
     }
 
@@ -586,6 +668,67 @@ impl Ledger {
         Error::Stopped {
             reason: reason.unwrap_or_else(|| "the ledger's writer stopped".into()),
         }
+    }
+
+    /// How the storage is doing: [`Health::Ok`], a failed and undone write that the next append
+    /// retries, or stopped after a failed sync.
+    pub fn health(&self) -> Health {
+        let shared = &self.inner.shared;
+        if let Some(reason) = shared
+            .stopped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Health::Stopped { reason };
+        }
+        if self
+            .inner
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+        {
+            return Health::Stopped {
+                reason: "the ledger was closed".into(),
+            };
+        }
+        match shared
+            .write_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            Some(reason) => Health::WriteFailing { reason },
+            None => Health::Ok,
+        }
+    }
+
+    /// Tries the disk while [`Health::WriteFailing`]: the writer appends 64 KiB of copies of its
+    /// last checkpoint record (valid records, should a crash keep them) and cuts them off again.
+    /// If that write goes through, the failure is cleared. Blocks until the writer answered;
+    /// returns the health afterwards. Does nothing when healthy.
+    pub fn probe_storage(&self) -> Health {
+        if !matches!(self.health(), Health::WriteFailing { .. }) {
+            return self.health();
+        }
+        let (tx, rx) = mpsc::channel();
+        let reply = Reply(Box::new(move |outcome| {
+            let _ = tx.send(outcome);
+        }));
+        self.send(Request {
+            entries: Vec::new(),
+            batch: false,
+            probe: true,
+            reply,
+        });
+        let _ = rx.recv();
+        self.health()
+    }
+
+    /// What recovery cut when this ledger was opened (zero when nothing was cut).
+    pub fn recovery(&self) -> Recovery {
+        self.inner.shared.recovery
     }
 
     /// Number of durable entries (the size of the latest checkpoint).
@@ -811,9 +954,14 @@ fn scan_for_open(
         offsets: Vec::new(),
         last: None,
         checkpoints: 0,
+        recovery: Recovery::default(),
     };
     let io = |e| Error::io(log.path(), e);
     let mut cut: Option<(u64, String)> = None;
+    // Where the last whole checkpoint record ends, and the rule changes of the entries after it
+    // (to undo if no checkpoint follows them).
+    let mut checkpointed_end = HEADER_LEN;
+    let mut uncheckpointed = Vec::new();
     loop {
         let next = reader.next_record().map_err(io)?;
         let index = scan.tree.size();
@@ -831,7 +979,10 @@ fn scan_for_open(
                     Err(e) => Some(format!("entry cannot be decoded: {e}")),
                     Ok(signed) => match scan.state.apply(index, &signed, today, false) {
                         Err(v) => Some(format!("replay: {v}")),
-                        Ok(_) => None,
+                        Ok(applied) => {
+                            uncheckpointed.push(applied);
+                            None
+                        }
                     },
                 };
                 if let Some(reason) = problem {
@@ -873,6 +1024,8 @@ fn scan_for_open(
                     });
                 }
                 scan.checkpoints += 1;
+                checkpointed_end = offset + RECORD_OVERHEAD + note.len() as u64;
+                uncheckpointed.clear();
                 scan.last = Some(Published {
                     size: cp.size,
                     note,
@@ -889,12 +1042,27 @@ fn scan_for_open(
                 reason: format!("{reason} (file offset {offset}; a signed checkpoint follows, so this is not a torn tail)"),
             });
         }
-        // Never acknowledged: a torn write or a write that lost its checkpoint. Cut it.
-        log.truncate(offset)?;
     }
+    // Everything after the last whole checkpoint was never acknowledged (acknowledgement waits
+    // for the fdatasync of the checkpoint written with the entries): a torn record, or complete
+    // entries of a round whose checkpoint is missing. Keeping those entries would keep part of a
+    // request, so all of it goes: the log ends at its last checkpoint.
     let covered = scan.last.as_ref().map_or(0, |p| p.size);
     if covered > scan.tree.size() {
         unreachable!("a checkpoint never covers more entries than precede it");
+    }
+    let file_end = log.file().metadata().map_err(io)?.len();
+    if file_end > checkpointed_end {
+        while let Some(applied) = uncheckpointed.pop() {
+            scan.state.revert(applied);
+        }
+        scan.recovery = Recovery {
+            cut_entries: scan.tree.size() - covered,
+            cut_bytes: file_end - checkpointed_end,
+        };
+        scan.tree.truncate(covered);
+        scan.offsets.truncate(covered as usize);
+        log.truncate(checkpointed_end)?;
     }
     Ok(scan)
 }
@@ -951,6 +1119,8 @@ fn catch_up_index(index: &Index, log: &LogFile, offsets: &[u64]) -> Result<(), E
 struct Writer {
     shared: Arc<Shared>,
     log: LogFile,
+    /// The note of the last checkpoint record in the file (what a storage probe writes).
+    last_note: String,
     signer: NoteSigner,
     origin: String,
     threads: usize,
@@ -976,6 +1146,15 @@ impl Writer {
                     }
                     Err(_) => break,
                 }
+            }
+            let (probes, round): (Vec<Request>, Vec<Request>) =
+                round.into_iter().partition(|r| r.probe);
+            for probe in probes {
+                let outcome = self.probe();
+                probe.reply.send(outcome.map(|()| Vec::new()));
+            }
+            if round.is_empty() {
+                continue;
             }
             let stopped = self
                 .shared
@@ -1080,6 +1259,54 @@ impl Writer {
         (fates, applied_all, new_entries)
     }
 
+    /// A storage probe: writes [`PROBE_BYTES`] of copies of the last checkpoint record (each a
+    /// valid record, should a crash keep them) and cuts them off again. A write that goes
+    /// through clears the write failure; one that fails leaves it.
+    fn probe(&mut self) -> Result<(), Error> {
+        if self
+            .shared
+            .stopped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+        {
+            return Err(Error::Stopped {
+                reason: "the ledger stopped".into(),
+            });
+        }
+        let mut buf = Vec::new();
+        while buf.len() < PROBE_BYTES {
+            encode_record(KIND_CHECKPOINT, self.last_note.as_bytes(), &mut buf);
+        }
+        let start = self.log.end();
+        let written = self.log.append(&buf);
+        if let Err(e) = self.log.truncate(start) {
+            self.stop(&e);
+            return Err(e);
+        }
+        match written {
+            Ok(()) => {
+                *self
+                    .shared
+                    .write_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+                Ok(())
+            }
+            Err(e) => Err(Error::WriteFailed {
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn stop(&self, e: &Error) {
+        *self
+            .shared
+            .stopped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+    }
+
     fn round(&mut self, round: Vec<Request>) -> Result<(), Error> {
         let shared = self.shared.clone();
         let mut state = write_lock(&shared.state);
@@ -1109,7 +1336,6 @@ impl Writer {
             }
             (fates, applied, positions) = self.rules(&mut state, tree_size, &round, true);
         }
-        drop(applied);
 
         // Write the new entries and a checkpoint for the new tree.
         let mut replies = Vec::new();
@@ -1129,17 +1355,41 @@ impl Writer {
             drop(tree);
             encode_record(KIND_CHECKPOINT, p.note.as_bytes(), &mut buf);
             if let Err(e) = self.log.append(&buf) {
+                // Undo the round: cut the partial records, drop its leaves, revert its rules.
+                // Nothing of it was recorded, and the ledger goes on (the disk may have room
+                // again for the next round).
+                let cut = self.log.truncate(start);
+                write_lock(&shared.tree).truncate(tree_size);
+                while let Some(a) = applied.pop() {
+                    state.revert(a);
+                }
+                drop(state);
                 let reason = e.to_string();
+                *shared
+                    .write_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
+                if let Err(cut_error) = &cut {
+                    // The partial write stays in the file: recovery on reopen cuts it (no
+                    // checkpoint follows it). Stop so nothing is appended after it.
+                    self.stop(cut_error);
+                }
                 for (req, fate) in round.into_iter().zip(fates) {
                     req.reply.send(Err(match fate {
                         Fate::Failed(err) => err,
-                        Fate::Accepted(_) => Error::Stopped {
+                        Fate::Accepted(_) => Error::WriteFailed {
                             reason: reason.clone(),
                         },
                     }));
                 }
-                return Err(e);
+                return Ok(());
             }
+            drop(applied);
+            *shared
+                .write_failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = None;
+            self.last_note.clone_from(&p.note);
             if shared.index.record(tree_size, &index_items).is_err() {
                 shared.index_broken.store(true, Ordering::Relaxed);
             }
@@ -1195,9 +1445,11 @@ fn syncer_loop(shared: &Shared, file: File, rx: Receiver<SyncJob>) {
                     .stopped
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
+                // These rounds were written (the writer hands over only written rounds) but not
+                // confirmed: after a restart they may or may not be in the log.
                 for job in jobs {
                     for (reply, _) in job.replies {
-                        reply.send(Err(Error::Stopped {
+                        reply.send(Err(Error::Unconfirmed {
                             reason: reason.clone(),
                         }));
                     }

@@ -61,6 +61,17 @@ impl Tree {
         }
     }
 
+    /// Drops every leaf from `size` on (and the subtree hashes they completed): the tree as it
+    /// was when it had `size` leaves. Used to undo a round whose write failed.
+    pub(crate) fn truncate(&mut self, size: u64) {
+        for (level, hashes) in self.levels.iter_mut().enumerate() {
+            hashes.truncate((size >> level) as usize);
+        }
+        while self.levels.last().is_some_and(Vec::is_empty) {
+            self.levels.pop();
+        }
+    }
+
     /// MTH(D[lo:hi]) for `lo < hi ≤ size`.
     pub(crate) fn range_hash(&self, lo: u64, hi: u64) -> Hash {
         debug_assert!(lo < hi && hi <= self.size());
@@ -227,6 +238,23 @@ mod tests {
             t.push(*l);
         }
         (t, leaves)
+    }
+
+    #[test]
+    fn truncate_gives_the_smaller_tree_back() {
+        let (full, leaves) = build(77);
+        for size in [0u64, 1, 2, 3, 8, 31, 32, 33, 64, 76, 77] {
+            let mut t = full.clone();
+            t.truncate(size);
+            let (want, _) = build(size);
+            assert_eq!(t.size(), size);
+            assert_eq!(t.levels, want.levels, "size {size}");
+            // It keeps growing correctly after the cut.
+            for &l in &leaves[size as usize..] {
+                t.push(l);
+            }
+            assert_eq!(t.levels, full.levels, "regrown from {size}");
+        }
     }
 
     #[test]

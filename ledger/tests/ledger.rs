@@ -310,22 +310,43 @@ fn record(kind: u8, body: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn complete_entries_after_the_last_checkpoint_get_checkpointed() {
+fn complete_entries_after_the_last_checkpoint_are_cut_never_checkpointed() {
     let dir = tempfile::tempdir().unwrap();
     let l = seeded(dir.path(), 2);
     let size = l.size();
-    l.close();
-    // The writer crashed after writing an entry but before its checkpoint.
+    let note = l.checkpoint_note();
+    let good_len = {
+        l.close();
+        log_len(dir.path())
+    };
+    // The writer was killed after writing complete entries of a round but before its
+    // checkpoint: that round was never acknowledged, so none of it may become part of the log
+    // (keeping them would keep part of a batch).
     let mut f = OpenOptions::new()
         .append(true)
         .open(dir.path().join("entries"))
         .unwrap();
     f.write_all(&record(1, &enroll(9))).unwrap();
+    f.write_all(&record(1, &enroll(10))).unwrap();
     drop(f);
+    let cut_bytes = log_len(dir.path()) - good_len;
     let l = open(dir.path());
-    assert_eq!(l.size(), size + 1);
-    assert_eq!(l.checkpoint().size, size + 1);
-    assert_eq!(l.entry(size).unwrap(), enroll(9));
+    assert_eq!(
+        l.recovery(),
+        sagat_ledger::Recovery {
+            cut_entries: 2,
+            cut_bytes
+        }
+    );
+    assert_eq!(l.size(), size);
+    assert_eq!(l.checkpoint_note(), note, "no checkpoint signed for them");
+    assert_eq!(l.event_index(&event_id(&enroll(9))), None);
+    assert!(
+        l.read(|s| s.volunteers().len()) == 2,
+        "their rules were undone"
+    );
+    // The same entries can be appended again, as new.
+    assert_eq!(l.append(enroll(9)).unwrap().index, size);
     l.close();
     assert_eq!(
         verify_log(dir.path(), &operator().verifying_key(), None)
@@ -333,6 +354,35 @@ fn complete_entries_after_the_last_checkpoint_get_checkpointed() {
             .entries,
         size + 1
     );
+}
+
+#[test]
+fn a_batch_whose_checkpoint_was_torn_disappears_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 1);
+    let size = l.size();
+    l.close();
+    let before = log_len(dir.path());
+    let l = open(dir.path());
+    let batch: Vec<Vec<u8>> = (100..140).map(enroll).collect();
+    l.append_batch(batch.clone()).unwrap();
+    l.close();
+    let after = log_len(dir.path());
+    // Cut the file at every length inside the batch's round (its entries, then its checkpoint):
+    // each time, reopening keeps either none of the batch or — with the checkpoint whole — all.
+    let full = std::fs::read(dir.path().join("entries")).unwrap();
+    for cut in (before..after).step_by(97).chain([after - 1]) {
+        std::fs::write(dir.path().join("entries"), &full[..cut as usize]).unwrap();
+        let l = open(dir.path());
+        assert_eq!(l.size(), size, "cut at {cut}");
+        assert!(batch.iter().all(|e| l.event_index(&event_id(e)).is_none()));
+        l.close();
+        assert_eq!(log_len(dir.path()), before, "cut at {cut}");
+    }
+    std::fs::write(dir.path().join("entries"), &full).unwrap();
+    let l = open(dir.path());
+    assert_eq!(l.size(), size + batch.len() as u64);
+    assert_eq!(l.recovery(), sagat_ledger::Recovery::default());
 }
 
 #[test]

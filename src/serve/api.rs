@@ -787,8 +787,13 @@ pub struct Created {
     pub duplicate: bool,
 }
 
-/// Builds an `ActivityPublished` body from a form, checking fields.
-pub fn activity_body(org: &str, req: PublishActivity) -> ApiResult<(String, EventBody)> {
+/// Builds an `ActivityPublished` body from a form, checking fields. `id` is both the event id
+/// and the activity id ([`backend::event_ids`]).
+pub fn activity_body(
+    org: &str,
+    req: PublishActivity,
+    id: String,
+) -> ApiResult<(String, EventBody)> {
     if req.title_en.trim().is_empty() {
         return Err(AppError::invalid(
             "title_en",
@@ -816,7 +821,6 @@ pub fn activity_body(org: &str, req: PublishActivity) -> ApiResult<(String, Even
             "`to` is before `from`",
         ));
     }
-    let id = crate::app::new_id();
     let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok((
         id.clone(),
@@ -838,24 +842,58 @@ pub fn activity_body(org: &str, req: PublishActivity) -> ApiResult<(String, Even
 
 /// Publishes an activity (organization; server-held key).
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/activities", tag = "organization", security(("bearer" = [])),
-    params(("org" = String, Path)), request_body = PublishActivity,
-    responses((status = 201, body = Created), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("org" = String, Path), IdempotencyKeyHeader), request_body = PublishActivity,
+    responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn publish_activity(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<PublishActivity>,
 ) -> ApiResult<Response> {
     caller.require_org(&org)?;
-    let (id, body) = activity_body(&org, req)?;
-    let (_, landed) = backend::append_as_org(&state, &org, body)
+    let key = backend::IdempotencyKey::from_headers(&headers)?;
+    let id = backend::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
+    let (id, body) = activity_body(&org, req, id)?;
+    append_one(&state, &org, id, body).await
+}
+
+/// The optional `Idempotency-Key` request header of server-signed appends.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// 1 to 255 visible ASCII characters, e.g. a random UUID, new for each new request. A retry
+    /// with the same key (after a timeout, a 5xx or a crash) returns the first request's result
+    /// (200, `duplicate: true`) instead of appending again; the key is remembered by the log
+    /// itself (the event ids derive from it), so forever.
+    #[param(rename = "Idempotency-Key")]
+    #[allow(dead_code)]
+    idempotency_key: Option<String>,
+}
+
+/// Appends one event signed with `org`'s server-held key under event id `id`: 201 with its
+/// index, or 200 with the first result when the id came from an `Idempotency-Key` whose request
+/// is already in the log.
+async fn append_one(
+    state: &AppState,
+    org: &str,
+    id: String,
+    body: EventBody,
+) -> ApiResult<Response> {
+    let landed = backend::append_events_as_org(state, org, vec![(id.clone(), body)])
         .await
         .map_err(with_rule_field)?;
-    Ok(created(Created {
+    let l = landed[0];
+    let answer = Created {
         id,
-        index: landed.index,
-        duplicate: landed.duplicate,
-    }))
+        index: l.index,
+        duplicate: l.duplicate,
+    };
+    Ok(if l.duplicate {
+        (StatusCode::OK, Json(answer)).into_response()
+    } else {
+        created(answer)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1047,8 +1085,9 @@ pub struct Attest {
     pub note: Option<String>,
 }
 
-/// Builds a `HoursAttested` body from a request, checking fields.
-pub fn attest_body(org: &str, req: Attest) -> ApiResult<(String, EventBody)> {
+/// Builds a `HoursAttested` body from a request, checking fields. `id` is both the event id and
+/// the attestation id ([`backend::event_ids`]).
+pub fn attest_body(org: &str, req: Attest, id: String) -> ApiResult<(String, EventBody)> {
     check_id128("volunteer", &req.volunteer)?;
     check_date("date", &req.date)?;
     let minutes = minutes_of(req.minutes, req.hours)?;
@@ -1056,7 +1095,6 @@ pub fn attest_body(org: &str, req: Attest) -> ApiResult<(String, EventBody)> {
     if let Some(a) = &activity {
         check_id128("activity", a)?;
     }
-    let id = crate::app::new_id();
     let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     Ok((
         id.clone(),
@@ -1075,24 +1113,20 @@ pub fn attest_body(org: &str, req: Attest) -> ApiResult<(String, EventBody)> {
 
 /// Attests hours (organization; server-held key).
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations", tag = "organization", security(("bearer" = [])),
-    params(("org" = String, Path)), request_body = Attest,
-    responses((status = 201, body = Created), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    params(("org" = String, Path), IdempotencyKeyHeader), request_body = Attest,
+    responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn attest(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<Attest>,
 ) -> ApiResult<Response> {
     caller.require_org(&org)?;
-    let (id, body) = attest_body(&org, req)?;
-    let (_, landed) = backend::append_as_org(&state, &org, body)
-        .await
-        .map_err(with_rule_field)?;
-    Ok(created(Created {
-        id,
-        index: landed.index,
-        duplicate: landed.duplicate,
-    }))
+    let key = backend::IdempotencyKey::from_headers(&headers)?;
+    let id = backend::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
+    let (id, body) = attest_body(&org, req, id)?;
+    append_one(&state, &org, id, body).await
 }
 
 /// One attestation as its organization sees it.
@@ -1164,12 +1198,34 @@ pub struct CsvAccepted {
     pub first_index: u64,
     /// Last log index.
     pub last_index: u64,
+    /// True when this answers a retry: the rows were appended by an earlier request with the
+    /// same `Idempotency-Key` (or web form nonce), and nothing new was appended.
+    pub duplicate: bool,
+}
+
+impl CsvAccepted {
+    fn of(rows: &[crate::attest_csv::Row], landed: &[Landed]) -> CsvAccepted {
+        CsvAccepted {
+            rows: rows.len(),
+            minutes: rows.iter().map(|r| r.body.minutes as u64).sum(),
+            first_index: landed.first().map(|l| l.index).unwrap_or(0),
+            last_index: landed.last().map(|l| l.index).unwrap_or(0),
+            duplicate: !landed.is_empty() && landed.iter().all(|l| l.duplicate),
+        }
+    }
 }
 
 /// Parses, checks and appends a CSV document for `org`: all rows or none, every bad row named.
-pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiResult<CsvAccepted> {
+/// With an idempotency key the rows' attestation (and event) ids derive from it, so a retry of
+/// the same upload returns the first result instead of appending the rows twice.
+pub async fn attest_csv_bytes(
+    state: &AppState,
+    org: &str,
+    bytes: &[u8],
+    idempotency: Option<&backend::IdempotencyKey>,
+) -> ApiResult<CsvAccepted> {
     let key = backend::org_key(&state.app, org)?;
-    let (rows, errors) = crate::attest_csv::parse(org, bytes);
+    let (mut rows, errors) = crate::attest_csv::parse(org, bytes);
     if !errors.is_empty() || rows.is_empty() {
         let mut errors: Vec<RowError> = errors
             .into_iter()
@@ -1189,6 +1245,22 @@ pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiR
             });
         }
         return Err(AppError::csv_rows(errors));
+    }
+    let ids = backend::event_ids(idempotency, org, "csv", rows.len());
+    for (row, id) in rows.iter_mut().zip(ids) {
+        row.body.attestation = id;
+    }
+    let events: Vec<(String, EventBody)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.body.attestation.clone(),
+                EventBody::HoursAttested(r.body.clone()),
+            )
+        })
+        .collect();
+    if let Some(first) = backend::replay(state, &events).await? {
+        return Ok(CsvAccepted::of(&rows, &first));
     }
     let entries = crate::attest_csv::sign_rows(&rows, &key, now());
     // Dry run against every ledger rule first so every bad row is named, not only the first.
@@ -1220,6 +1292,14 @@ pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiR
     }
     let landed = match backend::append_batch(state, entries).await {
         Ok(l) => l,
+        // A concurrent retry with the same key got there first: its result.
+        Err((_, e))
+            if idempotency.is_some()
+                && e.problem.rule.as_deref() == Some("idempotency")
+                && e.problem.event_id.as_deref() == Some(events[0].0.as_str()) =>
+        {
+            backend::replay(state, &events).await?.ok_or(e)?
+        }
         Err((Some(pos), e)) if pos < rows.len() => {
             // Something changed between the dry run and the append (a concurrent request).
             return Err(AppError::csv_rows(vec![RowError {
@@ -1234,12 +1314,7 @@ pub async fn attest_csv_bytes(state: &AppState, org: &str, bytes: &[u8]) -> ApiR
         }
         Err((_, e)) => return Err(e),
     };
-    Ok(CsvAccepted {
-        rows: rows.len(),
-        minutes: rows.iter().map(|r| r.body.minutes as u64).sum(),
-        first_index: landed.first().map(|l| l.index).unwrap_or(0),
-        last_index: landed.last().map(|l| l.index).unwrap_or(0),
-    })
+    Ok(CsvAccepted::of(&rows, &landed))
 }
 
 fn csv_field(reason: &str) -> String {
@@ -1270,17 +1345,24 @@ fn csv_rule(reason: &str) -> String {
 /// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.
 /// All rows valid → all appended in one batch; otherwise 422 with `errors`, one per bad row.
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations/csv", tag = "organization", security(("bearer" = [])),
-    params(("org" = String, Path)), request_body(content = String, content_type = "text/csv"),
-    responses((status = 201, body = CsvAccepted), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+    params(("org" = String, Path), IdempotencyKeyHeader), request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, body = CsvAccepted), (status = 200, description = "Replay of an earlier upload with the same Idempotency-Key: its result (`duplicate: true`)", body = CsvAccepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn attest_csv(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
     caller.require_org(&org)?;
+    let key = backend::IdempotencyKey::from_headers(&headers)?;
     let bytes = read_limited(body, state.max_upload_bytes).await?;
-    Ok(created(attest_csv_bytes(&state, &org, &bytes).await?))
+    let accepted = attest_csv_bytes(&state, &org, &bytes, key.as_ref()).await?;
+    Ok(if accepted.duplicate {
+        (StatusCode::OK, Json(accepted)).into_response()
+    } else {
+        created(accepted)
+    })
 }
 
 /// Reads a body up to `limit` bytes, or a 413 problem.
@@ -1356,24 +1438,20 @@ pub struct Correct {
 
 /// Corrects an attestation (the attesting organization).
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations/{id}/correct", tag = "organization", security(("bearer" = [])),
-    params(("org" = String, Path), ("id" = String, Path)), request_body = Correct,
-    responses((status = 201, body = Created), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    params(("org" = String, Path), ("id" = String, Path), IdempotencyKeyHeader), request_body = Correct,
+    responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn correct_attestation(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<Correct>,
 ) -> ApiResult<Response> {
     caller.require_org(&org)?;
+    let key = backend::IdempotencyKey::from_headers(&headers)?;
     let body = correct_body(&org, &id, req)?;
-    let (event, landed) = backend::append_as_org(&state, &org, body)
-        .await
-        .map_err(with_rule_field)?;
-    Ok(created(Created {
-        id: event,
-        index: landed.index,
-        duplicate: landed.duplicate,
-    }))
+    let event = backend::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
+    append_one(&state, &org, event, body).await
 }
 
 /// Builds an `AttestationCorrected` body.
@@ -1393,28 +1471,29 @@ pub fn correct_body(org: &str, id: &str, req: Correct) -> ApiResult<EventBody> {
 
 /// Retracts an attestation (the attesting organization).
 #[utoipa::path(post, path = "/api/v1/orgs/{org}/attestations/{id}/retract", tag = "organization", security(("bearer" = [])),
-    params(("org" = String, Path), ("id" = String, Path)), request_body = Reason,
-    responses((status = 201, body = Created), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    params(("org" = String, Path), ("id" = String, Path), IdempotencyKeyHeader), request_body = Reason,
+    responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn retract_attestation(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<Reason>,
 ) -> ApiResult<Response> {
     caller.require_org(&org)?;
-    check_id128("id", &id)?;
-    let body = EventBody::AttestationRetracted(AttestationRetracted {
-        attestation: id,
-        org: org.clone(),
-        reason: reason_text(&req)?,
-    });
-    let (event, landed) = backend::append_as_org(&state, &org, body)
-        .await
-        .map_err(with_rule_field)?;
-    Ok(created(Created {
-        id: event,
-        index: landed.index,
-        duplicate: landed.duplicate,
+    let key = backend::IdempotencyKey::from_headers(&headers)?;
+    let body = retract_body(&org, &id, &req)?;
+    let event = backend::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
+    append_one(&state, &org, event, body).await
+}
+
+/// Builds an `AttestationRetracted` body (API and web form).
+pub fn retract_body(org: &str, id: &str, req: &Reason) -> ApiResult<EventBody> {
+    check_id128("id", id)?;
+    Ok(EventBody::AttestationRetracted(AttestationRetracted {
+        attestation: id.to_string(),
+        org: org.to_string(),
+        reason: reason_text(req)?,
     }))
 }
 

@@ -93,8 +93,202 @@ pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
         .field("body")
         .rule("entry-size"),
         E::NotFound { what } => AppError::not_found("index", what),
+        E::Stopped { .. } | E::WriteFailed { .. } => {
+            tracing::error!(error = %e_text(&e), "append not recorded: storage failure");
+            AppError::storage("not-recorded", e_text(&e))
+        }
+        E::Unconfirmed { .. } => {
+            tracing::error!(error = %e_text(&e), "append outcome unknown: storage failure");
+            AppError::storage(
+                "outcome-unknown",
+                format!(
+                    "{}. Send the same request again with the same Idempotency-Key (web forms: submit the same form again) once the service is healthy: the answer is then the first result if it was recorded, or a new append if it was not",
+                    e_text(&e)
+                ),
+            )
+        }
         other => AppError::internal(other),
     }
+}
+
+fn e_text(e: &sagat_ledger::Error) -> String {
+    e.to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency keys for server-signed appends.
+
+/// A client's idempotency key for a server-signed append: the `Idempotency-Key` header of the
+/// JSON API, or a web form's nonce. The event ids of the request are derived from it
+/// ([`IdempotencyKey::event_id`]), so the log itself remembers the request: a retry after a
+/// timeout, a 5xx or a crash finds its events by id and gets the first result back
+/// ([`replay`]), whatever the server remembered in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+/// Name of the JSON API's header.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+impl IdempotencyKey {
+    /// A key from its text: 1 to 255 visible ASCII characters (`!` to `~`).
+    pub fn parse(text: &str) -> ApiResult<IdempotencyKey> {
+        if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Malformed request",
+                "the Idempotency-Key header must be 1 to 255 visible ASCII characters (for example a random UUID)",
+            )
+            .field("Idempotency-Key")
+            .rule("idempotency-key-format"));
+        }
+        Ok(IdempotencyKey(text.to_string()))
+    }
+
+    /// The `Idempotency-Key` header, if any.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> ApiResult<Option<IdempotencyKey>> {
+        match headers.get(IDEMPOTENCY_HEADER) {
+            None => Ok(None),
+            Some(v) => IdempotencyKey::parse(v.to_str().unwrap_or("\u{0}")).map(Some),
+        }
+    }
+
+    /// Event id of the `n`th event of `org`'s request `action` made with this key: the first
+    /// 128 bits of SHA-256(`"sagat idempotency v1"` 0 org 0 action 0 key 0 n), as 32 lowercase
+    /// hex digits (the form of every event id). Scoped by organization and action, so two
+    /// clients' keys never meet.
+    pub fn event_id(&self, org: &str, action: &str, n: usize) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in ["sagat idempotency v1", org, action, &self.0, &n.to_string()] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        hex::encode(&h.finalize()[..16])
+    }
+}
+
+/// The event ids of a request of `n` events: derived from `key` when there is one, else fresh
+/// random ids.
+pub fn event_ids(key: Option<&IdempotencyKey>, org: &str, action: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| key.map_or_else(new_id, |k| k.event_id(org, action, i)))
+        .collect()
+}
+
+/// Longest a replay waits for the original request's round to become durable.
+const REPLAY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// If the events of a keyed request are already in the log, the first result: each event's
+/// index with `duplicate: true`. `None` when the first event id is not in the log (the request
+/// was never recorded: append it). A key reused for a different request (an event whose body
+/// differs, or fewer events) is a 422 naming the key. Waits, without a thread, for the
+/// original's checkpoint when it is still being synced.
+pub async fn replay(
+    state: &AppState,
+    events: &[(String, EventBody)],
+) -> ApiResult<Option<Vec<Landed>>> {
+    let ledger = &state.app.ledger;
+    let Some((first, _)) = events.first() else {
+        return Ok(None);
+    };
+    let Some(_) = ledger.event_index(first) else {
+        return Ok(None);
+    };
+    let reused =
+        |detail: String| AppError::invalid("Idempotency-Key", "idempotency-key-reused", detail);
+    let mut landed = Vec::with_capacity(events.len());
+    for (id, body) in events {
+        let Some(index) = ledger.event_index(id) else {
+            return Err(reused(format!(
+                "this Idempotency-Key was used for a different request (it recorded fewer events, event {id} is missing); use a new key for a new request"
+            )));
+        };
+        let started = Instant::now();
+        while index >= ledger.size() {
+            if !matches!(
+                ledger.health(),
+                sagat_ledger::Health::Ok | sagat_ledger::Health::WriteFailing { .. }
+            ) || started.elapsed() > REPLAY_WAIT
+            {
+                return Err(AppError::storage(
+                    "outcome-unknown",
+                    format!("the first request with this Idempotency-Key (log entry {index}) is not confirmed yet; retry later with the same key"),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        let bytes = ledger.entry(index).map_err(ledger_error)?;
+        let stored = sagat_verifier::decode_signed_event(&bytes).map_err(AppError::internal)?;
+        if stored.event.body != *body {
+            return Err(reused(format!(
+                "this Idempotency-Key was used for a different request (log entry {index} holds other data); use a new key for a new request"
+            )));
+        }
+        landed.push(Landed {
+            index,
+            duplicate: true,
+        });
+    }
+    Ok(Some(landed))
+}
+
+/// Signs `events` (each with its id) with the server-held key of `org` and appends them all or
+/// nothing — or, when the ids were derived from an idempotency key and are already in the log,
+/// returns the first result ([`replay`]). One path for the API and the web forms.
+pub async fn append_events_as_org(
+    state: &AppState,
+    org: &str,
+    events: Vec<(String, EventBody)>,
+) -> ApiResult<Vec<Landed>> {
+    if let Some(first) = replay(state, &events).await? {
+        return Ok(first);
+    }
+    let key = org_key(&state.app, org)?;
+    let created = now();
+    let signed: Vec<Vec<u8>> = events
+        .iter()
+        .map(|(id, body)| {
+            let e = Event {
+                v: EVENT_VERSION,
+                id: id.clone(),
+                created,
+                body: body.clone(),
+            };
+            sagat_verifier::sign_event(&e, &key)
+        })
+        .collect();
+    let result = if signed.len() == 1 {
+        append(state, signed.into_iter().next().expect("one"))
+            .await
+            .map(|l| vec![l])
+    } else {
+        append_batch(state, signed).await.map_err(|(_, e)| e)
+    };
+    match result {
+        // A concurrent retry with the same key got there first: answer with its result.
+        Err(e)
+            if e.problem.rule.as_deref() == Some("idempotency")
+                && events
+                    .iter()
+                    .any(|(id, _)| e.problem.event_id.as_deref() == Some(id.as_str())) =>
+        {
+            replay(state, &events).await?.ok_or(e)
+        }
+        other => other,
+    }
+}
+
+/// Counts a failed append: a storage failure, or a refusal (rule, conflict, bad entry).
+fn count_refusal(state: &AppState, e: &sagat_ledger::Error) {
+    use sagat_ledger::Error as E;
+    let counter = match e {
+        E::Stopped { .. } | E::WriteFailed { .. } | E::Unconfirmed { .. } | E::Io { .. } => {
+            &state.metrics.storage_failures
+        }
+        _ => &state.metrics.rejected,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
 }
 
 fn observe(state: &AppState, started: Instant, results: &[sagat_ledger::Appended]) {
@@ -141,7 +335,7 @@ pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
             })
         }
         Err(e) => {
-            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            count_refusal(state, &e);
             Err(ledger_error(e))
         }
     }
@@ -171,7 +365,7 @@ pub async fn append_checked(
             format!("not a COSE_Sign1 Sagat event: {reason}"),
         )),
         Err(e) => {
-            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            count_refusal(state, &e);
             Err(ledger_error(e))
         }
     }
@@ -199,7 +393,7 @@ pub async fn append_batch(
                 .collect())
         }
         Err(e) => {
-            state.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+            count_refusal(state, &e);
             let pos = match &e {
                 sagat_ledger::Error::Rule { position, .. }
                 | sagat_ledger::Error::Conflict { position, .. }
@@ -210,18 +404,6 @@ pub async fn append_batch(
             Err((pos, ledger_error(e)))
         }
     }
-}
-
-/// Signs `body` with the server-held key of `org` and appends it.
-pub async fn append_as_org(
-    state: &AppState,
-    org: &str,
-    body: EventBody,
-) -> ApiResult<(String, Landed)> {
-    let key = org_key(&state.app, org)?;
-    let (id, bytes) = sign(body, &key);
-    let landed = append(state, bytes).await?;
-    Ok((id, landed))
 }
 
 /// Signs `body` with the operator key and appends it.

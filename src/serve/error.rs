@@ -171,8 +171,24 @@ impl AppError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Internal error",
-            "the server failed to handle this request; nothing was recorded unless a log index was returned",
+            "the server failed while handling this request; if it was a write, it may or may not have been recorded: send it again with the same Idempotency-Key to find out",
         )
+    }
+
+    /// The log's storage failed (`rule`: `not-recorded` when nothing of the request was written
+    /// — certain —, `outcome-unknown` when it was written but not confirmed by the disk): a 503
+    /// with `Retry-After`, since the service recovers (a write failure on its own once storage
+    /// is back; a sync failure after a restart).
+    pub fn storage(rule: &str, detail: impl Into<String>) -> Self {
+        let mut e = AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage",
+            "Storage failure",
+            detail,
+        )
+        .rule(rule);
+        e.retry_after = Some(5);
+        e
     }
 
     /// 422 for a ledger rule violation on an event.

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sagat_ledger::Health;
 
 use super::AppState;
 
@@ -90,6 +91,8 @@ pub struct Metrics {
     pub http_by_class: [AtomicU64; 4],
     /// Verification verdicts: valid, revoked, expired, invalid.
     pub verify: [AtomicU64; 4],
+    /// Appends that failed on storage (disk full, I/O error, stopped ledger).
+    pub storage_failures: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -103,6 +106,7 @@ impl Default for Metrics {
             http_seconds: Histogram::new(SECONDS),
             http_by_class: Default::default(),
             verify: Default::default(),
+            storage_failures: AtomicU64::new(0),
         }
     }
 }
@@ -118,7 +122,7 @@ impl Metrics {
     }
 
     /// Prometheus text.
-    pub fn render(&self, log_size: u64) -> String {
+    pub fn render(&self, log_size: u64, health: &Health) -> String {
         let mut out = String::new();
         let c = |out: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(
@@ -144,9 +148,29 @@ impl Metrics {
             "Appends refused by a ledger rule.",
             self.rejected.load(Ordering::Relaxed),
         );
+        c(
+            &mut out,
+            "sagat_append_storage_failures_total",
+            "Appends that failed on storage (disk full, I/O error, stopped ledger).",
+            self.storage_failures.load(Ordering::Relaxed),
+        );
         let _ = writeln!(
             out,
             "# HELP sagat_log_size Entries in the log.\n# TYPE sagat_log_size gauge\nsagat_log_size {log_size}"
+        );
+        let (healthy, state, reason) = match health {
+            Health::Ok => (1, "ok", String::new()),
+            Health::WriteFailing { reason } => (0, "write_failing", reason.clone()),
+            Health::Stopped { reason } => (0, "stopped", reason.clone()),
+            _ => (0, "unknown", String::new()),
+        };
+        let escaped = reason
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        let _ = writeln!(
+            out,
+            "# HELP sagat_ledger_healthy 1 while the log's storage takes appends, 0 after a storage failure (see sagat_ledger_state).\n# TYPE sagat_ledger_healthy gauge\nsagat_ledger_healthy {healthy}\n# HELP sagat_ledger_state The ledger's storage state (ok, write_failing: recovers by itself once storage is back; stopped: needs a restart) and the last failure.\n# TYPE sagat_ledger_state gauge\nsagat_ledger_state{{state=\"{state}\",reason=\"{escaped}\"}} 1"
         );
         self.batch_size.render(
             &mut out,
@@ -202,23 +226,57 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
-/// `GET /healthz`: 200 `ok` with the log size while the ledger answers.
-pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let size = state.app.ledger.size();
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("ok {size}\n"),
-    )
+/// The ledger's health; while a write failure is pending, probes the disk first (off the async
+/// threads), so the service reports healthy again as soon as storage is back, without traffic.
+pub async fn ledger_health(state: &AppState) -> Health {
+    match state.app.ledger.health() {
+        Health::WriteFailing { .. } => {
+            let ledger = state.app.ledger.clone();
+            tokio::task::spawn_blocking(move || ledger.probe_storage())
+                .await
+                .unwrap_or_else(|e| Health::Stopped {
+                    reason: format!("the storage probe failed: {e}"),
+                })
+        }
+        other => other,
+    }
+}
+
+/// `GET /healthz`: 200 `ok <log size>` while the log's storage takes appends; 503 `unhealthy: …`
+/// naming the failure after a failed write (recovers by itself once storage is back) or a
+/// failed sync (needs a restart). `/metrics` says the same in `sagat_ledger_state`.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let text = |status: StatusCode, body: String| {
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    };
+    match ledger_health(&state).await {
+        Health::Ok => text(StatusCode::OK, format!("ok {}\n", state.app.ledger.size())),
+        Health::WriteFailing { reason } => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: writing the log fails ({reason}); appends are refused and not recorded until storage is back; the service recovers by itself\n"),
+        ),
+        Health::Stopped { reason } => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: the ledger stopped after a storage failure ({reason}); restart the service to recover\n"),
+        ),
+        _ => text(StatusCode::SERVICE_UNAVAILABLE, "unhealthy\n".into()),
+    }
 }
 
 /// `GET /metrics`.
 pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
     let size = state.app.ledger.size();
+    let health = ledger_health(&state).await;
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(size),
+        state.metrics.render(size, &health),
     )
 }

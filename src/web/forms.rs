@@ -24,6 +24,10 @@ use tokio::sync::OnceCell;
 pub struct Flash {
     /// The rendered flash `div` (HTML).
     pub html: String,
+    /// The action failed on the server's side (a storage failure): a new post of the same form
+    /// runs it again instead of showing this outcome (the idempotency key derived from the nonce
+    /// still keeps it from appending twice).
+    pub retry: bool,
 }
 
 type Key = ([u8; 16], String);
@@ -93,7 +97,12 @@ impl FormResults {
         }
         let key = (owner, nonce.to_string());
         match entries.get(&key) {
-            Some(e) if now.duration_since(e.at) < Self::TTL => e.outcome.clone(),
+            Some(e)
+                if now.duration_since(e.at) < Self::TTL
+                    && !e.outcome.get().is_some_and(|f| f.retry) =>
+            {
+                e.outcome.clone()
+            }
             _ => {
                 let outcome = Arc::new(OnceCell::new());
                 entries.insert(
@@ -142,7 +151,10 @@ mod tests {
             let runs = &runs;
             move || async move {
                 runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Flash { html: text.into() }
+                Flash {
+                    html: text.into(),
+                    retry: false,
+                }
             }
         };
         let nonce = new_nonce();

@@ -228,12 +228,13 @@ where
     state
         .forms
         .run_once(&secret, &nonce, || async move {
-            let flash = match action.await {
-                Ok(m) => flash_ok(m),
-                Err(e) => flash_err(lang, &e),
+            let (flash, retry) = match action.await {
+                Ok(m) => (flash_ok(m), false),
+                Err(e) => (flash_err(lang, &e), e.status.is_server_error()),
             };
             forms::Flash {
                 html: flash.into_string(),
+                retry,
             }
         })
         .await;
@@ -242,6 +243,26 @@ where
 
 fn nonce_of(f: &Fields) -> Option<&str> {
     f.get("nonce").map(String::as_str)
+}
+
+/// A form's nonce as the idempotency key of its server-signed append: the event ids derive from
+/// it, so submitting the same form again — even after a server restart — finds the first
+/// result in the log instead of appending twice.
+fn form_key(nonce: Option<&str>) -> Option<backend::IdempotencyKey> {
+    nonce
+        .filter(|n| forms::is_nonce(n))
+        .and_then(|n| backend::IdempotencyKey::parse(n).ok())
+}
+
+/// Appends one event signed with `org`'s server-held key under event id `id` (derived from the
+/// form's nonce): the API's path, so a form and an API call can never disagree.
+async fn append_form_event(
+    state: &AppState,
+    org: &str,
+    id: String,
+    body: sagat_verifier::EventBody,
+) -> Result<backend::Landed, AppError> {
+    Ok(backend::append_events_as_org(state, org, vec![(id, body)]).await?[0])
 }
 
 fn to_signin(lang: Lang) -> Response {
@@ -674,8 +695,10 @@ async fn org_attest(
             role: opt(&f, "role"),
             note: opt(&f, "note"),
         };
-        let (id, body) = api::attest_body(&org, req)?;
-        let (_, landed) = backend::append_as_org(&state, &org, body).await?;
+        let key = form_key(nonce_of(&f));
+        let id = backend::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
+        let (id, body) = api::attest_body(&org, req, id)?;
+        let landed = append_form_event(&state, &org, id.clone(), body).await?;
         Ok(
             html! { (t(lang, "done")) " " span.mono id="attested-id" { (id) } " · #" (landed.index) },
         )
@@ -768,8 +791,10 @@ async fn org_activity(
             from: f.get("from").cloned().unwrap_or_default(),
             to: f.get("to").cloned().unwrap_or_default(),
         };
-        let (id, body) = api::activity_body(&org, req)?;
-        backend::append_as_org(&state, &org, body).await?;
+        let key = form_key(nonce_of(&f));
+        let id = backend::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
+        let (id, body) = api::activity_body(&org, req, id)?;
+        append_form_event(&state, &org, id.clone(), body).await?;
         Ok(html! { (t(lang, "done")) " " span.mono { (id) } })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -787,15 +812,13 @@ async fn org_retract(
         return to_signin(lang);
     };
     let r = async {
-        let body =
-            sagat_verifier::EventBody::AttestationRetracted(sagat_verifier::AttestationRetracted {
-                attestation: id.clone(),
-                org: org.clone(),
-                reason: opt(&f, "reason").ok_or_else(|| {
-                    AppError::invalid("reason", "required-text", "reason must not be empty")
-                })?,
-            });
-        backend::append_as_org(&state, &org, body).await?;
+        let reason = api::Reason {
+            reason: f.get("reason").cloned().unwrap_or_default(),
+        };
+        let body = api::retract_body(&org, &id, &reason)?;
+        let key = form_key(nonce_of(&f));
+        let event = backend::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
+        append_form_event(&state, &org, event, body).await?;
         Ok(html! { (t(lang, "done")) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -824,7 +847,9 @@ async fn org_correct(
                 reason: f.get("reason").cloned().unwrap_or_default(),
             },
         )?;
-        backend::append_as_org(&state, &org, body).await?;
+        let key = form_key(nonce_of(&f));
+        let event = backend::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
+        append_form_event(&state, &org, event, body).await?;
         Ok(html! { (t(lang, "done")) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -868,7 +893,7 @@ async fn org_csv(
     let r = async {
         match (csv, too_large) {
             (_, Some(e)) => Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Upload too large", e).field("csv").rule("body-size")),
-            (Some(bytes), None) => api::attest_csv_bytes(&state, &org, &bytes).await.map(|ok| html! {
+            (Some(bytes), None) => api::attest_csv_bytes(&state, &org, &bytes, form_key(nonce.as_deref()).as_ref()).await.map(|ok| html! {
                 (t(lang, "done")) " " span id="csv-rows" { (ok.rows) } " × · " (hours_text(lang, ok.minutes)) " · #" (ok.first_index) "…" (ok.last_index)
             }),
             (None, None) => Err(AppError::invalid("csv", "required", "choose a CSV file")),
