@@ -779,7 +779,7 @@ pub async fn enroll(
         ));
     }
     let key = backend::org_key(&state.app, org)?;
-    let id = crate::app::new_id();
+    let id = crate::app::new_volunteer_id(&state.app.directory);
     state
         .app
         .directory
@@ -1557,6 +1557,10 @@ async fn cached(
     tokio::task::spawn_blocking(move || store.get(&vol, &cred))
         .await
         .map_err(AppError::internal)?
+        .map_err(|d| {
+            let what = format!("the certificate of credential {cid}");
+            AppError::stored_file_damaged(&what, &d.reason, &d.path)
+        })?
         .ok_or_else(|| {
             AppError::not_found(
                 "credential",
@@ -1568,7 +1572,7 @@ async fn cached(
 /// Downloads an issued certificate's PDF.
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/certificates/{cid}/pdf", tag = "volunteer", security(("session" = [])),
     params(("id" = String, Path), ("cid" = String, Path)),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem), (status = 404, body = Problem))))]
 pub async fn certificate_pdf(
     State(state): State<AppState>,
     caller: Caller,
