@@ -72,7 +72,13 @@ pub fn run(data: &Path) -> Result<ExitCode> {
     tokens(&mut r, &data.join("tokens.json"));
     volunteers(&mut r, &data.join("volunteers"));
     certificates(&mut r, data);
-    log(&mut r, data, config.as_ref(), operator.as_ref(), issuer.as_ref());
+    log(
+        &mut r,
+        data,
+        config.as_ref(),
+        operator.as_ref(),
+        issuer.as_ref(),
+    );
 
     if r.damaged == 0 {
         println!("check OK: every file of {} verified", data.display());
@@ -100,14 +106,14 @@ fn tokens(r: &mut Report, path: &Path) {
         Err(e) => r.damaged(path, e),
         Ok(d) if !d.damaged.is_empty() => {
             let what = d.damaged.join("; ");
-            r.damaged(path, format!("{} damaged record(s) ({what}); those tokens fail, the {} other(s) work", d.damaged.len(), d.len()));
+            r.damaged(path, format!("{} damaged record(s) ({what}); those tokens fail, the {} other(s) work", d.damaged.count(), d.count()));
         }
         Ok(d) if d.legacy => r.note(format!(
             "{}: {} record(s) written before checksums (cannot be verified; checksummed at the next change)",
             path.display(),
-            d.len()
+            d.count()
         )),
-        Ok(d) => r.ok(format!("{} ({} record(s))", path.display(), d.len())),
+        Ok(d) => r.ok(format!("{} ({} record(s))", path.display(), d.count())),
     }
 }
 

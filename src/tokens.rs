@@ -347,13 +347,8 @@ pub struct Decoded {
 
 impl Decoded {
     /// How many records verified (or were accepted unverified, for a legacy file).
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.records.len()
-    }
-
-    /// Whether no record verified.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
     }
 }
 
@@ -380,8 +375,8 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Decoded, String> {
     let mut out = Decoded::default();
     let whole = match serde_json::from_slice::<FileForm>(bytes) {
         Ok(form) if form.version == 1 => {
-            let checked = form.checksums.is_some()
-                || form.records.iter().any(|r| r.get("check").is_some());
+            let checked =
+                form.checksums.is_some() || form.records.iter().any(|r| r.get("check").is_some());
             out.legacy = !checked;
             for (i, value) in form.records.into_iter().enumerate() {
                 match verify_record(value, checked) {
@@ -577,12 +572,16 @@ mod tests {
             .count();
         assert_eq!(copies, 1, "the damaged file is kept aside");
         let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!((decoded.len(), decoded.damaged.len()), (2, 1));
-        assert!(decoded.damaged[0].contains("checksum"), "{:?}", decoded.damaged);
+        assert_eq!((decoded.count(), decoded.damaged.len()), (2, 1));
+        assert!(
+            decoded.damaged[0].contains("checksum"),
+            "{:?}",
+            decoded.damaged
+        );
         // The next write drops the damaged record; the rest stays verified.
         store.mint(Role::Operator, Kind::Token, None, 102).unwrap();
         let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!((decoded.len(), decoded.damaged.len()), (3, 0));
+        assert_eq!((decoded.count(), decoded.damaged.len()), (3, 0));
     }
 
     #[test]
@@ -622,7 +621,7 @@ mod tests {
         store.mint(Role::Operator, Kind::Token, None, 2).unwrap();
         let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
         assert!(!decoded.legacy);
-        assert_eq!((decoded.len(), decoded.damaged.len()), (2, 0));
+        assert_eq!((decoded.count(), decoded.damaged.len()), (2, 0));
         // A damaged legacy file cannot be recovered line by line: refused, as before.
         fs::write(&path, b"{\"version\": 1, \"records\": [{]}").unwrap();
         assert!(TokenStore::open(dir.path()).is_err());

@@ -53,7 +53,10 @@ fn cert(volunteer: &str, credential: &str) -> certstore::StoredCert {
 
 /// Lines of `sagat check` output that start with `DAMAGED`.
 fn damaged_lines(stdout: &str) -> Vec<&str> {
-    stdout.lines().filter(|l| l.starts_with("DAMAGED")).collect()
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("DAMAGED"))
+        .collect()
 }
 
 #[test]
@@ -124,7 +127,10 @@ fn check_lists_every_damaged_file_and_exits_non_zero() {
     }
     assert_eq!(damaged.len(), 5, "{stdout}");
     assert!(
-        stdout.contains(&format!("names of volunteers whose id starts with {}", &a[..2])),
+        stdout.contains(&format!(
+            "names of volunteers whose id starts with {}",
+            &a[..2]
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("1 damaged record(s)"), "{stdout}");
@@ -133,8 +139,12 @@ fn check_lists_every_damaged_file_and_exits_non_zero() {
         "{stdout}"
     );
     // The log itself is fine, and still verified by `sagat check` and `sagat log verify`.
-    assert!(stdout.lines().any(|l| l.starts_with("ok       ")
-        && l.contains(&data.join("log").display().to_string())));
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("ok       ")
+                && l.contains(&data.join("log").display().to_string()))
+    );
     ok(sagat(&data, &["log", "verify"]));
 
     // Everything else keeps working: the data directory opens (a new volunteer's id avoids the

@@ -1852,15 +1852,24 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     };
     let cid = first["credential_id"].as_str().unwrap();
     flip(
-        &data.join("certificates").join(&v).join(format!("{cid}.pdf")),
+        &data
+            .join("certificates")
+            .join(&v)
+            .join(format!("{cid}.pdf")),
         100,
     );
     let pdf = |issued: &Value| issued["pdf_url"].as_str().unwrap().to_string();
     let r = call(&e.state, Method::GET, &pdf(&first), Auth::Cookie(&s), None).await;
     let p = r.problem(500, None, "stored-file-integrity");
-    assert!(p["type"].as_str().unwrap().ends_with("/stored-file-damaged"));
+    assert!(p["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("/stored-file-damaged"));
     assert!(p["detail"].as_str().unwrap().contains(cid), "{p}");
-    assert!(!r.body.starts_with(b"%PDF"), "changed bytes are never served");
+    assert!(
+        !r.body.starts_with(b"%PDF"),
+        "changed bytes are never served"
+    );
     let r = call(&e.state, Method::GET, &pdf(&second), Auth::Cookie(&s), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.body.starts_with(b"%PDF"));
@@ -1868,10 +1877,7 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     // A damaged key shard (v's) and a damaged token record (the org's token): restart.
     let Env { _dir, state, op } = e;
     drop(state);
-    flip(
-        &data.join("volunteers").join("keys").join(&v[..2]),
-        12,
-    );
+    flip(&data.join("volunteers").join("keys").join(&v[..2]), 12);
     let tokens = data.join("tokens.json");
     let text = std::fs::read_to_string(&tokens).unwrap();
     let org_line = text.find(r#""org":"org-a""#).unwrap();
@@ -1918,7 +1924,14 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let fresh = r.json()["token"].as_str().unwrap().to_string();
-    let r = call(&e.state, Method::GET, attestations, Auth::Bearer(&fresh), None).await;
+    let r = call(
+        &e.state,
+        Method::GET,
+        attestations,
+        Auth::Bearer(&fresh),
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let sw = session(&e, &code_w).await;
     let r = call(

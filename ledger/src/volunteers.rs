@@ -632,7 +632,10 @@ mod tests {
         // The directory still opens; only the shard's volunteers fail, naming the file.
         let dir = VolunteerDirectory::open(tmp.path()).unwrap();
         let err = dir.get(ID).unwrap_err();
-        assert!(matches!(&err, Error::Damaged { path, .. } if path == &shard), "{err}");
+        assert!(
+            matches!(&err, Error::Damaged { path, .. } if path == &shard),
+            "{err}"
+        );
         assert!(err.to_string().contains("checksum"), "{err}");
     }
 
@@ -657,7 +660,10 @@ mod tests {
         let dir = VolunteerDirectory::open(tmp.path()).expect("one bad shard must not stop open");
         for id in [ID, SAME_SHARD] {
             let err = dir.get(id).unwrap_err();
-            assert!(matches!(&err, Error::Damaged { path, .. } if path == &shard), "{err}");
+            assert!(
+                matches!(&err, Error::Damaged { path, .. } if path == &shard),
+                "{err}"
+            );
             assert!(err.to_string().contains("keys/01"), "{err}");
         }
         assert_eq!(dir.get(OTHER_SHARD).unwrap(), Some(record("Ерлан")));
@@ -702,7 +708,10 @@ mod tests {
         fs::copy(tmp.path().join("records").join(SAME_SHARD), &moved).unwrap();
         for (id, path) in [(ID, &rec), (OTHER_SHARD, &moved)] {
             let err = dir.get(id).unwrap_err();
-            assert!(matches!(&err, Error::Damaged { path: p, .. } if p == path), "{err}");
+            assert!(
+                matches!(&err, Error::Damaged { path: p, .. } if p == path),
+                "{err}"
+            );
             assert!(err.to_string().contains("authentication"), "{err}");
         }
         assert_eq!(dir.get(SAME_SHARD).unwrap(), Some(record("Данияр")));

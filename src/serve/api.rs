@@ -1572,7 +1572,7 @@ async fn cached(
 /// Downloads an issued certificate's PDF.
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}/certificates/{cid}/pdf", tag = "volunteer", security(("session" = [])),
     params(("id" = String, Path), ("cid" = String, Path)),
-    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem), (status = 404, body = Problem))))]
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn certificate_pdf(
     State(state): State<AppState>,
     caller: Caller,

@@ -426,8 +426,15 @@ mod tests {
         assert_eq!(err.path, json_b);
         assert!(err.reason.contains("checksum"), "{err}");
         assert_eq!(store.get(vol, c).unwrap().unwrap().pdf, cert(vol, c).pdf);
-        assert!(store.has(vol, a) && store.has(vol, b), "damaged, still listed as kept");
-        assert_eq!(store.of(vol).len(), 2, "the damaged metadata is left out of the list");
+        assert!(
+            store.has(vol, a) && store.has(vol, b),
+            "damaged, still listed as kept"
+        );
+        assert_eq!(
+            store.of(vol).len(),
+            2,
+            "the damaged metadata is left out of the list"
+        );
         let check = store.check().unwrap();
         assert_eq!(check.verified, 1);
         let mut damaged: Vec<_> = check.damaged.iter().map(|d| d.path.clone()).collect();
@@ -453,7 +460,9 @@ mod tests {
         assert_eq!(check.unverifiable.len(), 1);
         // A flipped field name does not turn a checksummed file into a "legacy" one.
         store.put(&cert(vol, cred)).unwrap();
-        let text = fs::read_to_string(&json).unwrap().replace("\"check\"", "\"chdck\"");
+        let text = fs::read_to_string(&json)
+            .unwrap()
+            .replace("\"check\"", "\"chdck\"");
         fs::write(&json, text).unwrap();
         assert!(store.get(vol, cred).is_err());
     }
