@@ -106,7 +106,7 @@ fn tokens(r: &mut Report, path: &Path) {
         Err(e) => r.damaged(path, e),
         Ok(d) if !d.damaged.is_empty() => {
             let what = d.damaged.join("; ");
-            r.damaged(path, format!("{} damaged record(s) ({what}); those tokens fail, the {} other(s) work", d.damaged.count(), d.count()));
+            r.damaged(path, format!("{} damaged record(s) ({what}); those tokens fail, the {} other(s) work", d.damaged.len(), d.count()));
         }
         Ok(d) if d.legacy => r.note(format!(
             "{}: {} record(s) written before checksums (cannot be verified; checksummed at the next change)",
