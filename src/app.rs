@@ -222,6 +222,15 @@ pub fn new_id() -> String {
     hex::encode(b)
 }
 
+/// A new volunteer id whose key shard in the volunteer directory is not damaged (a damaged
+/// shard refuses writes; `sagat check` lists it).
+pub fn new_volunteer_id(directory: &VolunteerDirectory) -> String {
+    (0..1024)
+        .map(|_| new_id())
+        .find(|id| directory.accepts(id))
+        .unwrap_or_else(new_id)
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

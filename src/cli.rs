@@ -192,6 +192,13 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<TokenCommand>,
     },
+    /// Check every file of the data directory (configuration, keys, tokens, volunteer records,
+    /// certificates, and the log as `sagat log verify` does): one line per file, damaged ones
+    /// marked `DAMAGED`; exits 1 if any is. Changes nothing; stop the service first.
+    Check {
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// Verify a certificate offline: the same code as `sagat-verify` (see `sagat verify --help`).
     #[command(disable_help_flag = true)]
     Verify {

@@ -270,6 +270,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             println!("token (shown once; only its hash is stored):");
             println!("{token}");
         }
+        Command::Check { data } => return crate::check::run(&data.data),
         Command::Verify { args } => {
             let argv = std::iter::once(std::ffi::OsString::from("sagat verify")).chain(args);
             return Ok(sagat_verifier::cli::main_from(argv));
@@ -396,7 +397,7 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
-            let id = new_id();
+            let id = app::new_volunteer_id(&app.directory);
             // The name is stored first: a crash after it leaves an unreferenced encrypted
             // record, never a log entry whose volunteer has no name.
             app.directory.put(

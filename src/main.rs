@@ -3,6 +3,7 @@
 
 mod app;
 mod attest_csv;
+mod check;
 mod cli;
 mod commands;
 mod serve;

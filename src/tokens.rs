@@ -21,6 +21,14 @@
 //! does not rewrite this file on every request. Records written before expiry existed have no
 //! `expires` and keep working until revoked.
 //!
+//! Integrity: every record is written on a line of its own with a `check` field, the SHA-256 of
+//! the record's JSON (keys sorted) without that field, and checked on load (see [`decode_file`]).
+//! A record that does not match (or a line that no longer parses) is left out, so that token
+//! fails and every other one works; the damaged file is first copied aside to
+//! `tokens.json.damaged-<unix time>`. A file written before checksums (no `"checksums"` in its
+//! first line and no `check` in any record) is accepted once as is and gets checksums at the
+//! next change.
+//!
 //! Secret text forms (the prefix tells a human what a leaked string is; never parsed for
 //! authority): `sgt-op-…` operator token, `sgt-org-…` organization token, `sgt-vol-…` volunteer
 //! access code, `sgt-s-…` web session; the rest is base64url (no padding) of the 32 bytes.
@@ -165,10 +173,14 @@ impl Record {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// `tokens.json` as parsed whole; the records are checked one by one.
+#[derive(Debug, Deserialize)]
 struct FileForm {
     version: u32,
-    records: Vec<Record>,
+    /// `"sha256"` when every record carries a `check` (absent in files written before).
+    #[serde(default)]
+    checksums: Option<String>,
+    records: Vec<serde_json::Value>,
 }
 
 /// The token, code and session store of one data directory.
@@ -228,12 +240,12 @@ impl TokenStore {
         let path = dir.join("tokens.json");
         let records = match fs::read(&path) {
             Ok(bytes) => {
-                let form: FileForm = serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{} is damaged", path.display()))?;
-                if form.version != 1 {
-                    bail!("{}: unknown version {}", path.display(), form.version);
+                let loaded =
+                    decode_file(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                if !loaded.damaged.is_empty() {
+                    set_aside(&path, &bytes, &loaded.damaged);
                 }
-                form.records
+                loaded.records
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -248,10 +260,7 @@ impl TokenStore {
     fn save(&self, records: &mut Vec<Record>, now: i64) -> Result<()> {
         records.retain(|r| r.expires.is_none_or(|e| e > now));
         *self.by_prefix.write().expect("token index lock") = index(records);
-        let json = serde_json::to_vec_pretty(&FileForm {
-            version: 1,
-            records: records.clone(),
-        })?;
+        let json = encode_file(records)?;
         let tmp = self.path.with_extension("json.tmp");
         let _ = fs::remove_file(&tmp);
         let mut opts = fs::OpenOptions::new();
@@ -489,6 +498,137 @@ impl TokenStore {
     }
 }
 
+/// First line of `tokens.json`; then one record per line, then `]}`.
+const FILE_HEAD: &str = r#"{"version":1,"checksums":"sha256","records":["#;
+
+/// SHA-256 (hex) of a record's JSON without its `check` field (keys sorted: `serde_json`'s map).
+fn record_check(record: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(record).expect("JSON value serializes"),
+    ))
+}
+
+/// `tokens.json`'s bytes: one record per line, each with its `check`.
+fn encode_file(records: &[Record]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(64 + records.len() * 200);
+    out.extend_from_slice(FILE_HEAD.as_bytes());
+    for (i, r) in records.iter().enumerate() {
+        let mut value = serde_json::to_value(r)?;
+        let check = record_check(&value);
+        value
+            .as_object_mut()
+            .context("a token record is a JSON object")?
+            .insert("check".into(), check.into());
+        out.extend_from_slice(if i == 0 { &b"\n"[..] } else { &b",\n"[..] });
+        out.extend_from_slice(&serde_json::to_vec(&value)?);
+    }
+    out.extend_from_slice(b"\n]}\n");
+    Ok(out)
+}
+
+/// The records of a `tokens.json` that verify, and what is wrong with the others.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    records: Vec<Record>,
+    /// One line per damaged record ("line N: what"), naming no secret.
+    pub damaged: Vec<String>,
+    /// Written before checksums: accepted unverified.
+    pub legacy: bool,
+}
+
+impl Decoded {
+    /// How many records verified (or were accepted unverified, for a legacy file).
+    pub fn count(&self) -> usize {
+        self.records.len()
+    }
+}
+
+/// One record: its `check` verified (when `checked`), then decoded.
+fn verify_record(mut value: serde_json::Value, checked: bool) -> Result<Record, &'static str> {
+    let object = value.as_object_mut().ok_or("not a JSON object")?;
+    match object.remove("check") {
+        Some(serde_json::Value::String(check)) if check != record_check(&value) => {
+            return Err("does not match its checksum")
+        }
+        Some(serde_json::Value::String(_)) => {}
+        Some(_) => return Err("its checksum is not a string"),
+        None if checked => return Err("has no checksum"),
+        None => {}
+    }
+    serde_json::from_value(value).map_err(|_| "is not a token record")
+}
+
+/// Parses `tokens.json`, checking every record. Damage to one record (or one line) leaves the
+/// others usable: if the file no longer parses as a whole, each line is tried on its own. Fails
+/// only for an unknown version, or a file in which no record at all can be recognized.
+pub fn decode_file(bytes: &[u8]) -> std::result::Result<Decoded, String> {
+    let mut out = Decoded::default();
+    let whole = match serde_json::from_slice::<FileForm>(bytes) {
+        Ok(form) if form.version == 1 => {
+            let checked =
+                form.checksums.is_some() || form.records.iter().any(|r| r.get("check").is_some());
+            out.legacy = !checked;
+            for (i, value) in form.records.into_iter().enumerate() {
+                match verify_record(value, checked) {
+                    Ok(r) => out.records.push(r),
+                    // As written with checksums, record i is on line i + 2.
+                    Err(what) if checked => {
+                        out.damaged.push(format!("line {}: record {what}", i + 2))
+                    }
+                    Err(what) => out.damaged.push(format!("record {}: {what}", i + 1)),
+                }
+            }
+            return Ok(out);
+        }
+        // A flipped digit in the first line, say: the records can still be checked one by one.
+        Ok(form) => format!("unknown version {}", form.version),
+        Err(e) => format!("is damaged: {e}"),
+    };
+    let text = String::from_utf8_lossy(bytes);
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line == FILE_HEAD || line == "]}" {
+            continue;
+        }
+        let json = line.strip_suffix(',').unwrap_or(line);
+        match serde_json::from_str(json)
+            .map_err(|_| "does not parse")
+            .and_then(|v| verify_record(v, true))
+        {
+            Ok(r) => out.records.push(r),
+            Err(what) => out.damaged.push(format!("line {}: {what}", n + 1)),
+        }
+    }
+    if out.records.is_empty() {
+        return Err(format!("{whole}; no record can be recovered"));
+    }
+    Ok(out)
+}
+
+/// Copies a damaged `tokens.json` aside (its damaged records are dropped at the next write)
+/// and logs what was wrong.
+fn set_aside(path: &Path, bytes: &[u8], damaged: &[String]) {
+    let copy = path.with_extension(format!("json.damaged-{}", crate::app::now()));
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let kept = opts
+        .open(&copy)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .is_ok();
+    for what in damaged {
+        tracing::error!(
+            file = %path.display(),
+            copy = %if kept { copy.display().to_string() } else { "(copy failed)".into() },
+            "damaged token record left out: {what}"
+        );
+    }
+}
+
 /// Checks an organization or volunteer id is safe as a file name and a URL path segment:
 /// 1..=64 of `a-z 0-9 - _ .`, not starting with `.`.
 pub fn is_safe_id(id: &str) -> bool {
@@ -653,5 +793,96 @@ mod tests {
             store.lookup(&c2, Kind::AccessCode, 102),
             Some(Role::Volunteer("v1".into()))
         );
+    }
+
+    fn flip(path: &Path, at: usize) {
+        let mut bytes = fs::read(path).unwrap();
+        bytes[at] ^= 1;
+        fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn a_changed_record_fails_alone_and_never_speaks_for_another_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path()).unwrap();
+        let op = store.mint(Role::Operator, Kind::Token, None, 100).unwrap();
+        let eco = store
+            .mint(Role::Org("eco".into()), Kind::Token, None, 100)
+            .unwrap();
+        let code = store.issue_access_code("v1", Some("eco"), 100).unwrap();
+        drop(store);
+        let path = dir.path().join("tokens.json");
+        // "v1" → "v0": the code would silently speak for another volunteer.
+        let text = fs::read_to_string(&path).unwrap();
+        flip(&path, text.find(r#""v1""#).unwrap() + 2);
+        let store = TokenStore::open(dir.path()).unwrap();
+        assert_eq!(store.lookup(&code, Kind::AccessCode, 101), None);
+        assert_eq!(store.lookup(&op, Kind::Token, 101), Some(Role::Operator));
+        assert_eq!(
+            store.lookup(&eco, Kind::Token, 101),
+            Some(Role::Org("eco".into()))
+        );
+        let copies = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("tokens.json.damaged-")
+            })
+            .count();
+        assert_eq!(copies, 1, "the damaged file is kept aside");
+        let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!((decoded.count(), decoded.damaged.len()), (2, 1));
+        assert!(
+            decoded.damaged[0].contains("checksum"),
+            "{:?}",
+            decoded.damaged
+        );
+        // The next write drops the damaged record; the rest stays verified.
+        store.mint(Role::Operator, Kind::Token, None, 102).unwrap();
+        let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!((decoded.count(), decoded.damaged.len()), (3, 0));
+    }
+
+    #[test]
+    fn a_line_that_no_longer_parses_loses_only_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path()).unwrap();
+        let a = store.mint(Role::Operator, Kind::Token, None, 100).unwrap();
+        let b = store
+            .mint(Role::Org("eco".into()), Kind::Token, None, 100)
+            .unwrap();
+        drop(store);
+        let path = dir.path().join("tokens.json");
+        let text = fs::read_to_string(&path).unwrap();
+        // The opening quote of the second record's first key: that line is no longer JSON.
+        let second = text.match_indices("\n{").nth(1).unwrap().0 + 2;
+        flip(&path, second);
+        let store = TokenStore::open(dir.path()).unwrap();
+        assert_eq!(store.lookup(&a, Kind::Token, 101), Some(Role::Operator));
+        assert_eq!(store.lookup(&b, Kind::Token, 101), None);
+        let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(decoded.damaged, vec!["line 3: does not parse".to_string()]);
+    }
+
+    #[test]
+    fn a_file_written_before_checksums_is_accepted_then_rewritten_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let secret = "sgt-op-legacy";
+        let legacy = serde_json::json!({"version": 1, "records": [{
+            "sha256": hex::encode(digest(secret)), "kind": "token", "role": "operator", "created": 1
+        }]});
+        fs::write(&path, serde_json::to_vec_pretty(&legacy).unwrap()).unwrap();
+        let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
+        assert!(decoded.legacy);
+        let store = TokenStore::open(dir.path()).unwrap();
+        assert_eq!(store.lookup(secret, Kind::Token, 2), Some(Role::Operator));
+        store.mint(Role::Operator, Kind::Token, None, 2).unwrap();
+        let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
+        assert!(!decoded.legacy);
+        assert_eq!((decoded.count(), decoded.damaged.len()), (2, 0));
+        // A damaged legacy file cannot be recovered line by line: refused, as before.
+        fs::write(&path, b"{\"version\": 1, \"records\": [{]}").unwrap();
+        assert!(TokenStore::open(dir.path()).is_err());
     }
 }

@@ -3246,3 +3246,129 @@ async fn csv_with_an_unbalanced_quote_is_refused_naming_the_line() {
     );
     assert_eq!(e.state.app.ledger.size(), size, "nothing appended");
 }
+
+/// Issue 10 part 5: a flipped byte in a stored certificate, volunteer key shard or token record
+/// is an error for that record only; the service still starts and everything else works.
+#[tokio::test]
+async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    // Two volunteers whose ids fall in different key shards (first two hex digits).
+    let (v, code) = volunteer(&e, "org-a", &a, "Әсел Нұрланқызы").await;
+    let (w, code_w) = loop {
+        let (w, c) = volunteer(&e, "org-a", &a, "Данияр").await;
+        if w[..2] != v[..2] {
+            break (w, c);
+        }
+    };
+    for vol in [&v, &w] {
+        assert_eq!(
+            attest(&e, "org-a", &a, vol, 180).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let s = session(&e, &code).await;
+    let first = issue_certificate(&e, &v, &s, json!({"lang": "ru"})).await;
+    let second = issue_certificate(&e, &v, &s, json!({"lang": "kk"})).await;
+    let data = e.state.app.dir.clone();
+    let flip = |path: &std::path::Path, at: usize| {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[at] ^= 1;
+        std::fs::write(path, bytes).unwrap();
+    };
+    let cid = first["credential_id"].as_str().unwrap();
+    flip(
+        &data
+            .join("certificates")
+            .join(&v)
+            .join(format!("{cid}.pdf")),
+        100,
+    );
+    let pdf = |issued: &Value| issued["pdf_url"].as_str().unwrap().to_string();
+    let r = call(&e.state, Method::GET, &pdf(&first), Auth::Cookie(&s), None).await;
+    let p = r.problem(500, None, "stored-file-integrity");
+    assert!(p["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("/stored-file-damaged"));
+    assert!(p["detail"].as_str().unwrap().contains(cid), "{p}");
+    assert!(
+        !r.body.starts_with(b"%PDF"),
+        "changed bytes are never served"
+    );
+    let r = call(&e.state, Method::GET, &pdf(&second), Auth::Cookie(&s), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.body.starts_with(b"%PDF"));
+
+    // A damaged key shard (v's) and a damaged token record (the org's token): restart.
+    let Env { _dir, state, op } = e;
+    drop(state);
+    flip(&data.join("volunteers").join("keys").join(&v[..2]), 12);
+    let tokens = data.join("tokens.json");
+    let text = std::fs::read_to_string(&tokens).unwrap();
+    let org_line = text.find(r#""org":"org-a""#).unwrap();
+    flip(&tokens, org_line + 10); // "org-a" → "org,a"
+    let state = AppState::new(
+        app::open(&data).expect("a damaged shard must not stop the service"),
+        &ServeOptions {
+            rate_limit_per_minute: 0,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let e = Env { _dir, state, op };
+    let err = e.state.app.directory.get(&v).unwrap_err().to_string();
+    assert!(err.contains(&format!("keys/{}", &v[..2])), "{err}");
+    assert_eq!(
+        e.state.app.directory.get(&w).unwrap().unwrap().name,
+        "Данияр"
+    );
+    // Issuing for v needs v's name: a 500 naming the damage, never a name from changed bytes.
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/volunteers/{v}/certificates"),
+        Auth::Bearer(bearer_of(&s)),
+        Some(json!({"lang": "en"})),
+    )
+    .await;
+    let p = r.problem(500, None, "stored-file-integrity");
+    assert!(p["detail"].as_str().unwrap().contains(&v), "{p}");
+    // The org token no longer resolves (never as another org); the operator's and the
+    // volunteers' sessions still do.
+    let attestations = "/api/v1/orgs/org-a/attestations";
+    call(&e.state, Method::GET, attestations, Auth::Bearer(&a), None)
+        .await
+        .problem(401, Some("authorization"), "valid-credential");
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/tokens",
+        Auth::Bearer(&e.op),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let fresh = r.json()["token"].as_str().unwrap().to_string();
+    let r = call(
+        &e.state,
+        Method::GET,
+        attestations,
+        Auth::Bearer(&fresh),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let sw = session(&e, &code_w).await;
+    let r = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/volunteers/{w}/hours"),
+        Auth::Cookie(&sw),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = call(&e.state, Method::GET, &pdf(&second), Auth::Cookie(&s), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}

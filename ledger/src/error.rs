@@ -118,6 +118,15 @@ pub enum Error {
     /// The volunteer directory (names, outside the log) failed.
     #[error("volunteer directory: {0}")]
     VolunteerDirectory(String),
+    /// A stored file outside the log (a volunteer key shard or record) is damaged: its checksum
+    /// or authentication tag does not match. Only the records held in that file are affected.
+    #[error("{}: damaged: {reason}", path.display())]
+    Damaged {
+        /// The damaged file.
+        path: PathBuf,
+        /// What does not match.
+        reason: String,
+    },
     /// The options are invalid (e.g. an origin that is not a valid note key name).
     #[error("invalid ledger options: {reason}")]
     Options {

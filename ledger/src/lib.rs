@@ -26,4 +26,4 @@ pub use projection::{
     OrgHours, OrgInfo, Revocation, VolunteerHours, UNCATEGORIZED,
 };
 pub use state::{is_valid_name_id, Applied, State, Violation, MINUTES_PER_DAY};
-pub use volunteers::{VolunteerDirectory, VolunteerRecord};
+pub use volunteers::{check_directory, Damage, VolunteerDirectory, VolunteerRecord};

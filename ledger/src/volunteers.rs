@@ -20,6 +20,14 @@
 //! Erasure rewrites the key shard without the key (durably), then deletes the record file. A crash
 //! in between leaves a ciphertext nobody can open; [`VolunteerDirectory::open`] deletes such
 //! orphans. After erasure no file under the directory holds the plaintext or the key.
+//!
+//! Damage stays local. A key shard whose CRC-32, header or ids do not match is not loaded, and
+//! the directory still opens: only the volunteers of that shard (ids starting with its two hex
+//! digits) fail, with [`Error::Damaged`] naming the shard file; the shard is never rewritten
+//! (a write to it is refused) and its records are never deleted as orphans, so restoring the
+//! file from a backup brings them back. A record whose AEAD tag does not verify (a flipped byte,
+//! or a record copied from another id, which the associated data catches) fails the same way,
+//! for that volunteer only. [`check_directory`] lists every such file without changing anything.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -47,6 +55,30 @@ const NONCE_LEN: usize = 12;
 type VolunteerId = [u8; ID_LEN];
 type RecordKey = [u8; KEY_LEN];
 
+/// One damaged or unexpected file of the volunteer directory (see [`check_directory`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong with it and what it affects.
+    pub reason: String,
+}
+
+impl Damage {
+    fn error(&self) -> Error {
+        Error::Damaged {
+            path: self.path.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
 /// A volunteer's personal data. Never written to the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolunteerRecord {
@@ -65,6 +97,115 @@ pub struct VolunteerRecord {
 pub struct VolunteerDirectory {
     dir: PathBuf,
     keys: Mutex<HashMap<VolunteerId, RecordKey>>,
+    /// Key shards that could not be loaded at open, by first id byte. Their volunteers fail with
+    /// [`Error::Damaged`]; the shard is never rewritten and their records never deleted.
+    damaged: HashMap<u8, Damage>,
+    /// Files found at open that do not belong (ignored, listed by [`VolunteerDirectory::damaged`]).
+    unexpected: Vec<Damage>,
+}
+
+/// The key shards of a directory as loaded from disk.
+struct LoadedKeys {
+    keys: HashMap<VolunteerId, RecordKey>,
+    damaged: HashMap<u8, Damage>,
+    unexpected: Vec<Damage>,
+}
+
+/// Reads every key shard under `keys_dir`. A damaged shard is set aside, never fatal.
+/// `remove_tmp`: delete leftover `*.tmp` shard rewrites (only when opening for writing).
+fn load_keys(keys_dir: &Path, remove_tmp: bool) -> Result<LoadedKeys, Error> {
+    let mut out = LoadedKeys {
+        keys: HashMap::new(),
+        damaged: HashMap::new(),
+        unexpected: Vec::new(),
+    };
+    for entry in fs::read_dir(keys_dir).map_err(|e| io_error(keys_dir, "list", e))? {
+        let entry = entry.map_err(|e| io_error(keys_dir, "list", e))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".tmp") {
+            // A shard rewrite that never got renamed into place: the old shard still rules.
+            if remove_tmp {
+                fs::remove_file(&path).map_err(|e| io_error(&path, "remove", e))?;
+            }
+            continue;
+        }
+        let Some(shard) = shard_of_name(&name) else {
+            out.unexpected.push(Damage {
+                path,
+                reason: "unexpected file in the key directory (ignored)".into(),
+            });
+            continue;
+        };
+        match read_shard(&path, shard) {
+            Ok(pairs) => out.keys.extend(pairs),
+            Err(what) => {
+                let reason = format!(
+                    "key shard {what}; the names of volunteers whose id starts with {name} cannot be read until it is restored"
+                );
+                out.damaged.insert(shard, Damage { path, reason });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Lists every damaged file of the volunteer directory at `dir` without changing anything:
+/// key shards that do not load, records that do not authenticate under their key (or are
+/// missing although their key exists), and files that do not belong. Safe to run while a
+/// service uses the directory (every file is replaced by an atomic rename). A directory that
+/// does not exist has no damage.
+pub fn check_directory(dir: &Path) -> Result<Vec<Damage>, Error> {
+    let keys_dir = dir.join("keys");
+    if !keys_dir.exists() {
+        return Ok(Vec::new());
+    }
+    let loaded = load_keys(&keys_dir, false)?;
+    let mut out: Vec<Damage> = loaded.damaged.into_values().collect();
+    out.extend(loaded.unexpected);
+    let mut ids: Vec<_> = loaded.keys.iter().collect();
+    ids.sort_unstable_by_key(|(id, _)| **id);
+    for (id, key) in ids {
+        let path = dir.join("records").join(hex::encode(id));
+        if let Err(Error::Damaged { path, reason }) = open_record(&path, id, key) {
+            out.push(Damage { path, reason });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Reads and opens one sealed record.
+fn open_record(path: &Path, id: &VolunteerId, key: &RecordKey) -> Result<VolunteerRecord, Error> {
+    let damaged = |reason: &str| Error::Damaged {
+        path: path.to_path_buf(),
+        reason: format!("volunteer record {reason}"),
+    };
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(damaged("is missing although its key exists"))
+        }
+        Err(e) => return Err(io_error(path, "read", e)),
+    };
+    if bytes.len() < RECORD_MAGIC.len() + NONCE_LEN || &bytes[..RECORD_MAGIC.len()] != RECORD_MAGIC
+    {
+        return Err(damaged("has a bad header"));
+    }
+    let (nonce, ciphertext) = bytes[RECORD_MAGIC.len()..].split_at(NONCE_LEN);
+    let plaintext = ChaCha20Poly1305::new(Key::from_slice(key))
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: id,
+            },
+        )
+        .map_err(|_| {
+            damaged("fails authentication (changed bytes, or not this volunteer's record)")
+        })?;
+    serde_json::from_slice(&plaintext).map_err(|_| damaged("has unreadable content"))
 }
 
 impl VolunteerDirectory {
@@ -78,41 +219,19 @@ impl VolunteerDirectory {
                 .create(&sub)
                 .map_err(|e| io_error(&sub, "create directory", e))?;
         }
-        let mut keys = HashMap::new();
-        let keys_dir = dir.join("keys");
-        for entry in fs::read_dir(&keys_dir).map_err(|e| io_error(&keys_dir, "list", e))? {
-            let entry = entry.map_err(|e| io_error(&keys_dir, "list", e))?;
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.ends_with(".tmp") {
-                // A shard rewrite that never got renamed into place: the old shard still rules.
-                fs::remove_file(&path).map_err(|e| io_error(&path, "remove", e))?;
-                continue;
-            }
-            if !is_shard_name(&name) {
-                return Err(Error::VolunteerDirectory(format!(
-                    "{}: unexpected file in the key directory",
-                    path.display()
-                )));
-            }
-            for (id, key) in read_shard(&path)? {
-                if !hex::encode(&id[..1]).eq(&*name) {
-                    return Err(Error::VolunteerDirectory(format!(
-                        "{}: holds the key of {} which belongs to another shard",
-                        path.display(),
-                        hex::encode(id)
-                    )));
-                }
-                keys.insert(id, key);
-            }
-        }
+        let LoadedKeys {
+            keys,
+            damaged,
+            unexpected,
+        } = load_keys(&dir.join("keys"), true)?;
         let records_dir = dir.join("records");
         let mut removed_orphan = false;
         for entry in fs::read_dir(&records_dir).map_err(|e| io_error(&records_dir, "list", e))? {
             let entry = entry.map_err(|e| io_error(&records_dir, "list", e))?;
             let name = entry.file_name();
-            let keep = parse_id(&name.to_string_lossy()).is_some_and(|id| keys.contains_key(&id));
+            // A record of a damaged shard is kept: its key may come back with the shard.
+            let keep = parse_id(&name.to_string_lossy())
+                .is_some_and(|id| keys.contains_key(&id) || damaged.contains_key(&id[0]));
             if !keep {
                 let path = entry.path();
                 fs::remove_file(&path).map_err(|e| io_error(&path, "remove", e))?;
@@ -125,12 +244,32 @@ impl VolunteerDirectory {
         Ok(VolunteerDirectory {
             dir: dir.to_path_buf(),
             keys: Mutex::new(keys),
+            damaged,
+            unexpected,
         })
+    }
+
+    /// Whether a record for `volunteer` can be written: false for a malformed id, or one whose
+    /// key shard is damaged (new ids are drawn until this holds).
+    pub fn accepts(&self, volunteer: &str) -> bool {
+        parse_id(volunteer).is_some_and(|id| !self.damaged.contains_key(&id[0]))
+    }
+
+    /// The damaged key shards and unexpected files found at open (the service logs them).
+    pub fn damaged(&self) -> Vec<Damage> {
+        let mut out: Vec<Damage> = self.damaged.values().cloned().collect();
+        out.extend(self.unexpected.iter().cloned());
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
     }
 
     /// Stores (or replaces) the record of `volunteer` (32 lowercase hex digits). Durable on return.
     pub fn put(&self, volunteer: &str, record: &VolunteerRecord) -> Result<(), Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        if let Some(damage) = self.damaged.get(&id[0]) {
+            // Rewriting the shard would destroy the keys it still holds.
+            return Err(damage.error());
+        }
         let mut keys = self.lock();
         let (key, new_key) = match keys.get(&id) {
             Some(key) => (*key, false),
@@ -173,36 +312,14 @@ impl VolunteerDirectory {
     /// The record of `volunteer`, or `None` if there is none (never stored, or erased).
     pub fn get(&self, volunteer: &str) -> Result<Option<VolunteerRecord>, Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        if let Some(damage) = self.damaged.get(&id[0]) {
+            return Err(damage.error());
+        }
         let keys = self.lock();
         let Some(key) = keys.get(&id) else {
             return Ok(None);
         };
-        let path = self.record_path(&id);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_error(&path, "read", e)),
-        };
-        let corrupt = |what: &str| {
-            Error::VolunteerDirectory(format!("{}: corrupt record: {what}", path.display()))
-        };
-        if bytes.len() < RECORD_MAGIC.len() + NONCE_LEN
-            || &bytes[..RECORD_MAGIC.len()] != RECORD_MAGIC
-        {
-            return Err(corrupt("bad header"));
-        }
-        let (nonce, ciphertext) = bytes[RECORD_MAGIC.len()..].split_at(NONCE_LEN);
-        let plaintext = ChaCha20Poly1305::new(Key::from_slice(key))
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: &id,
-                },
-            )
-            .map_err(|_| corrupt("authentication failed"))?;
-        let record = serde_json::from_slice(&plaintext).map_err(|_| corrupt("bad content"))?;
-        Ok(Some(record))
+        open_record(&self.record_path(&id), &id, key).map(Some)
     }
 
     /// Erases the record of `volunteer`: destroys its key (durably) and deletes its ciphertext.
@@ -210,6 +327,18 @@ impl VolunteerDirectory {
     pub fn erase(&self, volunteer: &str) -> Result<bool, Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
         let mut keys = self.lock();
+        if self.damaged.contains_key(&id[0]) {
+            // The shard cannot be rewritten without losing the other keys it holds; deleting the
+            // ciphertext alone erases the data (a key without its record opens nothing).
+            let path = self.record_path(&id);
+            let existed = match fs::remove_file(&path) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                Err(e) => return Err(io_error(&path, "remove", e)),
+            };
+            sync_dir(&self.dir.join("records"))?;
+            return Ok(existed);
+        }
         let Some(key) = keys.remove(&id) else {
             return Ok(false);
         };
@@ -265,18 +394,20 @@ impl VolunteerDirectory {
     }
 }
 
-fn is_shard_name(name: &str) -> bool {
-    name.len() == 2
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// The first id byte a key shard file name (two lowercase hex digits) stands for.
+fn shard_of_name(name: &str) -> Option<u8> {
+    let lower_hex = name
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut byte = [0u8; 1];
+    (name.len() == 2 && lower_hex && hex::decode_to_slice(name, &mut byte).is_ok())
+        .then_some(byte[0])
 }
 
-fn read_shard(path: &Path) -> Result<Vec<(VolunteerId, RecordKey)>, Error> {
-    let bytes = fs::read(path).map_err(|e| io_error(path, "read", e))?;
-    let corrupt = |what: &str| {
-        Error::VolunteerDirectory(format!("{}: corrupt key shard: {what}", path.display()))
-    };
+/// The `(id, key)` pairs of shard `shard`, or what is wrong with the file.
+fn read_shard(path: &Path, shard: u8) -> Result<Vec<(VolunteerId, RecordKey)>, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let corrupt = |what: &str| what.to_string();
     let body_len = bytes
         .len()
         .checked_sub(4)
@@ -291,7 +422,7 @@ fn read_shard(path: &Path) -> Result<Vec<(VolunteerId, RecordKey)>, Error> {
     if pairs.len() % (ID_LEN + KEY_LEN) != 0 {
         return Err(corrupt("truncated entry"));
     }
-    Ok(pairs
+    let pairs: Vec<(VolunteerId, RecordKey)> = pairs
         .chunks_exact(ID_LEN + KEY_LEN)
         .map(|pair| {
             let (id, key) = pair.split_at(ID_LEN);
@@ -300,7 +431,14 @@ fn read_shard(path: &Path) -> Result<Vec<(VolunteerId, RecordKey)>, Error> {
                 key.try_into().expect("32 bytes"),
             )
         })
-        .collect())
+        .collect();
+    if let Some((id, _)) = pairs.iter().find(|(id, _)| id[0] != shard) {
+        return Err(format!(
+            "holds the key of {} which belongs to another shard",
+            hex::encode(id)
+        ));
+    }
+    Ok(pairs)
 }
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content:
@@ -491,9 +629,118 @@ mod tests {
         let mut bytes = fs::read(&shard).unwrap();
         bytes[10] ^= 1;
         fs::write(&shard, bytes).unwrap();
-        let err = VolunteerDirectory::open(tmp.path())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("checksum"), "{err}");
+        // The directory still opens; only the shard's volunteers fail, naming the file.
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        let err = dir.get(ID).unwrap_err();
+        assert!(
+            matches!(&err, Error::Damaged { path, .. } if path == &shard),
+            "{err}"
+        );
+        assert!(err.to_string().contains("checksum"), "{err}");
+    }
+
+    /// Same first byte as `ID` (same shard), and one in another shard.
+    const SAME_SHARD: &str = "01aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const OTHER_SHARD: &str = "22222222222222222222222222222222";
+
+    #[test]
+    fn a_damaged_shard_affects_only_its_volunteers_and_nothing_is_deleted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        dir.put(ID, &record("Әлия")).unwrap();
+        dir.put(SAME_SHARD, &record("Данияр")).unwrap();
+        dir.put(OTHER_SHARD, &record("Ерлан")).unwrap();
+        drop(dir);
+        let shard = tmp.path().join("keys/01");
+        let good = fs::read(&shard).unwrap();
+        let mut bad = good.clone();
+        bad[KEY_SHARD_MAGIC.len() + 20] ^= 0x40; // inside the first key
+        fs::write(&shard, &bad).unwrap();
+
+        let dir = VolunteerDirectory::open(tmp.path()).expect("one bad shard must not stop open");
+        for id in [ID, SAME_SHARD] {
+            let err = dir.get(id).unwrap_err();
+            assert!(
+                matches!(&err, Error::Damaged { path, .. } if path == &shard),
+                "{err}"
+            );
+            assert!(err.to_string().contains("keys/01"), "{err}");
+        }
+        assert_eq!(dir.get(OTHER_SHARD).unwrap(), Some(record("Ерлан")));
+        // Writing the shard would destroy the keys it still holds: refused, file untouched.
+        assert!(matches!(
+            dir.put(SAME_SHARD, &record("y")),
+            Err(Error::Damaged { .. })
+        ));
+        assert_eq!(fs::read(&shard).unwrap(), bad);
+        // The shard's records are not deleted as orphans.
+        assert!(tmp.path().join("records").join(ID).exists());
+        assert!(tmp.path().join("records").join(SAME_SHARD).exists());
+        assert_eq!(dir.damaged().len(), 1);
+        let found = check_directory(tmp.path()).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, shard);
+        drop(dir);
+
+        // Restoring the shard brings both back.
+        fs::write(&shard, &good).unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        assert_eq!(dir.get(ID).unwrap(), Some(record("Әлия")));
+        assert_eq!(dir.get(SAME_SHARD).unwrap(), Some(record("Данияр")));
+        assert!(check_directory(tmp.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_changed_or_moved_record_fails_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        dir.put(ID, &record("Әлия")).unwrap();
+        dir.put(SAME_SHARD, &record("Данияр")).unwrap();
+        dir.put(OTHER_SHARD, &record("Ерлан")).unwrap();
+        let rec = tmp.path().join("records").join(ID);
+        let mut bytes = fs::read(&rec).unwrap();
+        let last = bytes.len() - 20;
+        bytes[last] ^= 1;
+        fs::write(&rec, bytes).unwrap();
+        // A whole valid record of another volunteer copied over this one: the associated data
+        // (the id) makes it fail too, so no one is shown another person's name.
+        let moved = tmp.path().join("records").join(OTHER_SHARD);
+        fs::copy(tmp.path().join("records").join(SAME_SHARD), &moved).unwrap();
+        for (id, path) in [(ID, &rec), (OTHER_SHARD, &moved)] {
+            let err = dir.get(id).unwrap_err();
+            assert!(
+                matches!(&err, Error::Damaged { path: p, .. } if p == path),
+                "{err}"
+            );
+            assert!(err.to_string().contains("authentication"), "{err}");
+        }
+        assert_eq!(dir.get(SAME_SHARD).unwrap(), Some(record("Данияр")));
+        let found: Vec<PathBuf> = check_directory(tmp.path())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.path)
+            .collect();
+        let mut want = vec![rec.clone(), moved.clone()];
+        want.sort();
+        assert_eq!(found, want);
+        // Erasure still works for a damaged record.
+        assert!(dir.erase(ID).unwrap());
+        assert_eq!(dir.get(ID).unwrap(), None);
+    }
+
+    #[test]
+    fn erasing_in_a_damaged_shard_deletes_the_ciphertext() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        dir.put(ID, &record("Әлия")).unwrap();
+        drop(dir);
+        let shard = tmp.path().join("keys/01");
+        let mut bytes = fs::read(&shard).unwrap();
+        bytes[0] ^= 1;
+        fs::write(&shard, bytes).unwrap();
+        let dir = VolunteerDirectory::open(tmp.path()).unwrap();
+        assert!(dir.erase(ID).unwrap());
+        assert!(!tmp.path().join("records").join(ID).exists());
+        assert!(!dir.erase(ID).unwrap());
     }
 }

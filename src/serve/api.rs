@@ -936,7 +936,7 @@ pub async fn enroll(
         ));
     }
     let key = backend::org_key(&state.app, org)?;
-    let id = crate::app::new_id();
+    let id = crate::app::new_volunteer_id(&state.app.directory);
     state
         .app
         .directory
@@ -1823,6 +1823,10 @@ async fn cached(
     tokio::task::spawn_blocking(move || store.get(&vol, &cred))
         .await
         .map_err(AppError::internal)?
+        .map_err(|d| {
+            let what = format!("the certificate of credential {cid}");
+            AppError::stored_file_damaged(&what, &d.reason, &d.path)
+        })?
         .ok_or_else(|| {
             AppError::not_found(
                 "credential",

@@ -505,8 +505,17 @@ pub fn issue(
         to: req.to,
         org: req.org,
     };
-    sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, &request, now())
-        .map_err(issuer_error)
+    sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, &request, now()).map_err(|e| {
+        match e {
+            // The volunteer's name record (or its key shard) is damaged: a 500, never a name
+            // from changed bytes.
+            sagat_issuer::Error::Ledger(sagat_ledger::Error::Damaged { path, reason }) => {
+                let what = format!("the name record of volunteer {volunteer}");
+                AppError::stored_file_damaged(&what, &reason, &path)
+            }
+            e => issuer_error(e),
+        }
+    })
 }
 
 /// Revokes a credential (blocking: appends `CredentialRevoked`, issuer-signed).

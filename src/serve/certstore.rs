@@ -6,12 +6,21 @@
 //! keeps the PDF it issued: a volunteer's download link keeps working after a restart. The files
 //! hold the volunteer's name, so they live in one directory per volunteer that
 //! [`CertStore::erase_volunteer`] removes (`sagat volunteer erase` calls it).
+//!
+//! Integrity: `<credential>.json` records the PDF's SHA-256 (`pdf_sha256`) and its own SHA-256
+//! (`check`, over the JSON written without that field), and both are checked on every read. A
+//! damaged file is never served: [`CertStore::get`] answers [`CertDamage`] naming it (the API
+//! turns that into a 500 `stored-file-damaged` problem), for that certificate only. Files written
+//! before checksums existed (no `check` field) are served as before and listed as unverifiable by
+//! `sagat check`; the metadata refuses unknown fields, so a flipped field name cannot make a new
+//! file look like an old one.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// One issued certificate.
 #[derive(Debug, Clone)]
@@ -31,13 +40,62 @@ pub struct StoredCert {
 }
 
 /// What `<credential>.json` holds.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Meta {
     credential_id: String,
     volunteer: String,
     qr_text: String,
     lang: String,
     issued_at: u64,
+    /// SHA-256 of the PDF, hex (absent in files written before checksums).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pdf_sha256: Option<String>,
+    /// SHA-256 of this JSON serialized without `check`, hex (absent before checksums).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    check: Option<String>,
+}
+
+impl Meta {
+    /// SHA-256 (hex) of the metadata as serialized without `check`.
+    fn digest(&self) -> String {
+        let unchecked = Meta {
+            check: None,
+            ..self.clone()
+        };
+        let json = serde_json::to_vec(&unchecked).expect("metadata serializes");
+        hex::encode(Sha256::digest(json))
+    }
+}
+
+/// A stored certificate file that does not match its checksum, or does not belong where it is.
+/// Only that certificate is affected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertDamage {
+    /// The damaged file.
+    pub path: PathBuf,
+    /// What does not match.
+    pub reason: String,
+}
+
+impl std::fmt::Display for CertDamage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+impl std::error::Error for CertDamage {}
+
+/// What [`CertStore::check`] found.
+#[derive(Debug, Default)]
+pub struct CertCheck {
+    /// How many certificates were read and verified.
+    pub verified: usize,
+    /// Damaged files.
+    pub damaged: Vec<CertDamage>,
+    /// Files that cannot be verified but are not known to be damaged: certificates written
+    /// before checksums, PDFs whose metadata was never written (an interrupted issue).
+    pub unverifiable: Vec<CertDamage>,
 }
 
 /// The certificate files of a data directory.
@@ -96,43 +154,151 @@ impl CertStore {
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
         }
         write_private(&dir.join(format!("{}.pdf", c.credential_id)), &c.pdf)?;
-        let meta = Meta {
+        let mut meta = Meta {
             credential_id: c.credential_id.clone(),
             volunteer: c.volunteer.clone(),
             qr_text: c.qr_text.clone(),
             lang: c.lang.clone(),
             issued_at: c.issued_at,
+            pdf_sha256: Some(hex::encode(Sha256::digest(&c.pdf))),
+            check: None,
         };
+        meta.check = Some(meta.digest());
         let json = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
         write_private(&dir.join(format!("{}.json", c.credential_id)), &json)
     }
 
-    fn meta(&self, volunteer: &str, credential: &str) -> Option<Meta> {
-        if !is_id(credential) {
-            return None;
+    /// The metadata of a credential: `Ok(None)` if there is none, [`CertDamage`] if its file
+    /// does not verify or belongs to another credential.
+    fn meta(&self, volunteer: &str, credential: &str) -> Result<Option<Meta>, CertDamage> {
+        let Some(dir) = self.dir_of(volunteer).filter(|_| is_id(credential)) else {
+            return Ok(None);
+        };
+        let path = dir.join(format!("{credential}.json"));
+        let damaged = |reason: String| CertDamage {
+            path: path.clone(),
+            reason,
+        };
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(damaged(format!("cannot be read: {e}"))),
+        };
+        let meta: Meta = serde_json::from_slice(&bytes)
+            .map_err(|e| damaged(format!("certificate metadata is not valid: {e}")))?;
+        if let Some(check) = &meta.check {
+            if *check != meta.digest() {
+                return Err(damaged(
+                    "certificate metadata does not match its checksum".into(),
+                ));
+            }
         }
-        let path = self.dir_of(volunteer)?.join(format!("{credential}.json"));
-        let meta: Meta = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
-        (meta.volunteer == volunteer && meta.credential_id == credential).then_some(meta)
+        if meta.volunteer != volunteer || meta.credential_id != credential {
+            return Err(damaged(format!(
+                "certificate metadata belongs to credential {} of volunteer {}",
+                meta.credential_id, meta.volunteer
+            )));
+        }
+        Ok(Some(meta))
     }
 
-    /// Is the PDF of this volunteer's credential kept?
+    /// Is the PDF of this volunteer's credential kept? (Also when it is damaged: its download
+    /// then answers the damage.)
     pub fn has(&self, volunteer: &str, credential: &str) -> bool {
-        self.meta(volunteer, credential).is_some()
+        !matches!(self.meta(volunteer, credential), Ok(None))
     }
 
-    /// One of this volunteer's certificates, with its PDF.
-    pub fn get(&self, volunteer: &str, credential: &str) -> Option<StoredCert> {
-        let meta = self.meta(volunteer, credential)?;
-        let pdf = fs::read(self.dir_of(volunteer)?.join(format!("{credential}.pdf"))).ok()?;
-        Some(StoredCert {
+    /// One of this volunteer's certificates, with its PDF: `Ok(None)` if none is kept,
+    /// [`CertDamage`] if its metadata or PDF does not match the checksums recorded at issue
+    /// (changed bytes are never returned).
+    pub fn get(&self, volunteer: &str, credential: &str) -> Result<Option<StoredCert>, CertDamage> {
+        let Some(meta) = self.meta(volunteer, credential)? else {
+            return Ok(None);
+        };
+        let path = self.root.join(volunteer).join(format!("{credential}.pdf"));
+        let damaged = |reason: String| CertDamage {
+            path: path.clone(),
+            reason,
+        };
+        let pdf = fs::read(&path).map_err(|e| damaged(format!("cannot be read: {e}")))?;
+        if let Some(want) = &meta.pdf_sha256 {
+            if *want != hex::encode(Sha256::digest(&pdf)) {
+                return Err(damaged(
+                    "certificate PDF does not match the SHA-256 recorded at issue".into(),
+                ));
+            }
+        }
+        Ok(Some(StoredCert {
             credential_id: meta.credential_id,
             volunteer: meta.volunteer,
             qr_text: meta.qr_text,
             pdf,
             lang: meta.lang,
             issued_at: meta.issued_at,
-        })
+        }))
+    }
+
+    /// Reads and verifies every stored certificate (`sagat check`); changes nothing.
+    pub fn check(&self) -> std::io::Result<CertCheck> {
+        let mut out = CertCheck::default();
+        let volunteers = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        let mut names: Vec<(String, PathBuf)> = Vec::new();
+        for v in volunteers {
+            let v = v?;
+            let volunteer = v.file_name().to_string_lossy().into_owned();
+            if !is_id(&volunteer) || !v.path().is_dir() {
+                out.damaged.push(CertDamage {
+                    path: v.path(),
+                    reason: "unexpected entry in the certificate directory".into(),
+                });
+                continue;
+            }
+            for f in fs::read_dir(v.path())? {
+                let f = f?;
+                names.push((volunteer.clone(), f.path()));
+            }
+        }
+        names.sort();
+        for (volunteer, path) in names {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.ends_with(".tmp") {
+                continue; // a write in progress, or one a crash interrupted (never served)
+            }
+            if let Some(credential) = name.strip_suffix(".json").filter(|c| is_id(c)) {
+                match self.get(&volunteer, credential) {
+                    Ok(Some(_)) => match self.meta(&volunteer, credential) {
+                        Ok(Some(m)) if m.check.is_none() => out.unverifiable.push(CertDamage {
+                            path,
+                            reason: "written before checksums; cannot be verified".into(),
+                        }),
+                        _ => out.verified += 1,
+                    },
+                    Ok(None) => {}
+                    Err(damage) => out.damaged.push(damage),
+                }
+            } else if let Some(credential) = name.strip_suffix(".pdf").filter(|c| is_id(c)) {
+                if !path.with_file_name(format!("{credential}.json")).exists() {
+                    out.unverifiable.push(CertDamage {
+                        path,
+                        reason: "PDF without its metadata (an interrupted issue); never served"
+                            .into(),
+                    });
+                }
+            } else {
+                out.damaged.push(CertDamage {
+                    path,
+                    reason: "unexpected file in the certificate directory".into(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The newest [`CertStore::LISTED`] certificates of a volunteer, newest first, without
@@ -149,7 +315,13 @@ impl CertStore {
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
                 let id = name.strip_suffix(".json")?;
-                let m = self.meta(volunteer, id)?;
+                let m = match self.meta(volunteer, id) {
+                    Ok(m) => m?,
+                    Err(damage) => {
+                        tracing::error!(%damage, "stored certificate not listed");
+                        return None;
+                    }
+                };
                 Some(StoredCert {
                     credential_id: m.credential_id,
                     volunteer: m.volunteer,
@@ -198,16 +370,100 @@ mod tests {
         };
         CertStore::new(dir.path()).put(&c).unwrap();
         let again = CertStore::new(dir.path());
-        let got = again.get(vol, cred).unwrap();
+        let got = again.get(vol, cred).unwrap().unwrap();
         assert_eq!(got.pdf, c.pdf);
         assert_eq!(got.qr_text, "VH1:XYZ");
         assert_eq!(again.of(vol).len(), 1);
         assert!(again
             .get("ffffffffffffffffffffffffffffffff", cred)
+            .unwrap()
             .is_none());
-        assert!(again.get(vol, "../../etc/passwd").is_none());
+        assert!(again.get(vol, "../../etc/passwd").unwrap().is_none());
         assert!(again.erase_volunteer(vol).unwrap());
-        assert!(again.get(vol, cred).is_none());
+        assert!(again.get(vol, cred).unwrap().is_none());
         assert!(!again.erase_volunteer(vol).unwrap());
+    }
+
+    fn cert(vol: &str, cred: &str) -> StoredCert {
+        StoredCert {
+            credential_id: cred.into(),
+            volunteer: vol.into(),
+            qr_text: "VH1:XYZ".into(),
+            pdf: b"%PDF-1.7 a certificate for a volunteer".to_vec(),
+            lang: "kk".into(),
+            issued_at: 5,
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_in_a_pdf_or_its_metadata_is_an_error_for_that_certificate_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CertStore::new(dir.path());
+        let vol = "0123456789abcdef0123456789abcdef";
+        let (a, b, c) = (
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            "cccccccccccccccccccccccccccccccc",
+        );
+        for id in [a, b, c] {
+            store.put(&cert(vol, id)).unwrap();
+        }
+        let flip = |path: &Path, at: usize| {
+            let mut bytes = fs::read(path).unwrap();
+            bytes[at] ^= 1;
+            fs::write(path, bytes).unwrap();
+        };
+        let pdf_a = dir.path().join(format!("certificates/{vol}/{a}.pdf"));
+        let json_b = dir.path().join(format!("certificates/{vol}/{b}.json"));
+        flip(&pdf_a, 12);
+        // Inside the QR text's value: the JSON still parses, only the checksum catches it.
+        let text = fs::read_to_string(&json_b).unwrap();
+        flip(&json_b, text.find("VH1:XYZ").unwrap() + 5);
+        let err = store.get(vol, a).unwrap_err();
+        assert_eq!(err.path, pdf_a);
+        assert!(err.reason.contains("SHA-256"), "{err}");
+        let err = store.get(vol, b).unwrap_err();
+        assert_eq!(err.path, json_b);
+        assert!(err.reason.contains("checksum"), "{err}");
+        assert_eq!(store.get(vol, c).unwrap().unwrap().pdf, cert(vol, c).pdf);
+        assert!(
+            store.has(vol, a) && store.has(vol, b),
+            "damaged, still listed as kept"
+        );
+        assert_eq!(
+            store.of(vol).len(),
+            2,
+            "the damaged metadata is left out of the list"
+        );
+        let check = store.check().unwrap();
+        assert_eq!(check.verified, 1);
+        let mut damaged: Vec<_> = check.damaged.iter().map(|d| d.path.clone()).collect();
+        damaged.sort();
+        assert_eq!(damaged, vec![pdf_a, json_b]);
+    }
+
+    #[test]
+    fn legacy_metadata_without_checksums_is_served_and_reported_unverifiable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CertStore::new(dir.path());
+        let vol = "0123456789abcdef0123456789abcdef";
+        let cred = "fedcba9876543210fedcba9876543210";
+        store.put(&cert(vol, cred)).unwrap();
+        let json = dir.path().join(format!("certificates/{vol}/{cred}.json"));
+        let legacy = format!(
+            r#"{{"credential_id":"{cred}","volunteer":"{vol}","qr_text":"VH1:XYZ","lang":"kk","issued_at":5}}"#
+        );
+        fs::write(&json, &legacy).unwrap();
+        assert!(store.get(vol, cred).unwrap().is_some());
+        let check = store.check().unwrap();
+        assert_eq!((check.verified, check.damaged.len()), (0, 0));
+        assert_eq!(check.unverifiable.len(), 1);
+        // A flipped field name does not turn a checksummed file into a "legacy" one.
+        store.put(&cert(vol, cred)).unwrap();
+        let text = fs::read_to_string(&json)
+            .unwrap()
+            .replace("\"check\"", "\"chdck\"");
+        fs::write(&json, text).unwrap();
+        assert!(store.get(vol, cred).is_err());
     }
 }

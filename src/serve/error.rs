@@ -191,6 +191,22 @@ impl AppError {
         e
     }
 
+    /// 500: a file this server stored outside the log (a certificate, a volunteer record) does
+    /// not match the checksum recorded when it was written; it is not served. The file's path is
+    /// logged, not sent; the detail names what is damaged and how.
+    pub fn stored_file_damaged(what: &str, reason: &str, path: &std::path::Path) -> Self {
+        tracing::error!(path = %path.display(), reason, "stored file damaged");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "stored-file-damaged",
+            "Stored file damaged",
+            format!(
+                "{what} stored on this server is damaged ({reason}) and is not served; the operator can list damaged files with `sagat check`"
+            ),
+        )
+        .rule("stored-file-integrity")
+    }
+
     /// 422 for a ledger rule violation on an event.
     pub fn violation(
         rule: &str,

@@ -155,6 +155,10 @@ impl AppState {
     /// Wraps an opened data directory for serving.
     pub fn new(app: App, opts: &ServeOptions) -> Result<AppState> {
         let tokens = TokenStore::open(&app.dir)?;
+        for damage in app.directory.damaged() {
+            // The service starts anyway; only the volunteers of that file fail (`sagat check`).
+            tracing::error!(%damage, "volunteer directory file damaged");
+        }
         Ok(AppState {
             inner: Arc::new(Shared {
                 certs: certstore::CertStore::new(&app.dir),

@@ -1,0 +1,241 @@
+//! `sagat check`: reads every file of a data directory and reports each damaged one.
+//!
+//! What is checked, file by file (docs/ledger.md, "Failure model"):
+//! - `sagat.json` parses, and its origin, issuer id and issuer name match the log;
+//! - `operator.key` parses, and every checkpoint signature of the log verifies with it;
+//! - `issuer.key` parses, and is the key the log registers for the configured issuer;
+//! - `tokens.json`: every record matches its checksum;
+//! - `volunteers/`: every key shard matches its CRC-32, every record authenticates under its key;
+//! - `certificates/`: every metadata file and PDF matches the SHA-256 recorded at issue;
+//! - `log/`: the same full replay as `sagat log verify`.
+//!
+//! Nothing is changed or repaired. One line per file (`ok`, `DAMAGED`, or `note` for files that
+//! cannot be verified but are not known to be damaged), then a summary line; the exit code is 1
+//! when anything is damaged. Like `sagat log verify`, it needs the service stopped (the log's
+//! lock).
+
+use std::fs;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use ed25519_dalek::SigningKey;
+
+use crate::app::{self, Config};
+
+#[derive(Default)]
+struct Report {
+    damaged: usize,
+}
+
+impl Report {
+    fn ok(&self, what: impl std::fmt::Display) {
+        println!("ok       {what}");
+    }
+    fn note(&self, what: impl std::fmt::Display) {
+        println!("note     {what}");
+    }
+    fn damaged(&mut self, path: &Path, what: impl std::fmt::Display) {
+        self.damaged += 1;
+        println!("DAMAGED  {}: {what}", path.display());
+    }
+}
+
+/// Runs `sagat check --data DATA`.
+pub fn run(data: &Path) -> Result<ExitCode> {
+    if !app::is_initialized(data) {
+        bail!("{} is not a Sagat data directory", data.display());
+    }
+    let mut r = Report::default();
+
+    let config_path = data.join("sagat.json");
+    let config = match fs::read(&config_path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice::<Config>(&b).map_err(|e| e.to_string()))
+    {
+        Ok(c) => Some(c),
+        Err(e) => {
+            r.damaged(&config_path, format!("not a valid configuration: {e}"));
+            None
+        }
+    };
+    let mut key = |name: &str| match app::read_key(&data.join(name)) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            r.damaged(&data.join(name), format!("{e:#}"));
+            None
+        }
+    };
+    let operator = key("operator.key");
+    let issuer = key("issuer.key");
+
+    tokens(&mut r, &data.join("tokens.json"));
+    volunteers(&mut r, &data.join("volunteers"));
+    certificates(&mut r, data);
+    log(
+        &mut r,
+        data,
+        config.as_ref(),
+        operator.as_ref(),
+        issuer.as_ref(),
+    );
+
+    if r.damaged == 0 {
+        println!("check OK: every file of {} verified", data.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "check FAILED: {} damaged file(s) in {}",
+            r.damaged,
+            data.display()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn tokens(r: &mut Report, path: &Path) {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            r.note(format!("{}: none yet", path.display()));
+            return;
+        }
+        Err(e) => return r.damaged(path, format!("cannot be read: {e}")),
+    };
+    match crate::tokens::decode_file(&bytes) {
+        Err(e) => r.damaged(path, e),
+        Ok(d) if !d.damaged.is_empty() => {
+            let what = d.damaged.join("; ");
+            r.damaged(path, format!("{} damaged record(s) ({what}); those tokens fail, the {} other(s) work", d.damaged.len(), d.count()));
+        }
+        Ok(d) if d.legacy => r.note(format!(
+            "{}: {} record(s) written before checksums (cannot be verified; checksummed at the next change)",
+            path.display(),
+            d.count()
+        )),
+        Ok(d) => r.ok(format!("{} ({} record(s))", path.display(), d.count())),
+    }
+}
+
+fn volunteers(r: &mut Report, dir: &Path) {
+    match sagat_ledger::check_directory(dir) {
+        Ok(found) if found.is_empty() => r.ok(format!("{}/", dir.display())),
+        Ok(found) => {
+            for d in found {
+                r.damaged(&d.path, d.reason);
+            }
+        }
+        Err(e) => r.damaged(dir, e),
+    }
+}
+
+fn certificates(r: &mut Report, data: &Path) {
+    let root = data.join("certificates");
+    match crate::serve::certstore::CertStore::new(data).check() {
+        Ok(c) => {
+            for d in &c.damaged {
+                r.damaged(&d.path, &d.reason);
+            }
+            for d in &c.unverifiable {
+                r.note(d);
+            }
+            if c.damaged.is_empty() {
+                r.ok(format!("{}/ ({} verified)", root.display(), c.verified));
+            }
+        }
+        Err(e) => r.damaged(&root, format!("cannot be read: {e}")),
+    }
+}
+
+fn log(
+    r: &mut Report,
+    data: &Path,
+    config: Option<&Config>,
+    operator: Option<&SigningKey>,
+    issuer: Option<&SigningKey>,
+) {
+    let dir = data.join("log");
+    let Some(operator) = operator else {
+        r.note(format!(
+            "{}/: not verified (operator.key cannot be read)",
+            dir.display()
+        ));
+        return;
+    };
+    let report = match sagat_ledger::verify_log(&dir, &operator.verifying_key(), None) {
+        Ok(report) => report,
+        Err(failure) => {
+            // A changed operator.key shows up here as a checkpoint that does not verify.
+            return r.damaged(
+                &dir,
+                format!("log verification FAILED: {failure} (or operator.key is not the key that signed it)"),
+            );
+        }
+    };
+    r.ok(format!(
+        "{}/ ({} entries; every signature, rule and the Merkle root against the signed checkpoint verified)",
+        dir.display(),
+        report.entries
+    ));
+    r.ok(format!(
+        "{} (signed every checkpoint)",
+        data.join("operator.key").display()
+    ));
+    let Some(config) = config else { return };
+    let config_path = data.join("sagat.json");
+    if config.origin != report.checkpoint.origin {
+        return r.damaged(
+            &config_path,
+            format!(
+                "origin {:?} is not the log's origin {:?}",
+                config.origin, report.checkpoint.origin
+            ),
+        );
+    }
+    let options = sagat_ledger::LedgerOptions {
+        origin: config.origin.clone(),
+        ..sagat_ledger::LedgerOptions::default()
+    };
+    let ledger = match sagat_ledger::Ledger::open(&dir, operator.clone(), options) {
+        Ok(l) => l,
+        Err(e) => return r.damaged(&dir, e),
+    };
+    let Some(registered) = ledger.read(|s| s.issuer(&config.issuer_id)) else {
+        return r.damaged(
+            &config_path,
+            format!(
+                "issuer id {:?} has no key registered in the log",
+                config.issuer_id
+            ),
+        );
+    };
+    if registered.name != config.issuer_name {
+        r.damaged(
+            &config_path,
+            format!(
+                "issuer name {:?} is not the name registered in the log ({:?})",
+                config.issuer_name, registered.name
+            ),
+        );
+    } else {
+        r.ok(format!("{} (matches the log)", config_path.display()));
+    }
+    if let Some(issuer) = issuer {
+        let path = data.join("issuer.key");
+        if registered.public_key == issuer.verifying_key() {
+            r.ok(format!(
+                "{} (registered in the log for {})",
+                path.display(),
+                config.issuer_id
+            ));
+        } else {
+            r.damaged(
+                &path,
+                format!(
+                    "not the key the log registers for issuer {}",
+                    config.issuer_id
+                ),
+            );
+        }
+    }
+}
