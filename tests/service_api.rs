@@ -1250,6 +1250,37 @@ async fn openapi_document_lists_the_served_routes() {
             "{m} {p} missing from OpenAPI"
         );
     }
+    // Every error answer is problem+json, every body-taking operation declares 400/413/415, and
+    // every query parameter a handler cannot do without is required.
+    for (p, ops) in paths {
+        for (m, op) in ops.as_object().unwrap() {
+            for (code, resp) in op["responses"].as_object().unwrap() {
+                if code.starts_with('4') || code.starts_with('5') {
+                    let content = resp["content"].as_object();
+                    assert!(
+                        content.is_some_and(
+                            |c| c.len() == 1 && c.contains_key("application/problem+json")
+                        ),
+                        "{m} {p} {code}: {resp}"
+                    );
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for code in ["400", "413", "415"] {
+                    assert!(op["responses"].get(code).is_some(), "{m} {p} lacks {code}");
+                }
+            }
+        }
+    }
+    let inclusion = &paths["/api/v1/log/inclusion"]["get"]["parameters"];
+    assert!(
+        inclusion
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["name"] == "index" && q["required"] == true),
+        "{inclusion}"
+    );
     // Every documented path is actually routed: a request never falls through to the 404 fallback.
     for (p, ops) in paths {
         let concrete = p

@@ -75,6 +75,52 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Makes the generated document say what every route really answers on error, in one place
+/// instead of on each handler: every 4xx/5xx answer is `application/problem+json` (the
+/// [`Problem`] schema), and every operation that takes a request body also declares 400
+/// (malformed), 413 (too large) and 415 (wrong content type), which the extractors and body
+/// limits answer for every such route.
+pub fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+    let problem = || Content::new(Some(Ref::from_schema_name("Problem")));
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            if op.request_body.is_some() {
+                for (code, what) in [
+                    ("400", "Malformed request (body, header or parameter)"),
+                    ("413", "Request body too large"),
+                    ("415", "Unsupported content type"),
+                ] {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| {
+                            RefOr::T(ResponseBuilder::new().description(what).build())
+                        });
+                }
+            }
+            for (code, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if code.starts_with('4') || code.starts_with('5') {
+                    response.content.shift_remove("application/json");
+                    response
+                        .content
+                        .insert("application/problem+json".to_string(), RefOr::T(problem()));
+                }
+            }
+        }
+    }
+}
+
 /// Every documented route.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -208,7 +208,8 @@ impl std::ops::Deref for AppState {
 /// form and bytes extractors obey); the upload pages get `max_upload_bytes`; the CSV API reads
 /// its raw body with `max_upload_bytes` itself.
 pub fn router(state: AppState) -> Router {
-    let (api_router, openapi) = api::routes().split_for_parts();
+    let (api_router, mut openapi) = api::routes().split_for_parts();
+    api::document_errors(&mut openapi);
     let openapi = Arc::new(openapi);
     let same_origin =
         axum::middleware::from_fn_with_state(state.clone(), crate::web::csrf::same_origin);
