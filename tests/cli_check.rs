@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-#[allow(dead_code)]
-#[path = "../src/serve/certstore.rs"]
-mod certstore;
+use sagat::serve::certstore;
 
 fn sagat(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sagat"))

@@ -1,20 +1,8 @@
 //! Router tests of `sagat serve` without a port (tower `oneshot`): every role rule, including
 //! the refusals, problem+json shapes, CSV row errors, the tlog-tiles read paths, proofs, the
 //! OpenAPI document, limits and metrics.
-//!
-//! The `sagat` package is a binary; its modules are compiled into this test crate by path.
-#![allow(dead_code, unused_imports)]
 
-#[path = "../src/app.rs"]
-mod app;
-#[path = "../src/attest_csv.rs"]
-mod attest_csv;
-#[path = "../src/serve/mod.rs"]
-mod serve;
-#[path = "../src/tokens.rs"]
-mod tokens;
-#[path = "../src/web/mod.rs"]
-mod web;
+use sagat::{app, serve, tokens};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};

@@ -15,9 +15,7 @@ use ed25519_dalek::{Signature, SigningKey};
 use image::{GrayImage, Luma};
 use sagat_verifier::*;
 
-#[path = "../src/cli/qr_image.rs"]
-#[allow(dead_code)]
-mod qr_image;
+use sagat_verifier::cli::qr_image;
 
 fn claims() -> CredentialClaims {
     CredentialClaims {

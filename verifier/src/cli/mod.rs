@@ -19,7 +19,7 @@ use clap::Parser;
 
 mod i18n;
 mod pdf;
-mod qr_image;
+pub mod qr_image;
 
 pub use qr_image::{decode_image_limited, ImageRefusal, MAX_IMAGE_ALLOC, MAX_IMAGE_SIDE, MAX_SIDE};
 
