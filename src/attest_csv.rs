@@ -9,6 +9,7 @@ use std::io::Read;
 use anyhow::{bail, Result};
 use ed25519_dalek::SigningKey;
 
+use sagat_ledger::PendingTexts;
 use sagat_verifier::{Event, EventBody, HoursAttested};
 
 use crate::app::new_id;
@@ -104,6 +105,7 @@ pub fn parse_signed(
     key: &SigningKey,
     now: i64,
     id_of: impl Fn(usize) -> String,
+    texts: &mut PendingTexts,
 ) -> (Vec<SignedRow>, Vec<Vec<u8>>, Vec<RowError>) {
     let mut rows = Vec::new();
     let mut entries = Vec::new();
@@ -113,7 +115,7 @@ pub fn parse_signed(
             line: row.line,
             minutes: row.body.minutes,
         });
-        entries.push(sign_row(row, key, now));
+        entries.push(sign_row(row, key, now, texts));
     });
     (rows, entries, errors)
 }
@@ -284,8 +286,8 @@ fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<Ro
                     activity,
                     date,
                     minutes,
-                    role: get(c_role),
-                    note: get(c_note),
+                    role: get(c_role).map(Into::into),
+                    note: get(c_note).map(Into::into),
                 },
             }),
             Some((field, rule)) => {
@@ -304,20 +306,29 @@ fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<Ro
     errors
 }
 
-fn sign_row(row: Row, key: &SigningKey, now: i64) -> Vec<u8> {
-    let event = Event {
+/// Signs a row as a `HoursAttested` event; its role and note become commitments, their texts
+/// wait in `texts` (the caller stores them before appending: [`sagat_ledger::TextDirectory`]).
+fn sign_row(row: Row, key: &SigningKey, now: i64, texts: &mut PendingTexts) -> Vec<u8> {
+    let volunteer = row.body.volunteer.clone();
+    let mut event = Event {
         v: sagat_verifier::EVENT_VERSION,
         id: row.body.attestation.clone(),
         created: now,
         body: EventBody::HoursAttested(row.body),
     };
+    texts.seal_for(&volunteer, &mut event);
     sagat_verifier::sign_event(&event, key)
 }
 
-/// Signs every row as a `HoursAttested` event.
-pub fn sign_rows(rows: &[Row], key: &SigningKey, now: i64) -> Vec<Vec<u8>> {
+/// Signs every row as a `HoursAttested` event (texts as in [`parse_signed`]).
+pub fn sign_rows(
+    rows: &[Row],
+    key: &SigningKey,
+    now: i64,
+    texts: &mut PendingTexts,
+) -> Vec<Vec<u8>> {
     rows.iter()
-        .map(|row| sign_row(row.clone(), key, now))
+        .map(|row| sign_row(row.clone(), key, now, texts))
         .collect()
 }
 
@@ -372,7 +383,7 @@ mod tests {
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].body.minutes, 90);
         assert_eq!(rows[0].body.activity, None);
-        assert_eq!(rows[0].body.role.as_deref(), Some("steward"));
+        assert_eq!(rows[0].body.role, Some("steward".into()));
     }
 
     #[test]
@@ -402,7 +413,7 @@ mod tests {
         let csv = format!("volunteer,date,hours,note\n{vol},2025-05-01,1,\"a, \"\"b\"\"\"\n");
         let (rows, errors) = parse("eco", csv.as_bytes());
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(rows[0].body.note.as_deref(), Some("a, \"b\""));
+        assert_eq!(rows[0].body.note, Some("a, \"b\"".into()));
     }
 
     #[test]
@@ -412,8 +423,14 @@ mod tests {
         let csv = format!(
             "volunteer,date,hours\n{vol},2025-05-01,1.5\nbad,2025-05-01,1\n{vol},2025-05-02,2\n"
         );
-        let (rows, entries, errors) =
-            parse_signed("eco", csv.as_bytes(), &key, 1_700_000_000, |_| new_id());
+        let (rows, entries, errors) = parse_signed(
+            "eco",
+            csv.as_bytes(),
+            &key,
+            1_700_000_000,
+            |_| new_id(),
+            &mut PendingTexts::default(),
+        );
         assert_eq!(
             rows,
             vec![

@@ -204,7 +204,7 @@ pub(crate) struct Credential {
     pub(crate) sha256: [u8; 32],
     pub(crate) status_index: u64,
     pub(crate) index: u32,
-    pub(crate) revoked: Option<(u32, String)>,
+    pub(crate) revoked: Option<(u32, sagat_verifier::FreeText)>,
 }
 
 /// The rule state and projections of a log prefix. See the module docs.
@@ -400,7 +400,11 @@ impl State {
         let credentials: usize = self
             .credentials
             .iter()
-            .map(|c| c.revoked.as_ref().map_or(0, |(_, r)| r.capacity()))
+            .map(|c| {
+                c.revoked
+                    .as_ref()
+                    .map_or(0, |(_, r)| r.draft().map_or(0, str::len))
+            })
             .sum();
         vec(&self.event_ids)
             + vec(&self.event_table.slots)

@@ -204,7 +204,7 @@ fn correct_body(attestation: &str, org: &str, date: &str, minutes: u32) -> Event
         org: org.into(),
         date: date.into(),
         minutes,
-        reason: "typo".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "typo"),
     })
 }
 
@@ -212,14 +212,14 @@ fn retract_body(attestation: &str, org: &str) -> EventBody {
     EventBody::AttestationRetracted(AttestationRetracted {
         attestation: attestation.into(),
         org: org.into(),
-        reason: "mistake".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "mistake"),
     })
 }
 
 fn status_body(org: &str) -> OrganizationStatusChanged {
     OrganizationStatusChanged {
         org: org.into(),
-        reason: "audit".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "audit"),
     }
 }
 
@@ -838,7 +838,7 @@ fn revoke_body(credential: &str, issuer: &str) -> EventBody {
     EventBody::CredentialRevoked(CredentialRevoked {
         credential: credential.into(),
         issuer: issuer.into(),
-        reason: "superseded".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "superseded"),
     })
 }
 

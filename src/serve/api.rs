@@ -629,7 +629,7 @@ pub async fn change_org_status(
     }
     let change = OrganizationStatusChanged {
         org: org.clone(),
-        reason: reason_text(reason)?,
+        reason: reason_text(reason)?.into(),
     };
     let body = if suspend {
         EventBody::OrganizationSuspended(change)
@@ -998,7 +998,7 @@ pub async fn enroll(
         volunteer: id.clone(),
         org: Some(org.to_string()),
     });
-    let (_, bytes) = backend::sign(body, &key);
+    let (_, bytes) = backend::sign(&state.app, body, &key)?;
     let landed = match backend::append(state, bytes).await {
         Ok(l) => l,
         Err(e) => {
@@ -1151,8 +1151,8 @@ pub fn attest_body(org: &str, req: Attest, id: String) -> ApiResult<(String, Eve
             activity,
             date: req.date,
             minutes,
-            role: opt(req.role),
-            note: opt(req.note),
+            role: opt(req.role).map(Into::into),
+            note: opt(req.note).map(Into::into),
         }),
     ))
 }
@@ -1268,7 +1268,7 @@ pub async fn attest_csv_bytes(
         Bytes::copy_from_slice(bytes),
         idempotency.cloned(),
     );
-    let (rows, entries) =
+    let (rows, entries, texts) =
         tokio::task::spawn_blocking(move || parse_csv(&org_id, &bytes, &key, idem.as_ref()))
             .await
             .map_err(AppError::internal)??;
@@ -1282,7 +1282,7 @@ pub async fn attest_csv_bytes(
     };
     // A retry of a keyed upload: its rows are in the log already, answer with them.
     let events = match idempotency {
-        Some(_) => Some(csv_events(&entries)?),
+        Some(_) => Some(csv_events(&entries, &texts)?),
         None => None,
     };
     if let Some(events) = &events {
@@ -1292,7 +1292,10 @@ pub async fn attest_csv_bytes(
     }
     let st = state.clone();
     let (rows, entries) = tokio::task::spawn_blocking(move || {
-        dry_run(&st, &rows, entries).map(|entries| (rows, entries))
+        let entries = dry_run(&st, &rows, entries)?;
+        // The texts are stored before the entries that commit to them are appended.
+        st.app.texts.store(texts).map_err(AppError::internal)?;
+        Ok::<_, AppError>((rows, entries))
     })
     .await
     .map_err(AppError::internal)??;
@@ -1327,11 +1330,20 @@ pub async fn attest_csv_bytes(
 }
 
 /// The (event id, body) of each signed row, for [`backend::replay`].
-fn csv_events(entries: &[Vec<u8>]) -> ApiResult<Vec<(String, EventBody)>> {
+fn csv_events(
+    entries: &[Vec<u8>],
+    texts: &sagat_ledger::PendingTexts,
+) -> ApiResult<Vec<(String, EventBody)>> {
     entries
         .iter()
         .map(|e| {
-            let signed = sagat_verifier::decode_signed_event(e).map_err(AppError::internal)?;
+            let mut signed = sagat_verifier::decode_signed_event(e).map_err(AppError::internal)?;
+            // Back to the typed texts: a replay compares them with the stored ones.
+            for (_, field) in signed.event.body.free_texts_mut() {
+                if let Some(text) = field.commitment().and_then(|c| texts.text_of(c)) {
+                    *field = sagat_verifier::FreeText::Draft(text.to_string());
+                }
+            }
             Ok((signed.event.id, signed.event.body))
         })
         .collect()
@@ -1344,12 +1356,14 @@ fn parse_csv(
     bytes: &[u8],
     key: &ed25519_dalek::SigningKey,
     idempotency: Option<&backend::IdempotencyKey>,
-) -> ApiResult<(Vec<crate::attest_csv::SignedRow>, Vec<Vec<u8>>)> {
+) -> ApiResult<CsvParsed> {
     let id_of = |n: usize| match idempotency {
         Some(k) => k.event_id(org, "csv", n),
         None => crate::app::new_id(),
     };
-    let (rows, entries, errors) = crate::attest_csv::parse_signed(org, bytes, key, now(), id_of);
+    let mut texts = sagat_ledger::PendingTexts::default();
+    let (rows, entries, errors) =
+        crate::attest_csv::parse_signed(org, bytes, key, now(), id_of, &mut texts);
     if !errors.is_empty() || rows.is_empty() {
         let mut errors: Vec<RowError> = errors
             .into_iter()
@@ -1370,8 +1384,15 @@ fn parse_csv(
         }
         return Err(AppError::csv_rows(errors));
     }
-    Ok((rows, entries))
+    Ok((rows, entries, texts))
 }
+
+/// A parsed upload: its rows, their signed entries and the texts their entries commit to.
+type CsvParsed = (
+    Vec<crate::attest_csv::SignedRow>,
+    Vec<Vec<u8>>,
+    sagat_ledger::PendingTexts,
+);
 
 /// The blocking dry-run part of [`attest_csv_bytes`]: every ledger rule over the entries, so
 /// every bad row is named, not only the first; the entries back, or every bad row.
@@ -1532,7 +1553,7 @@ pub fn correct_body(org: &str, id: &str, req: Correct) -> ApiResult<EventBody> {
         org: org.to_string(),
         date: req.date,
         minutes,
-        reason,
+        reason: reason.into(),
     }))
 }
 
@@ -1560,7 +1581,7 @@ pub fn retract_body(org: &str, id: &str, req: &Reason) -> ApiResult<EventBody> {
     Ok(EventBody::AttestationRetracted(AttestationRetracted {
         attestation: id.to_string(),
         org: org.to_string(),
-        reason: reason_text(req)?,
+        reason: reason_text(req)?.into(),
     }))
 }
 

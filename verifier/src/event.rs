@@ -11,6 +11,9 @@
 //! - the body enum is externally tagged (`{"HoursAttested": {...}}`), which CBOR and JSON both
 //!   encode without buffering, so decoding is strict and cheap;
 //! - volunteers appear only as random ids: no personal data is ever written to the log;
+//! - free text a person types (roles, notes, reasons) never enters the log either: an event
+//!   carries a salted SHA-256 commitment to it ([`FreeText`]), and the text itself lives in the
+//!   erasable text directory beside the volunteer directory (docs/log-format.md §1.1);
 //! - `v` is the schema version; a decoder rejects versions it does not know instead of guessing.
 
 use serde::{Deserialize, Serialize};
@@ -92,6 +95,44 @@ impl EventBody {
         }
     }
 
+    /// Every free-text field of the event, with its wire name.
+    pub fn free_texts(&self) -> Vec<(&'static str, &FreeText)> {
+        let mut out = Vec::new();
+        match self {
+            EventBody::OrganizationSuspended(e) | EventBody::OrganizationReinstated(e) => {
+                out.push(("reason", &e.reason))
+            }
+            EventBody::HoursAttested(e) => {
+                out.extend(e.role.as_ref().map(|t| ("role", t)));
+                out.extend(e.note.as_ref().map(|t| ("note", t)));
+            }
+            EventBody::AttestationCorrected(e) => out.push(("reason", &e.reason)),
+            EventBody::AttestationRetracted(e) => out.push(("reason", &e.reason)),
+            EventBody::CredentialRevoked(e) => out.push(("reason", &e.reason)),
+            _ => {}
+        }
+        out
+    }
+
+    /// Every free-text field of the event, mutable (to replace drafts by commitments).
+    pub fn free_texts_mut(&mut self) -> Vec<(&'static str, &mut FreeText)> {
+        let mut out = Vec::new();
+        match self {
+            EventBody::OrganizationSuspended(e) | EventBody::OrganizationReinstated(e) => {
+                out.push(("reason", &mut e.reason))
+            }
+            EventBody::HoursAttested(e) => {
+                out.extend(e.role.as_mut().map(|t| ("role", t)));
+                out.extend(e.note.as_mut().map(|t| ("note", t)));
+            }
+            EventBody::AttestationCorrected(e) => out.push(("reason", &mut e.reason)),
+            EventBody::AttestationRetracted(e) => out.push(("reason", &mut e.reason)),
+            EventBody::CredentialRevoked(e) => out.push(("reason", &mut e.reason)),
+            _ => {}
+        }
+        out
+    }
+
     /// Whose key must sign this event.
     pub fn signer(&self) -> Signer {
         match self {
@@ -137,6 +178,114 @@ impl Names {
             _ => None,
         };
         pick.unwrap_or(&self.en)
+    }
+}
+
+/// Domain separator of [`text_commitment`].
+pub const TEXT_COMMITMENT_DOMAIN: &[u8] = b"sagat text v1\0";
+
+/// Length of a text commitment's salt, in bytes.
+pub const TEXT_SALT_LEN: usize = 32;
+
+/// The commitment to a free text: SHA-256(`"sagat text v1"` ‖ 0x00 ‖ salt ‖ UTF-8 text), with a
+/// 32-byte random salt (docs/log-format.md §1.1). The salt makes the commitment useless for
+/// guessing short texts ("steward", a phone number): without the salt, which is stored only
+/// beside the text and erased with it, nobody can test a guess against the log.
+pub fn text_commitment(salt: &[u8; TEXT_SALT_LEN], text: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(TEXT_COMMITMENT_DOMAIN);
+    h.update(salt);
+    h.update(text.as_bytes());
+    h.finalize().into()
+}
+
+/// A free-text field (a role, a note, a reason).
+///
+/// On the wire only [`FreeText::Committed`] exists: a CBOR byte string of 32 bytes, the
+/// [`text_commitment`]. [`FreeText::Draft`] is the text a person typed, on its way to being
+/// committed: the application replaces every draft with its commitment (storing the text and
+/// salt off the log) before it signs. A draft still serializes (as a text string) so that the
+/// mistake is visible, but no decoder of this crate accepts a text string here: such an entry
+/// is refused on append and fails `log verify`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FreeText {
+    /// SHA-256 commitment to the text ([`text_commitment`]).
+    Committed([u8; 32]),
+    /// Text as typed, not yet committed (never valid in a signed event).
+    Draft(String),
+}
+
+impl FreeText {
+    /// The commitment to `text` under `salt` (a client that signs its own events makes its
+    /// texts' commitments this way, with 32 random bytes of salt it keeps with the text).
+    pub fn commit(salt: &[u8; TEXT_SALT_LEN], text: &str) -> FreeText {
+        FreeText::Committed(text_commitment(salt, text))
+    }
+
+    /// The commitment, if this is one.
+    pub fn commitment(&self) -> Option<&[u8; 32]> {
+        match self {
+            FreeText::Committed(c) => Some(c),
+            FreeText::Draft(_) => None,
+        }
+    }
+
+    /// The typed text, if this is still a draft.
+    pub fn draft(&self) -> Option<&str> {
+        match self {
+            FreeText::Committed(_) => None,
+            FreeText::Draft(t) => Some(t),
+        }
+    }
+}
+
+impl From<&str> for FreeText {
+    fn from(text: &str) -> Self {
+        FreeText::Draft(text.to_string())
+    }
+}
+
+impl From<String> for FreeText {
+    fn from(text: String) -> Self {
+        FreeText::Draft(text)
+    }
+}
+
+impl Serialize for FreeText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FreeText::Committed(c) => s.serialize_bytes(c),
+            FreeText::Draft(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FreeText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Commitment;
+        impl serde::de::Visitor<'_> for Commitment {
+            type Value = FreeText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a 32-byte text commitment (byte string)")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<FreeText, E> {
+                let c: [u8; 32] = v.try_into().map_err(|_| {
+                    E::custom(format!(
+                        "a text commitment is 32 bytes, got {} (docs/log-format.md §1.1)",
+                        v.len()
+                    ))
+                })?;
+                Ok(FreeText::Committed(c))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<FreeText, E> {
+                Err(E::custom(
+                    "free text is not allowed in the log: a role, note or reason is a 32-byte \
+                     commitment, its text is kept off the log (docs/log-format.md §1.1)",
+                ))
+            }
+        }
+        d.deserialize_bytes(Commitment)
     }
 }
 
@@ -236,8 +385,8 @@ pub struct OrganizationKeyRotated {
 pub struct OrganizationStatusChanged {
     /// Organization id.
     pub org: String,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Body of `VolunteerEnrolled`. Only a random id: names live outside the log.
@@ -286,12 +435,12 @@ pub struct HoursAttested {
     pub date: String,
     /// Minutes worked that day, 1..=1440.
     pub minutes: u32,
-    /// Role (free text, e.g. "steward").
+    /// Role (e.g. "steward"), committed: the text is off the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Note (free text; must not hold personal data).
+    pub role: Option<FreeText>,
+    /// Note, committed: the text is off the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<FreeText>,
 }
 
 /// Body of `AttestationCorrected`: replaces the date and minutes of a live attestation.
@@ -305,8 +454,8 @@ pub struct AttestationCorrected {
     pub date: String,
     /// New minutes, 1..=1440.
     pub minutes: u32,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Body of `AttestationRetracted`.
@@ -316,8 +465,8 @@ pub struct AttestationRetracted {
     pub attestation: String,
     /// The attesting organization (only it may retract).
     pub org: String,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Body of `IssuerKeyRegistered`.
@@ -360,8 +509,8 @@ pub struct CredentialRevoked {
     pub credential: String,
     /// Issuer id (must be the issuer of the credential).
     pub issuer: String,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Checks that `id` is 32 lowercase hex digits (a random 128-bit id).
