@@ -9,7 +9,7 @@ use std::io::Read;
 use anyhow::{bail, Result};
 use ed25519_dalek::SigningKey;
 
-use sagat_ledger::PendingTexts;
+use sagat_ledger::{PendingTexts, TextRefused};
 use sagat_verifier::{Event, EventBody, HoursAttested};
 
 use crate::app::new_id;
@@ -109,14 +109,28 @@ pub fn parse_signed(
 ) -> (Vec<SignedRow>, Vec<Vec<u8>>, Vec<RowError>) {
     let mut rows = Vec::new();
     let mut entries = Vec::new();
+    let mut text_errors = Vec::new();
     let errors = read_rows(org, input, |mut row| {
-        row.body.attestation = id_of(rows.len());
-        rows.push(SignedRow {
-            line: row.line,
-            minutes: row.body.minutes,
-        });
-        entries.push(sign_row(row, key, now, texts));
+        row.body.attestation = id_of(rows.len() + text_errors.len());
+        let (line, minutes) = (row.line, row.body.minutes);
+        match sign_row(row, key, now, texts) {
+            Ok(entry) => {
+                rows.push(SignedRow { line, minutes });
+                entries.push(entry);
+            }
+            Err(refused) => text_errors.push(RowError::new(
+                line,
+                refused.field,
+                "text-format",
+                format!("{} {}", refused.field, refused.message),
+            )),
+        }
     });
+    let mut errors = errors;
+    if !text_errors.is_empty() {
+        errors.extend(text_errors);
+        errors.sort_by_key(|e| e.line);
+    }
     (rows, entries, errors)
 }
 
@@ -308,7 +322,12 @@ fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<Ro
 
 /// Signs a row as a `HoursAttested` event; its role and note become commitments, their texts
 /// wait in `texts` (the caller stores them before appending: [`sagat_ledger::TextDirectory`]).
-fn sign_row(row: Row, key: &SigningKey, now: i64, texts: &mut PendingTexts) -> Vec<u8> {
+fn sign_row(
+    row: Row,
+    key: &SigningKey,
+    now: i64,
+    texts: &mut PendingTexts,
+) -> Result<Vec<u8>, TextRefused> {
     let volunteer = row.body.volunteer.clone();
     let mut event = Event {
         v: sagat_verifier::EVENT_VERSION,
@@ -316,8 +335,8 @@ fn sign_row(row: Row, key: &SigningKey, now: i64, texts: &mut PendingTexts) -> V
         created: now,
         body: EventBody::HoursAttested(row.body),
     };
-    texts.seal_for(&volunteer, &mut event);
-    sagat_verifier::sign_event(&event, key)
+    texts.seal_for(&volunteer, &mut event)?;
+    Ok(sagat_verifier::sign_event(&event, key))
 }
 
 /// Signs every row as a `HoursAttested` event (texts as in [`parse_signed`]).
@@ -326,10 +345,21 @@ pub fn sign_rows(
     key: &SigningKey,
     now: i64,
     texts: &mut PendingTexts,
-) -> Vec<Vec<u8>> {
-    rows.iter()
-        .map(|row| sign_row(row.clone(), key, now, texts))
-        .collect()
+) -> (Vec<Vec<u8>>, Vec<RowError>) {
+    let mut entries = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for row in rows {
+        match sign_row(row.clone(), key, now, texts) {
+            Ok(entry) => entries.push(entry),
+            Err(refused) => errors.push(RowError::new(
+                row.line,
+                refused.field,
+                "text-format",
+                format!("{} {}", refused.field, refused.message),
+            )),
+        }
+    }
+    (entries, errors)
 }
 
 /// Prints row errors to stderr and fails.

@@ -544,10 +544,11 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
     let (rows, mut errors) = attest_csv::parse(org, progress.wrap_read(file));
     progress.finish_and_clear();
     let mut texts = sagat_ledger::PendingTexts::default();
-    let entries = attest_csv::sign_rows(&rows, key, now(), &mut texts);
+    let (entries, text_errors) = attest_csv::sign_rows(&rows, key, now(), &mut texts);
+    errors.extend(text_errors);
     // Dry run of the parseable rows against every rule, so every bad row is named, not just
-    // the first one.
-    if !entries.is_empty() {
+    // the first one. (Positions are rows' only when no row's text was refused.)
+    if !entries.is_empty() && entries.len() == rows.len() {
         for (pos, violation) in app.ledger.check_batch(&entries)? {
             errors.push(attest_csv::RowError {
                 line: rows[pos].line,

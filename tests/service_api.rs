@@ -3584,3 +3584,57 @@ async fn typed_roles_notes_and_reasons_never_enter_the_log_and_are_erased_with_t
             .unwrap_or_else(|err| panic!("entry {index} still decodes: {err}"));
     }
 }
+
+#[tokio::test]
+async fn a_text_that_would_break_an_export_is_refused_on_the_way_in() {
+    let e = env();
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs",
+        Auth::Bearer(&e.op),
+        Some(json!({"id": "org-x", "name_en": "Org\u{7f}X"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["rule"], "text-format", "{}", r.text());
+    assert!(r.text().contains("U+007F"), "{}", r.text());
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Дана").await;
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        Some(json!({"volunteer": v, "date": yesterday(), "minutes": 60, "role": "a\u{202e}b"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["rule"], "text-format", "{}", r.text());
+    assert_eq!(total_minutes(&e, &v), 0, "nothing appended");
+    let csv = format!(
+        "volunteer,date,hours,activity,role,note\n{v},{},1,,,\"x\u{7f}\"\n",
+        yesterday()
+    );
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["rule"], "text-format", "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["field"], "note", "{}", r.text());
+    // The trust list, which a bad name used to break for good, still exports.
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/trust-list",
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}

@@ -27,5 +27,5 @@ pub use projection::{
     OrgHours, OrgInfo, Revocation, VolunteerHours, UNCATEGORIZED,
 };
 pub use state::{is_valid_name_id, Applied, State, Violation, MINUTES_PER_DAY};
-pub use texts::{text_owner, PendingTexts, TextDirectory};
+pub use texts::{text_owner, PendingTexts, TextDirectory, TextRefused};
 pub use volunteers::{check_directory, Damage, VolunteerDirectory, VolunteerRecord};

@@ -288,6 +288,31 @@ impl Check<'_> {
         }
     }
 
+    /// A human text that enters the log ([`sagat_verifier::check_human_text`]).
+    fn human(&self, field: &str, value: &str, max_chars: usize) -> Result<(), Violation> {
+        sagat_verifier::check_human_text(value, max_chars)
+            .map_err(|what| self.fail("text-format", format!("{field} {what}")))
+    }
+
+    /// Names in three languages: each a human text, English required.
+    fn names(&self, field: &str, names: &Names) -> Result<(), Violation> {
+        self.text(&format!("{field}.en"), &names.en)?;
+        for (lang, value) in [
+            ("kk", &names.kk),
+            ("ru", &names.ru),
+            ("en", &Some(names.en.clone())),
+        ] {
+            if let Some(v) = value {
+                self.human(
+                    &format!("{field}.{lang}"),
+                    v,
+                    sagat_verifier::MAX_NAME_CHARS,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn date(&self, field: &str, value: &str) -> Result<i32, Violation> {
         parse_date(value).map_err(|e| self.fail("date-format", format!("{field}: {e}")))
     }
@@ -457,7 +482,8 @@ impl State {
     ///   `signature`, `org-exists` / `org-suspended` (organization-signed events),
     ///   `issuer-exists` (issuer-signed events);
     /// - organizations: `org-unique`, `public-key` (32 bytes, a curve point, not small-order;
-    ///   a rotation must change the key), `required-text` (English name), `org-status`
+    ///   a rotation must change the key), `required-text` (English name), `text-format` (every
+    ///   name, title, place, region and issuer name: [`sagat_verifier::check_human_text`]), `org-status`
     ///   (suspend only an active organization, reinstate only a suspended one);
     /// - volunteers and activities: `volunteer-unique`, `activity-unique`, `date-format`,
     ///   `date-range` (not before 2000-01-01; days worked not after `today`), `activity-dates`
@@ -794,7 +820,10 @@ impl State {
         match &check.event.body {
             EventBody::OrganizationRegistered(r) => {
                 check.name_id("organization id", &r.org)?;
-                check.text("names.en", &r.names.en)?;
+                check.names("names", &r.names)?;
+                if let Some(region) = &r.region {
+                    check.human("region", region, sagat_verifier::MAX_NAME_CHARS)?;
+                }
                 let key = check.public_key(&r.public_key)?;
                 if let Some(&o) = self.org_index.get(&r.org) {
                     return Err(check.fail(
@@ -884,7 +913,10 @@ impl State {
             }
             EventBody::ActivityPublished(a) => {
                 let id = check.id128("activity id", &a.activity)?;
-                check.text("titles.en", &a.titles.en)?;
+                check.names("titles", &a.titles)?;
+                if let Some(place) = &a.place {
+                    check.human("place", place, sagat_verifier::MAX_NAME_CHARS)?;
+                }
                 let from = check.date("from", &a.from)?;
                 let to = check.date("to", &a.to)?;
                 if from < DAY_2000 {
@@ -1022,6 +1054,7 @@ impl State {
             EventBody::IssuerKeyRegistered(i) => {
                 check.name_id("issuer id", &i.issuer)?;
                 check.text("name", &i.name)?;
+                check.human("name", &i.name, sagat_verifier::MAX_NAME_CHARS)?;
                 let key = check.public_key(&i.public_key)?;
                 if let Some(until) = i.valid_until {
                     if until <= i.valid_from {

@@ -26,7 +26,7 @@ use rand::RngCore;
 use sagat_verifier::{text_commitment, Event, EventBody, FreeText, TEXT_SALT_LEN};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Ledger, VolunteerDirectory};
+use crate::{Error, Ledger, Violation, VolunteerDirectory};
 
 /// One stored text: the commitment, its salt and the text (hex for bytes).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -45,6 +45,15 @@ struct TextList {
     texts: Vec<StoredText>,
 }
 
+/// A typed text refused by [`PendingTexts::seal`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextRefused {
+    /// The field (`role`, `note`, `reason`).
+    pub field: &'static str,
+    /// What is wrong, in words ([`sagat_verifier::check_human_text`]).
+    pub message: String,
+}
+
 /// Texts whose drafts were replaced by commitments, not stored yet ([`TextDirectory::store`]).
 #[derive(Debug, Default)]
 pub struct PendingTexts {
@@ -58,8 +67,12 @@ pub struct PendingTexts {
 
 impl PendingTexts {
     /// Replaces every [`FreeText::Draft`] of `event` by its commitment under a fresh random salt
-    /// and keeps the text for [`TextDirectory::store`], under its owner ([`text_owner`]).
-    pub fn seal(&mut self, ledger: &Ledger, event: &mut Event) {
+    /// and keeps the text for [`TextDirectory::store`], under its owner ([`text_owner`]). A text
+    /// that breaks [`sagat_verifier::check_human_text`] (roles up to
+    /// [`sagat_verifier::MAX_ROLE_CHARS`], notes and reasons up to
+    /// [`sagat_verifier::MAX_NOTE_CHARS`] characters) is refused, and nothing of the event is
+    /// sealed.
+    pub fn seal(&mut self, ledger: &Ledger, event: &mut Event) -> Result<(), TextRefused> {
         let named = match &event.body {
             EventBody::HoursAttested(a) => {
                 self.attested
@@ -74,12 +87,23 @@ impl PendingTexts {
             .and_then(|a| self.attested.get(a))
             .cloned()
             .unwrap_or_else(|| text_owner(ledger, &event.id, &event.body));
-        self.seal_for(&owner, event);
+        self.seal_for(&owner, event)
     }
 
     /// [`PendingTexts::seal`] with the owner given (e.g. the volunteer of an attestation, when
     /// no ledger is at hand).
-    pub fn seal_for(&mut self, owner: &str, event: &mut Event) {
+    pub fn seal_for(&mut self, owner: &str, event: &mut Event) -> Result<(), TextRefused> {
+        for (field, text) in event.body.free_texts() {
+            if let Some(t) = text.draft() {
+                let max = if field == "role" {
+                    sagat_verifier::MAX_ROLE_CHARS
+                } else {
+                    sagat_verifier::MAX_NOTE_CHARS
+                };
+                sagat_verifier::check_human_text(t, max)
+                    .map_err(|message| TextRefused { field, message })?;
+            }
+        }
         let owner = owner.to_string();
         for (_, field) in event.body.free_texts_mut() {
             let FreeText::Draft(text) = field else {
@@ -102,6 +126,7 @@ impl PendingTexts {
                 }
             }
         }
+        Ok(())
     }
 
     /// The text behind a commitment made by this `PendingTexts` (a retried upload compares
@@ -141,10 +166,21 @@ impl TextDirectory {
     /// Replaces every [`FreeText::Draft`] in `events` by its commitment ([`PendingTexts::seal`])
     /// and stores the texts ([`TextDirectory::store`]). Durable on return, before the caller
     /// signs and appends.
+    /// A typed text that breaks [`sagat_verifier::check_human_text`] is refused as
+    /// [`Error::Rule`] with rule `text-format`, and nothing is stored.
     pub fn commit(&self, ledger: &Ledger, events: &mut [Event]) -> Result<(), Error> {
         let mut pending = PendingTexts::default();
-        for event in events.iter_mut() {
-            pending.seal(ledger, event);
+        let batch = events.len() > 1;
+        for (position, event) in events.iter_mut().enumerate() {
+            pending.seal(ledger, event).map_err(|refused| Error::Rule {
+                position: batch.then_some(position),
+                violation: Violation {
+                    rule: "text-format",
+                    event_type: event.body.type_name(),
+                    event_id: event.id.clone(),
+                    message: format!("{} {}", refused.field, refused.message),
+                },
+            })?;
         }
         self.store(pending)
     }
@@ -260,4 +296,113 @@ pub fn text_owner(ledger: &Ledger, event_id: &str, body: &EventBody) -> String {
     volunteer
         .filter(|v| sagat_verifier::is_valid_id128(v))
         .unwrap_or_else(|| event_id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sagat_verifier::{HoursAttested, EVENT_VERSION};
+
+    const VOLUNTEER: &str = "0123456789abcdef0123456789abcdef";
+
+    fn attested(id: &str, role: &str, note: &str) -> Event {
+        Event {
+            v: EVENT_VERSION,
+            id: id.into(),
+            created: 1_700_000_000,
+            body: EventBody::HoursAttested(HoursAttested {
+                attestation: id.into(),
+                org: "eco".into(),
+                volunteer: VOLUNTEER.into(),
+                activity: None,
+                date: "2025-01-01".into(),
+                minutes: 60,
+                role: Some(role.into()),
+                note: Some(note.into()),
+            }),
+        }
+    }
+
+    fn commitments(e: &Event) -> Vec<[u8; 32]> {
+        e.body
+            .free_texts()
+            .into_iter()
+            .map(|(_, t)| *t.commitment().expect("committed"))
+            .collect()
+    }
+
+    #[test]
+    fn sealed_texts_come_back_by_commitment_and_go_with_their_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let texts = TextDirectory::open(dir.path()).unwrap();
+        let mut pending = PendingTexts::default();
+        let mut one = attested(&"a".repeat(32), "steward", "+7 701 000 0000");
+        let mut two = attested(&"b".repeat(32), "steward", "second");
+        pending.seal_for(VOLUNTEER, &mut one).unwrap();
+        pending.seal_for(VOLUNTEER, &mut two).unwrap();
+        let (c1, c2) = (commitments(&one), commitments(&two));
+        assert_ne!(c1[0], c2[0], "the same text gets a fresh salt each time");
+        assert_eq!(pending.text_of(&c1[1]), Some("+7 701 000 0000"));
+        texts.store(pending).unwrap();
+        assert_eq!(
+            texts.text(VOLUNTEER, &c1[0]).unwrap().as_deref(),
+            Some("steward")
+        );
+        assert_eq!(
+            texts.text(VOLUNTEER, &c2[1]).unwrap().as_deref(),
+            Some("second")
+        );
+        assert_eq!(texts.text(VOLUNTEER, &[0; 32]).unwrap(), None);
+        // Survives a reopen; no file holds the plaintext.
+        drop(texts);
+        let texts = TextDirectory::open(dir.path()).unwrap();
+        assert_eq!(
+            texts.text(VOLUNTEER, &c1[1]).unwrap().as_deref(),
+            Some("+7 701 000 0000")
+        );
+        for entry in walk(dir.path()) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !bytes.windows(7).any(|w| w == b"steward"),
+                "{}",
+                entry.display()
+            );
+        }
+        assert!(texts.erase(VOLUNTEER).unwrap());
+        assert_eq!(texts.text(VOLUNTEER, &c1[0]).unwrap(), None);
+        assert!(!texts.erase(VOLUNTEER).unwrap());
+    }
+
+    #[test]
+    fn a_stored_text_that_does_not_give_its_commitment_is_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let texts = TextDirectory::open(dir.path()).unwrap();
+        let mut pending = PendingTexts::default();
+        let mut one = attested(&"a".repeat(32), "steward", "note");
+        pending.seal_for(VOLUNTEER, &mut one).unwrap();
+        pending.by_owner[0].1[0].t = "changed".into();
+        texts.store(pending).unwrap();
+        let c = commitments(&one);
+        assert!(matches!(
+            texts.text(VOLUNTEER, &c[0]),
+            Err(Error::Damaged { .. })
+        ));
+        assert_eq!(
+            texts.text(VOLUNTEER, &c[1]).unwrap().as_deref(),
+            Some("note")
+        );
+    }
+
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
 }

@@ -1294,7 +1294,7 @@ pub async fn attest_csv_bytes(
     let (rows, entries) = tokio::task::spawn_blocking(move || {
         let entries = dry_run(&st, &rows, entries)?;
         // The texts are stored before the entries that commit to them are appended.
-        st.app.texts.store(texts).map_err(AppError::internal)?;
+        st.app.texts.store(texts).map_err(backend::texts_error)?;
         Ok::<_, AppError>((rows, entries))
     })
     .await

@@ -43,10 +43,26 @@ pub fn event(body: EventBody) -> Event {
 /// Signs `body` as a new event (its typed texts committed and stored first, [`App::seal_and_sign`]);
 /// returns its id and COSE bytes.
 pub fn sign(app: &App, body: EventBody, key: &SigningKey) -> ApiResult<(String, Vec<u8>)> {
-    let e = event(body);
-    let id = e.id.clone();
-    let bytes = app.seal_and_sign(e, key).map_err(AppError::internal)?;
-    Ok((id, bytes))
+    let mut e = event(body);
+    app.texts
+        .commit(&app.ledger, std::slice::from_mut(&mut e))
+        .map_err(texts_error)?;
+    Ok((e.id.clone(), sagat_verifier::sign_event(&e, key)))
+}
+
+/// Maps a failure to commit typed texts: a refused text is a 422 naming its rule; a write
+/// failure of the text directory comes before any append, so nothing was recorded (503).
+pub fn texts_error(e: sagat_ledger::Error) -> AppError {
+    match e {
+        sagat_ledger::Error::VolunteerDirectory(what) => {
+            tracing::error!(error = %what, "storing typed texts failed; nothing appended");
+            AppError::storage(
+                "not-recorded",
+                format!("not recorded: storing the texts of this request failed ({what}); nothing was appended; retry when storage is back"),
+            )
+        }
+        other => ledger_error(other),
+    }
 }
 
 /// Maps a ledger error to a problem document. Rule violations keep the ledger's rule name.
@@ -267,7 +283,7 @@ pub async fn append_events_as_org(
         .app
         .texts
         .commit(&state.app.ledger, &mut sealed)
-        .map_err(AppError::internal)?;
+        .map_err(texts_error)?;
     let signed: Vec<Vec<u8>> = sealed
         .iter()
         .map(|e| sagat_verifier::sign_event(e, &key))

@@ -200,7 +200,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
             region: Some(region.to_string()),
             public_key: key.verifying_key().to_bytes().to_vec(),
         });
-        entries.push(seal(app, &mut texts, body, &app.operator_key));
+        entries.push(seal(app, &mut texts, body, &app.operator_key)?);
         keys.push(key);
     }
     let mut activities: Vec<(usize, String)> = Vec::new();
@@ -219,7 +219,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
             from: sagat_verifier::format_date(today - 360),
             to: sagat_verifier::format_date(today),
         });
-        entries.push(seal(app, &mut texts, body, &keys[org_i]));
+        entries.push(seal(app, &mut texts, body, &keys[org_i])?);
         activities.push((org_i, id));
     }
     let mut volunteers = Vec::new();
@@ -237,7 +237,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
             volunteer: id.clone(),
             org: Some(ORGS[org_i].0.to_string()),
         });
-        entries.push(seal(app, &mut texts, body, &keys[org_i]));
+        entries.push(seal(app, &mut texts, body, &keys[org_i])?);
         volunteers.push(id);
     }
     // Ten attestations per volunteer on distinct days, 1 to 5 hours each.
@@ -262,7 +262,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
                 role: Some(ROLES[rng.gen_range(0..ROLES.len())].into()),
                 note: None,
             });
-            entries.push(seal(app, &mut texts, body, &keys[*org_i]));
+            entries.push(seal(app, &mut texts, body, &keys[*org_i])?);
         }
     }
     let appended = entries.len();
@@ -294,8 +294,10 @@ fn seal(
     texts: &mut sagat_ledger::PendingTexts,
     body: EventBody,
     key: &ed25519_dalek::SigningKey,
-) -> Vec<u8> {
+) -> Result<Vec<u8>> {
     let mut event = backend::event(body);
-    texts.seal(&app.ledger, &mut event);
-    sagat_verifier::sign_event(&event, key)
+    texts
+        .seal(&app.ledger, &mut event)
+        .map_err(|r| anyhow!("demo {}: {}", r.field, r.message))?;
+    Ok(sagat_verifier::sign_event(&event, key))
 }

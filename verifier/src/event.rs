@@ -181,6 +181,45 @@ impl Names {
     }
 }
 
+/// Longest name, title, place or region, in characters (Unicode scalar values).
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest role, in characters.
+pub const MAX_ROLE_CHARS: usize = 100;
+/// Longest note or reason, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// The one rule for every human text that enters the log or is committed in it (names, titles,
+/// places, regions, roles, notes, reasons), so that every later export and rendering can use it
+/// (a signed-note trust list, a PDF, an HTML page, a CSV line): at most `max_chars` characters,
+/// in Unicode Normalization Form C, no control characters (Unicode category Cc: line breaks,
+/// tabs, DEL, C1 controls), no bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069), no byte-order mark or zero-width space (U+FEFF, U+200B), and no leading or
+/// trailing white space. Returns what is wrong, in words, for the error a person reads.
+pub fn check_human_text(value: &str, max_chars: usize) -> Result<(), String> {
+    let chars = value.chars().count();
+    if chars > max_chars {
+        return Err(format!(
+            "is {chars} characters long; at most {max_chars} are allowed"
+        ));
+    }
+    if let Some(c) = value.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{200B}')
+    }) {
+        return Err(format!(
+            "holds the invisible control character U+{:04X}; remove it",
+            c as u32
+        ));
+    }
+    if value.trim() != value {
+        return Err("starts or ends with white space".into());
+    }
+    if !unicode_normalization::is_nfc(value) {
+        return Err("is not in Unicode Normalization Form C (NFC); normalize it".into());
+    }
+    Ok(())
+}
+
 /// Domain separator of [`text_commitment`].
 pub const TEXT_COMMITMENT_DOMAIN: &[u8] = b"sagat text v1\0";
 
@@ -519,4 +558,91 @@ pub fn is_valid_id128(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_commitment_matches_the_documented_formula() {
+        // docs/log-format.md §1.1: SHA-256("sagat text v1" 0x00 ‖ salt ‖ text).
+        assert_eq!(
+            hex::encode(text_commitment(&[7; 32], "steward")),
+            "545b416a23acf592e6c9847399c8cc4080bd25bec6a6e16e376532a691a993c8"
+        );
+        assert_ne!(
+            text_commitment(&[8; 32], "steward"),
+            text_commitment(&[7; 32], "steward"),
+            "the salt changes the commitment"
+        );
+    }
+
+    fn attested(role: FreeText) -> Event {
+        Event {
+            v: EVENT_VERSION,
+            id: "0".repeat(32),
+            created: 1_700_000_000,
+            body: EventBody::HoursAttested(HoursAttested {
+                attestation: "1".repeat(32),
+                org: "eco".into(),
+                volunteer: "2".repeat(32),
+                activity: None,
+                date: "2025-01-01".into(),
+                minutes: 60,
+                role: Some(role),
+                note: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_typed_text_in_a_signed_event_is_refused_and_a_commitment_accepted() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let plain = crate::sign_event(&attested("steward".into()), &key);
+        let err = crate::decode_signed_event(&plain).unwrap_err().to_string();
+        assert!(err.contains("free text is not allowed in the log"), "{err}");
+        let committed = attested(FreeText::commit(&[7; 32], "steward"));
+        let decoded = crate::decode_signed_event(&crate::sign_event(&committed, &key)).unwrap();
+        assert_eq!(decoded.event, committed);
+    }
+
+    #[test]
+    fn a_commitment_of_another_length_is_refused() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let event = attested(FreeText::commit(&[7; 32], "x"));
+        // Re-encode with a 31-byte string where the 32-byte commitment was.
+        let mut value = ciborium::Value::serialized(&event).unwrap();
+        fn shorten(v: &mut ciborium::Value) {
+            match v {
+                ciborium::Value::Bytes(b) if b.len() == 32 => b.truncate(31),
+                ciborium::Value::Map(m) => m.iter_mut().for_each(|(_, v)| shorten(v)),
+                _ => {}
+            }
+        }
+        shorten(&mut value);
+        let bytes = crate::cose::sign1(&crate::to_canonical_cbor(&value), &key);
+        let err = crate::decode_signed_event(&bytes).unwrap_err().to_string();
+        assert!(err.contains("32 bytes, got 31"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod human_text_tests {
+    use super::*;
+
+    #[test]
+    fn the_human_text_rule_names_what_is_wrong() {
+        let bad = |v: &str| check_human_text(v, 10).unwrap_err();
+        assert!(bad("Org\u{7f}X").contains("U+007F"));
+        assert!(bad("a\nb").contains("U+000A"));
+        assert!(bad("\u{feff}Org").contains("U+FEFF"));
+        assert!(bad("a\u{200b}b").contains("U+200B"));
+        assert!(bad("a\u{2066}b").contains("U+2066"));
+        assert!(bad("e\u{301}").contains("NFC"));
+        assert!(bad("Org ").contains("white space"));
+        assert!(bad("abcdefghijk").contains("11 characters"));
+        assert_eq!(check_human_text("Ұлжан ё", 10), Ok(()));
+        assert_eq!(check_human_text("é", 1), Ok(()), "NFC é is one character");
+    }
 }
