@@ -20,7 +20,7 @@ mod volunteers;
 pub use error::Error;
 pub use ledger::{
     verify_log, Appended, Health, Ledger, LedgerOptions, Recovery, VerifyFailure, VerifyReport,
-    DEFAULT_ORIGIN,
+    BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN,
 };
 pub use projection::{
     ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,

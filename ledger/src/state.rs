@@ -651,6 +651,14 @@ impl State {
         };
     }
 
+    /// The key that must sign `event` now, if its signer exists and may append (else `None`):
+    /// what [`State::apply`] would check the signature against. Read-only, so a caller can
+    /// verify a batch's signatures under a read lock, before the batch's round (see
+    /// `Ledger::append_batch`).
+    pub(crate) fn current_signer_key(&self, event: &Event) -> Option<VerifyingKey> {
+        self.signer_key(&Check { event }).ok()
+    }
+
     /// The key that must sign `check.event`, after checking its signer exists and may append.
     fn signer_key(&self, check: &Check<'_>) -> Result<VerifyingKey, Violation> {
         match check.event.body.signer() {

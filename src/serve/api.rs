@@ -1253,9 +1253,13 @@ pub struct CsvAccepted {
 /// With an idempotency key the rows' attestation (and event) ids derive from it, so a retry of
 /// the same upload returns the first result instead of appending the rows twice.
 ///
-/// Parsing, signing and the ledger's dry run are CPU work proportional to the file, so they
-/// run on the blocking pool, not on the reactor that serves everyone else. Rows are signed as
-/// they are read and only the signed entries are kept ([`crate::attest_csv::parse_signed`]).
+/// Parsing, signing, the ledger's signature checks and (for a refused file) its dry run are CPU
+/// work proportional to the file, so they run on the blocking pool, not on the reactor that
+/// serves everyone else. Rows are signed as they are read and only the signed entries are kept
+/// ([`crate::attest_csv::parse_signed`]). The batch is appended at once: the ledger checks
+/// every rule and refuses it whole at the first bad row; only then is the file parsed again
+/// and dry-run ([`dry_run`]) to name every bad row. So an accepted file costs one rule pass
+/// under the ledger's state lock, not two, and its entries are held once.
 pub async fn attest_csv_bytes(
     state: &AppState,
     org: &str,
@@ -1263,15 +1267,18 @@ pub async fn attest_csv_bytes(
     idempotency: Option<&backend::IdempotencyKey>,
 ) -> ApiResult<CsvAccepted> {
     let key = backend::org_key(&state.app, org)?;
-    let (org_id, bytes, idem) = (
+    let (org_id, body, idem) = (
         org.to_string(),
         Bytes::copy_from_slice(bytes),
         idempotency.cloned(),
     );
-    let (rows, entries, texts) =
-        tokio::task::spawn_blocking(move || parse_csv(&org_id, &bytes, &key, idem.as_ref()))
-            .await
-            .map_err(AppError::internal)??;
+    let parse = {
+        let body = body.clone();
+        move || parse_csv(&org_id, &body, &key, idem.as_ref())
+    };
+    let (rows, entries, texts) = tokio::task::spawn_blocking(parse.clone())
+        .await
+        .map_err(AppError::internal)??;
     let (count, minutes) = (rows.len(), rows.iter().map(|r| u64::from(r.minutes)).sum());
     let accepted = |landed: &[Landed]| CsvAccepted {
         rows: count,
@@ -1290,15 +1297,16 @@ pub async fn attest_csv_bytes(
             return Ok(accepted(&first));
         }
     }
-    let st = state.clone();
-    let (rows, entries) = tokio::task::spawn_blocking(move || {
-        let entries = dry_run(&st, &rows, entries)?;
-        // The texts are stored before the entries that commit to them are appended.
-        st.app.texts.store(texts).map_err(backend::texts_error)?;
-        Ok::<_, AppError>((rows, entries))
-    })
-    .await
-    .map_err(AppError::internal)??;
+    // The texts are stored before the entries that commit to them are appended (a refused
+    // upload leaves them with their volunteers, unused).
+    if !texts.is_empty() {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || {
+            st.app.texts.store(texts).map_err(backend::texts_error)
+        })
+        .await
+        .map_err(AppError::internal)??;
+    }
     let landed = match backend::append_batch(state, entries).await {
         Ok(l) => l,
         // A concurrent retry with the same key got there first: its result.
@@ -1313,7 +1321,19 @@ pub async fn attest_csv_bytes(
                 .ok_or(e)?
         }
         Err((Some(pos), e)) if pos < rows.len() => {
-            // Something changed between the dry run and the append (a concurrent request).
+            // Refused whole, nothing appended: the dry run names every bad row, not only the
+            // first (the file is parsed again; an upload without a key gets fresh ids, which
+            // no rule depends on).
+            let st = state.clone();
+            tokio::task::spawn_blocking(move || {
+                let (rows, entries, _texts) = parse()?;
+                dry_run(&st, &rows, &entries)
+            })
+            .await
+            .map_err(AppError::internal)??;
+            drop(body);
+            // The dry run found nothing: the state changed since the append (a concurrent
+            // request). Name the row the append refused.
             return Err(AppError::csv_rows(vec![RowError {
                 line: rows[pos].line as usize,
                 field: with_rule_field(e.clone())
@@ -1394,17 +1414,17 @@ type CsvParsed = (
     sagat_ledger::PendingTexts,
 );
 
-/// The blocking dry-run part of [`attest_csv_bytes`]: every ledger rule over the entries, so
-/// every bad row is named, not only the first; the entries back, or every bad row.
+/// The blocking dry-run part of [`attest_csv_bytes`], for a refused file: every ledger rule
+/// over the entries, so every bad row is named, not only the first; `Ok` if none is bad.
 fn dry_run(
     state: &AppState,
     rows: &[crate::attest_csv::SignedRow],
-    entries: Vec<Vec<u8>>,
-) -> ApiResult<Vec<Vec<u8>>> {
+    entries: &[Vec<u8>],
+) -> ApiResult<()> {
     let violations = state
         .app
         .ledger
-        .check_batch(&entries)
+        .check_batch(entries)
         .map_err(backend::ledger_error)?;
     if !violations.is_empty() {
         return Err(AppError::csv_rows(
@@ -1427,7 +1447,7 @@ fn dry_run(
                 .collect(),
         ));
     }
-    Ok(entries)
+    Ok(())
 }
 
 /// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.

@@ -45,11 +45,11 @@ pub use credential::{
 pub use date::{date_from_unix, format_date, parse_date, year_of};
 pub use error::Error;
 pub use event::{
-    is_valid_id128, text_commitment, ActivityPublished, AttestationCorrected, AttestationRetracted,
-    Category, CredentialIssued, CredentialRevoked, Event, EventBody, FreeText, HoursAttested,
-    IssuerKeyRegistered, Names, OrganizationKeyRotated, OrganizationRegistered,
-    OrganizationStatusChanged, Signer, VolunteerEnrolled, EVENT_VERSION, TEXT_COMMITMENT_DOMAIN,
-    TEXT_SALT_LEN,
+    check_human_text, is_valid_id128, text_commitment, ActivityPublished, AttestationCorrected,
+    AttestationRetracted, Category, CredentialIssued, CredentialRevoked, Event, EventBody,
+    FreeText, HoursAttested, IssuerKeyRegistered, Names, OrganizationKeyRotated,
+    OrganizationRegistered, OrganizationStatusChanged, Signer, VolunteerEnrolled, EVENT_VERSION,
+    MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_ROLE_CHARS, TEXT_COMMITMENT_DOMAIN, TEXT_SALT_LEN,
 };
 pub use evidence::{
     decode_evidence, encode_evidence, verify_evidence, EvidenceBundle, EvidenceEntry,
