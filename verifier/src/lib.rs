@@ -74,4 +74,6 @@ pub use trust::{
     jcs, open_trust_list, org_line_label, sign_trust_list, DirectoryOrganization, TrustList,
     TrustedIssuer, MAX_TRUST_LIST_BYTES, TRUST_LIST_FORMAT,
 };
-pub use verdict::{verify_credential, InvalidReason, RevocationCheck, Verdict, VerdictStatus};
+pub use verdict::{
+    verify_credential, InvalidReason, RevocationCheck, StatusListDates, Verdict, VerdictStatus,
+};
