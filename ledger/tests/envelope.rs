@@ -23,7 +23,10 @@ fn non_canonical_envelopes_are_refused_on_append() {
         (trailing, "1 trailing bytes"),
     ] {
         match ledger.append(bad) {
-            Err(Error::Envelope { position: None, reason: r }) => {
+            Err(Error::Envelope {
+                position: None,
+                reason: r,
+            }) => {
                 assert!(r.contains(reason), "{r}")
             }
             other => panic!("{reason}: {other:?}"),
