@@ -17,7 +17,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use sagat_issuer::IssuerIdentity;
-use sagat_ledger::{Ledger, LedgerOptions, VolunteerDirectory};
+use sagat_ledger::{Ledger, LedgerOptions, TextDirectory, VolunteerDirectory};
 use sagat_verifier::NoteSigner;
 
 /// Default C2SP log origin (also the note key name of the operator's checkpoint signatures).
@@ -58,6 +58,8 @@ pub struct App {
     pub ledger: Ledger,
     /// Volunteer names (outside the log).
     pub directory: VolunteerDirectory,
+    /// Roles, notes and reasons (outside the log; the log holds their commitments).
+    pub texts: TextDirectory,
 }
 
 impl std::fmt::Debug for App {
@@ -199,6 +201,7 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
     }
     let directory =
         VolunteerDirectory::open(&dir.join("volunteers")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let texts = TextDirectory::open(&dir.join("texts")).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(App {
         dir: dir.to_path_buf(),
         issuer: IssuerIdentity {
@@ -210,10 +213,24 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
         operator_key: operator,
         ledger,
         directory,
+        texts,
     })
 }
 
 impl App {
+    /// Signs `event` with `key` after replacing its typed texts by commitments (the texts are
+    /// stored in [`App::texts`] first, durably): the one way the server makes a log entry.
+    pub fn seal_and_sign(
+        &self,
+        mut event: sagat_verifier::Event,
+        key: &SigningKey,
+    ) -> Result<Vec<u8>> {
+        self.texts
+            .commit(&self.ledger, std::slice::from_mut(&mut event))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(sagat_verifier::sign_event(&event, key))
+    }
+
     /// The operator's C2SP note verifier key (`name+hexkeyid+base64`).
     pub fn operator_vkey(&self) -> String {
         NoteSigner::new(&self.config.origin, self.operator_key.clone())

@@ -9,6 +9,7 @@ use std::io::Read;
 use anyhow::{bail, Result};
 use ed25519_dalek::SigningKey;
 
+use sagat_ledger::{PendingTexts, TextRefused};
 use sagat_verifier::{Event, EventBody, HoursAttested};
 
 use crate::app::new_id;
@@ -104,17 +105,32 @@ pub fn parse_signed(
     key: &SigningKey,
     now: i64,
     id_of: impl Fn(usize) -> String,
+    texts: &mut PendingTexts,
 ) -> (Vec<SignedRow>, Vec<Vec<u8>>, Vec<RowError>) {
     let mut rows = Vec::new();
     let mut entries = Vec::new();
+    let mut text_errors = Vec::new();
     let errors = read_rows(org, input, |mut row| {
-        row.body.attestation = id_of(rows.len());
-        rows.push(SignedRow {
-            line: row.line,
-            minutes: row.body.minutes,
-        });
-        entries.push(sign_row(row, key, now));
+        row.body.attestation = id_of(rows.len() + text_errors.len());
+        let (line, minutes) = (row.line, row.body.minutes);
+        match sign_row(row, key, now, texts) {
+            Ok(entry) => {
+                rows.push(SignedRow { line, minutes });
+                entries.push(entry);
+            }
+            Err(refused) => text_errors.push(RowError::new(
+                line,
+                refused.field,
+                "text-format",
+                format!("{} {}", refused.field, refused.message),
+            )),
+        }
     });
+    let mut errors = errors;
+    if !text_errors.is_empty() {
+        errors.extend(text_errors);
+        errors.sort_by_key(|e| e.line);
+    }
     (rows, entries, errors)
 }
 
@@ -284,8 +300,8 @@ fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<Ro
                     activity,
                     date,
                     minutes,
-                    role: get(c_role),
-                    note: get(c_note),
+                    role: get(c_role).map(Into::into),
+                    note: get(c_note).map(Into::into),
                 },
             }),
             Some((field, rule)) => {
@@ -304,21 +320,46 @@ fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<Ro
     errors
 }
 
-fn sign_row(row: Row, key: &SigningKey, now: i64) -> Vec<u8> {
-    let event = Event {
+/// Signs a row as a `HoursAttested` event; its role and note become commitments, their texts
+/// wait in `texts` (the caller stores them before appending: [`sagat_ledger::TextDirectory`]).
+fn sign_row(
+    row: Row,
+    key: &SigningKey,
+    now: i64,
+    texts: &mut PendingTexts,
+) -> Result<Vec<u8>, TextRefused> {
+    let volunteer = row.body.volunteer.clone();
+    let mut event = Event {
         v: sagat_verifier::EVENT_VERSION,
         id: row.body.attestation.clone(),
         created: now,
         body: EventBody::HoursAttested(row.body),
     };
-    sagat_verifier::sign_event(&event, key)
+    texts.seal_for(&volunteer, &mut event)?;
+    Ok(sagat_verifier::sign_event(&event, key))
 }
 
-/// Signs every row as a `HoursAttested` event.
-pub fn sign_rows(rows: &[Row], key: &SigningKey, now: i64) -> Vec<Vec<u8>> {
-    rows.iter()
-        .map(|row| sign_row(row.clone(), key, now))
-        .collect()
+/// Signs every row as a `HoursAttested` event (texts as in [`parse_signed`]).
+pub fn sign_rows(
+    rows: &[Row],
+    key: &SigningKey,
+    now: i64,
+    texts: &mut PendingTexts,
+) -> (Vec<Vec<u8>>, Vec<RowError>) {
+    let mut entries = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for row in rows {
+        match sign_row(row.clone(), key, now, texts) {
+            Ok(entry) => entries.push(entry),
+            Err(refused) => errors.push(RowError::new(
+                row.line,
+                refused.field,
+                "text-format",
+                format!("{} {}", refused.field, refused.message),
+            )),
+        }
+    }
+    (entries, errors)
 }
 
 /// Prints row errors to stderr and fails.
@@ -372,7 +413,7 @@ mod tests {
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[0].body.minutes, 90);
         assert_eq!(rows[0].body.activity, None);
-        assert_eq!(rows[0].body.role.as_deref(), Some("steward"));
+        assert_eq!(rows[0].body.role, Some("steward".into()));
     }
 
     #[test]
@@ -402,7 +443,7 @@ mod tests {
         let csv = format!("volunteer,date,hours,note\n{vol},2025-05-01,1,\"a, \"\"b\"\"\"\n");
         let (rows, errors) = parse("eco", csv.as_bytes());
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(rows[0].body.note.as_deref(), Some("a, \"b\""));
+        assert_eq!(rows[0].body.note, Some("a, \"b\"".into()));
     }
 
     #[test]
@@ -412,8 +453,14 @@ mod tests {
         let csv = format!(
             "volunteer,date,hours\n{vol},2025-05-01,1.5\nbad,2025-05-01,1\n{vol},2025-05-02,2\n"
         );
-        let (rows, entries, errors) =
-            parse_signed("eco", csv.as_bytes(), &key, 1_700_000_000, |_| new_id());
+        let (rows, entries, errors) = parse_signed(
+            "eco",
+            csv.as_bytes(),
+            &key,
+            1_700_000_000,
+            |_| new_id(),
+            &mut PendingTexts::default(),
+        );
         assert_eq!(
             rows,
             vec![

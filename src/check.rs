@@ -71,6 +71,7 @@ pub fn run(data: &Path) -> Result<ExitCode> {
 
     tokens(&mut r, &data.join("tokens.json"));
     volunteers(&mut r, &data.join("volunteers"));
+    volunteers(&mut r, &data.join("texts"));
     certificates(&mut r, data);
     log(
         &mut r,

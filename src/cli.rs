@@ -336,7 +336,8 @@ pub enum VolunteerCommand {
         #[arg(long)]
         contact: Option<String>,
     },
-    /// Erase a volunteer's name and contact. The log keeps only the random id.
+    /// Erase a volunteer's name, contact, stored certificates and the roles, notes and reasons
+    /// typed about them. The log keeps only the random id and the texts' commitments.
     Erase {
         #[command(flatten)]
         data: DataDir,

@@ -100,7 +100,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 org: org.org,
                 date,
                 minutes,
-                reason,
+                reason: reason.into(),
             });
             let index = append(&app, body, &key)?;
             println!("corrected at log index {index}");
@@ -116,7 +116,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             let body = EventBody::AttestationRetracted(AttestationRetracted {
                 attestation,
                 org: org.org,
-                reason,
+                reason: reason.into(),
             });
             let index = append(&app, body, &key)?;
             println!("retracted at log index {index}");
@@ -186,8 +186,14 @@ pub fn run(command: Command) -> Result<ExitCode> {
             reason,
         } => {
             let app = app::open(&data.data)?;
-            let index =
-                sagat_issuer::revoke(&app.ledger, &app.issuer, &credential_id, &reason, now())?;
+            let index = sagat_issuer::revoke(
+                &app.ledger,
+                &app.texts,
+                &app.issuer,
+                &credential_id,
+                &reason,
+                now(),
+            )?;
             println!("revoked {credential_id} at log index {index}");
         }
         Command::Status {
@@ -310,7 +316,7 @@ fn event(body: EventBody) -> Event {
 
 /// Signs and appends one event; returns its log index.
 fn append(app: &App, body: EventBody, key: &SigningKey) -> Result<u64> {
-    let bytes = sagat_verifier::sign_event(&event(body), key);
+    let bytes = app.seal_and_sign(event(body), key)?;
     let appended = app.ledger.append(bytes)?;
     Ok(appended.index)
 }
@@ -346,7 +352,7 @@ fn org(command: OrgCommand) -> Result<()> {
             let app = app::open(&data.data)?;
             let body = EventBody::OrganizationSuspended(OrganizationStatusChanged {
                 org: id.clone(),
-                reason,
+                reason: reason.into(),
             });
             let index = append(&app, body, &app.operator_key)?;
             println!("suspended {id} at log index {index}");
@@ -355,7 +361,7 @@ fn org(command: OrgCommand) -> Result<()> {
             let app = app::open(&data.data)?;
             let body = EventBody::OrganizationReinstated(OrganizationStatusChanged {
                 org: id.clone(),
-                reason,
+                reason: reason.into(),
             });
             let index = append(&app, body, &app.operator_key)?;
             println!("reinstated {id} at log index {index}");
@@ -420,7 +426,9 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             // Issued certificates kept for download carry the name too.
             let certificates =
                 crate::serve::certstore::CertStore::new(&app.dir).erase_volunteer(&id)?;
-            if app.directory.erase(&id)? || certificates {
+            // Roles, notes and reasons about the volunteer: the log keeps only their commitments.
+            let texts = app.texts.erase(&id)?;
+            if app.directory.erase(&id)? || certificates || texts {
                 println!(
                     "erased the personal data of volunteer {id}; the log keeps only the random id"
                 );
@@ -504,8 +512,8 @@ fn attest(args: AttestArgs) -> Result<()> {
         activity,
         date,
         minutes,
-        role,
-        note,
+        role: role.map(Into::into),
+        note: note.map(Into::into),
     });
     let event = Event {
         v: sagat_verifier::EVENT_VERSION,
@@ -513,9 +521,7 @@ fn attest(args: AttestArgs) -> Result<()> {
         created: now(),
         body,
     };
-    let appended = app
-        .ledger
-        .append(sagat_verifier::sign_event(&event, &key))?;
+    let appended = app.ledger.append(app.seal_and_sign(event, &key)?)?;
     println!(
         "attested {} at log index {}; attestation id:",
         fmt_hours(minutes as u64),
@@ -537,10 +543,12 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
     progress.set_message("reading");
     let (rows, mut errors) = attest_csv::parse(org, progress.wrap_read(file));
     progress.finish_and_clear();
-    let entries = attest_csv::sign_rows(&rows, key, now());
+    let mut texts = sagat_ledger::PendingTexts::default();
+    let (entries, text_errors) = attest_csv::sign_rows(&rows, key, now(), &mut texts);
+    errors.extend(text_errors);
     // Dry run of the parseable rows against every rule, so every bad row is named, not just
-    // the first one.
-    if !entries.is_empty() {
+    // the first one. (Positions are rows' only when no row's text was refused.)
+    if !entries.is_empty() && entries.len() == rows.len() {
         for (pos, violation) in app.ledger.check_batch(&entries)? {
             errors.push(attest_csv::RowError {
                 line: rows[pos].line,
@@ -554,6 +562,9 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
         errors.sort_by_key(|e| e.line);
         return attest_csv::report(&errors);
     }
+    app.texts.store(texts).map_err(|e| {
+        anyhow::anyhow!("nothing was appended: storing the roles and notes failed: {e}")
+    })?;
     let appended = app
         .ledger
         .append_batch(entries)

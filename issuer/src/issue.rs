@@ -636,6 +636,7 @@ fn evidence_bundle(ledger: &Ledger, snap: &Snapshot) -> Result<EvidenceBundle, E
 /// [`Error::AlreadyRevoked`], or the ledger's refusal.
 pub fn revoke(
     ledger: &Ledger,
+    texts: &sagat_ledger::TextDirectory,
     issuer: &IssuerIdentity,
     credential_id: &str,
     reason: &str,
@@ -659,16 +660,18 @@ pub fn revoke(
         }
         Ok(())
     })?;
-    let event = Event {
+    let mut event = Event {
         v: EVENT_VERSION,
         id: random_id128(),
         created: now,
         body: EventBody::CredentialRevoked(CredentialRevoked {
             credential: id,
             issuer: issuer.id.clone(),
-            reason: reason.to_string(),
+            reason: reason.into(),
         }),
     };
+    // The reason stays off the log: the entry carries its commitment (docs/log-format.md §1.1).
+    texts.commit(ledger, std::slice::from_mut(&mut event))?;
     Ok(ledger.append(sign_event(&event, &issuer.key))?.index)
 }
 

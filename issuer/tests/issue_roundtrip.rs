@@ -77,6 +77,7 @@ struct World {
     _dir: tempfile::TempDir,
     ledger: Ledger,
     directory: VolunteerDirectory,
+    texts: sagat_ledger::TextDirectory,
     next_event: u64,
 }
 
@@ -90,10 +91,12 @@ impl World {
         )
         .unwrap();
         let directory = VolunteerDirectory::open(&dir.path().join("volunteers")).unwrap();
+        let texts = sagat_ledger::TextDirectory::open(&dir.path().join("texts")).unwrap();
         let mut w = World {
             _dir: dir,
             ledger,
             directory,
+            texts,
             next_event: 0,
         };
         w.append(
@@ -111,12 +114,15 @@ impl World {
 
     fn append(&mut self, signer: &SigningKey, body: EventBody) -> u64 {
         self.next_event += 1;
-        let event = Event {
+        let mut event = Event {
             v: EVENT_VERSION,
             id: id(9, self.next_event),
             created: CREATED,
             body,
         };
+        self.texts
+            .commit(&self.ledger, std::slice::from_mut(&mut event))
+            .unwrap();
         self.ledger
             .append(sign_event(&event, signer))
             .unwrap()
@@ -487,6 +493,7 @@ fn revocation_shows_in_the_signed_status_list_and_the_trust_list_names_the_issue
     .unwrap();
     revoke(
         &w.ledger,
+        &w.texts,
         &issuer,
         &gone.credential_id,
         "issued in error",
@@ -494,12 +501,20 @@ fn revocation_shows_in_the_signed_status_list_and_the_trust_list_names_the_issue
     )
     .unwrap();
     assert!(matches!(
-        revoke(&w.ledger, &issuer, &gone.credential_id, "again", now()),
+        revoke(
+            &w.ledger,
+            &w.texts,
+            &issuer,
+            &gone.credential_id,
+            "again",
+            now(),
+        ),
         Err(Error::AlreadyRevoked(_))
     ));
     assert!(matches!(
         revoke(
             &w.ledger,
+            &w.texts,
             &issuer,
             "00000000000000000000000000000000",
             "x",

@@ -51,6 +51,11 @@ pub const DEFAULT_ORIGIN: &str = "sagat.example/kz-volunteers/v1";
 const MAX_ROUND_ENTRIES: usize = 8192;
 /// Below this many signatures a round verifies on the writer thread alone.
 const PARALLEL_VERIFY_MIN: usize = 32;
+
+/// Entries of a batch whose signatures are verified together before the batch's round: the
+/// signing inputs of one chunk are in memory at a time, and the progress callback of
+/// [`Ledger::append_batch_with_progress`] runs after each.
+pub const BATCH_VERIFY_CHUNK: usize = 4096;
 /// Signatures per chunk in `verify_log`.
 const VERIFY_CHUNK: usize = 1024;
 
@@ -195,6 +200,10 @@ struct Prepared {
     bytes: Vec<u8>,
     signed: SignedEvent,
     leaf: Hash,
+    /// The key this entry's signature was verified against before its round (a batch's
+    /// signatures are checked on the caller's thread, see [`Ledger::append_batch`]). The writer
+    /// skips the check when the rules resolve this same key, and checks it otherwise.
+    verified: Option<VerifyingKey>,
 }
 
 /// Where a request's outcome goes: called exactly once, by the writer (refusals) or by the
@@ -549,8 +558,29 @@ impl Ledger {
 
     /// Appends a batch all-or-nothing: either every entry is appended (or found as an identical
     /// duplicate), durably, or none is and the error names the failing entry's position.
+    ///
+    /// The entries are decoded and their signatures verified on the calling thread, before the
+    /// batch reaches the writer, so other requests' rounds go on meanwhile; see
+    /// [`Ledger::append_batch_with_progress`].
     pub fn append_batch(&self, entries: Vec<Vec<u8>>) -> Result<Vec<Appended>, Error> {
-        let prepared = entries
+        self.append_batch_with_progress(entries, |_| {})
+    }
+
+    /// [`Ledger::append_batch`], calling `verified(n)` after each chunk of
+    /// [`BATCH_VERIFY_CHUNK`] entries whose signatures were checked (`n` entries so far), on the
+    /// calling thread, before the batch is handed to the writer. Meanwhile no lock is held
+    /// (each chunk's signer keys are looked up under a brief read lock of the rule state), so
+    /// other requests are appended and acknowledged while a large batch is being verified.
+    ///
+    /// A signature is checked against the key the rules resolve *now*; the writer compares it
+    /// with the key its rules resolve at the batch's turn and verifies again only the entries
+    /// where they differ (a key rotated meanwhile, or by an earlier entry of the same batch).
+    pub fn append_batch_with_progress(
+        &self,
+        entries: Vec<Vec<u8>>,
+        mut verified: impl FnMut(usize),
+    ) -> Result<Vec<Appended>, Error> {
+        let mut prepared = entries
             .into_iter()
             .enumerate()
             .map(|(i, e)| prepare(e, Some(i)))
@@ -558,7 +588,44 @@ impl Ledger {
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut done = 0;
+        for chunk in prepared.chunks_mut(BATCH_VERIFY_CHUNK) {
+            self.preverify(chunk, threads);
+            done += chunk.len();
+            verified(done);
+        }
         self.submit(prepared, true)
+    }
+
+    /// Verifies `chunk`'s signatures against the keys the rule state names now and records, in
+    /// each entry that passes, the key it was verified against. An entry whose signer is
+    /// unknown or whose signature fails is left unverified: the writer's rules then refuse it
+    /// with the right rule.
+    fn preverify(&self, chunk: &mut [Prepared], threads: usize) {
+        let keys: Vec<Option<VerifyingKey>> = {
+            let state = read_lock(&self.inner.shared.state);
+            chunk
+                .iter()
+                .map(|p| state.current_signer_key(&p.signed.event))
+                .collect()
+        };
+        let items: Vec<(usize, (Vec<u8>, Signature, VerifyingKey))> = chunk
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .filter_map(|(i, (p, key))| {
+                let sig = p.signed.sign1.signature().ok()?;
+                Some((i, (p.signed.sign1.to_be_signed(), sig, (*key)?)))
+            })
+            .collect();
+        let (at, items): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
+        let all_good = verify_signatures(&items, threads).is_ok();
+        for (i, (msg, sig, key)) in at.into_iter().zip(items) {
+            if all_good || key.verify_strict(&msg, &sig).is_ok() {
+                chunk[i].verified = Some(key);
+            }
+        }
     }
 
     /// Dry-runs a batch against every rule (signatures included) without appending anything, and
@@ -1002,6 +1069,7 @@ fn prepare(bytes: Vec<u8>, position: Option<usize>) -> Result<Prepared, Error> {
         bytes,
         signed,
         leaf,
+        verified: None,
     })
 }
 
@@ -1306,7 +1374,12 @@ impl Writer {
                     break;
                 }
                 let index = state.len();
-                match state.apply(index, &e.signed, today, check_signature) {
+                // An entry verified before the round against the key the rules resolve now
+                // needs no second check.
+                let check = check_signature
+                    && (e.verified.is_none()
+                        || state.current_signer_key(&e.signed.event) != e.verified);
+                match state.apply(index, &e.signed, today, check) {
                     Ok(a) => {
                         applied_all.push(a);
                         leaves.push(e.leaf);
@@ -1395,10 +1468,12 @@ impl Writer {
         let (mut fates, mut applied, mut positions) =
             self.rules(&mut state, tree_size, &round, false);
 
-        // Signatures of every new entry, batch-verified.
+        // Signatures of every new entry not verified before the round against the key its
+        // rules resolved, batch-verified.
         let items: Vec<(Vec<u8>, Signature, VerifyingKey)> = positions
             .iter()
             .zip(&applied)
+            .filter(|(&(r, p), a)| round[r].entries[p].verified != Some(a.signer_key))
             .map(|(&(r, p), a)| {
                 let e = &round[r].entries[p];
                 let sig = e
@@ -1471,12 +1546,22 @@ impl Writer {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = None;
             self.last_note.clone_from(&p.note);
-            if shared.index.record(tree_size, &index_items).is_err() {
-                shared.index_broken.store(true, Ordering::Relaxed);
+            drop(state);
+            // The index is derived (rebuilt from the log on open when behind), so it is
+            // recorded without the state lock, in chunks: one sled batch per chunk instead of
+            // one holding every id of a large batch. Readers see the entries only once the
+            // syncer publishes the round, after this.
+            for (i, chunk) in index_items.chunks(BATCH_VERIFY_CHUNK).enumerate() {
+                let first = tree_size + (i * BATCH_VERIFY_CHUNK) as u64;
+                if shared.index.record(first, chunk).is_err() {
+                    shared.index_broken.store(true, Ordering::Relaxed);
+                    break;
+                }
             }
             publish = Some(p);
+        } else {
+            drop(state);
         }
-        drop(state);
         for (req, fate) in round.into_iter().zip(fates) {
             match fate {
                 Fate::Failed(err) => {

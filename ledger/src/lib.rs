@@ -13,17 +13,19 @@ mod ledger;
 mod projection;
 mod state;
 mod store;
+mod texts;
 mod tree;
 mod volunteers;
 
 pub use error::Error;
 pub use ledger::{
     verify_log, Appended, EnvelopeViolation, Health, Ledger, LedgerOptions, Recovery,
-    VerifyFailure, VerifyReport, DEFAULT_ORIGIN,
+    VerifyFailure, VerifyReport, BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN,
 };
 pub use projection::{
     ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,
     OrgHours, OrgInfo, Revocation, VolunteerHours, UNCATEGORIZED,
 };
 pub use state::{is_valid_name_id, Applied, State, Violation, MINUTES_PER_DAY};
+pub use texts::{text_owner, PendingTexts, TextDirectory, TextRefused};
 pub use volunteers::{check_directory, Damage, VolunteerDirectory, VolunteerRecord};

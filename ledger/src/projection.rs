@@ -177,8 +177,9 @@ pub struct IssuerInfo {
 pub struct Revocation {
     /// Log index of `CredentialRevoked`.
     pub index: u64,
-    /// Why.
-    pub reason: String,
+    /// Why: a commitment; the text is in the text directory (`TextDirectory`).
+    #[serde(skip)]
+    pub reason: sagat_verifier::FreeText,
 }
 
 /// An issued credential (the log holds only its hash).

@@ -204,7 +204,7 @@ pub(crate) struct Credential {
     pub(crate) sha256: [u8; 32],
     pub(crate) status_index: u64,
     pub(crate) index: u32,
-    pub(crate) revoked: Option<(u32, String)>,
+    pub(crate) revoked: Option<(u32, sagat_verifier::FreeText)>,
 }
 
 /// The rule state and projections of a log prefix. See the module docs.
@@ -286,6 +286,31 @@ impl Check<'_> {
         } else {
             Ok(())
         }
+    }
+
+    /// A human text that enters the log ([`sagat_verifier::check_human_text`]).
+    fn human(&self, field: &str, value: &str, max_chars: usize) -> Result<(), Violation> {
+        sagat_verifier::check_human_text(value, max_chars)
+            .map_err(|what| self.fail("text-format", format!("{field} {what}")))
+    }
+
+    /// Names in three languages: each a human text, English required.
+    fn names(&self, field: &str, names: &Names) -> Result<(), Violation> {
+        self.text(&format!("{field}.en"), &names.en)?;
+        for (lang, value) in [
+            ("kk", &names.kk),
+            ("ru", &names.ru),
+            ("en", &Some(names.en.clone())),
+        ] {
+            if let Some(v) = value {
+                self.human(
+                    &format!("{field}.{lang}"),
+                    v,
+                    sagat_verifier::MAX_NAME_CHARS,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn date(&self, field: &str, value: &str) -> Result<i32, Violation> {
@@ -400,7 +425,11 @@ impl State {
         let credentials: usize = self
             .credentials
             .iter()
-            .map(|c| c.revoked.as_ref().map_or(0, |(_, r)| r.capacity()))
+            .map(|c| {
+                c.revoked
+                    .as_ref()
+                    .map_or(0, |(_, r)| r.draft().map_or(0, str::len))
+            })
             .sum();
         vec(&self.event_ids)
             + vec(&self.event_table.slots)
@@ -453,7 +482,8 @@ impl State {
     ///   `signature`, `org-exists` / `org-suspended` (organization-signed events),
     ///   `issuer-exists` (issuer-signed events);
     /// - organizations: `org-unique`, `public-key` (32 bytes, a curve point, not small-order;
-    ///   a rotation must change the key), `required-text` (English name), `org-status`
+    ///   a rotation must change the key), `required-text` (English name), `text-format` (every
+    ///   name, title, place, region and issuer name: [`sagat_verifier::check_human_text`]), `org-status`
     ///   (suspend only an active organization, reinstate only a suspended one);
     /// - volunteers and activities: `volunteer-unique`, `activity-unique`, `date-format`,
     ///   `date-range` (not before 2000-01-01; days worked not after `today`), `activity-dates`
@@ -619,6 +649,14 @@ impl State {
             Some(c) => self.att_changes.insert(att, c),
             None => self.att_changes.remove(&att),
         };
+    }
+
+    /// The key that must sign `event` now, if its signer exists and may append (else `None`):
+    /// what [`State::apply`] would check the signature against. Read-only, so a caller can
+    /// verify a batch's signatures under a read lock, before the batch's round (see
+    /// `Ledger::append_batch`).
+    pub(crate) fn current_signer_key(&self, event: &Event) -> Option<VerifyingKey> {
+        self.signer_key(&Check { event }).ok()
     }
 
     /// The key that must sign `check.event`, after checking its signer exists and may append.
@@ -790,7 +828,10 @@ impl State {
         match &check.event.body {
             EventBody::OrganizationRegistered(r) => {
                 check.name_id("organization id", &r.org)?;
-                check.text("names.en", &r.names.en)?;
+                check.names("names", &r.names)?;
+                if let Some(region) = &r.region {
+                    check.human("region", region, sagat_verifier::MAX_NAME_CHARS)?;
+                }
                 let key = check.public_key(&r.public_key)?;
                 if let Some(&o) = self.org_index.get(&r.org) {
                     return Err(check.fail(
@@ -880,7 +921,10 @@ impl State {
             }
             EventBody::ActivityPublished(a) => {
                 let id = check.id128("activity id", &a.activity)?;
-                check.text("titles.en", &a.titles.en)?;
+                check.names("titles", &a.titles)?;
+                if let Some(place) = &a.place {
+                    check.human("place", place, sagat_verifier::MAX_NAME_CHARS)?;
+                }
                 let from = check.date("from", &a.from)?;
                 let to = check.date("to", &a.to)?;
                 if from < DAY_2000 {
@@ -1018,6 +1062,7 @@ impl State {
             EventBody::IssuerKeyRegistered(i) => {
                 check.name_id("issuer id", &i.issuer)?;
                 check.text("name", &i.name)?;
+                check.human("name", &i.name, sagat_verifier::MAX_NAME_CHARS)?;
                 let key = check.public_key(&i.public_key)?;
                 if let Some(until) = i.valid_until {
                     if until <= i.valid_from {

@@ -168,7 +168,9 @@ pub fn check_directory(dir: &Path) -> Result<Vec<Damage>, Error> {
     ids.sort_unstable_by_key(|(id, _)| **id);
     for (id, key) in ids {
         let path = dir.join("records").join(hex::encode(id));
-        if let Err(Error::Damaged { path, reason }) = open_record(&path, id, key) {
+        if let Err(Error::Damaged { path, reason }) =
+            open_record::<serde_json::Value>(&path, id, key)
+        {
             out.push(Damage { path, reason });
         }
     }
@@ -177,7 +179,11 @@ pub fn check_directory(dir: &Path) -> Result<Vec<Damage>, Error> {
 }
 
 /// Reads and opens one sealed record.
-fn open_record(path: &Path, id: &VolunteerId, key: &RecordKey) -> Result<VolunteerRecord, Error> {
+fn open_record<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    id: &VolunteerId,
+    key: &RecordKey,
+) -> Result<T, Error> {
     let damaged = |reason: &str| Error::Damaged {
         path: path.to_path_buf(),
         reason: format!("volunteer record {reason}"),
@@ -265,6 +271,12 @@ impl VolunteerDirectory {
 
     /// Stores (or replaces) the record of `volunteer` (32 lowercase hex digits). Durable on return.
     pub fn put(&self, volunteer: &str, record: &VolunteerRecord) -> Result<(), Error> {
+        self.put_value(volunteer, record)
+    }
+
+    /// Stores (or replaces) any serializable record under a 128-bit id (the text directory
+    /// keeps its text lists this way). Durable on return.
+    pub(crate) fn put_value<T: Serialize>(&self, volunteer: &str, record: &T) -> Result<(), Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
         if let Some(damage) = self.damaged.get(&id[0]) {
             // Rewriting the shard would destroy the keys it still holds.
@@ -311,6 +323,14 @@ impl VolunteerDirectory {
 
     /// The record of `volunteer`, or `None` if there is none (never stored, or erased).
     pub fn get(&self, volunteer: &str) -> Result<Option<VolunteerRecord>, Error> {
+        self.get_value(volunteer)
+    }
+
+    /// The record stored under `volunteer` by [`VolunteerDirectory::put_value`].
+    pub(crate) fn get_value<T: serde::de::DeserializeOwned>(
+        &self,
+        volunteer: &str,
+    ) -> Result<Option<T>, Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
         if let Some(damage) = self.damaged.get(&id[0]) {
             return Err(damage.error());

@@ -563,3 +563,142 @@ fn append_checked_then_answers_each_entry_once_after_it_is_durable() {
     assert!(matches!(answers[12], (99, Err(Error::Decode { .. }), _)));
     assert_eq!(l.size(), start + 12);
 }
+
+/// Organization B (key seed 3), registered by the operator, and its volunteer enrolled.
+fn register_org_b(l: &Ledger) -> Vec<u8> {
+    use sagat_verifier::{sign_event, EventBody, Names, OrganizationRegistered, VolunteerEnrolled};
+    let body = EventBody::OrganizationRegistered(OrganizationRegistered {
+        org: "org-b".into(),
+        names: Names {
+            kk: None,
+            ru: None,
+            en: "B".into(),
+        },
+        region: None,
+        public_key: key(3).verifying_key().to_bytes().to_vec(),
+    });
+    l.append(sign_event(&event(id(9, 0), body), &operator()))
+        .unwrap();
+    let body = EventBody::VolunteerEnrolled(VolunteerEnrolled {
+        volunteer: volunteer(900),
+        org: Some("org-b".into()),
+    });
+    l.append(sign_event(&event(id(9, 1), body), &key(3)))
+        .unwrap();
+    // B's single attestation, appended while A's batch is being verified.
+    let body = EventBody::HoursAttested(sagat_verifier::HoursAttested {
+        attestation: id(9, 2),
+        org: "org-b".into(),
+        volunteer: volunteer(900),
+        activity: None,
+        date: "2025-03-08".into(),
+        minutes: 60,
+        role: None,
+        note: None,
+    });
+    sign_event(&event(id(9, 3), body), &key(3))
+}
+
+/// A's batch: `n` attestations for volunteers 0..100, distinct days, one hour each.
+fn large_batch(n: u64) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|k| {
+            // Day k / 100 from 2020-01-01 on: every volunteer-day once.
+            let date = sagat_verifier::format_date(18_262 + (k / 100) as i32);
+            attest(1000 + k, k % 100, &date, 60)
+        })
+        .collect()
+}
+
+#[test]
+fn another_orgs_append_is_acknowledged_while_a_large_batch_is_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 100);
+    let single = register_org_b(&l);
+    let n = 3 * sagat_ledger::BATCH_VERIFY_CHUNK as u64;
+    let batch = large_batch(n);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let before = l.size();
+    std::thread::scope(|s| {
+        let batcher = {
+            let l = l.clone();
+            s.spawn(move || {
+                l.append_batch_with_progress(batch, |done| {
+                    if done == sagat_ledger::BATCH_VERIFY_CHUNK {
+                        // Parked after its first chunk of signatures: the batch's check has
+                        // started and is not finished until `go`.
+                        started_tx.send(()).unwrap();
+                        go_rx.recv().unwrap();
+                    }
+                })
+            })
+        };
+        started_rx.recv().unwrap();
+        // B's append is acknowledged (durable) while A's batch is still being checked: the
+        // batch holds neither the writer nor the state lock meanwhile.
+        let b = l.append(single).unwrap();
+        assert_eq!(b.index, before, "B's entry goes in before A's batch");
+        assert!(!batcher.is_finished(), "the batch waits for `go`");
+        assert_eq!(l.size(), before + 1, "only B's entry is in the log yet");
+        go_tx.send(()).unwrap();
+        let out = batcher.join().unwrap().unwrap();
+        let indices: Vec<u64> = out.iter().map(|a| a.index).collect();
+        assert_eq!(indices, (before + 1..before + 1 + n).collect::<Vec<_>>());
+    });
+    l.close();
+    assert_eq!(
+        verify_log(dir.path(), &operator().verifying_key(), None)
+            .unwrap()
+            .entries,
+        before + 1 + n
+    );
+}
+
+#[test]
+fn a_batch_is_judged_by_the_state_at_its_turn_not_when_it_was_verified() {
+    use sagat_verifier::{sign_event, EventBody, OrganizationKeyRotated};
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 100);
+    let n = 2 * sagat_ledger::BATCH_VERIFY_CHUNK as u64;
+    let before = l.size();
+    let rotate = EventBody::OrganizationKeyRotated(OrganizationKeyRotated {
+        org: ORG.into(),
+        public_key: key(4).verifying_key().to_bytes().to_vec(),
+    });
+    let rotate = sign_event(&event(id(9, 9), rotate), &operator());
+    // The organization's key is rotated after the batch's signatures were verified against the
+    // old key: the writer's rules see the new key, and the batch is refused whole.
+    let result = l.append_batch_with_progress(large_batch(n), |done| {
+        if done == n as usize {
+            l.append(rotate.clone()).unwrap();
+        }
+    });
+    match result {
+        Err(Error::Rule {
+            position: Some(0),
+            violation,
+        }) => assert_eq!(violation.rule, "kid", "{violation}"),
+        other => panic!("expected the batch refused at 0, got {other:?}"),
+    }
+    assert_eq!(l.size(), before + 1, "only the rotation was appended");
+    // A forged signature deep in a large batch: refused whole, named by position.
+    let mut batch = large_batch(n);
+    for e in batch.iter_mut() {
+        // The organization's key is now key 4.
+        let signed = sagat_verifier::decode_signed_event(e).unwrap();
+        *e = sign_event(&signed.event, &key(4));
+    }
+    let last = batch[5000].len() - 1;
+    batch[5000][last] ^= 1;
+    match l.append_batch(batch.clone()) {
+        Err(Error::Rule {
+            position: Some(5000),
+            violation,
+        }) => assert_eq!(violation.rule, "signature", "{violation}"),
+        other => panic!("expected a signature violation at 5000, got {other:?}"),
+    }
+    assert_eq!(l.size(), before + 1);
+    batch[5000][last] ^= 1;
+    assert_eq!(l.append_batch(batch).unwrap().len(), n as usize);
+}

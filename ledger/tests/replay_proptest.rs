@@ -117,14 +117,14 @@ fn entry(op: &Op, n: usize, operator: &SigningKey) -> SignedEvent {
         Op::Suspend(o) => (
             EventBody::OrganizationSuspended(OrganizationStatusChanged {
                 org: org_name(o),
-                reason: "r".into(),
+                reason: sagat_verifier::FreeText::commit(&[7; 32], "r"),
             }),
             operator.clone(),
         ),
         Op::Reinstate(o) => (
             EventBody::OrganizationReinstated(OrganizationStatusChanged {
                 org: org_name(o),
-                reason: "r".into(),
+                reason: sagat_verifier::FreeText::commit(&[7; 32], "r"),
             }),
             operator.clone(),
         ),
@@ -187,7 +187,7 @@ fn entry(op: &Op, n: usize, operator: &SigningKey) -> SignedEvent {
                 org: org_name(org),
                 date: day(d),
                 minutes,
-                reason: "r".into(),
+                reason: sagat_verifier::FreeText::commit(&[7; 32], "r"),
             }),
             org_key(org),
         ),
@@ -195,7 +195,7 @@ fn entry(op: &Op, n: usize, operator: &SigningKey) -> SignedEvent {
             EventBody::AttestationRetracted(AttestationRetracted {
                 attestation: id(3, att),
                 org: org_name(org),
-                reason: "r".into(),
+                reason: sagat_verifier::FreeText::commit(&[7; 32], "r"),
             }),
             org_key(org),
         ),

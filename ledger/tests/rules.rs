@@ -204,7 +204,7 @@ fn correct_body(attestation: &str, org: &str, date: &str, minutes: u32) -> Event
         org: org.into(),
         date: date.into(),
         minutes,
-        reason: "typo".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "typo"),
     })
 }
 
@@ -212,14 +212,14 @@ fn retract_body(attestation: &str, org: &str) -> EventBody {
     EventBody::AttestationRetracted(AttestationRetracted {
         attestation: attestation.into(),
         org: org.into(),
-        reason: "mistake".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "mistake"),
     })
 }
 
 fn status_body(org: &str) -> OrganizationStatusChanged {
     OrganizationStatusChanged {
         org: org.into(),
-        reason: "audit".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "audit"),
     }
 }
 
@@ -579,6 +579,44 @@ fn names_must_not_be_empty() {
     );
 }
 
+#[test]
+fn every_name_title_place_and_region_follows_the_human_text_rule() {
+    let mut w = World::new();
+    let op = w.operator.clone();
+    let org = |names: Names, region: Option<&str>| {
+        EventBody::OrganizationRegistered(OrganizationRegistered {
+            org: "org-a".into(),
+            names,
+            region: region.map(str::to_string),
+            public_key: key(2).verifying_key().to_bytes().to_vec(),
+        })
+    };
+    let en = |en: &str| Names {
+        en: en.into(),
+        ..Names::default()
+    };
+    // DEL broke the trust-list export for good before this rule.
+    w.refuse(org(en("Org\x7fX"), None), &op, "text-format");
+    w.refuse(org(en("Org\nX"), None), &op, "text-format");
+    w.refuse(org(en("Org\u{202E}X"), None), &op, "text-format");
+    w.refuse(org(en("Cafe\u{301}"), None), &op, "text-format");
+    w.refuse(org(en(" Org"), None), &op, "text-format");
+    w.refuse(org(en(&"я".repeat(201)), None), &op, "text-format");
+    let kk = Names {
+        kk: Some("Ұйым\u{200B}".into()),
+        ..en("Org")
+    };
+    w.refuse(org(kk, None), &op, "text-format");
+    w.refuse(org(en("Org"), Some("Astana\t")), &op, "text-format");
+    // Kazakh, Russian, 200 characters, inner spaces and punctuation are fine.
+    let fine = Names {
+        kk: Some("Астана жастар орталығы «Ұлы дала»".into()),
+        ru: Some(format!("Центр {}", "ё".repeat(194))),
+        en: "Astana Youth Centre".into(),
+    };
+    w.ok(org(fine, Some("Astana")), &op);
+}
+
 // ---- volunteers and activities ----
 
 #[test]
@@ -838,7 +876,7 @@ fn revoke_body(credential: &str, issuer: &str) -> EventBody {
     EventBody::CredentialRevoked(CredentialRevoked {
         credential: credential.into(),
         issuer: issuer.into(),
-        reason: "superseded".into(),
+        reason: sagat_verifier::FreeText::commit(&[7; 32], "superseded"),
     })
 }
 

@@ -629,7 +629,7 @@ pub async fn change_org_status(
     }
     let change = OrganizationStatusChanged {
         org: org.clone(),
-        reason: reason_text(reason)?,
+        reason: reason_text(reason)?.into(),
     };
     let body = if suspend {
         EventBody::OrganizationSuspended(change)
@@ -998,7 +998,7 @@ pub async fn enroll(
         volunteer: id.clone(),
         org: Some(org.to_string()),
     });
-    let (_, bytes) = backend::sign(body, &key);
+    let (_, bytes) = backend::sign(&state.app, body, &key)?;
     let landed = match backend::append(state, bytes).await {
         Ok(l) => l,
         Err(e) => {
@@ -1151,8 +1151,8 @@ pub fn attest_body(org: &str, req: Attest, id: String) -> ApiResult<(String, Eve
             activity,
             date: req.date,
             minutes,
-            role: opt(req.role),
-            note: opt(req.note),
+            role: opt(req.role).map(Into::into),
+            note: opt(req.note).map(Into::into),
         }),
     ))
 }
@@ -1253,9 +1253,13 @@ pub struct CsvAccepted {
 /// With an idempotency key the rows' attestation (and event) ids derive from it, so a retry of
 /// the same upload returns the first result instead of appending the rows twice.
 ///
-/// Parsing, signing and the ledger's dry run are CPU work proportional to the file, so they
-/// run on the blocking pool, not on the reactor that serves everyone else. Rows are signed as
-/// they are read and only the signed entries are kept ([`crate::attest_csv::parse_signed`]).
+/// Parsing, signing, the ledger's signature checks and (for a refused file) its dry run are CPU
+/// work proportional to the file, so they run on the blocking pool, not on the reactor that
+/// serves everyone else. Rows are signed as they are read and only the signed entries are kept
+/// ([`crate::attest_csv::parse_signed`]). The batch is appended at once: the ledger checks
+/// every rule and refuses it whole at the first bad row; only then is the file parsed again
+/// and dry-run ([`dry_run`]) to name every bad row. So an accepted file costs one rule pass
+/// under the ledger's state lock, not two, and its entries are held once.
 pub async fn attest_csv_bytes(
     state: &AppState,
     org: &str,
@@ -1263,15 +1267,18 @@ pub async fn attest_csv_bytes(
     idempotency: Option<&backend::IdempotencyKey>,
 ) -> ApiResult<CsvAccepted> {
     let key = backend::org_key(&state.app, org)?;
-    let (org_id, bytes, idem) = (
+    let (org_id, body, idem) = (
         org.to_string(),
         Bytes::copy_from_slice(bytes),
         idempotency.cloned(),
     );
-    let (rows, entries) =
-        tokio::task::spawn_blocking(move || parse_csv(&org_id, &bytes, &key, idem.as_ref()))
-            .await
-            .map_err(AppError::internal)??;
+    let parse = {
+        let body = body.clone();
+        move || parse_csv(&org_id, &body, &key, idem.as_ref())
+    };
+    let (rows, entries, texts) = tokio::task::spawn_blocking(parse.clone())
+        .await
+        .map_err(AppError::internal)??;
     let (count, minutes) = (rows.len(), rows.iter().map(|r| u64::from(r.minutes)).sum());
     let accepted = |landed: &[Landed]| CsvAccepted {
         rows: count,
@@ -1282,7 +1289,7 @@ pub async fn attest_csv_bytes(
     };
     // A retry of a keyed upload: its rows are in the log already, answer with them.
     let events = match idempotency {
-        Some(_) => Some(csv_events(&entries)?),
+        Some(_) => Some(csv_events(&entries, &texts)?),
         None => None,
     };
     if let Some(events) = &events {
@@ -1290,12 +1297,16 @@ pub async fn attest_csv_bytes(
             return Ok(accepted(&first));
         }
     }
-    let st = state.clone();
-    let (rows, entries) = tokio::task::spawn_blocking(move || {
-        dry_run(&st, &rows, entries).map(|entries| (rows, entries))
-    })
-    .await
-    .map_err(AppError::internal)??;
+    // The texts are stored before the entries that commit to them are appended (a refused
+    // upload leaves them with their volunteers, unused).
+    if !texts.is_empty() {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || {
+            st.app.texts.store(texts).map_err(backend::texts_error)
+        })
+        .await
+        .map_err(AppError::internal)??;
+    }
     let landed = match backend::append_batch(state, entries).await {
         Ok(l) => l,
         // A concurrent retry with the same key got there first: its result.
@@ -1310,7 +1321,19 @@ pub async fn attest_csv_bytes(
                 .ok_or(e)?
         }
         Err((Some(pos), e)) if pos < rows.len() => {
-            // Something changed between the dry run and the append (a concurrent request).
+            // Refused whole, nothing appended: the dry run names every bad row, not only the
+            // first (the file is parsed again; an upload without a key gets fresh ids, which
+            // no rule depends on).
+            let st = state.clone();
+            tokio::task::spawn_blocking(move || {
+                let (rows, entries, _texts) = parse()?;
+                dry_run(&st, &rows, &entries)
+            })
+            .await
+            .map_err(AppError::internal)??;
+            drop(body);
+            // The dry run found nothing: the state changed since the append (a concurrent
+            // request). Name the row the append refused.
             return Err(AppError::csv_rows(vec![RowError {
                 line: rows[pos].line as usize,
                 field: with_rule_field(e.clone())
@@ -1327,11 +1350,20 @@ pub async fn attest_csv_bytes(
 }
 
 /// The (event id, body) of each signed row, for [`backend::replay`].
-fn csv_events(entries: &[Vec<u8>]) -> ApiResult<Vec<(String, EventBody)>> {
+fn csv_events(
+    entries: &[Vec<u8>],
+    texts: &sagat_ledger::PendingTexts,
+) -> ApiResult<Vec<(String, EventBody)>> {
     entries
         .iter()
         .map(|e| {
-            let signed = sagat_verifier::decode_signed_event(e).map_err(AppError::internal)?;
+            let mut signed = sagat_verifier::decode_signed_event(e).map_err(AppError::internal)?;
+            // Back to the typed texts: a replay compares them with the stored ones.
+            for (_, field) in signed.event.body.free_texts_mut() {
+                if let Some(text) = field.commitment().and_then(|c| texts.text_of(c)) {
+                    *field = sagat_verifier::FreeText::Draft(text.to_string());
+                }
+            }
             Ok((signed.event.id, signed.event.body))
         })
         .collect()
@@ -1344,12 +1376,14 @@ fn parse_csv(
     bytes: &[u8],
     key: &ed25519_dalek::SigningKey,
     idempotency: Option<&backend::IdempotencyKey>,
-) -> ApiResult<(Vec<crate::attest_csv::SignedRow>, Vec<Vec<u8>>)> {
+) -> ApiResult<CsvParsed> {
     let id_of = |n: usize| match idempotency {
         Some(k) => k.event_id(org, "csv", n),
         None => crate::app::new_id(),
     };
-    let (rows, entries, errors) = crate::attest_csv::parse_signed(org, bytes, key, now(), id_of);
+    let mut texts = sagat_ledger::PendingTexts::default();
+    let (rows, entries, errors) =
+        crate::attest_csv::parse_signed(org, bytes, key, now(), id_of, &mut texts);
     if !errors.is_empty() || rows.is_empty() {
         let mut errors: Vec<RowError> = errors
             .into_iter()
@@ -1370,20 +1404,27 @@ fn parse_csv(
         }
         return Err(AppError::csv_rows(errors));
     }
-    Ok((rows, entries))
+    Ok((rows, entries, texts))
 }
 
-/// The blocking dry-run part of [`attest_csv_bytes`]: every ledger rule over the entries, so
-/// every bad row is named, not only the first; the entries back, or every bad row.
+/// A parsed upload: its rows, their signed entries and the texts their entries commit to.
+type CsvParsed = (
+    Vec<crate::attest_csv::SignedRow>,
+    Vec<Vec<u8>>,
+    sagat_ledger::PendingTexts,
+);
+
+/// The blocking dry-run part of [`attest_csv_bytes`], for a refused file: every ledger rule
+/// over the entries, so every bad row is named, not only the first; `Ok` if none is bad.
 fn dry_run(
     state: &AppState,
     rows: &[crate::attest_csv::SignedRow],
-    entries: Vec<Vec<u8>>,
-) -> ApiResult<Vec<Vec<u8>>> {
+    entries: &[Vec<u8>],
+) -> ApiResult<()> {
     let violations = state
         .app
         .ledger
-        .check_batch(&entries)
+        .check_batch(entries)
         .map_err(backend::ledger_error)?;
     if !violations.is_empty() {
         return Err(AppError::csv_rows(
@@ -1406,7 +1447,7 @@ fn dry_run(
                 .collect(),
         ));
     }
-    Ok(entries)
+    Ok(())
 }
 
 /// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.
@@ -1532,7 +1573,7 @@ pub fn correct_body(org: &str, id: &str, req: Correct) -> ApiResult<EventBody> {
         org: org.to_string(),
         date: req.date,
         minutes,
-        reason,
+        reason: reason.into(),
     }))
 }
 
@@ -1560,7 +1601,7 @@ pub fn retract_body(org: &str, id: &str, req: &Reason) -> ApiResult<EventBody> {
     Ok(EventBody::AttestationRetracted(AttestationRetracted {
         attestation: id.to_string(),
         org: org.to_string(),
-        reason: reason_text(req)?,
+        reason: reason_text(req)?.into(),
     }))
 }
 

@@ -40,11 +40,29 @@ pub fn event(body: EventBody) -> Event {
     }
 }
 
-/// Signs `body` as a new event; returns its id and COSE bytes.
-pub fn sign(body: EventBody, key: &SigningKey) -> (String, Vec<u8>) {
-    let e = event(body);
-    let bytes = sagat_verifier::sign_event(&e, key);
-    (e.id, bytes)
+/// Signs `body` as a new event (its typed texts committed and stored first, [`App::seal_and_sign`]);
+/// returns its id and COSE bytes.
+pub fn sign(app: &App, body: EventBody, key: &SigningKey) -> ApiResult<(String, Vec<u8>)> {
+    let mut e = event(body);
+    app.texts
+        .commit(&app.ledger, std::slice::from_mut(&mut e))
+        .map_err(texts_error)?;
+    Ok((e.id.clone(), sagat_verifier::sign_event(&e, key)))
+}
+
+/// Maps a failure to commit typed texts: a refused text is a 422 naming its rule; a write
+/// failure of the text directory comes before any append, so nothing was recorded (503).
+pub fn texts_error(e: sagat_ledger::Error) -> AppError {
+    match e {
+        sagat_ledger::Error::VolunteerDirectory(what) => {
+            tracing::error!(error = %what, "storing typed texts failed; nothing appended");
+            AppError::storage(
+                "not-recorded",
+                format!("not recorded: storing the texts of this request failed ({what}); nothing was appended; retry when storage is back"),
+            )
+        }
+        other => ledger_error(other),
+    }
 }
 
 /// Maps a ledger error to a problem document. Rule violations keep the ledger's rule name.
@@ -227,7 +245,12 @@ pub async fn replay(
         // A stored entry: it may predate the envelope rule (docs/ledger.md).
         let (stored, _) =
             sagat_verifier::decode_logged_event(&bytes).map_err(AppError::internal)?;
-        if stored.event.body != *body {
+        // The stored texts are commitments under salts of their own: compare the texts.
+        if !state
+            .app
+            .texts
+            .same_body(ledger, id, &stored.event.body, body)
+        {
             return Err(reused(format!(
                 "this Idempotency-Key was used for a different request (log entry {index} holds other data); use a new key for a new request"
             )));
@@ -253,17 +276,24 @@ pub async fn append_events_as_org(
     }
     let key = org_key(&state.app, org)?;
     let created = now();
-    let signed: Vec<Vec<u8>> = events
+    let mut sealed: Vec<Event> = events
         .iter()
-        .map(|(id, body)| {
-            let e = Event {
-                v: EVENT_VERSION,
-                id: id.clone(),
-                created,
-                body: body.clone(),
-            };
-            sagat_verifier::sign_event(&e, &key)
+        .map(|(id, body)| Event {
+            v: EVENT_VERSION,
+            id: id.clone(),
+            created,
+            body: body.clone(),
         })
+        .collect();
+    // Typed texts go to the text directory (durably) and the entries carry their commitments.
+    state
+        .app
+        .texts
+        .commit(&state.app.ledger, &mut sealed)
+        .map_err(texts_error)?;
+    let signed: Vec<Vec<u8>> = sealed
+        .iter()
+        .map(|e| sagat_verifier::sign_event(e, &key))
         .collect();
     let result = if signed.len() == 1 {
         append(state, signed.into_iter().next().expect("one"))
@@ -416,7 +446,7 @@ pub async fn append_batch(
 
 /// Signs `body` with the operator key and appends it.
 pub async fn append_as_operator(state: &AppState, body: EventBody) -> ApiResult<(String, Landed)> {
-    let (id, bytes) = sign(body, &state.app.operator_key);
+    let (id, bytes) = sign(&state.app, body, &state.app.operator_key)?;
     let landed = append(state, bytes).await?;
     Ok((id, landed))
 }
@@ -528,8 +558,15 @@ pub fn issue(
 
 /// Revokes a credential (blocking: appends `CredentialRevoked`, issuer-signed).
 pub fn revoke(app: &App, credential: &str, reason: &str) -> ApiResult<Landed> {
-    let index = sagat_issuer::revoke(&app.ledger, &app.issuer, credential, reason, now())
-        .map_err(issuer_error)?;
+    let index = sagat_issuer::revoke(
+        &app.ledger,
+        &app.texts,
+        &app.issuer,
+        credential,
+        reason,
+        now(),
+    )
+    .map_err(issuer_error)?;
     Ok(Landed {
         index,
         duplicate: false,

@@ -186,6 +186,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
     let today = (t / 86_400) as i32;
     let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut texts = sagat_ledger::PendingTexts::default();
     let mut keys = Vec::new();
     for (org, kk, ru, en, region) in ORGS {
         let key = backend::create_org_key(app, org).map_err(|e| anyhow!("{e}"))?;
@@ -199,7 +200,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
             region: Some(region.to_string()),
             public_key: key.verifying_key().to_bytes().to_vec(),
         });
-        entries.push(backend::sign(body, &app.operator_key).1);
+        entries.push(seal(app, &mut texts, body, &app.operator_key)?);
         keys.push(key);
     }
     let mut activities: Vec<(usize, String)> = Vec::new();
@@ -218,7 +219,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
             from: sagat_verifier::format_date(today - 360),
             to: sagat_verifier::format_date(today),
         });
-        entries.push(backend::sign(body, &keys[org_i]).1);
+        entries.push(seal(app, &mut texts, body, &keys[org_i])?);
         activities.push((org_i, id));
     }
     let mut volunteers = Vec::new();
@@ -236,7 +237,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
             volunteer: id.clone(),
             org: Some(ORGS[org_i].0.to_string()),
         });
-        entries.push(backend::sign(body, &keys[org_i]).1);
+        entries.push(seal(app, &mut texts, body, &keys[org_i])?);
         volunteers.push(id);
     }
     // Ten attestations per volunteer on distinct days, 1 to 5 hours each.
@@ -258,13 +259,16 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
                 activity: Some(activity.clone()),
                 date: sagat_verifier::format_date(d),
                 minutes: 30 * rng.gen_range(2..=10),
-                role: Some(ROLES[rng.gen_range(0..ROLES.len())].to_string()),
+                role: Some(ROLES[rng.gen_range(0..ROLES.len())].into()),
                 note: None,
             });
-            entries.push(backend::sign(body, &keys[*org_i]).1);
+            entries.push(seal(app, &mut texts, body, &keys[*org_i])?);
         }
     }
     let appended = entries.len();
+    app.texts
+        .store(texts)
+        .map_err(|e| anyhow!("storing the demo's roles failed: {e}"))?;
     app.ledger
         .append_batch(entries)
         .map_err(|e| anyhow!("seeding the demo failed: {e}"))?;
@@ -282,4 +286,18 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
         volunteer: Some((NAMES[0].to_string(), volunteers[0].clone(), code)),
         appended,
     })
+}
+
+/// Signs a demo event; its typed texts are committed into `texts` (stored before the batch).
+fn seal(
+    app: &crate::app::App,
+    texts: &mut sagat_ledger::PendingTexts,
+    body: EventBody,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<Vec<u8>> {
+    let mut event = backend::event(body);
+    texts
+        .seal(&app.ledger, &mut event)
+        .map_err(|r| anyhow!("demo {}: {}", r.field, r.message))?;
+    Ok(sagat_verifier::sign_event(&event, key))
 }

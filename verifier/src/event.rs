@@ -11,6 +11,9 @@
 //! - the body enum is externally tagged (`{"HoursAttested": {...}}`), which CBOR and JSON both
 //!   encode without buffering, so decoding is strict and cheap;
 //! - volunteers appear only as random ids: no personal data is ever written to the log;
+//! - free text a person types (roles, notes, reasons) never enters the log either: an event
+//!   carries a salted SHA-256 commitment to it ([`FreeText`]), and the text itself lives in the
+//!   erasable text directory beside the volunteer directory (docs/log-format.md §1.1);
 //! - `v` is the schema version; a decoder rejects versions it does not know instead of guessing.
 
 use serde::{Deserialize, Serialize};
@@ -92,6 +95,44 @@ impl EventBody {
         }
     }
 
+    /// Every free-text field of the event, with its wire name.
+    pub fn free_texts(&self) -> Vec<(&'static str, &FreeText)> {
+        let mut out = Vec::new();
+        match self {
+            EventBody::OrganizationSuspended(e) | EventBody::OrganizationReinstated(e) => {
+                out.push(("reason", &e.reason))
+            }
+            EventBody::HoursAttested(e) => {
+                out.extend(e.role.as_ref().map(|t| ("role", t)));
+                out.extend(e.note.as_ref().map(|t| ("note", t)));
+            }
+            EventBody::AttestationCorrected(e) => out.push(("reason", &e.reason)),
+            EventBody::AttestationRetracted(e) => out.push(("reason", &e.reason)),
+            EventBody::CredentialRevoked(e) => out.push(("reason", &e.reason)),
+            _ => {}
+        }
+        out
+    }
+
+    /// Every free-text field of the event, mutable (to replace drafts by commitments).
+    pub fn free_texts_mut(&mut self) -> Vec<(&'static str, &mut FreeText)> {
+        let mut out = Vec::new();
+        match self {
+            EventBody::OrganizationSuspended(e) | EventBody::OrganizationReinstated(e) => {
+                out.push(("reason", &mut e.reason))
+            }
+            EventBody::HoursAttested(e) => {
+                out.extend(e.role.as_mut().map(|t| ("role", t)));
+                out.extend(e.note.as_mut().map(|t| ("note", t)));
+            }
+            EventBody::AttestationCorrected(e) => out.push(("reason", &mut e.reason)),
+            EventBody::AttestationRetracted(e) => out.push(("reason", &mut e.reason)),
+            EventBody::CredentialRevoked(e) => out.push(("reason", &mut e.reason)),
+            _ => {}
+        }
+        out
+    }
+
     /// Whose key must sign this event.
     pub fn signer(&self) -> Signer {
         match self {
@@ -137,6 +178,153 @@ impl Names {
             _ => None,
         };
         pick.unwrap_or(&self.en)
+    }
+}
+
+/// Longest name, title, place or region, in characters (Unicode scalar values).
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest role, in characters.
+pub const MAX_ROLE_CHARS: usize = 100;
+/// Longest note or reason, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// The one rule for every human text that enters the log or is committed in it (names, titles,
+/// places, regions, roles, notes, reasons), so that every later export and rendering can use it
+/// (a signed-note trust list, a PDF, an HTML page, a CSV line): at most `max_chars` characters,
+/// in Unicode Normalization Form C, no control characters (Unicode category Cc: line breaks,
+/// tabs, DEL, C1 controls), no bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+/// U+2066–U+2069), no byte-order mark or zero-width space (U+FEFF, U+200B), and no leading or
+/// trailing white space. Returns what is wrong, in words, for the error a person reads.
+pub fn check_human_text(value: &str, max_chars: usize) -> Result<(), String> {
+    let chars = value.chars().count();
+    if chars > max_chars {
+        return Err(format!(
+            "is {chars} characters long; at most {max_chars} are allowed"
+        ));
+    }
+    if let Some(c) = value.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{200B}')
+    }) {
+        return Err(format!(
+            "holds the invisible control character U+{:04X}; remove it",
+            c as u32
+        ));
+    }
+    if value.trim() != value {
+        return Err("starts or ends with white space".into());
+    }
+    if !unicode_normalization::is_nfc(value) {
+        return Err("is not in Unicode Normalization Form C (NFC); normalize it".into());
+    }
+    Ok(())
+}
+
+/// Domain separator of [`text_commitment`].
+pub const TEXT_COMMITMENT_DOMAIN: &[u8] = b"sagat text v1\0";
+
+/// Length of a text commitment's salt, in bytes.
+pub const TEXT_SALT_LEN: usize = 32;
+
+/// The commitment to a free text: SHA-256(`"sagat text v1"` ‖ 0x00 ‖ salt ‖ UTF-8 text), with a
+/// 32-byte random salt (docs/log-format.md §1.1). The salt makes the commitment useless for
+/// guessing short texts ("steward", a phone number): without the salt, which is stored only
+/// beside the text and erased with it, nobody can test a guess against the log.
+pub fn text_commitment(salt: &[u8; TEXT_SALT_LEN], text: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(TEXT_COMMITMENT_DOMAIN);
+    h.update(salt);
+    h.update(text.as_bytes());
+    h.finalize().into()
+}
+
+/// A free-text field (a role, a note, a reason).
+///
+/// On the wire only [`FreeText::Committed`] exists: a CBOR byte string of 32 bytes, the
+/// [`text_commitment`]. [`FreeText::Draft`] is the text a person typed, on its way to being
+/// committed: the application replaces every draft with its commitment (storing the text and
+/// salt off the log) before it signs. A draft still serializes (as a text string) so that the
+/// mistake is visible, but no decoder of this crate accepts a text string here: such an entry
+/// is refused on append and fails `log verify`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FreeText {
+    /// SHA-256 commitment to the text ([`text_commitment`]).
+    Committed([u8; 32]),
+    /// Text as typed, not yet committed (never valid in a signed event).
+    Draft(String),
+}
+
+impl FreeText {
+    /// The commitment to `text` under `salt` (a client that signs its own events makes its
+    /// texts' commitments this way, with 32 random bytes of salt it keeps with the text).
+    pub fn commit(salt: &[u8; TEXT_SALT_LEN], text: &str) -> FreeText {
+        FreeText::Committed(text_commitment(salt, text))
+    }
+
+    /// The commitment, if this is one.
+    pub fn commitment(&self) -> Option<&[u8; 32]> {
+        match self {
+            FreeText::Committed(c) => Some(c),
+            FreeText::Draft(_) => None,
+        }
+    }
+
+    /// The typed text, if this is still a draft.
+    pub fn draft(&self) -> Option<&str> {
+        match self {
+            FreeText::Committed(_) => None,
+            FreeText::Draft(t) => Some(t),
+        }
+    }
+}
+
+impl From<&str> for FreeText {
+    fn from(text: &str) -> Self {
+        FreeText::Draft(text.to_string())
+    }
+}
+
+impl From<String> for FreeText {
+    fn from(text: String) -> Self {
+        FreeText::Draft(text)
+    }
+}
+
+impl Serialize for FreeText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FreeText::Committed(c) => s.serialize_bytes(c),
+            FreeText::Draft(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FreeText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Commitment;
+        impl serde::de::Visitor<'_> for Commitment {
+            type Value = FreeText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a 32-byte text commitment (byte string)")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<FreeText, E> {
+                let c: [u8; 32] = v.try_into().map_err(|_| {
+                    E::custom(format!(
+                        "a text commitment is 32 bytes, got {} (docs/log-format.md §1.1)",
+                        v.len()
+                    ))
+                })?;
+                Ok(FreeText::Committed(c))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<FreeText, E> {
+                Err(E::custom(
+                    "free text is not allowed in the log: a role, note or reason is a 32-byte \
+                     commitment, its text is kept off the log (docs/log-format.md §1.1)",
+                ))
+            }
+        }
+        d.deserialize_bytes(Commitment)
     }
 }
 
@@ -236,8 +424,8 @@ pub struct OrganizationKeyRotated {
 pub struct OrganizationStatusChanged {
     /// Organization id.
     pub org: String,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Body of `VolunteerEnrolled`. Only a random id: names live outside the log.
@@ -286,12 +474,12 @@ pub struct HoursAttested {
     pub date: String,
     /// Minutes worked that day, 1..=1440.
     pub minutes: u32,
-    /// Role (free text, e.g. "steward").
+    /// Role (e.g. "steward"), committed: the text is off the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Note (free text; must not hold personal data).
+    pub role: Option<FreeText>,
+    /// Note, committed: the text is off the log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<FreeText>,
 }
 
 /// Body of `AttestationCorrected`: replaces the date and minutes of a live attestation.
@@ -305,8 +493,8 @@ pub struct AttestationCorrected {
     pub date: String,
     /// New minutes, 1..=1440.
     pub minutes: u32,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Body of `AttestationRetracted`.
@@ -316,8 +504,8 @@ pub struct AttestationRetracted {
     pub attestation: String,
     /// The attesting organization (only it may retract).
     pub org: String,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Body of `IssuerKeyRegistered`.
@@ -360,8 +548,8 @@ pub struct CredentialRevoked {
     pub credential: String,
     /// Issuer id (must be the issuer of the credential).
     pub issuer: String,
-    /// Why.
-    pub reason: String,
+    /// Why, committed: the text is off the log.
+    pub reason: FreeText,
 }
 
 /// Checks that `id` is 32 lowercase hex digits (a random 128-bit id).
@@ -370,4 +558,91 @@ pub fn is_valid_id128(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_commitment_matches_the_documented_formula() {
+        // docs/log-format.md §1.1: SHA-256("sagat text v1" 0x00 ‖ salt ‖ text).
+        assert_eq!(
+            hex::encode(text_commitment(&[7; 32], "steward")),
+            "545b416a23acf592e6c9847399c8cc4080bd25bec6a6e16e376532a691a993c8"
+        );
+        assert_ne!(
+            text_commitment(&[8; 32], "steward"),
+            text_commitment(&[7; 32], "steward"),
+            "the salt changes the commitment"
+        );
+    }
+
+    fn attested(role: FreeText) -> Event {
+        Event {
+            v: EVENT_VERSION,
+            id: "0".repeat(32),
+            created: 1_700_000_000,
+            body: EventBody::HoursAttested(HoursAttested {
+                attestation: "1".repeat(32),
+                org: "eco".into(),
+                volunteer: "2".repeat(32),
+                activity: None,
+                date: "2025-01-01".into(),
+                minutes: 60,
+                role: Some(role),
+                note: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_typed_text_in_a_signed_event_is_refused_and_a_commitment_accepted() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let plain = crate::sign_event(&attested("steward".into()), &key);
+        let err = crate::decode_signed_event(&plain).unwrap_err().to_string();
+        assert!(err.contains("free text is not allowed in the log"), "{err}");
+        let committed = attested(FreeText::commit(&[7; 32], "steward"));
+        let decoded = crate::decode_signed_event(&crate::sign_event(&committed, &key)).unwrap();
+        assert_eq!(decoded.event, committed);
+    }
+
+    #[test]
+    fn a_commitment_of_another_length_is_refused() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let event = attested(FreeText::commit(&[7; 32], "x"));
+        // Re-encode with a 31-byte string where the 32-byte commitment was.
+        let mut value = ciborium::Value::serialized(&event).unwrap();
+        fn shorten(v: &mut ciborium::Value) {
+            match v {
+                ciborium::Value::Bytes(b) if b.len() == 32 => b.truncate(31),
+                ciborium::Value::Map(m) => m.iter_mut().for_each(|(_, v)| shorten(v)),
+                _ => {}
+            }
+        }
+        shorten(&mut value);
+        let bytes = crate::cose::sign1(&crate::to_canonical_cbor(&value), &key);
+        let err = crate::decode_signed_event(&bytes).unwrap_err().to_string();
+        assert!(err.contains("32 bytes, got 31"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod human_text_tests {
+    use super::*;
+
+    #[test]
+    fn the_human_text_rule_names_what_is_wrong() {
+        let bad = |v: &str| check_human_text(v, 10).unwrap_err();
+        assert!(bad("Org\u{7f}X").contains("U+007F"));
+        assert!(bad("a\nb").contains("U+000A"));
+        assert!(bad("\u{feff}Org").contains("U+FEFF"));
+        assert!(bad("a\u{200b}b").contains("U+200B"));
+        assert!(bad("a\u{2066}b").contains("U+2066"));
+        assert!(bad("e\u{301}").contains("NFC"));
+        assert!(bad("Org ").contains("white space"));
+        assert!(bad("abcdefghijk").contains("11 characters"));
+        assert_eq!(check_human_text("Ұлжан ё", 10), Ok(()));
+        assert_eq!(check_human_text("é", 1), Ok(()), "NFC é is one character");
+    }
 }

@@ -45,10 +45,11 @@ pub use credential::{
 pub use date::{date_from_unix, format_date, parse_date, year_of};
 pub use error::Error;
 pub use event::{
-    is_valid_id128, ActivityPublished, AttestationCorrected, AttestationRetracted, Category,
-    CredentialIssued, CredentialRevoked, Event, EventBody, HoursAttested, IssuerKeyRegistered,
-    Names, OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged, Signer,
-    VolunteerEnrolled, EVENT_VERSION,
+    check_human_text, is_valid_id128, text_commitment, ActivityPublished, AttestationCorrected,
+    AttestationRetracted, Category, CredentialIssued, CredentialRevoked, Event, EventBody,
+    FreeText, HoursAttested, IssuerKeyRegistered, Names, OrganizationKeyRotated,
+    OrganizationRegistered, OrganizationStatusChanged, Signer, VolunteerEnrolled, EVENT_VERSION,
+    MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_ROLE_CHARS, TEXT_COMMITMENT_DOMAIN, TEXT_SALT_LEN,
 };
 pub use evidence::{
     decode_evidence, encode_evidence, verify_evidence, EvidenceBundle, EvidenceEntry,
@@ -73,4 +74,6 @@ pub use trust::{
     jcs, open_trust_list, org_line_label, sign_trust_list, DirectoryOrganization, TrustList,
     TrustedIssuer, MAX_TRUST_LIST_BYTES, TRUST_LIST_FORMAT,
 };
-pub use verdict::{verify_credential, InvalidReason, RevocationCheck, Verdict, VerdictStatus};
+pub use verdict::{
+    verify_credential, InvalidReason, RevocationCheck, StatusListDates, Verdict, VerdictStatus,
+};

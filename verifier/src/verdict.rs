@@ -13,7 +13,8 @@
 //! 6. `iss` is the trusted key's issuer id → INVALID (`issuer_mismatch`); the key was valid at
 //!    `iat` → INVALID (`key_not_valid_at_issue`);
 //! 7. the claims are consistent (totals add up, dates inside the period) → INVALID (`inconsistent`);
-//! 8. revocation, if a status list was given: REVOKED when the bit is set;
+//! 8. revocation, if a status list was given: REVOKED when the bit is set; a list at or past its
+//!    `exp` is reported as expired ([`RevocationCheck::Expired`]), never as checked;
 //! 9. time: `now` < `nbf` → NOT YET VALID; `now` ≥ `exp` → EXPIRED.
 //!
 //! Revocation comes before time so a revoked credential is always reported as revoked.
@@ -133,6 +134,14 @@ pub enum RevocationCheck {
     },
     /// A status list was given but does not cover this credential.
     NotCovered(String),
+    /// The status list covers the credential and its bit is clear, but `now` is at or after the
+    /// list's `exp`: the list is stale, so the credential's revocation status is unknown.
+    Expired {
+        /// The status list's `iat`.
+        as_of: i64,
+        /// The status list's `exp`.
+        expired_at: i64,
+    },
 }
 
 /// The verdict with what it is about.
@@ -149,6 +158,19 @@ pub struct Verdict {
     pub issuer_name: Option<String>,
     /// Revocation.
     pub revocation: RevocationCheck,
+    /// The given status list's `iat` and `exp` (seconds since the epoch), whatever the outcome:
+    /// the verdict always says how old the list it was judged against is.
+    pub status_list: Option<StatusListDates>,
+}
+
+/// When a status list was made and until when it may be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusListDates {
+    /// `iat`.
+    pub issued_at: i64,
+    /// `exp`, if the list has one.
+    pub expires: Option<i64>,
 }
 
 impl Verdict {
@@ -159,6 +181,7 @@ impl Verdict {
             kid: None,
             issuer_name: None,
             revocation: RevocationCheck::NotChecked,
+            status_list: None,
         }
     }
 }
@@ -173,6 +196,10 @@ pub fn verify_credential(
     now: i64,
 ) -> Verdict {
     let trimmed = input.trim_ascii();
+    let dates = status.map(|s| StatusListDates {
+        issued_at: s.issued_at,
+        expires: s.expires,
+    });
     // Text is anything that is UTF-8 (a BOM, U+200B or a letter before `VH1:` is a bad prefix,
     // never raw CBOR); raw COSE_Sign1 bytes never are (the accepted form starts 0xD2 0x84 0x4D
     // 0xA2, and 0xA2 cannot follow an ASCII byte in UTF-8).
@@ -180,19 +207,26 @@ pub fn verify_credential(
         let text = match std::str::from_utf8(trimmed) {
             Ok(t) => t,
             Err(_) => {
-                return Verdict::new(VerdictStatus::Invalid(InvalidReason::Decode(
-                    Error::QrText("not UTF-8 text".into()),
-                )))
+                let e = Error::QrText("not UTF-8 text".into());
+                let mut v = Verdict::new(VerdictStatus::Invalid(InvalidReason::Decode(e)));
+                v.status_list = dates;
+                return v;
             }
         };
         match decode_qr_text(text) {
             Ok(c) => c,
-            Err(e) => return Verdict::new(VerdictStatus::Invalid(InvalidReason::Decode(e))),
+            Err(e) => {
+                let mut v = Verdict::new(VerdictStatus::Invalid(InvalidReason::Decode(e)));
+                v.status_list = dates;
+                return v;
+            }
         }
     } else {
         input.to_vec()
     };
-    verify_cose(&cose, trust, status, now)
+    let mut verdict = verify_cose(&cose, trust, status, now);
+    verdict.status_list = dates;
+    verdict
 }
 
 fn verify_cose(
@@ -266,8 +300,16 @@ fn judge(
                     ))
                 }
                 Some(revoked) => {
-                    revocation = RevocationCheck::Checked {
-                        as_of: list.issued_at,
+                    revocation = match list.expires {
+                        // A set bit in a stale list still means revoked (Sagat never clears
+                        // a bit); a clear bit in a stale list says nothing about today.
+                        Some(exp) if now >= exp && !revoked => RevocationCheck::Expired {
+                            as_of: list.issued_at,
+                            expired_at: exp,
+                        },
+                        _ => RevocationCheck::Checked {
+                            as_of: list.issued_at,
+                        },
                     };
                     if revoked {
                         return (VerdictStatus::Revoked, revocation);

@@ -451,3 +451,261 @@ fn an_image_declaring_huge_dimensions_is_refused_before_decoding() {
     assert!(err.contains("too large"), "{err}");
     assert!(err.contains("12000 pixels per side"), "{err}");
 }
+
+/// Runs sagat-verify with `stdin` bytes (a PDF or an image piped in).
+fn run_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let home = scratch("home");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sagat-verify"))
+        .args(args)
+        .env("HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+/// A certificate PDF without readable evidence: no attachment at all (`broken_spec` false), or
+/// a `sagat-evidence.cbor` file specification whose `/EF` names no stream (`broken_spec` true).
+fn write_pdf_without_evidence(qr: &str, broken_spec: bool, path: &std::path::Path) {
+    use lopdf::{dictionary, Document, Object, StringFormat};
+    let s = |t: &str| Object::String(t.as_bytes().to_vec(), StringFormat::Literal);
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => pages_id };
+    if broken_spec {
+        let spec_id = doc.add_object(dictionary! {
+            "Type" => "Filespec", "F" => s("sagat-evidence.cbor"), "UF" => s("sagat-evidence.cbor"),
+            "EF" => dictionary! { "F" => Object::Null },
+        });
+        catalog.set(
+            "Names",
+            dictionary! { "EmbeddedFiles" => dictionary! { "Names" => vec![s("sagat-evidence.cbor"), spec_id.into()] } },
+        );
+    }
+    let catalog_id = doc.add_object(catalog);
+    let info_id = doc.add_object(dictionary! { "Title" => s("Certificate"), "SagatQR" => s(qr) });
+    doc.trailer.set("Root", catalog_id);
+    doc.trailer.set("Info", info_id);
+    doc.save(path).unwrap();
+}
+
+/// A PDF whose evidence is missing or unreadable is not VALID with exit 0: the deep check the
+/// user asked for did not run, so it has its own verdict line, JSON verdict and exit status 3.
+#[test]
+fn pdf_without_readable_evidence_is_evidence_not_checked_exit_3() {
+    let dir = scratch("pdf-no-evidence");
+    for (broken, problem, words) in [
+        (false, "missing", "has no sagat-evidence.cbor attachment"),
+        (true, "unreadable", "attachment cannot be read"),
+    ] {
+        let path = dir.join(format!("cert-{problem}.pdf"));
+        write_pdf_without_evidence(&case_qr("valid"), broken, &path);
+        let args = trusted(&["--pdf", path.to_str().unwrap()]);
+        let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert_eq!(code(&out), 3, "{problem}: {}", stdout(&out));
+        let text = stdout(&out);
+        assert!(
+            text.starts_with("EVIDENCE NOT CHECKED: ") && text.contains(words),
+            "{problem}: {text}"
+        );
+        // The same PDF detected by content (no --pdf), in JSON.
+        let args = trusted(&[path.to_str().unwrap(), "--json"]);
+        let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert_eq!(code(&out), 3, "{problem}: {}", stdout(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["verdict"], "evidence_not_checked", "{json}");
+        assert_eq!(json["valid"], false);
+        assert_eq!(json["credential_valid"], true);
+        assert_eq!(json["evidence"]["checked"], false);
+        assert_eq!(json["evidence"]["problem"], problem);
+    }
+    // Russian and Kazakh verdict lines.
+    let path = dir.join("cert-missing.pdf");
+    for (lang, line) in [
+        ("ru", "ДОКАЗАТЕЛЬСТВА НЕ ПРОВЕРЕНЫ: "),
+        ("kk", "ДӘЛЕЛДЕР ТЕКСЕРІЛМЕДІ: "),
+    ] {
+        let args = trusted(&["--pdf", path.to_str().unwrap(), "--lang", lang]);
+        let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert_eq!(code(&out), 3);
+        assert!(stdout(&out).starts_with(line), "{}", stdout(&out));
+    }
+    // A PDF whose credential is not valid keeps its verdict and exit 1.
+    let bad = dir.join("tampered.pdf");
+    write_pdf_without_evidence(&case_qr("tampered_claim"), false, &bad);
+    let args = trusted(&["--pdf", bad.to_str().unwrap()]);
+    assert_eq!(
+        code(&run(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            None
+        )),
+        1
+    );
+    let help = stdout(&run(&["--help"], None));
+    assert!(help.contains("3  EVIDENCE NOT CHECKED"), "{help}");
+}
+
+/// `sagat-verify FILE` and `sagat-verify -` recognize a PDF, a PNG and a JPEG by their first
+/// bytes, whatever the file is called.
+#[test]
+fn files_and_stdin_are_recognized_by_their_magic_bytes() {
+    let dir = scratch("sniff");
+    let evidence = std::fs::read(vectors().join("evidence.cbor")).unwrap();
+    let pdf = dir.join("certificate.bin");
+    write_pdf(&case_qr("valid"), &evidence, &pdf);
+    let png = dir.join("scan.png");
+    save_image(&render_qr(&case_qr("valid"), 3, 0.0), &png);
+    let jpg = dir.join("photo.jpg");
+    save_image(&render_qr(&case_qr("valid"), 3, 0.0), &jpg);
+    let jpg_named_txt = dir.join("photo-renamed.dat");
+    std::fs::copy(&jpg, &jpg_named_txt).unwrap();
+    for (path, deep) in [
+        (&pdf, true),
+        (&png, false),
+        (&jpg, false),
+        (&jpg_named_txt, false),
+    ] {
+        let args = trusted(&[path.to_str().unwrap(), "--json"]);
+        let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        assert_eq!(
+            code(&out),
+            0,
+            "{}: {}{}",
+            path.display(),
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["evidence"]["checked"], deep, "{}", path.display());
+        // The same bytes on standard input, with `-`.
+        let args = trusted(&["-", "--json"]);
+        let out = run_bytes(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &std::fs::read(path).unwrap(),
+        );
+        assert_eq!(code(&out), 0, "- < {}: {}", path.display(), stdout(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["evidence"]["checked"], deep, "- < {}", path.display());
+    }
+    // QR text on standard input with `-`, and a text file holding it.
+    let args = trusted(&["-"]);
+    let out = run(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        Some(&case_qr("valid")),
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let txt = dir.join("qr.txt");
+    std::fs::write(&txt, case_qr("valid")).unwrap();
+    let args = trusted(&[txt.to_str().unwrap()]);
+    assert_eq!(
+        code(&run(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            None
+        )),
+        0
+    );
+    // A missing file is bad input (2), not a QR text with a bad prefix.
+    let out = run(&["/nonexistent/cert.pdf"], None);
+    assert_eq!(code(&out), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    // A binary file that is none of the three is bad input.
+    let bin = dir.join("blob.bin");
+    std::fs::write(&bin, [0u8, 0xFF, 0xFE, 0x80]).unwrap();
+    let out = run(&[bin.to_str().unwrap()], None);
+    assert_eq!(code(&out), 2);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("neither a PDF, a PNG nor a JPEG"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write_status(list: &sagat_verifier::StatusList, name: &str) -> String {
+    let path = scratch("status").join(name);
+    std::fs::write(
+        &path,
+        sagat_verifier::sign_status_list(list, &fx::issuer_key()),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// The verdict always says when the status list was made (UTC) and how old it is; a list past
+/// its `exp` does not count as a revocation check.
+#[test]
+fn status_list_age_is_shown_and_an_expired_list_is_not_a_check() {
+    // Made a day and 2.5 hours before the check, valid for one more hour.
+    let mut fresh = fx::status_list(&[]);
+    fresh.issued_at = fx::NOW - 86_400 - 9_000;
+    fresh.expires = Some(fx::NOW + 3_600);
+    let fresh = write_status(&fresh, "fresh.cwt");
+    let args = trusted(&["--status", &fresh, &case_qr("valid")]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Revocation: checked against the status list of 2026-02-27"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Status list: issued 2026-02-27 21:30:00 UTC, 1 d 2 h 30 min ago (valid until 2026-03-01 01:00:00 UTC)"
+        ),
+        "{text}"
+    );
+    let mut args = trusted(&["--status", &fresh, "--json", &case_qr("valid")]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status_list"]["issued_at"], "2026-02-27T21:30:00Z");
+    assert_eq!(json["status_list"]["age_seconds"], 86_400 + 9_000);
+    assert_eq!(json["status_list"]["expired"], false);
+    assert_eq!(json["revocation"]["checked"], true);
+    // Even when the credential itself does not decode, the list's date is shown.
+    args = trusted(&["--status", &fresh, &case_qr("bad_base45")]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("Status list: issued 2026-02-27 21:30:00 UTC"));
+
+    // Past its exp: revocation is EXPIRED, not checked; the credential is still VALID (exit 0),
+    // as when no status list is given.
+    let mut stale = fx::status_list(&[]);
+    stale.expires = Some(fx::NOW - 60);
+    let stale_path = write_status(&stale, "stale.cwt");
+    let args = trusted(&["--status", &stale_path, &case_qr("valid")]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Revocation: EXPIRED: the status list of 2026-02-28 was valid until 2026-02-28 23:59:00 UTC"),
+        "{text}"
+    );
+    assert!(!text.contains("checked against"), "{text}");
+    let args = trusted(&["--status", &stale_path, "--json", &case_qr("valid")]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["revocation"]["checked"], false, "{json}");
+    assert_eq!(json["revocation"]["expired"], true);
+    assert_eq!(json["status_list"]["expired"], true);
+    // A stale list that marks the credential revoked still means REVOKED (bits are never cleared).
+    let mut stale_revoked = fx::status_list(&[5]);
+    stale_revoked.expires = Some(fx::NOW - 60);
+    let path = write_status(&stale_revoked, "stale-revoked.cwt");
+    let args = trusted(&["--status", &path, &case_qr("valid")]);
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).starts_with("REVOKED"), "{}", stdout(&out));
+}

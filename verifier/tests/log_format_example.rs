@@ -101,13 +101,52 @@ fn example() -> String {
     out
 }
 
+/// The fenced block of section 7 ("Worked example"): the text between the first ```` ``` ````
+/// line after the heading and the next one, and what follows the block.
+fn worked_example_block(doc: &str) -> Option<(&str, &str)> {
+    let section = &doc[doc.find("## 7. Worked example")?..];
+    let start = section.find("\n```\n")? + 5;
+    let body = &section[start..];
+    let end = body.find("\n```")? + 1;
+    Some((&body[..end], &body[end + 3..]))
+}
+
+/// The doc's worked example must be exactly the generated one: the whole fenced block, nothing
+/// added (a pasted panic message or backtrace fails), nothing after it. The test never writes
+/// into docs/: on failure it prints the block to paste between marker lines.
 #[test]
 fn docs_log_format_contains_the_generated_worked_example() {
     let example = example();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/log-format.md");
     let doc = std::fs::read_to_string(path).expect("docs/log-format.md exists");
+    let Some((block, rest)) = worked_example_block(&doc) else {
+        panic!("docs/log-format.md has no fenced block under \"## 7. Worked example\"");
+    };
     assert!(
-        doc.contains(&example),
-        "docs/log-format.md does not contain the current worked example; paste this:\n{example}"
+        block == example,
+        "the fenced block of docs/log-format.md section 7 is not the current worked example; \
+         replace its content with the lines between the markers (not this message):\n\
+         ----- BEGIN WORKED EXAMPLE -----\n{example}----- END WORKED EXAMPLE -----"
+    );
+    assert!(
+        rest.trim().is_empty(),
+        "docs/log-format.md has text after the worked example: {:?}",
+        &rest[..rest.len().min(200)]
+    );
+}
+
+/// The check above refuses the doc as it was with a panic backtrace pasted into the block.
+#[test]
+fn a_pasted_backtrace_in_the_worked_example_is_refused() {
+    let example = example();
+    let doc = format!(
+        "## 7. Worked example\n\ntext\n\n```\n{example}\nstack backtrace:\n   0: rust_begin_unwind\n```\n"
+    );
+    let (block, _) = worked_example_block(&doc).unwrap();
+    assert_ne!(block, example);
+    let clean = format!("## 7. Worked example\n\ntext\n\n```\n{example}```\n");
+    assert_eq!(
+        worked_example_block(&clean).unwrap(),
+        (example.as_str(), "\n")
     );
 }

@@ -6,9 +6,9 @@ use proptest::prelude::*;
 use sagat_verifier::{
     decode_signed_event, from_canonical_cbor, key_id, sign1, sign_event, to_canonical_cbor,
     ActivityPublished, AttestationCorrected, AttestationRetracted, Category, CredentialIssued,
-    CredentialRevoked, Error, Event, EventBody, HoursAttested, IssuerKeyRegistered, Names,
-    OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged, VolunteerEnrolled,
-    EVENT_VERSION,
+    CredentialRevoked, Error, Event, EventBody, FreeText, HoursAttested, IssuerKeyRegistered,
+    Names, OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged,
+    VolunteerEnrolled, EVENT_VERSION,
 };
 
 fn id128() -> impl Strategy<Value = String> {
@@ -19,6 +19,12 @@ fn text() -> impl Strategy<Value = String> {
 }
 fn opt_text() -> impl Strategy<Value = Option<String>> {
     proptest::option::of(text())
+}
+fn commit() -> impl Strategy<Value = FreeText> {
+    any::<[u8; 32]>().prop_map(FreeText::Committed)
+}
+fn opt_commit() -> impl Strategy<Value = Option<FreeText>> {
+    proptest::option::of(commit())
 }
 fn names() -> impl Strategy<Value = Names> {
     (opt_text(), opt_text(), text()).prop_map(|(kk, ru, en)| Names { kk, ru, en })
@@ -40,10 +46,10 @@ fn body() -> impl Strategy<Value = EventBody> {
         (text(), bytes(32)).prop_map(|(org, public_key)| {
             EventBody::OrganizationKeyRotated(OrganizationKeyRotated { org, public_key })
         }),
-        (text(), text()).prop_map(|(org, reason)| {
+        (text(), commit()).prop_map(|(org, reason)| {
             EventBody::OrganizationSuspended(OrganizationStatusChanged { org, reason })
         }),
-        (text(), text()).prop_map(|(org, reason)| {
+        (text(), commit()).prop_map(|(org, reason)| {
             EventBody::OrganizationReinstated(OrganizationStatusChanged { org, reason })
         }),
         (id128(), opt_text()).prop_map(|(volunteer, org)| EventBody::VolunteerEnrolled(
@@ -76,8 +82,8 @@ fn body() -> impl Strategy<Value = EventBody> {
             proptest::option::of(id128()),
             text(),
             any::<u32>(),
-            opt_text(),
-            opt_text()
+            opt_commit(),
+            opt_commit()
         )
             .prop_map(
                 |(attestation, org, volunteer, activity, date, minutes, role, note)| {
@@ -93,7 +99,7 @@ fn body() -> impl Strategy<Value = EventBody> {
                     })
                 }
             ),
-        (id128(), text(), text(), any::<u32>(), text()).prop_map(
+        (id128(), text(), text(), any::<u32>(), commit()).prop_map(
             |(attestation, org, date, minutes, reason)| {
                 EventBody::AttestationCorrected(AttestationCorrected {
                     attestation,
@@ -104,7 +110,7 @@ fn body() -> impl Strategy<Value = EventBody> {
                 })
             }
         ),
-        (id128(), text(), text()).prop_map(|(attestation, org, reason)| {
+        (id128(), text(), commit()).prop_map(|(attestation, org, reason)| {
             EventBody::AttestationRetracted(AttestationRetracted {
                 attestation,
                 org,
@@ -138,7 +144,7 @@ fn body() -> impl Strategy<Value = EventBody> {
                 })
             }
         ),
-        (id128(), text(), text()).prop_map(|(credential, issuer, reason)| {
+        (id128(), text(), commit()).prop_map(|(credential, issuer, reason)| {
             EventBody::CredentialRevoked(CredentialRevoked {
                 credential,
                 issuer,

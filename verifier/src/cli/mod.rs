@@ -29,11 +29,24 @@ const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 
 const AFTER_HELP: &str = "\
 EXIT CODES:
-  0  VALID: every check passed
+  0  VALID: every check passed (for a PDF: including its evidence)
   1  not valid: INVALID (the reason is printed), REVOKED, UNTRUSTED ISSUER, NOT YET VALID, EXPIRED;
      a QR text longer than 4096 characters is INVALID too_large, from any input
   2  bad input or usage: unreadable file, no QR code found, a file or standard input over 20 MB, a trust list or
      status list that does not verify, missing operator key
+  3  EVIDENCE NOT CHECKED: the credential in a PDF verified, but the PDF's evidence
+     (sagat-evidence.cbor) is missing or unreadable, so the hours were not traced to the log
+     (--json: \"verdict\": \"evidence_not_checked\", \"valid\": false, \"credential_valid\": true)
+
+INPUT:
+  FILE is recognized by its first bytes: a PDF (%PDF-), a PNG or a JPEG; any other file is read
+  as QR text. An argument starting with VH1: is QR text. - (or no argument) reads standard input
+  the same way. --pdf and --image force the kind.
+
+REVOCATION:
+  The verdict always shows when the status list was issued (UTC) and how old it is. A status
+  list at or past its exp is not used as a check: revocation reads EXPIRED (--json:
+  revocation.expired = true); a credential the stale list marks revoked is still REVOKED.
 
 TRUST:
   No issuer is trusted unless configured: give --trust trust.json (from `sagat trust export`) and
@@ -44,6 +57,8 @@ TRUST:
 
 EXAMPLES:
   sagat-verify 'VH1:6BF...'                       # QR text as an argument
+  sagat-verify certificate.pdf                    # a PDF, PNG or JPEG, recognized by content
+  cat scan.jpg | sagat-verify -                   # the same from standard input
   zbarimg -q --raw scan.png | sagat-verify        # QR text on stdin
   sagat-verify --image photo.jpg --trust trust.json --root 'sagat.kz/log+...'
   sagat-verify --pdf certificate.pdf --status status.cwt --lang kk
@@ -55,7 +70,9 @@ See docs/verifying.md.";
 #[derive(Debug, Parser)]
 #[command(name = "sagat-verify", version, after_help = AFTER_HELP)]
 struct Args {
-    /// The QR text (`VH1:...`). Read from standard input when no input is given.
+    /// The QR text (`VH1:...`), or a PDF, PNG or JPEG file (recognized by its first bytes), or
+    /// `-` for standard input (also read when no input is given).
+    #[arg(value_name = "QR_TEXT|FILE|-")]
     qr_text: Option<String>,
     /// A PNG or JPEG scan or photo containing the certificate's QR code.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["qr_text", "pdf"])]
@@ -155,79 +172,142 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 struct Input {
     qr_text: String,
     evidence: Option<Vec<u8>>,
+    /// The PDF (given with `--pdf` or detected) carries `sagat-evidence.cbor` but it cannot be
+    /// read: why.
+    evidence_unreadable: Option<String>,
     from_pdf: bool,
+}
+
+/// What a file's first bytes say it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Pdf,
+    Image,
+    Text,
+}
+
+/// Sniffs a PDF (`%PDF-`, ISO 32000-1 §7.5.2), a PNG (its 8-byte signature) or a JPEG (SOI
+/// `FF D8 FF`); anything else is taken as QR text.
+fn kind_of(data: &[u8]) -> Kind {
+    if data.starts_with(b"%PDF-") {
+        Kind::Pdf
+    } else if data.starts_with(b"\x89PNG\r\n\x1a\n") || data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Kind::Image
+    } else {
+        Kind::Text
+    }
+}
+
+fn image_input(data: &[u8], name: &str) -> Result<Input> {
+    let (text, _) = qr_image::read_qr_from_image_bytes(data).map_err(|e| match e {
+        qr_image::ImageError::Unreadable(m) => {
+            anyhow!("{name} is not a readable PNG or JPEG image: {m}")
+        }
+        qr_image::ImageError::NoQr { other_texts } if other_texts.is_empty() => anyhow!(
+            "no QR code found in {name} (try a sharper scan, at least 150 dpi, the whole code in view)"
+        ),
+        qr_image::ImageError::NoQr { other_texts } => anyhow!(
+            "{name} has QR codes, but none is a Sagat credential (VH1:...): {other_texts:?}"
+        ),
+        qr_image::ImageError::TooSlow => anyhow!(
+            "gave up searching {name} for a QR code after {} s (crop the image to the code)",
+            qr_image::SEARCH_TIME_LIMIT.as_secs()
+        ),
+    })?;
+    Ok(Input {
+        qr_text: text,
+        evidence: None,
+        evidence_unreadable: None,
+        from_pdf: false,
+    })
+}
+
+fn pdf_input(data: &[u8], name: &str) -> Result<Input> {
+    let contents = pdf::read_pdf(data).map_err(|m| anyhow!("{name}: {m}"))?;
+    let text = contents.qr_text.ok_or_else(|| {
+        anyhow!(
+            "{name} carries no QR text (no /SagatQR info entry): is it a Sagat certificate? \
+             Scan its QR code with --image instead"
+        )
+    })?;
+    Ok(Input {
+        qr_text: text,
+        evidence: contents.evidence,
+        evidence_unreadable: contents.evidence_unreadable,
+        from_pdf: true,
+    })
+}
+
+fn text_input(data: Vec<u8>, name: &str) -> Result<Input> {
+    let text = String::from_utf8(data).map_err(|_| {
+        anyhow!("{name} is neither a PDF, a PNG nor a JPEG (by its first bytes), nor UTF-8 text")
+    })?;
+    if text.trim().is_empty() {
+        bail!("no input: give the QR text, a PDF, PNG or JPEG file, or - for standard input (see --help)");
+    }
+    Ok(Input {
+        qr_text: text.trim().to_string(),
+        evidence: None,
+        evidence_unreadable: None,
+        from_pdf: false,
+    })
+}
+
+/// Standard input, up to the file limit: a PDF or image is read whole, QR text up to 4 KB.
+fn read_stdin() -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .context("cannot read standard input")?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        bail!("standard input: inputs larger than 20 MB are rejected");
+    }
+    Ok(buf)
+}
+
+fn sniffed_input(data: Vec<u8>, name: &str) -> Result<Input> {
+    match kind_of(&data) {
+        Kind::Pdf => pdf_input(&data, name),
+        Kind::Image => image_input(&data, name),
+        Kind::Text => text_input(data, name),
+    }
+}
+
+/// Whether a positional argument names a file rather than being QR text: QR text always
+/// starts with `VH1:`; anything else that exists as a file, or ends like one of the files the
+/// tool reads, is a file (so a mistyped file name is "cannot read", not a `bad_prefix`).
+fn names_a_file(arg: &str) -> bool {
+    if arg.trim_start().starts_with("VH1:") {
+        return false;
+    }
+    let lower = arg.to_ascii_lowercase();
+    Path::new(arg).is_file()
+        || [".pdf", ".png", ".jpg", ".jpeg", ".txt"]
+            .iter()
+            .any(|e| lower.ends_with(e))
 }
 
 fn read_input(args: &Args) -> Result<Input> {
     if let Some(path) = &args.image {
-        let data = read_file(path)?;
-        let (text, _) = qr_image::read_qr_from_image_bytes(&data).map_err(|e| match e {
-            qr_image::ImageError::Unreadable(m) => {
-                anyhow!("{} is not a readable PNG or JPEG image: {m}", path.display())
-            }
-            qr_image::ImageError::NoQr { other_texts } if other_texts.is_empty() => anyhow!(
-                "no QR code found in {} (try a sharper scan, at least 150 dpi, the whole code in view)",
-                path.display()
-            ),
-            qr_image::ImageError::NoQr { other_texts } => anyhow!(
-                "{} has QR codes, but none is a Sagat credential (VH1:...): {:?}",
-                path.display(),
-                other_texts
-            ),
-            qr_image::ImageError::TooSlow => anyhow!(
-                "gave up searching {} for a QR code after {} s (crop the image to the code)",
-                path.display(),
-                qr_image::SEARCH_TIME_LIMIT.as_secs()
-            ),
-        })?;
-        return Ok(Input {
-            qr_text: text,
-            evidence: None,
-            from_pdf: false,
-        });
+        return image_input(&read_file(path)?, &path.display().to_string());
     }
     if let Some(path) = &args.pdf {
-        let data = read_file(path)?;
-        let contents = pdf::read_pdf(&data).map_err(|m| anyhow!("{}: {m}", path.display()))?;
-        let text = contents.qr_text.ok_or_else(|| {
-            anyhow!(
-                "{} carries no QR text (no /SagatQR info entry): is it a Sagat certificate? \
-                 Scan its QR code with --image instead",
-                path.display()
-            )
-        })?;
-        return Ok(Input {
-            qr_text: text,
-            evidence: contents.evidence,
-            from_pdf: true,
-        });
+        return pdf_input(&read_file(path)?, &path.display().to_string());
     }
-    let text = match &args.qr_text {
-        Some(t) => t.clone(),
-        None => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .take(MAX_FILE_BYTES + 1)
-                .read_to_end(&mut buf)
-                .context("cannot read standard input")?;
-            // Like a file: beyond 20 MB is bad input. A text over MAX_QR_TEXT_CHARS is read and
-            // judged INVALID `too_large` like any other QR text (one outcome, docs/verifying.md).
-            if buf.len() as u64 > MAX_FILE_BYTES {
-                bail!("standard input is larger than 20 MB: rejected");
-            }
-            let text =
-                String::from_utf8(buf).map_err(|_| anyhow!("standard input is not UTF-8 text"))?;
-            if text.trim().is_empty() {
-                bail!("no input: give the QR text, --image FILE or --pdf FILE (see --help)");
-            }
-            text
+    match args.qr_text.as_deref() {
+        None | Some("-") => sniffed_input(read_stdin()?, "standard input"),
+        Some(arg) if names_a_file(arg) => {
+            let path = Path::new(arg);
+            sniffed_input(read_file(path)?, &path.display().to_string())
         }
-    };
-    Ok(Input {
-        qr_text: text.trim().to_string(),
-        evidence: None,
-        from_pdf: false,
-    })
+        Some(text) => Ok(Input {
+            qr_text: text.trim().to_string(),
+            evidence: None,
+            evidence_unreadable: None,
+            from_pdf: false,
+        }),
+    }
 }
 
 /// Runs `sagat-verify` with `args` (the first item is the program name, as in `std::env::args_os`).
@@ -239,7 +319,7 @@ where
 {
     let args = Args::parse_from(args);
     match run(&args) {
-        Ok(valid) => ExitCode::from(if valid { 0 } else { 1 }),
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("sagat-verify: error: {e:#}");
             ExitCode::from(2)
@@ -262,12 +342,47 @@ impl Checked {
 }
 
 enum EvidenceOutcome {
+    /// Not a PDF: there is no deep check to run.
     NotChecked,
     NoOperatorKey,
-    Ok { attestations: usize, size: u64 },
+    /// The PDF has no `sagat-evidence.cbor` attachment.
+    Missing,
+    /// The PDF names the attachment but its bytes cannot be read.
+    Unreadable(String),
+    Ok {
+        attestations: usize,
+        size: u64,
+    },
 }
 
-fn run(args: &Args) -> Result<bool> {
+/// Exit status of a valid credential whose deep check (a PDF's evidence) could not be run:
+/// distinct from 0 so a script never takes "not checked" for "checked".
+const EXIT_EVIDENCE_NOT_CHECKED: u8 = 3;
+
+impl Checked {
+    /// The credential verified, the input was a PDF, and its evidence was not checked.
+    fn evidence_not_checked(&self) -> bool {
+        self.verdict.status.is_valid()
+            && matches!(
+                self.evidence,
+                EvidenceOutcome::NoOperatorKey
+                    | EvidenceOutcome::Missing
+                    | EvidenceOutcome::Unreadable(_)
+            )
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.evidence_not_checked() {
+            EXIT_EVIDENCE_NOT_CHECKED
+        } else if self.verdict.status.is_valid() {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<u8> {
     let config_path = args.config.clone().or_else(|| {
         std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/sagat/verify.toml"))
     });
@@ -380,10 +495,10 @@ fn run(args: &Args) -> Result<bool> {
             }
         }
     } else if input.from_pdf && input.evidence.is_none() && verdict.status.is_valid() {
-        eprintln!(
-            "sagat-verify: note: the PDF has no {} attachment; evidence not checked",
-            pdf::EVIDENCE_FILE_NAME
-        );
+        evidence = match input.evidence_unreadable {
+            Some(why) => EvidenceOutcome::Unreadable(why),
+            None => EvidenceOutcome::Missing,
+        };
     }
     let checked = Checked {
         verdict,
@@ -393,19 +508,102 @@ fn run(args: &Args) -> Result<bool> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&json_output(&checked)).expect("JSON")
+            serde_json::to_string_pretty(&json_output(&checked, now)).expect("JSON")
         );
     } else {
-        print!("{}", human_output(&checked, args.lang));
+        print!("{}", human_output(&checked, args.lang, now));
     }
-    Ok(checked.verdict.status.is_valid())
+    Ok(checked.exit_code())
 }
 
 fn date_of(secs: i64) -> String {
     format_date(date_from_unix(secs))
 }
 
-fn status_line(v: &Verdict, lang: Lang) -> String {
+/// `YYYY-MM-DD HH:MM:SS UTC`.
+fn datetime_of(secs: i64) -> String {
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        date_of(secs),
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`), for `--json`.
+fn rfc3339_of(secs: i64) -> String {
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        date_of(secs),
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// An age as "2 d 3 h 5 min" (the largest units that are not zero, minutes always shown).
+fn age_text(lang: Lang, secs: i64) -> String {
+    let mins = secs / 60;
+    let (d, h, m) = (mins / 1440, mins / 60 % 24, mins % 60);
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(format!("{d} {}", t(lang, T::Days)));
+    }
+    if d > 0 || h > 0 {
+        parts.push(format!("{h} {}", t(lang, T::Hours)));
+    }
+    parts.push(format!("{m} {}", t(lang, T::Minutes)));
+    parts.join(" ")
+}
+
+/// "Status list: issued 2026-11-30 08:00:00 UTC, 1 d 2 h 0 min ago (valid until …)".
+fn status_list_line(v: &Verdict, lang: Lang, now: i64) -> String {
+    let Some(dates) = v.status_list else {
+        return String::new();
+    };
+    let age = now - dates.issued_at;
+    let when = if age < 0 {
+        t(lang, T::StatusListFuture).replace("{date}", &datetime_of(dates.issued_at))
+    } else {
+        t(lang, T::StatusListIssued)
+            .replace("{date}", &datetime_of(dates.issued_at))
+            .replace("{age}", &age_text(lang, age))
+    };
+    let until = dates
+        .expires
+        .map(|e| {
+            format!(
+                " ({})",
+                t(lang, T::StatusListUntil).replace("{date}", &datetime_of(e))
+            )
+        })
+        .unwrap_or_default();
+    format!("{}: {when}{until}\n", t(lang, T::StatusList))
+}
+
+fn evidence_problem(c: &Checked, lang: Lang) -> Option<String> {
+    match &c.evidence {
+        EvidenceOutcome::NoOperatorKey => Some(format!("{} (--root)", t(lang, T::EvidenceNoKey))),
+        EvidenceOutcome::Missing => {
+            Some(t(lang, T::EvidenceMissing).replace("{file}", pdf::EVIDENCE_FILE_NAME))
+        }
+        EvidenceOutcome::Unreadable(why) => Some(format!(
+            "{} ({why})",
+            t(lang, T::EvidenceUnreadable).replace("{file}", pdf::EVIDENCE_FILE_NAME)
+        )),
+        EvidenceOutcome::NotChecked | EvidenceOutcome::Ok { .. } => None,
+    }
+}
+
+fn status_line(c: &Checked, lang: Lang) -> String {
+    let v = &c.verdict;
+    if c.evidence_not_checked() {
+        let why = evidence_problem(c, lang).unwrap_or_default();
+        return format!("{}: {why}", t(lang, T::EvidenceNotCheckedVerdict));
+    }
     match &v.status {
         VerdictStatus::Valid => t(lang, T::Valid).to_string(),
         VerdictStatus::Invalid(r) => format!("{}: {r}", t(lang, T::Invalid)),
@@ -416,9 +614,9 @@ fn status_line(v: &Verdict, lang: Lang) -> String {
     }
 }
 
-fn human_output(c: &Checked, lang: Lang) -> String {
+fn human_output(c: &Checked, lang: Lang, now: i64) -> String {
     let v = &c.verdict;
-    let mut out = format!("{}\n", status_line(v, lang));
+    let mut out = format!("{}\n", status_line(c, lang));
     if v.status == VerdictStatus::UntrustedIssuer {
         out += &format!(
             "  kid {}\n{}\n",
@@ -426,7 +624,9 @@ fn human_output(c: &Checked, lang: Lang) -> String {
             t(lang, T::UntrustedHint)
         );
     }
-    let Some(claims) = &v.claims else { return out };
+    let Some(claims) = &v.claims else {
+        return out + &status_list_line(v, lang, now);
+    };
     let h = &claims.hours;
     out += &format!("{}: {}\n", t(lang, T::Holder), h.holder);
     out += &format!(
@@ -478,9 +678,13 @@ fn human_output(c: &Checked, lang: Lang) -> String {
             t(lang, T::RevocationChecked).replace("{date}", &date_of(*as_of))
         }
         RevocationCheck::NotCovered(why) => format!("{}: {why}", t(lang, T::RevocationNotCovered)),
+        RevocationCheck::Expired { as_of, expired_at } => t(lang, T::RevocationExpired)
+            .replace("{date}", &date_of(*as_of))
+            .replace("{exp}", &datetime_of(*expired_at)),
         _ => t(lang, T::RevocationNotChecked).to_string(),
     };
     out += &format!("{}: {revocation}\n", t(lang, T::Revocation));
+    out += &status_list_line(v, lang, now);
     match &c.evidence {
         EvidenceOutcome::Ok { attestations, size } => {
             out += &format!(
@@ -491,11 +695,14 @@ fn human_output(c: &Checked, lang: Lang) -> String {
                     .replace("{size}", &size.to_string())
             );
         }
-        EvidenceOutcome::NoOperatorKey => {
+        EvidenceOutcome::NoOperatorKey
+        | EvidenceOutcome::Missing
+        | EvidenceOutcome::Unreadable(_) => {
             out += &format!(
-                "{}: {} (--root)\n",
+                "{}: {}: {}\n",
                 t(lang, T::Evidence),
-                t(lang, T::EvidenceNotChecked)
+                t(lang, T::EvidenceNotChecked),
+                evidence_problem(c, lang).unwrap_or_default()
             );
         }
         EvidenceOutcome::NotChecked => {}
@@ -503,7 +710,7 @@ fn human_output(c: &Checked, lang: Lang) -> String {
     out
 }
 
-fn json_output(c: &Checked) -> serde_json::Value {
+fn json_output(c: &Checked, now: i64) -> serde_json::Value {
     use serde_json::json;
     let v = &c.verdict;
     let reason = match &v.status {
@@ -515,16 +722,42 @@ fn json_output(c: &Checked) -> serde_json::Value {
             json!({"checked": true, "as_of": date_of(*as_of), "as_of_unix": as_of})
         }
         RevocationCheck::NotCovered(why) => json!({"checked": false, "reason": why}),
+        RevocationCheck::Expired { as_of, expired_at } => json!({
+            "checked": false, "expired": true,
+            "reason": "the status list is past its exp: get a fresh one",
+            "as_of": date_of(*as_of), "as_of_unix": as_of,
+            "expired_at": rfc3339_of(*expired_at), "expired_at_unix": expired_at,
+        }),
         _ => json!({"checked": false, "reason": "no status list given"}),
     };
+    let status_list = v.status_list.map(|d| {
+        json!({
+            "issued_at": rfc3339_of(d.issued_at), "issued_at_unix": d.issued_at,
+            "age_seconds": now - d.issued_at,
+            "expires": d.expires.map(rfc3339_of), "expires_unix": d.expires,
+            "expired": d.expires.is_some_and(|e| now >= e),
+        })
+    });
     let evidence = match &c.evidence {
         EvidenceOutcome::Ok { attestations, size } => {
             json!({"checked": true, "attestations": attestations, "checkpoint_size": size})
         }
         EvidenceOutcome::NoOperatorKey => {
-            json!({"checked": false, "reason": "no operator key (--root)"})
+            json!({"checked": false, "problem": "no_operator_key", "reason": "no operator key (--root)"})
+        }
+        EvidenceOutcome::Missing => json!({
+            "checked": false, "problem": "missing",
+            "reason": format!("the PDF has no {} attachment", pdf::EVIDENCE_FILE_NAME),
+        }),
+        EvidenceOutcome::Unreadable(why) => {
+            json!({"checked": false, "problem": "unreadable", "reason": why})
         }
         EvidenceOutcome::NotChecked => json!({"checked": false}),
+    };
+    let (valid, verdict) = if c.evidence_not_checked() {
+        (false, "evidence_not_checked")
+    } else {
+        (v.status.is_valid(), v.status.code())
     };
     let c_known = |i: u64| c.known(i);
     let credential = v.claims.as_ref().map(|c| {
@@ -557,12 +790,14 @@ fn json_output(c: &Checked) -> serde_json::Value {
         })
     });
     json!({
-        "valid": v.status.is_valid(),
-        "verdict": v.status.code(),
+        "valid": valid,
+        "verdict": verdict,
+        "credential_valid": v.status.is_valid(),
         "reason": reason,
         "kid": v.kid.as_deref().map(hex::encode),
         "credential": credential,
         "revocation": revocation,
+        "status_list": status_list,
         "evidence": evidence,
     })
 }

@@ -16,6 +16,9 @@ pub struct PdfContents {
     pub qr_text: Option<String>,
     /// The evidence bundle bytes, if attached.
     pub evidence: Option<Vec<u8>>,
+    /// A file specification named `sagat-evidence.cbor` exists but its bytes cannot be reached
+    /// (no `/EF`, no stream): why. Reported as "evidence not checked", never silently skipped.
+    pub evidence_unreadable: Option<String>,
 }
 
 fn text_of(obj: &Object) -> Option<String> {
@@ -70,6 +73,9 @@ pub fn read_pdf(data: &[u8]) -> Result<PdfContents, String> {
             .and_then(|o| doc.dereference(o))
             .and_then(|(_, o)| o.as_dict())
         else {
+            out.evidence_unreadable = Some(format!(
+                "the {EVIDENCE_FILE_NAME} file specification has no /EF dictionary"
+            ));
             continue;
         };
         let Some(stream) = [b"UF".as_slice(), b"F".as_slice()].iter().find_map(|k| {
@@ -78,6 +84,9 @@ pub fn read_pdf(data: &[u8]) -> Result<PdfContents, String> {
                 .and_then(|(_, o)| o.as_stream())
                 .ok()
         }) else {
+            out.evidence_unreadable = Some(format!(
+                "the {EVIDENCE_FILE_NAME} file specification has no embedded stream"
+            ));
             continue;
         };
         let content = if stream.dict.get(b"Filter").is_ok() {
@@ -88,6 +97,7 @@ pub fn read_pdf(data: &[u8]) -> Result<PdfContents, String> {
             stream.content.clone()
         };
         out.evidence = Some(content);
+        out.evidence_unreadable = None;
         break;
     }
     Ok(out)

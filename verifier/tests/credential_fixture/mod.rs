@@ -140,7 +140,7 @@ pub fn log_entries() -> Vec<Vec<u8>> {
                     org: "astana-youth".into(),
                     date: "2025-04-12".into(),
                     minutes: 120,
-                    reason: "left early".into(),
+                    reason: sagat_verifier::FreeText::commit(&[7; 32], "left early"),
                 }),
             ),
             &o1,
@@ -161,7 +161,7 @@ pub fn log_entries() -> Vec<Vec<u8>> {
                 EventBody::AttestationRetracted(AttestationRetracted {
                     attestation: id(104),
                     org: "eco-almaty".into(),
-                    reason: "duplicate".into(),
+                    reason: sagat_verifier::FreeText::commit(&[7; 32], "duplicate"),
                 }),
             ),
             &o2,
