@@ -381,6 +381,9 @@ struct Scan {
     envelope_violations: Vec<EnvelopeViolation>,
 }
 
+/// One signature to check: the signed bytes, the signature and the key it must verify under.
+type SignatureCheck = (Vec<u8>, Signature, VerifyingKey);
+
 impl Ledger {
     /// Opens (creating if needed) the ledger in `dir` and recovers it:
     ///
@@ -610,7 +613,7 @@ impl Ledger {
                 .map(|p| state.current_signer_key(&p.signed.event))
                 .collect()
         };
-        let items: Vec<(usize, (Vec<u8>, Signature, VerifyingKey))> = chunk
+        let items: Vec<(usize, SignatureCheck)> = chunk
             .iter()
             .zip(&keys)
             .enumerate()
