@@ -324,7 +324,8 @@ impl<'de> Deserialize<'de> for FreeText {
                 ))
             }
         }
-        d.deserialize_bytes(Commitment)
+        // `deserialize_any`: a text string must reach `visit_str` to get the clear refusal.
+        d.deserialize_any(Commitment)
     }
 }
 
