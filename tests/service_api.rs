@@ -868,7 +868,7 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
         b"garbage".to_vec(),
     )
     .await
-    .problem(422, Some("body"), "signed-event");
+    .problem(422, Some("body"), "cose-envelope");
 }
 
 #[tokio::test]
