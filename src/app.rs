@@ -191,6 +191,14 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
             cut.cut_bytes
         );
     }
+    // Entries stored before the envelope rule was enforced on append: kept (signed checkpoints
+    // commit to them), never silently (docs/ledger.md, "Entries outside the envelope rule").
+    for v in ledger.envelope_violations() {
+        eprintln!(
+            "warning: log entry {} breaks the envelope rule (docs/log-format.md §2): {}; `sagat log verify` fails on it",
+            v.index, v.reason
+        );
+    }
     let directory =
         VolunteerDirectory::open(&dir.join("volunteers")).map_err(|e| anyhow::anyhow!("{e}"))?;
     let texts = TextDirectory::open(&dir.join("texts")).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -840,10 +840,26 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
         "/api/v1/orgs/own-key/events",
         &tok,
         "application/cose",
-        op_event,
+        op_event.clone(),
     )
     .await
     .problem(403, Some("body"), "role-organization");
+    // The same event untagged, and with an unprotected parameter: the envelope rule, named.
+    let at = 3 + usize::from(op_event[2] - 0x40);
+    for bad in [
+        op_event[1..].to_vec(),
+        [&op_event[..at], &[0xA1, 0x05, 0x40], &op_event[at + 1..]].concat(),
+    ] {
+        let r = raw(
+            &e.state,
+            "/api/v1/orgs/own-key/events",
+            &tok,
+            "application/cose",
+            bad,
+        )
+        .await;
+        r.problem(422, Some("body"), "cose-envelope");
+    }
     raw(
         &e.state,
         "/api/v1/orgs/own-key/events",
@@ -852,7 +868,7 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
         b"garbage".to_vec(),
     )
     .await
-    .problem(422, Some("body"), "signed-event");
+    .problem(422, Some("body"), "cose-envelope");
 }
 
 #[tokio::test]

@@ -60,6 +60,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An entry's COSE_Sign1 envelope is not in the one accepted encoding
+    /// ([`sagat_verifier::Sign1::parse_strict`], docs/log-format.md §2): untagged, extra or
+    /// unprotected header parameters, indefinite or non-shortest lengths, trailing bytes, ...
+    #[error("{}entry's COSE_Sign1 envelope breaks the envelope rule (docs/log-format.md §2): {reason}; nothing was appended", position.map(|p| format!("batch entry {p}: ")).unwrap_or_default())]
+    Envelope {
+        /// Position in the batch (`None` for a single append).
+        position: Option<usize>,
+        /// The rule broken, as [`sagat_verifier::Sign1::parse_strict`] names it.
+        reason: String,
+    },
     /// An entry is larger than 65535 bytes (tlog-tiles entry bundles length-prefix with a u16).
     #[error("{}entry of {len} bytes exceeds the 65535-byte limit; nothing was appended", position.map(|p| format!("batch entry {p}: ")).unwrap_or_default())]
     TooLarge {

@@ -31,8 +31,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use sagat_verifier::{
-    date_from_unix, decode_signed_event, format_tlog_proof, leaf_hash, open_checkpoint, sign_note,
-    Checkpoint, Hash, NoteSigner, NoteVerifier, SignedEvent,
+    date_from_unix, decode_logged_event, decode_signed_event, format_tlog_proof, leaf_hash,
+    open_checkpoint, sign_note, Checkpoint, Hash, NoteSigner, NoteVerifier, SignedEvent,
 };
 
 use crate::error::Error;
@@ -141,6 +141,18 @@ pub enum Health {
     },
 }
 
+/// A stored entry whose envelope is outside the one accepted encoding (docs/log-format.md §2):
+/// appended before the rule was enforced on append. Open keeps and applies it (signed
+/// checkpoints commit to it, later entries may depend on it) and reports it here; `verify_log`
+/// fails on it. See docs/ledger.md, "Entries outside the envelope rule".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvelopeViolation {
+    /// The entry's log index.
+    pub index: u64,
+    /// The rule it breaks, as [`sagat_verifier::Sign1::parse_strict`] names it.
+    pub reason: String,
+}
+
 /// What recovery on open removed: records written after the last whole checkpoint, which were
 /// therefore never acknowledged (a round interrupted by a crash, a power cut or a full disk
 /// between its first byte and its checkpoint's last).
@@ -179,6 +191,7 @@ struct Shared {
     /// The last failed (and undone) write, until a write succeeds again.
     write_failure: Mutex<Option<String>>,
     recovery: Recovery,
+    envelope_violations: Vec<EnvelopeViolation>,
 }
 
 /// One entry ready for the writer: decoded and leaf-hashed by the caller's thread.
@@ -365,6 +378,7 @@ struct Scan {
     last: Option<Published>,
     checkpoints: u64,
     recovery: Recovery,
+    envelope_violations: Vec<EnvelopeViolation>,
 }
 
 /// One signature to check: the signed bytes, the signature and the key it must verify under.
@@ -408,6 +422,7 @@ impl Ledger {
             offsets,
             last,
             recovery,
+            envelope_violations,
             ..
         } = scan;
 
@@ -450,6 +465,7 @@ impl Ledger {
             stopped: Mutex::new(None),
             write_failure: Mutex::new(None),
             recovery,
+            envelope_violations,
         });
         let (tx, rx) = mpsc::channel::<Request>();
         let (sync_tx, sync_rx) = mpsc::channel::<SyncJob>();
@@ -846,6 +862,13 @@ impl Ledger {
         self.inner.shared.recovery
     }
 
+    /// The stored entries, found on open, whose envelope breaks the envelope rule (ascending
+    /// index; empty for every log written since the rule is enforced on append). Callers must
+    /// report them: open does not refuse such a log, but it must not accept it silently.
+    pub fn envelope_violations(&self) -> &[EnvelopeViolation] {
+        &self.inner.shared.envelope_violations
+    }
+
     /// Number of durable entries (the size of the latest checkpoint).
     pub fn size(&self) -> u64 {
         read_lock(&self.inner.shared.published).size
@@ -1037,9 +1060,12 @@ fn prepare(bytes: Vec<u8>, position: Option<usize>) -> Result<Prepared, Error> {
             len: bytes.len(),
         });
     }
-    let signed = decode_signed_event(&bytes).map_err(|e| Error::Decode {
-        position,
-        reason: e.to_string(),
+    let signed = decode_signed_event(&bytes).map_err(|e| match e {
+        sagat_verifier::Error::Cose(reason) => Error::Envelope { position, reason },
+        e => Error::Decode {
+            position,
+            reason: e.to_string(),
+        },
     })?;
     let leaf = leaf_hash(&bytes);
     Ok(Prepared {
@@ -1071,6 +1097,7 @@ fn scan_for_open(
         last: None,
         checkpoints: 0,
         recovery: Recovery::default(),
+        envelope_violations: Vec::new(),
     };
     let io = |e| Error::io(log.path(), e);
     let mut cut: Option<(u64, String)> = None;
@@ -1091,12 +1118,19 @@ fn scan_for_open(
                 offset,
                 record: Record::Entry(bytes),
             } => {
-                let problem = match decode_signed_event(&bytes) {
+                let problem = match decode_logged_event(&bytes) {
                     Err(e) => Some(format!("entry cannot be decoded: {e}")),
-                    Ok(signed) => match scan.state.apply(index, &signed, today, false) {
+                    Ok((signed, violation)) => match scan.state.apply(index, &signed, today, false)
+                    {
                         Err(v) => Some(format!("replay: {v}")),
                         Ok(applied) => {
                             uncheckpointed.push(applied);
+                            if let Some(v) = violation {
+                                scan.envelope_violations.push(EnvelopeViolation {
+                                    index,
+                                    reason: v.to_string(),
+                                });
+                            }
                             None
                         }
                     },
@@ -1178,6 +1212,7 @@ fn scan_for_open(
         };
         scan.tree.truncate(covered);
         scan.offsets.truncate(covered as usize);
+        scan.envelope_violations.retain(|v| v.index < covered);
         log.truncate(checkpointed_end)?;
     }
     Ok(scan)
@@ -1189,7 +1224,7 @@ fn catch_up_index(index: &Index, log: &LogFile, offsets: &[u64]) -> Result<(), E
     let at = index.applied_through();
     let id_at = |i: u64| -> Option<String> {
         let bytes = crate::store::read_entry_at(log.file(), offsets[i as usize]).ok()?;
-        Some(decode_signed_event(&bytes).ok()?.event.id)
+        Some(decode_logged_event(&bytes).ok()?.0.event.id)
     };
     // Spot checks: first and last covered entry, by offset and by event id.
     let consistent = at <= count
@@ -1215,11 +1250,12 @@ fn catch_up_index(index: &Index, log: &LogFile, offsets: &[u64]) -> Result<(), E
                 index: i,
                 reason: r,
             })?;
-        let id = decode_signed_event(&bytes)
+        let id = decode_logged_event(&bytes)
             .map_err(|e| Error::Corrupt {
                 index: i,
                 reason: e.to_string(),
             })?
+            .0
             .event
             .id;
         batch.push((offset, id));
@@ -1688,6 +1724,15 @@ pub fn verify_log(
                     last_was_checkpoint = false;
                     let signed = match decode_signed_event(&bytes) {
                         Ok(s) => s,
+                        Err(sagat_verifier::Error::Cose(reason)) => {
+                            failure = Some(fail(
+                                Some(index),
+                                format!(
+                                    "breaks the envelope rule (docs/log-format.md §2): {reason}"
+                                ),
+                            ));
+                            break;
+                        }
                         Err(e) => {
                             failure = Some(fail(Some(index), format!("cannot be decoded: {e}")));
                             break;

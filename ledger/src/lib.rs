@@ -19,8 +19,8 @@ mod volunteers;
 
 pub use error::Error;
 pub use ledger::{
-    verify_log, Appended, Health, Ledger, LedgerOptions, Recovery, VerifyFailure, VerifyReport,
-    BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN,
+    verify_log, Appended, EnvelopeViolation, Health, Ledger, LedgerOptions, Recovery,
+    VerifyFailure, VerifyReport, BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN,
 };
 pub use projection::{
     ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,

@@ -173,9 +173,10 @@ fn a_batch_is_all_or_nothing_and_names_the_failing_position() {
         out.iter().map(|a| a.index).collect::<Vec<_>>(),
         vec![size, size + 1]
     );
-    // A malformed entry is named by position too.
+    // A malformed entry is named by position too (bytes that are not a COSE_Sign1 break the
+    // envelope rule first).
     match l.append_batch(vec![enroll(11), b"not cose".to_vec()]) {
-        Err(Error::Decode {
+        Err(Error::Envelope {
             position: Some(1), ..
         }) => {}
         other => panic!("expected decode error at 1, got {other:?}"),
@@ -504,7 +505,7 @@ fn append_checked_lets_the_caller_refuse_the_decoded_event_before_anything_is_wr
     let bad = l.append_checked(b"not cose".to_vec(), |_| -> Result<(), ()> {
         panic!("the check must not run")
     });
-    assert!(matches!(bad, Ok(Err(Error::Decode { .. }))), "{bad:?}");
+    assert!(matches!(bad, Ok(Err(Error::Envelope { .. }))), "{bad:?}");
 }
 
 #[test]
@@ -560,7 +561,7 @@ fn append_checked_then_answers_each_entry_once_after_it_is_durable() {
     }
     indices.sort_unstable();
     assert_eq!(indices, (start..start + 12).collect::<Vec<_>>());
-    assert!(matches!(answers[12], (99, Err(Error::Decode { .. }), _)));
+    assert!(matches!(answers[12], (99, Err(Error::Envelope { .. }), _)));
     assert_eq!(l.size(), start + 12);
 }
 

@@ -102,6 +102,11 @@ pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
             "signed-event",
             format!("not a well-formed signed event: {reason}"),
         ),
+        E::Envelope { reason, .. } => AppError::invalid(
+            "body",
+            "cose-envelope",
+            format!("the COSE_Sign1 envelope is not in the one accepted encoding (tag 18, protected header exactly {{1: -8, 4: kid}}, empty unprotected header, deterministic CBOR, docs/log-format.md §2): {reason}"),
+        ),
         E::TooLarge { len, .. } => AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
@@ -237,7 +242,9 @@ pub async fn replay(
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         let bytes = ledger.entry(index).map_err(ledger_error)?;
-        let stored = sagat_verifier::decode_signed_event(&bytes).map_err(AppError::internal)?;
+        // A stored entry: it may predate the envelope rule (docs/ledger.md).
+        let (stored, _) =
+            sagat_verifier::decode_logged_event(&bytes).map_err(AppError::internal)?;
         // The stored texts are commitments under salts of their own: compare the texts.
         if !state
             .app
@@ -428,6 +435,7 @@ pub async fn append_batch(
                 sagat_ledger::Error::Rule { position, .. }
                 | sagat_ledger::Error::Conflict { position, .. }
                 | sagat_ledger::Error::Decode { position, .. }
+                | sagat_ledger::Error::Envelope { position, .. }
                 | sagat_ledger::Error::TooLarge { position, .. } => *position,
                 _ => None,
             };

@@ -7,9 +7,14 @@
 //!   signature; `kid` = [`crate::key_id`] of the signer. [`Sign1::parse`] also reads a kid from the
 //!   unprotected header (foreign messages, test vectors); signed events must have it protected;
 //! - attached payload, empty `external_aad` (RFC 9052 §4.3);
-//! - written with tag 18 (RFC 9052 §2); read tagged or untagged, any other tag rejected;
-//! - no `crit` parameters (we would have to understand them, RFC 9052 §3.1), no `alg` in the
-//!   unprotected header, and no kid in both buckets (a parameter must not appear twice, §3).
+//! - written with tag 18 (RFC 9052 §2), an empty unprotected header and nothing else in the
+//!   protected one.
+//!
+//! Two readers: [`Sign1::parse_strict`] is the acceptance rule for everything Sagat signs (one
+//! byte form per object, see its docs); [`Sign1::parse`] is a generic reader for COSE messages
+//! from elsewhere (the COSE Working Group examples, entries a log stored before the strict rule),
+//! tagged or untagged, with no `crit` parameters (we would have to understand them, RFC 9052
+//! §3.1), no `alg` in the unprotected header, and no kid in both buckets (§3).
 //!
 //! Signatures are checked with `verify_strict` (RFC 8032 §5.1.7 plus rejection of small-order
 //! keys and non-canonical `R`), so one message has one valid signature per key in practice.
@@ -21,6 +26,8 @@ use coset::{
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
 use crate::{key_id, Error};
+
+mod strict;
 
 /// CBOR tag of a COSE_Sign1 message (RFC 9052 §2, Table 1).
 const COSE_SIGN1_TAG: u8 = 18;
@@ -113,6 +120,21 @@ impl Sign1 {
             return Err(Error::Cose("detached payload (must be attached)".into()));
         }
         Ok(Sign1 { inner })
+    }
+
+    /// Parses a COSE_Sign1 in the **one encoding** Sagat accepts for what it signs (credentials,
+    /// log entries, status lists): the acceptance rule of docs/formats.md §1 and
+    /// docs/log-format.md §2, checked here and nowhere else.
+    ///
+    /// The bytes must be exactly `0xD2 0x84` (tag 18 in its one-byte head, an array of 4), then
+    /// the protected header as a byte string holding exactly `{1: -8, 4: kid}` (or, with `typ`,
+    /// `{1: -8, 4: kid, 16: typ}`) in deterministic encoding with an 8-byte kid, then `0xA0` (an
+    /// empty unprotected header), the payload and a 64-byte signature as byte strings, every
+    /// length definite and in its shortest form, and nothing after. So one signed object has one
+    /// byte form. [`Error::Cose`] names the first rule broken (see [`Sign1::parse_strict`]'s
+    /// tests for every reason); the reasons are listed in docs/formats.md §1.1.
+    pub fn parse_strict(bytes: &[u8], typ: Option<&str>) -> Result<Sign1, Error> {
+        strict::parse(bytes, typ).map_err(Error::Cose)
     }
 
     /// The `kid`, from whichever header carries it (see [`Sign1::kid_is_protected`]).

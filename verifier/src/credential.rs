@@ -533,12 +533,10 @@ pub struct UnverifiedCredential {
     pub claims: CredentialClaims,
 }
 
-/// Parses a credential's COSE_Sign1 bytes and claims without checking the signature.
+/// Parses a credential's COSE_Sign1 bytes ([`Sign1::parse_strict`]: the one accepted envelope
+/// encoding) and claims without checking the signature.
 pub fn parse_credential(cose: &[u8]) -> Result<UnverifiedCredential, Error> {
-    let sign1 = Sign1::parse(cose)?;
-    if !sign1.kid_is_protected() {
-        return Err(Error::Cose("kid must be in the protected header".into()));
-    }
+    let sign1 = Sign1::parse_strict(cose, None)?;
     let claims = decode_claims(sign1.payload())?;
     Ok(UnverifiedCredential { sign1, claims })
 }

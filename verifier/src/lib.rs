@@ -65,7 +65,7 @@ pub use note::{
     MAX_NOTE_BYTES, MAX_SIGNATURES,
 };
 pub use qr_text::{decode_qr_text, encode_qr_text, MAX_COSE_BYTES, MAX_QR_TEXT_CHARS, QR_PREFIX};
-pub use signed_event::{decode_signed_event, sign_event, SignedEvent};
+pub use signed_event::{decode_logged_event, decode_signed_event, sign_event, SignedEvent};
 pub use status::{
     open_status_list, sign_status_list, StatusList, MAX_STATUS_LIST_BYTES, STATUS_LIST_TYP,
 };

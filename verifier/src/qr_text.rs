@@ -37,14 +37,17 @@ pub fn encode_qr_text(cose: &[u8]) -> String {
     format!("{QR_PREFIX}{}", base45::encode(compressed))
 }
 
-/// The COSE_Sign1 bytes in a QR text. Leading and trailing whitespace (a scanner's newline) is
-/// ignored. Errors: too long, wrong prefix, bad base45 ([`Error::QrText`]); broken or oversized
-/// zlib stream, or bytes after its end ([`Error::Zlib`]).
+/// The COSE_Sign1 bytes in a QR text. Leading and trailing ASCII whitespace (a scanner's
+/// newline) is ignored, nothing else: a BOM, U+200B or a no-break space before `VH1:` is a wrong
+/// prefix. Errors, in this order: longer than [`MAX_QR_TEXT_CHARS`] bytes after trimming (the
+/// accepted alphabet is ASCII, so bytes are characters; the message says "at most"), wrong prefix
+/// ("does not start"), bad base45 ([`Error::QrText`]); broken or oversized zlib stream, or bytes
+/// after its end ([`Error::Zlib`]).
 pub fn decode_qr_text(text: &str) -> Result<Vec<u8>, Error> {
-    let text = text.trim();
+    let text = text.trim_ascii();
     if text.len() > MAX_QR_TEXT_CHARS {
         return Err(Error::QrText(format!(
-            "{} characters; at most {MAX_QR_TEXT_CHARS} are accepted",
+            "{} bytes; at most {MAX_QR_TEXT_CHARS} characters are accepted",
             text.len()
         )));
     }

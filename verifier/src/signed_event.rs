@@ -27,20 +27,40 @@ impl SignedEvent {
     }
 }
 
-/// Decodes a signed event: a COSE_Sign1 in Sagat's profile whose payload is exactly the
-/// deterministic CBOR of an [`Event`] with `v == EVENT_VERSION` and a valid 128-bit id.
+/// Decodes a signed event: a COSE_Sign1 in the one accepted envelope encoding
+/// ([`Sign1::parse_strict`], docs/log-format.md §2) whose payload is exactly the deterministic
+/// CBOR of an [`Event`] with `v == EVENT_VERSION` and a valid 128-bit id.
 ///
 /// "Exactly" means the payload must equal the re-encoding of the decoded event, so an event has one
 /// byte form: unknown fields, non-canonical CBOR and trailing bytes are all rejected. The
 /// signature is not checked here: which key must have signed depends on log state
-/// ([`crate::EventBody::signer`]); call [`SignedEvent::verify`] with that key.
+/// ([`crate::EventBody::signer`]); call [`SignedEvent::verify`] with that key. This is the check
+/// on append, in `log verify` and on entries in an evidence bundle.
 pub fn decode_signed_event(bytes: &[u8]) -> Result<SignedEvent, Error> {
+    decode_payload(Sign1::parse_strict(bytes, None)?)
+}
+
+/// Decodes an entry a log **already holds**: the payload rules of [`decode_signed_event`], but an
+/// envelope outside the strict encoding (accepted before the rule was enforced on append) is
+/// read with the generic [`Sign1::parse`] (kid protected) and its violation returned next to the
+/// event instead of refusing it. For opening and reading a stored log only, which must not lose
+/// or misread what its signed checkpoints commit to; `log verify` uses [`decode_signed_event`]
+/// and fails on such an entry (docs/ledger.md, "Entries outside the envelope rule").
+pub fn decode_logged_event(bytes: &[u8]) -> Result<(SignedEvent, Option<Error>), Error> {
+    let violation = match Sign1::parse_strict(bytes, None) {
+        Ok(sign1) => return decode_payload(sign1).map(|event| (event, None)),
+        Err(violation) => violation,
+    };
     let sign1 = Sign1::parse(bytes)?;
     if !sign1.kid_is_protected() {
         return Err(Error::Cose(
             "kid is in the unprotected header; signed events carry it protected".into(),
         ));
     }
+    decode_payload(sign1).map(|event| (event, Some(violation)))
+}
+
+fn decode_payload(sign1: Sign1) -> Result<SignedEvent, Error> {
     let payload = sign1.payload();
     let value = canonical_value(payload)?;
     // Check the version before the schema, so a newer event is reported as such and not as a

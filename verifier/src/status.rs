@@ -131,31 +131,12 @@ pub fn sign_status_list(list: &StatusList, key: &SigningKey) -> Vec<u8> {
 
 /// Checks a status list's signature against the trusted issuer keys and decodes it.
 ///
-/// Checks, in order: COSE_Sign1 profile; `typ`; the `kid` is a key in `trust`; the signature;
+/// Checks, in order: the COSE_Sign1 envelope ([`Sign1::parse_strict`], with `typ`); the `kid` is a key in `trust`; the signature;
 /// the claims (deterministic CBOR, known claims only); `sub` equals that key's issuer id;
 /// `bits` = 1; `lst` inflates to at most [`MAX_STATUS_LIST_BYTES`].
 pub fn open_status_list(cose: &[u8], trust: &TrustList) -> Result<StatusList, Error> {
-    let sign1 = Sign1::parse(cose).map_err(|e| Error::StatusList(e.to_string()))?;
-    if !sign1.kid_is_protected() {
-        return Err(Error::StatusList(
-            "kid must be in the protected header".into(),
-        ));
-    }
-    let typ = coset::CoseSign1::from_tagged_slice(cose)
-        .ok()
-        .and_then(|s| {
-            s.protected
-                .header
-                .rest
-                .iter()
-                .find(|(l, _)| *l == coset::Label::Int(COSE_TYP))
-                .map(|(_, v)| v.clone())
-        });
-    if typ != Some(Value::Text(STATUS_LIST_TYP.into())) {
-        return Err(Error::StatusList(format!(
-            "protected header typ (16) is not {STATUS_LIST_TYP:?}"
-        )));
-    }
+    let sign1 = Sign1::parse_strict(cose, Some(STATUS_LIST_TYP))
+        .map_err(|e| Error::StatusList(e.to_string()))?;
     let issuer = trust.find_kid(sign1.kid()).ok_or_else(|| {
         Error::StatusList(format!(
             "signed by key {} which the trust list does not contain",

@@ -254,7 +254,8 @@ pub fn sign_trust_list(list: &TrustList, operator: &NoteSigner) -> Result<String
 
 /// Checks the trust list's signature against the pinned operator key `root` and parses it.
 ///
-/// Checks, in order: size; JSON; `format`; the signature (as a C2SP note over the JCS form, by
+/// Checks, in order: size; I-JSON (no member name twice in an object); `format`; the
+/// `signature` object (exactly `signer` and `sig`); the signature (as a C2SP note over the JCS form, by
 /// `root`); then every member: known members only, `kid` = [`key_id`] of `public_key`, a valid
 /// non-weak Ed25519 key, no key listed twice, `valid_from` < `valid_until`; the optional
 /// `organizations` directory in strictly ascending `log_index` order with non-empty ids.
@@ -265,8 +266,7 @@ pub fn open_trust_list(json: &str, root: &NoteVerifier) -> Result<TrustList, Err
             json.len()
         )));
     }
-    let value: Value =
-        serde_json::from_str(json).map_err(|e| Error::TrustList(format!("not JSON: {e}")))?;
+    let value = parse_json_strict(json)?;
     let Value::Object(mut doc) = value else {
         return Err(Error::TrustList("not a JSON object".into()));
     };
@@ -278,6 +278,12 @@ pub fn open_trust_list(json: &str, root: &NoteVerifier) -> Result<TrustList, Err
     let signature = doc
         .remove("signature")
         .ok_or_else(|| Error::TrustList("no \"signature\" member".into()))?;
+    if let Some(k) = signature
+        .as_object()
+        .and_then(|m| m.keys().find(|k| !matches!(k.as_str(), "signer" | "sig")))
+    {
+        return Err(Error::TrustList(format!("signature: unknown member {k:?}")));
+    }
     let signer = signature.get("signer").and_then(Value::as_str);
     let sig = signature.get("sig").and_then(Value::as_str);
     let (Some(signer), Some(sig)) = (signer, sig) else {
@@ -297,6 +303,79 @@ pub fn open_trust_list(json: &str, root: &NoteVerifier) -> Result<TrustList, Err
         ))
     })?;
     parse_members(doc)
+}
+
+/// Parses JSON as I-JSON (RFC 7493 §2.3, which RFC 8785 §3.1 requires): an object member name
+/// twice is an error, where serde_json would keep the last one silently (then the signed JCS text
+/// and what a reader sees could differ between implementations). Strings must be valid Unicode
+/// (serde_json already refuses lone surrogates).
+fn parse_json_strict(json: &str) -> Result<Value, Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = serde::Deserialize::deserialize(&mut de)
+        .map(|NoDuplicates(v)| v)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| Error::TrustList(format!("not I-JSON: {e}")))?;
+    Ok(value)
+}
+
+/// A JSON value whose objects have no duplicate member names.
+struct NoDuplicates(Value);
+
+impl<'de> serde::Deserialize<'de> for NoDuplicates {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicatesVisitor).map(NoDuplicates)
+    }
+}
+
+struct NoDuplicatesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(NoDuplicates(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let NoDuplicates(v) = map.next_value()?;
+            if members.contains_key(&name) {
+                return Err(serde::de::Error::custom(format!(
+                    "member {name:?} appears twice in one object"
+                )));
+            }
+            members.insert(name, v);
+        }
+        Ok(Value::Object(members))
+    }
 }
 
 fn parse_members(mut doc: Map<String, Value>) -> Result<TrustList, Error> {

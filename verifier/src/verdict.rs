@@ -186,8 +186,8 @@ impl Verdict {
     }
 }
 
-/// Verifies a credential given as QR text (`VH1:…`, as bytes) or as raw COSE_Sign1 bytes,
-/// against a verified trust list and status list, at time `now` (seconds since the epoch).
+/// Verifies a credential given as QR text (`VH1:…`, as bytes; any input that is UTF-8 is taken as
+/// text) or as raw COSE_Sign1 bytes (input that is not UTF-8), against a verified trust list and status list, at time `now` (seconds since the epoch).
 /// Pure; never panics; see the module docs for the order of checks.
 pub fn verify_credential(
     input: &[u8],
@@ -200,8 +200,10 @@ pub fn verify_credential(
         issued_at: s.issued_at,
         expires: s.expires,
     });
-    let cose = if trimmed.starts_with(b"VH1:") || trimmed.first().is_none_or(|b| b >> 5 < 4) {
-        // Text (a CBOR tag or array never starts with a printable ASCII letter or digit).
+    // Text is anything that is UTF-8 (a BOM, U+200B or a letter before `VH1:` is a bad prefix,
+    // never raw CBOR); raw COSE_Sign1 bytes never are (the accepted form starts 0xD2 0x84 0x4D
+    // 0xA2, and 0xA2 cannot follow an ASCII byte in UTF-8).
+    let cose = if trimmed.starts_with(b"VH1:") || std::str::from_utf8(trimmed).is_ok() {
         let text = match std::str::from_utf8(trimmed) {
             Ok(t) => t,
             Err(_) => {

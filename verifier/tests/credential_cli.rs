@@ -164,13 +164,17 @@ fn bad_input_and_usage_exit_2() {
     assert_eq!(code(&run(&["--trust", &trust, &case_qr("valid")], None)), 2);
     // No input at all.
     assert_eq!(code(&run(&[], Some(""))), 2);
-    // More than 4 KB of QR text.
+    // More than 4096 characters of QR text: one outcome from every input, INVALID too_large
+    // (exit 1), as the library's verdict and POST /api/v1/verify say (docs/verifying.md).
     let long = format!("VH1:{}", "A".repeat(5000));
-    let out = run(&[&long], None);
-    assert_eq!(code(&out), 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("4 KB"));
-    let out = run(&[], Some(&long));
-    assert_eq!(code(&out), 2);
+    for out in [
+        run(&["--json", &long], None),
+        run(&["--json"], Some(&long)),
+        run(&["--json"], Some(&format!("\u{feff}{long}"))),
+    ] {
+        assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("too_large"));
+    }
     // Unknown flag, bad language.
     assert_eq!(code(&run(&["--frobnicate"], None)), 2);
     assert_eq!(code(&run(&["--lang", "de", "VH1:"], None)), 2);

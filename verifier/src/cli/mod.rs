@@ -12,7 +12,6 @@ use crate::{
     credential_id_hex, date_from_unix, decode_evidence, format_date, open_status_list,
     open_trust_list, org_line_label, verify_credential, verify_evidence, DirectoryOrganization,
     InvalidReason, NoteVerifier, RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus,
-    MAX_QR_TEXT_CHARS,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
@@ -31,8 +30,9 @@ const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 const AFTER_HELP: &str = "\
 EXIT CODES:
   0  VALID: every check passed (for a PDF: including its evidence)
-  1  not valid: INVALID (the reason is printed), REVOKED, UNTRUSTED ISSUER, NOT YET VALID, EXPIRED
-  2  bad input or usage: unreadable file, no QR code found, input too large, a trust list or
+  1  not valid: INVALID (the reason is printed), REVOKED, UNTRUSTED ISSUER, NOT YET VALID, EXPIRED;
+     a QR text longer than 4096 characters is INVALID too_large, from any input
+  2  bad input or usage: unreadable file, no QR code found, a file or standard input over 20 MB, a trust list or
      status list that does not verify, missing operator key
   3  EVIDENCE NOT CHECKED: the credential in a PDF verified, but the PDF's evidence
      (sagat-evidence.cbor) is missing or unreadable, so the hours were not traced to the log
@@ -169,16 +169,6 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(data)
 }
 
-fn check_qr_len(text: &str) -> Result<()> {
-    if text.trim().len() > MAX_QR_TEXT_CHARS {
-        bail!(
-            "the QR text is {} characters; texts longer than {MAX_QR_TEXT_CHARS} (4 KB) are rejected",
-            text.trim().len()
-        );
-    }
-    Ok(())
-}
-
 struct Input {
     qr_text: String,
     evidence: Option<Vec<u8>>,
@@ -224,7 +214,6 @@ fn image_input(data: &[u8], name: &str) -> Result<Input> {
             qr_image::SEARCH_TIME_LIMIT.as_secs()
         ),
     })?;
-    check_qr_len(&text)?;
     Ok(Input {
         qr_text: text,
         evidence: None,
@@ -241,7 +230,6 @@ fn pdf_input(data: &[u8], name: &str) -> Result<Input> {
              Scan its QR code with --image instead"
         )
     })?;
-    check_qr_len(&text)?;
     Ok(Input {
         qr_text: text,
         evidence: contents.evidence,
@@ -251,16 +239,12 @@ fn pdf_input(data: &[u8], name: &str) -> Result<Input> {
 }
 
 fn text_input(data: Vec<u8>, name: &str) -> Result<Input> {
-    if data.len() > MAX_QR_TEXT_CHARS + 63 {
-        bail!("{name} is longer than {MAX_QR_TEXT_CHARS} characters (4 KB): rejected");
-    }
     let text = String::from_utf8(data).map_err(|_| {
         anyhow!("{name} is neither a PDF, a PNG nor a JPEG (by its first bytes), nor UTF-8 text")
     })?;
     if text.trim().is_empty() {
         bail!("no input: give the QR text, a PDF, PNG or JPEG file, or - for standard input (see --help)");
     }
-    check_qr_len(&text)?;
     Ok(Input {
         qr_text: text.trim().to_string(),
         evidence: None,
@@ -317,15 +301,12 @@ fn read_input(args: &Args) -> Result<Input> {
             let path = Path::new(arg);
             sniffed_input(read_file(path)?, &path.display().to_string())
         }
-        Some(text) => {
-            check_qr_len(text)?;
-            Ok(Input {
-                qr_text: text.trim().to_string(),
-                evidence: None,
-                evidence_unreadable: None,
-                from_pdf: false,
-            })
-        }
+        Some(text) => Ok(Input {
+            qr_text: text.trim().to_string(),
+            evidence: None,
+            evidence_unreadable: None,
+            from_pdf: false,
+        }),
     }
 }
 
