@@ -1258,7 +1258,7 @@ pub struct CsvAccepted {
 /// serves everyone else. Rows are signed as they are read and only the signed entries are kept
 /// ([`crate::attest_csv::parse_signed`]). The batch is appended at once: the ledger checks
 /// every rule and refuses it whole at the first bad row; only then is the file parsed again
-/// and dry-run ([`dry_run`]) to name every bad row. So an accepted file costs one rule pass
+/// and dry-run (`dry_run`) to name every bad row. So an accepted file costs one rule pass
 /// under the ledger's state lock, not two, and its entries are held once.
 pub async fn attest_csv_bytes(
     state: &AppState,
