@@ -40,3 +40,69 @@ fn non_canonical_envelopes_are_refused_on_append() {
     let reopened = Ledger::open(dir.path(), operator(), LedgerOptions::default()).unwrap();
     assert!(reopened.envelope_violations().is_empty());
 }
+
+/// Encodes one record of the log file (docs/ledger.md): `len u32 LE ‖ crc u32 LE ‖ kind ‖ body`.
+fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = (1 + body.len() as u32).to_le_bytes();
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len);
+    h.update(&[kind]);
+    h.update(body);
+    [&len[..], &h.finalize().to_le_bytes(), &[kind], body].concat()
+}
+
+/// A log written before the envelope rule: its one entry is an untagged COSE_Sign1, and the
+/// operator's checkpoint commits to exactly those bytes. Opening keeps the entry (applied, and
+/// listed as a violation, every time), `verify_log` fails naming it, and new appends go on.
+#[test]
+fn an_old_log_holding_a_non_canonical_envelope_opens_with_a_warning_and_fails_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    // A fresh log: its file header and the empty tree's checkpoint, kept as they are.
+    Ledger::open(dir.path(), operator(), LedgerOptions::default())
+        .unwrap()
+        .close();
+    let path = dir.path().join("entries");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let untagged = register_org()[1..].to_vec();
+    let leaf = sagat_verifier::leaf_hash(&untagged);
+    let checkpoint = sagat_verifier::Checkpoint {
+        origin: sagat_ledger::DEFAULT_ORIGIN.to_string(),
+        size: 1,
+        root_hash: sagat_verifier::root_from_leaf_hashes(&[leaf]),
+        extensions: Vec::new(),
+    };
+    let signer = sagat_verifier::NoteSigner::new(sagat_ledger::DEFAULT_ORIGIN, operator()).unwrap();
+    let note = sagat_verifier::sign_note(&checkpoint.to_text(), &signer).unwrap();
+    bytes.extend(record(1, &untagged));
+    bytes.extend(record(2, note.as_bytes()));
+    std::fs::write(&path, &bytes).unwrap();
+    // The sled index is derived: drop it so open rebuilds it from the file.
+    let _ = std::fs::remove_dir_all(dir.path().join("index"));
+
+    for _ in 0..2 {
+        let ledger = Ledger::open(dir.path(), operator(), LedgerOptions::default()).unwrap();
+        assert_eq!(ledger.size(), 1);
+        let violations = ledger.envelope_violations();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].index, 0);
+        assert!(
+            violations[0].reason.contains("untagged"),
+            "{}",
+            violations[0].reason
+        );
+        // The entry counts: the organization it registered exists, its bytes are served as is.
+        assert!(ledger.read(|s| s.organization(ORG).is_some()));
+        assert_eq!(ledger.entry(0).unwrap(), untagged);
+        ledger.close();
+    }
+    match verify_log(dir.path(), &operator().verifying_key(), None) {
+        Err(failure) => {
+            assert_eq!(failure.index, Some(0), "{failure}");
+            assert!(failure.reason.contains("envelope rule"), "{failure}");
+        }
+        Ok(report) => panic!("verify passed a non-canonical entry: {report:?}"),
+    }
+    // New appends are judged by the rule and land after it.
+    let ledger = Ledger::open(dir.path(), operator(), LedgerOptions::default()).unwrap();
+    assert_eq!(ledger.append(enroll(0)).unwrap().index, 1);
+}
