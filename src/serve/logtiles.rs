@@ -6,12 +6,18 @@
 //!   length followed by its stored bytes (the signed COSE event exactly as logged).
 //!
 //! `N` is written as 3-digit path elements, all but the last prefixed with `x`
-//! (index 1234067 → `x001/x234/067`), as the spec requires; anything else is a 404, so that
-//! caches never hold two names for one tile. Full tiles never change and are served with
-//! `Cache-Control: public, max-age=31536000, immutable`; the checkpoint is `no-cache`.
+//! (index 1234067 → `x001/x234/067`), as the spec requires, and only in that shortest form:
+//! `x000/000` (a leading zero element) is a 404 like any other non-canonical name, so that
+//! caches never hold two names for one tile. Tiles never change, partial ones included (a
+//! partial tile of width `W` always holds the same `W` hashes; a wider one has another name),
+//! so every tile is served with `Cache-Control: public, max-age=31536000, immutable`; the
+//! checkpoint is `no-cache`. Entry bundles are sent gzip-compressed (`Content-Encoding: gzip`)
+//! when the request's `Accept-Encoding` allows gzip, as the spec recommends.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use std::io::Write as _;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -54,7 +60,6 @@ pub fn parse_index(elems: &[&str]) -> Option<u64> {
 }
 
 /// Encodes a tile index as path elements (inverse of [`parse_index`]).
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn encode_index(mut n: u64) -> String {
     let mut parts = vec![format!("{:03}", n % 1000)];
     n /= 1000;
@@ -104,6 +109,10 @@ pub fn parse_tile_path(rest: &str) -> Option<TileRef> {
         width = w;
     }
     let index = parse_index(&elems)?;
+    // One name per tile: the shortest encoding only (no leading `x000` elements).
+    if encode_index(index) != elems.join("/") {
+        return None;
+    }
     Some(TileRef {
         level,
         index,
@@ -129,9 +138,36 @@ async fn checkpoint(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Whether an `Accept-Encoding` header allows gzip (RFC 9110 §12.5.3: `gzip` or `*`, q > 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes)?;
+    enc.finish()
+}
+
 async fn tile(
     State(state): State<AppState>,
     Path(rest): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let Some(t) = parse_tile_path(&rest) else {
         return Err(AppError::not_found(
@@ -154,20 +190,30 @@ async fn tile(
         Some(l) => backend::tile(&state.app, l, t.index, t.width)?,
         None => backend::entries_bundle(&state.app, t.index, t.width)?,
     };
-    let cache = if t.width as u64 == TILE_WIDTH {
-        "public, max-age=31536000, immutable"
-    } else {
-        "public, max-age=60"
-    };
-    Ok((
+    let mut response = (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
-            (header::CACHE_CONTROL, cache),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        bytes,
     )
-        .into_response())
+        .into_response();
+    if t.level.is_none() {
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if accepts_gzip(&headers) {
+            let zipped = gzip(&bytes)
+                .map_err(|e| AppError::internal(format!("cannot gzip an entry bundle: {e}")))?;
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            *response.body_mut() = zipped.into();
+            return Ok(response);
+        }
+    }
+    *response.body_mut() = bytes.into();
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -223,6 +269,10 @@ mod tests {
             "0/1",
             "0/000/",
             "x/000",
+            "0/x000/000",
+            "entries/x000/000",
+            "0/x000/x001/000",
+            "1/x000/005.p/3",
         ] {
             assert_eq!(parse_tile_path(bad), None, "{bad}");
         }
