@@ -20,8 +20,17 @@ use sagat_issuer::IssuerIdentity;
 use sagat_ledger::{Ledger, LedgerOptions, TextDirectory, VolunteerDirectory};
 use sagat_verifier::NoteSigner;
 
-/// Default C2SP log origin (also the note key name of the operator's checkpoint signatures).
-pub use sagat_ledger::DEFAULT_ORIGIN;
+/// A C2SP log origin of its own for a log whose operator chose none (`sagat init` without
+/// `--origin`, the first `sagat serve`): the origin identifies the log (c2sp.org/tlog-checkpoint),
+/// so no two logs may share one. `sagat.invalid/log-` and a random 64-bit log id in hex: unique,
+/// and plainly not a real address; an operator names a real log with `sagat init --origin
+/// <host>/<path>` (docs/ledger.md, "The log's origin").
+pub fn generated_origin() -> String {
+    format!(
+        "sagat.invalid/log-{}",
+        hex::encode(rand::random::<[u8; 8]>())
+    )
+}
 
 /// `DIR/sagat.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,10 +43,11 @@ pub struct Config {
     pub issuer_name: String,
 }
 
+/// The default configuration has an origin of its own ([`generated_origin`]).
 impl Default for Config {
     fn default() -> Self {
         Config {
-            origin: DEFAULT_ORIGIN.to_string(),
+            origin: generated_origin(),
             issuer_id: "kz-volunteer-front-office".to_string(),
             issuer_name: "Volunteer Front Office of Kazakhstan".to_string(),
         }
@@ -217,7 +227,48 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
     })
 }
 
+/// What an organization update changes. `None` keeps a field as it is; for the optional ones
+/// (Kazakh and Russian names, region) an empty text removes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgChanges {
+    /// New English name.
+    pub name_en: Option<String>,
+    /// New Kazakh name (`""` removes it).
+    pub name_kk: Option<String>,
+    /// New Russian name (`""` removes it).
+    pub name_ru: Option<String>,
+    /// New region (`""` removes it).
+    pub region: Option<String>,
+}
+
 impl App {
+    /// The `OrganizationUpdated` body that applies `changes` to the names and region of `org`
+    /// in force now (the event carries them in full), or `None` if no such organization. The
+    /// CLI and the API both build the event here; the ledger's rules judge it on append.
+    pub fn organization_update(
+        &self,
+        org: &str,
+        changes: &OrgChanges,
+    ) -> Option<sagat_verifier::EventBody> {
+        let info = self.ledger.read(|s| s.organization(org))?;
+        let optional = |change: &Option<String>, now: Option<String>| match change {
+            None => now,
+            Some(t) if t.is_empty() => None,
+            Some(t) => Some(t.clone()),
+        };
+        Some(sagat_verifier::EventBody::OrganizationUpdated(
+            sagat_verifier::OrganizationUpdated {
+                org: info.org,
+                names: sagat_verifier::Names {
+                    en: changes.name_en.clone().unwrap_or(info.names.en),
+                    kk: optional(&changes.name_kk, info.names.kk),
+                    ru: optional(&changes.name_ru, info.names.ru),
+                },
+                region: optional(&changes.region, info.region),
+            },
+        ))
+    }
+
     /// Signs `event` with `key` after replacing its typed texts by commitments (the texts are
     /// stored in [`App::texts`] first, durably): the one way the server makes a log entry.
     pub fn seal_and_sign(

@@ -28,9 +28,11 @@ pub enum Command {
     Init {
         #[command(flatten)]
         data: DataDir,
-        /// C2SP origin of the log's checkpoints.
-        #[arg(long, default_value = crate::app::DEFAULT_ORIGIN)]
-        origin: String,
+        /// C2SP origin of the log's checkpoints: a schema-less URL naming this log, e.g.
+        /// `volunteers.example.kz/log`. Without it the log gets an origin of its own,
+        /// `sagat.invalid/log-<random id>`, printed on init.
+        #[arg(long)]
+        origin: Option<String>,
         /// Issuer id (the credentials' `iss`).
         #[arg(long, default_value = "kz-volunteer-front-office")]
         issuer_id: String,
@@ -283,6 +285,28 @@ pub enum OrgCommand {
         #[arg(long)]
         name_ru: Option<String>,
         /// Region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Record an organization's new names or region (operator-signed `OrganizationUpdated`).
+    /// Options left out keep their value; an empty text removes an optional one. New
+    /// certificates and the trust list use the new names; certificates issued before keep
+    /// theirs.
+    Update {
+        #[command(flatten)]
+        data: DataDir,
+        /// Organization id (it never changes).
+        id: String,
+        /// New name in English.
+        #[arg(long)]
+        name_en: Option<String>,
+        /// New name in Kazakh (`""` removes it).
+        #[arg(long)]
+        name_kk: Option<String>,
+        /// New name in Russian (`""` removes it).
+        #[arg(long)]
+        name_ru: Option<String>,
+        /// New region (`""` removes it).
         #[arg(long)]
         region: Option<String>,
     },

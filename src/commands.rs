@@ -58,13 +58,18 @@ pub fn run(command: Command) -> Result<ExitCode> {
             issuer_id,
             issuer_name,
         } => {
+            let generated = origin.is_none();
             let config = Config {
-                origin,
+                origin: origin.unwrap_or_else(app::generated_origin),
                 issuer_id,
                 issuer_name,
             };
             let app = app::init(&data.data, config, now())?;
             println!("initialized {}", app.dir.display());
+            println!("log origin:   {}", app.config.origin);
+            if generated {
+                println!("(generated, unique to this log; name a real one with `sagat init --origin <host>/<path>`)");
+            }
             println!("operator key: {}", app.dir.join("operator.key").display());
             println!("issuer key:   {}", app.dir.join("issuer.key").display());
             println!("operator verifier key (pin this to audit the log):");
@@ -347,6 +352,27 @@ fn org(command: OrgCommand) -> Result<()> {
             });
             let index = append(&app, body, &app.operator_key)?;
             println!("registered organization {id} at log index {index}");
+        }
+        OrgCommand::Update {
+            data,
+            id,
+            name_en,
+            name_kk,
+            name_ru,
+            region,
+        } => {
+            let app = app::open(&data.data)?;
+            let changes = app::OrgChanges {
+                name_en,
+                name_kk,
+                name_ru,
+                region,
+            };
+            let body = app
+                .organization_update(&id, &changes)
+                .with_context(|| format!("no registered organization {id:?}"))?;
+            let index = append(&app, body, &app.operator_key)?;
+            println!("updated organization {id} at log index {index}");
         }
         OrgCommand::Suspend { data, id, reason } => {
             let app = app::open(&data.data)?;

@@ -30,6 +30,16 @@ struct World {
     data: std::path::PathBuf,
     key: std::path::PathBuf,
     vkey: String,
+    origin: String,
+}
+
+/// The origin `sagat init` printed (`log origin:   <origin>`).
+fn origin_line(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("log origin:"))
+        .unwrap_or_else(|| panic!("no origin line in {out}"))
+        .trim()
+        .to_string()
 }
 
 fn world() -> World {
@@ -37,6 +47,7 @@ fn world() -> World {
     let data = tmp.path().join("data");
     let out = ok(sagat(&data, &["init", "--data", data.to_str().unwrap()]));
     let vkey = last_line(&out);
+    let origin = origin_line(&out);
     let key = tmp.path().join("eco.key");
     let out = ok(sagat(&data, &["keygen", "--out", key.to_str().unwrap()]));
     let public = last_line(&out);
@@ -62,6 +73,7 @@ fn world() -> World {
         data,
         key,
         vkey,
+        origin,
     }
 }
 
@@ -103,7 +115,7 @@ fn init_prints_the_operator_verifier_key_and_keys_are_private() {
     // C2SP verifier key: name+hexkeyid+base64
     let parts: Vec<&str> = w.vkey.splitn(3, '+').collect();
     assert_eq!(parts.len(), 3, "{}", w.vkey);
-    assert_eq!(parts[0], "sagat.example/kz-volunteers/v1");
+    assert_eq!(parts[0], w.origin, "the key name is the log's origin");
     assert_eq!(parts[1].len(), 8);
     sagat_verifier::NoteVerifier::parse(&w.vkey).expect("a valid note verifier key");
     #[cfg(unix)]
@@ -117,6 +129,87 @@ fn init_prints_the_operator_verifier_key_and_keys_are_private() {
     let v = sagat_verifier::NoteVerifier::parse(&w.vkey).unwrap();
     let cp = sagat_verifier::open_checkpoint(&note, &v).expect("checkpoint verifies");
     assert!(cp.size >= 2, "issuer key and org registration are logged");
+}
+
+/// tlog-checkpoint: the origin identifies the log, so two logs initialized without `--origin`
+/// never share one; `--origin` names it.
+#[test]
+fn init_without_an_origin_gives_each_log_its_own() {
+    let w1 = world();
+    let w2 = world();
+    assert_ne!(w1.origin, w2.origin);
+    for w in [&w1, &w2] {
+        assert!(w.origin.starts_with("sagat.invalid/log-"), "{}", w.origin);
+        let note = ok(sagat(&w.data, &["log", "checkpoint"]));
+        assert_eq!(note.lines().next(), Some(w.origin.as_str()), "{note}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("named");
+    let out = ok(sagat(
+        &data,
+        &[
+            "init",
+            "--data",
+            data.to_str().unwrap(),
+            "--origin",
+            "volunteers.example.kz/log",
+        ],
+    ));
+    assert_eq!(origin_line(&out), "volunteers.example.kz/log");
+    assert!(!out.contains("generated"), "{out}");
+    let note = ok(sagat(&data, &["log", "checkpoint"]));
+    assert_eq!(note.lines().next(), Some("volunteers.example.kz/log"));
+}
+
+/// `sagat org update`: the names and region change from that entry on (the listing and the trust
+/// list's directory show the new name); a no-op update and an unknown organization are refused.
+#[test]
+fn org_update_renames_an_organization() {
+    let w = world();
+    let out = ok(sagat(
+        &w.data,
+        &[
+            "org",
+            "update",
+            "eco-almaty",
+            "--name-en",
+            "Green Almaty",
+            "--region",
+            "",
+        ],
+    ));
+    assert!(
+        out.starts_with("updated organization eco-almaty at log index "),
+        "{out}"
+    );
+    let list = ok(sagat(&w.data, &["org", "list"]));
+    assert!(list.contains("eco-almaty\tactive\tGreen Almaty"), "{list}");
+    let trust = w.data.join("trust.json");
+    ok(sagat(
+        &w.data,
+        &["trust", "export", "--out", trust.to_str().unwrap()],
+    ));
+    let json = std::fs::read_to_string(&trust).unwrap();
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let org = list["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == "eco-almaty")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(org["name"], "Green Almaty", "{json}");
+    assert!(!json.contains("Eco Almaty"), "{json}");
+    // The same names again change nothing: refused by rule, nothing appended.
+    let again = sagat(
+        &w.data,
+        &["org", "update", "eco-almaty", "--name-en", "Green Almaty"],
+    );
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("org-update-changes"), "{err}");
+    let unknown = sagat(&w.data, &["org", "update", "no-such-org", "--name-en", "X"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no-such-org"));
 }
 
 #[test]
@@ -330,10 +423,15 @@ fn sagat_ledger_lock(data: &Path) -> sagat_ledger::Ledger {
     let pem = std::fs::read_to_string(data.join("operator.key")).unwrap();
     use ed25519_dalek::pkcs8::DecodePrivateKey;
     let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("sagat.json")).unwrap()).unwrap();
     sagat_ledger::Ledger::open(
         &data.join("log"),
         key,
-        sagat_ledger::LedgerOptions::default(),
+        sagat_ledger::LedgerOptions {
+            origin: config["origin"].as_str().unwrap().to_string(),
+            ..sagat_ledger::LedgerOptions::default()
+        },
     )
     .expect("open ledger")
 }

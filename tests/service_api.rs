@@ -311,6 +311,83 @@ async fn missing_or_unknown_credentials_are_401_problems() {
     r.problem(401, Some("code"), "valid-credential");
 }
 
+/// Authorization comes before the body on every write route of the OpenAPI document: with an
+/// empty or malformed body, no credential is 401 and the wrong one is 403 (never 400/422).
+#[tokio::test]
+async fn every_write_route_authorizes_before_it_reads_the_body() {
+    let e = env();
+    let token_a = org(&e, "org-a").await;
+    let token_b = org(&e, "org-b").await;
+    let (_, code_a) = volunteer(&e, "org-a", &token_a, "Aru").await;
+    let (vol_b, _) = volunteer(&e, "org-b", &token_b, "Bolat").await;
+    let session_a = session(&e, &code_a).await;
+    let doc = call(&e.state, Method::GET, "/api/openapi.json", Auth::None, None)
+        .await
+        .json();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let write = ["post", "put", "patch", "delete"].contains(&method.as_str());
+            // Signing in and out are for callers without (or with any) credential.
+            if !write || op.get("security").is_none() || path == "/api/v1/session" {
+                continue;
+            }
+            let uri = path
+                .replace("{org}", "org-b")
+                .replace(
+                    "{id}",
+                    if path.starts_with("/api/v1/volunteers/") {
+                        &vol_b
+                    } else {
+                        "x1"
+                    },
+                )
+                .replace("{cid}", "x1");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for body in [json!({}), json!({"unexpected": [1, 2]})] {
+                let r = call(
+                    &e.state,
+                    method.clone(),
+                    &uri,
+                    Auth::None,
+                    Some(body.clone()),
+                )
+                .await;
+                assert_eq!(
+                    r.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {uri} without a token: {}",
+                    r.text()
+                );
+                for (who, secret) in [
+                    ("org-a's token", token_a.as_str()),
+                    ("volunteer a's session", bearer_of(&session_a)),
+                ] {
+                    let r = call(
+                        &e.state,
+                        method.clone(),
+                        &uri,
+                        Auth::Bearer(secret),
+                        Some(body.clone()),
+                    )
+                    .await;
+                    assert!(
+                        r.status == StatusCode::FORBIDDEN || r.status == StatusCode::NOT_FOUND,
+                        "{method} {uri} with {who}: {} {}",
+                        r.status,
+                        r.text()
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 15,
+        "only {checked} write routes in the OpenAPI document"
+    );
+}
+
 #[tokio::test]
 async fn operator_only_actions_refuse_organizations_and_volunteers() {
     let e = env();
@@ -1105,6 +1182,11 @@ async fn tlog_tiles_read_paths_and_proofs() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.headers[header::CONTENT_TYPE], "application/octet-stream");
+    // A partial tile never changes either: its width is in its name.
+    assert_eq!(
+        r.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
     assert_eq!(r.body.len() as u64, 32 * size);
     let leaves: Vec<sagat_verifier::Hash> =
         r.body.chunks(32).map(|c| c.try_into().unwrap()).collect();
@@ -1136,16 +1218,40 @@ async fn tlog_tiles_read_paths_and_proofs() {
         rest = &rest[2 + n..];
     }
     assert!(rest.is_empty());
-    // Tiles that do not exist yet, and non-canonical names, are 404 problems.
+    // The same bundle gzip-compressed, for a client that accepts it.
+    let zipped = send(
+        &e.state,
+        Request::builder()
+            .uri(format!("/log/tile/entries/000.p/{size}"))
+            .header(header::ACCEPT_ENCODING, "br;q=1, gzip;q=0.8")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(zipped.status, StatusCode::OK);
+    assert_eq!(zipped.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(zipped.headers[header::VARY], "accept-encoding");
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped.body[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, r.body);
+    assert!(r.headers.get(header::CONTENT_ENCODING).is_none());
+    // Tiles that do not exist yet, and non-canonical names of tiles that do, are 404 problems.
     for bad in [
-        "/log/tile/0/000",
-        "/log/tile/0/000.p/255",
-        "/log/tile/1/000.p/1",
-        "/log/tile/0/0",
-        "/log/tile/00/000.p/1",
-        "/log/tile/entries/x000/000",
+        "/log/tile/0/000".to_string(),
+        "/log/tile/0/000.p/255".to_string(),
+        "/log/tile/1/000.p/1".to_string(),
+        "/log/tile/0/0".to_string(),
+        "/log/tile/00/000.p/1".to_string(),
+        "/log/tile/entries/x000/000".to_string(),
+        format!("/log/tile/0/x000/000.p/{size}"),
+        format!("/log/tile/entries/x000/000.p/{size}"),
+        format!("/log/tile/0/x000/x000/000.p/{size}"),
     ] {
-        call(&e.state, Method::GET, bad, Auth::None, None)
+        call(&e.state, Method::GET, &bad, Auth::None, None)
             .await
             .problem(404, Some("path"), "exists");
     }

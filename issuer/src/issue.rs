@@ -398,6 +398,8 @@ fn snapshot(
                         info.key_history.iter().map(|k| k.index).collect();
                     event_indices.push(info.registered_index);
                     event_indices.extend(info.suspended_at);
+                    // The update whose names are in force (the line's name is one of them).
+                    event_indices.extend(info.updated_index);
                     indices.extend(&event_indices);
                     orgs.insert(
                         a.org.clone(),

@@ -17,7 +17,7 @@ use sagat_verifier::{
     decode_evidence, decode_qr_text, open_status_list, open_trust_list, parse_credential,
     sign_event, verify_evidence, ActivityPublished, AttestationCorrected, AttestationRetracted,
     Category, Event, EventBody, HoursAttested, IssuerKeyRegistered, Names, OrganizationRegistered,
-    VolunteerEnrolled, EVENT_VERSION,
+    OrganizationUpdated, VolunteerEnrolled, EVENT_VERSION,
 };
 use sha2::{Digest, Sha256};
 
@@ -377,6 +377,94 @@ fn issued_certificate_scans_verifies_and_matches_the_ledger() {
     assert!(fonts
         .iter()
         .all(|f| f.2 == "yes" && f.3 == "yes" && f.0.contains('+')));
+}
+
+/// An organization renamed by `OrganizationUpdated`: new certificates and the trust list carry
+/// the new name (and the evidence holds the update that proves it); a certificate issued before
+/// keeps its old name and still verifies.
+#[test]
+fn a_renamed_organization_names_new_certificates_and_old_ones_keep_their_name() {
+    let mut w = small_world();
+    let issuer = w.issuer();
+    let before = issue(
+        &w.ledger,
+        &w.directory,
+        &issuer,
+        &IssueRequest::new(&volunteer(1), Lang::En),
+        now(),
+    )
+    .unwrap();
+    let renamed = Names {
+        en: "Almaty Green Society".into(),
+        kk: Some("Алматы жасыл қоғамы".into()),
+        ru: None,
+    };
+    let update = w.append(
+        &operator(),
+        EventBody::OrganizationUpdated(OrganizationUpdated {
+            org: org_id(1),
+            names: renamed.clone(),
+            region: Some("Алматы".into()),
+        }),
+    );
+    let after = issue(
+        &w.ledger,
+        &w.directory,
+        &issuer,
+        &IssueRequest::new(&volunteer(1), Lang::Kk),
+        now(),
+    )
+    .unwrap();
+    let line = |claims: &sagat_verifier::CredentialClaims| {
+        let at = w
+            .ledger
+            .read(|s| s.organization(&org_id(1)))
+            .unwrap()
+            .registered_index;
+        claims
+            .hours
+            .orgs
+            .iter()
+            .find(|o| o.org_index == at)
+            .unwrap()
+            .name
+            .clone()
+    };
+    assert_eq!(line(&before.claims), Some(org_names(1).en));
+    assert_eq!(line(&after.claims), renamed.kk);
+
+    // Both verify against their own evidence; the new one because its bundle holds the update.
+    let operator_verifier = w.ledger.operator_verifier();
+    let old_bundle = decode_evidence(&before.evidence).unwrap();
+    assert!(old_bundle.entries.iter().all(|e| e.index != update));
+    let old = verify_evidence(&before.claims, &old_bundle, &operator_verifier).unwrap();
+    let mut new_bundle = decode_evidence(&after.evidence).unwrap();
+    assert!(new_bundle.entries.iter().any(|e| e.index == update));
+    let new = verify_evidence(&after.claims, &new_bundle, &operator_verifier).unwrap();
+    let name_of = |s: &sagat_verifier::EvidenceSummary| {
+        s.organizations
+            .iter()
+            .find(|o| o.id == org_id(1))
+            .unwrap()
+            .name
+            .clone()
+    };
+    assert_eq!(name_of(&old), org_names(1).en);
+    assert_eq!(name_of(&new), renamed.en);
+    // Without the update the new name is not one the evidence gives the organization.
+    new_bundle.entries.retain(|e| e.index != update);
+    let err = verify_evidence(&after.claims, &new_bundle, &operator_verifier).unwrap_err();
+    assert!(err.to_string().contains("Алматы жасыл қоғамы"), "{err}");
+
+    // The trust list's directory names the organization as it is called now.
+    let json = export_trust_list(&w.ledger, &operator(), now()).unwrap();
+    let trust = open_trust_list(&json, &operator_verifier).unwrap();
+    let listed = trust
+        .organizations
+        .iter()
+        .find(|o| o.id == org_id(1))
+        .unwrap();
+    assert_eq!(listed.name, renamed.en);
 }
 
 #[test]

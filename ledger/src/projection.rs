@@ -127,6 +127,8 @@ pub struct OrgInfo {
     pub suspended_at: Option<u64>,
     /// Log index of its registration.
     pub registered_index: u64,
+    /// Log index of the `OrganizationUpdated` whose names and region are in force, if any.
+    pub updated_index: Option<u64>,
     /// Every key it had, oldest first; the last is the current one.
     pub key_history: Vec<KeyHistoryEntry>,
 }
@@ -332,6 +334,7 @@ impl State {
             key_id: hex::encode(key_id(&org.key)),
             suspended: org.suspended_at != NONE,
             suspended_at: opt_index(org.suspended_at),
+            updated_index: opt_index(org.updated_at),
             registered_index: u64::from(org.registered),
             key_history: org
                 .keys

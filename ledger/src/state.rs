@@ -95,6 +95,12 @@ enum Undo {
         org: u32,
         suspended_at: u32,
     },
+    OrgUpdated {
+        org: u32,
+        names: Names,
+        region: Option<String>,
+        updated_at: u32,
+    },
     VolunteerEnrolled,
     ActivityPublished,
     HoursAttested,
@@ -126,6 +132,8 @@ pub(crate) struct Org {
     pub(crate) keys: Vec<(u32, VerifyingKey)>,
     /// Index of the suspension in force, or [`NONE`].
     pub(crate) suspended_at: u32,
+    /// Index of the `OrganizationUpdated` whose names and region are in force, or [`NONE`].
+    pub(crate) updated_at: u32,
 }
 
 #[derive(Debug)]
@@ -484,7 +492,8 @@ impl State {
     /// - organizations: `org-unique`, `public-key` (32 bytes, a curve point, not small-order;
     ///   a rotation must change the key), `required-text` (English name), `text-format` (every
     ///   name, title, place, region and issuer name: [`sagat_verifier::check_human_text`]), `org-status`
-    ///   (suspend only an active organization, reinstate only a suspended one);
+    ///   (suspend only an active organization, reinstate only a suspended one),
+    ///   `org-update-changes` (an `OrganizationUpdated` must change the names or the region);
     /// - volunteers and activities: `volunteer-unique`, `activity-unique`, `date-format`,
     ///   `date-range` (not before 2000-01-01; days worked not after `today`), `activity-dates`
     ///   (from ≤ to);
@@ -596,6 +605,17 @@ impl State {
             Undo::OrgSuspended { org } => self.orgs[org as usize].suspended_at = NONE,
             Undo::OrgReinstated { org, suspended_at } => {
                 self.orgs[org as usize].suspended_at = suspended_at
+            }
+            Undo::OrgUpdated {
+                org,
+                names,
+                region,
+                updated_at,
+            } => {
+                let o = &mut self.orgs[org as usize];
+                o.names = names;
+                o.region = region;
+                o.updated_at = updated_at;
             }
             Undo::VolunteerEnrolled => {
                 let v = self.volunteers.pop().expect("enrolled volunteer");
@@ -851,6 +871,7 @@ impl State {
                     registered: index,
                     keys: vec![(index, key)],
                     suspended_at: NONE,
+                    updated_at: NONE,
                 });
                 self.org_index.insert(r.org.clone(), pos);
                 Ok(Undo::OrgRegistered)
@@ -869,6 +890,30 @@ impl State {
                 o.key = key;
                 o.keys.push((index, key));
                 Ok(Undo::OrgKeyRotated { org })
+            }
+            EventBody::OrganizationUpdated(u) => {
+                check.names("names", &u.names)?;
+                if let Some(region) = &u.region {
+                    check.human("region", region, sagat_verifier::MAX_NAME_CHARS)?;
+                }
+                let o = self.org(check, &u.org)?;
+                if o.names == u.names && o.region == u.region {
+                    return Err(check.fail(
+                        "org-update-changes",
+                        format!(
+                            "the update changes nothing: {} already has these names and region",
+                            u.org
+                        ),
+                    ));
+                }
+                let org = self.org_pos(&u.org);
+                let o = &mut self.orgs[org as usize];
+                Ok(Undo::OrgUpdated {
+                    org,
+                    names: std::mem::replace(&mut o.names, u.names.clone()),
+                    region: std::mem::replace(&mut o.region, u.region.clone()),
+                    updated_at: std::mem::replace(&mut o.updated_at, index),
+                })
             }
             EventBody::OrganizationSuspended(r) => {
                 let o = self.org(check, &r.org)?;

@@ -7,7 +7,8 @@ use sagat_verifier::{
     decode_signed_event, parse_date, sign_event, ActivityPublished, AttestationCorrected,
     AttestationRetracted, Category, CredentialIssued, CredentialRevoked, Event, EventBody,
     HoursAttested, IssuerKeyRegistered, Names, OrganizationKeyRotated, OrganizationRegistered,
-    OrganizationStatusChanged, Sign1, SignedEvent, VolunteerEnrolled, EVENT_VERSION,
+    OrganizationStatusChanged, OrganizationUpdated, Sign1, SignedEvent, VolunteerEnrolled,
+    EVENT_VERSION,
 };
 
 const TODAY: &str = "2026-05-10";
@@ -615,6 +616,49 @@ fn every_name_title_place_and_region_follows_the_human_text_rule() {
         en: "Astana Youth Centre".into(),
     };
     w.ok(org(fine, Some("Astana")), &op);
+}
+
+/// `OrganizationUpdated`: operator-signed, of a registered organization, names under the same
+/// rules as at registration, a real change; its names and region replace the old ones.
+#[test]
+fn an_organization_update_replaces_names_and_region() {
+    let (mut w, ka, _kb, _v) = World::standard();
+    let op = w.operator.clone();
+    let update = |org: &str, en: &str, region: Option<&str>| {
+        EventBody::OrganizationUpdated(OrganizationUpdated {
+            org: org.into(),
+            names: Names {
+                en: en.into(),
+                kk: Some("Жаңа атау".into()),
+                ru: None,
+            },
+            region: region.map(str::to_string),
+        })
+    };
+    w.refuse(update("org-a", "Renamed", None), &ka, "kid");
+    w.refuse(update("org-x", "Renamed", None), &op, "org-exists");
+    w.refuse(update("org-a", "Renamed\u{7f}", None), &op, "text-format");
+    w.refuse(update("org-a", " ", None), &op, "required-text");
+    let applied = w.ok(update("org-a", "Renamed centre", Some("Almaty")), &op);
+    let info = w.state.organization("org-a").unwrap();
+    assert_eq!(info.names.en, "Renamed centre");
+    assert_eq!(info.names.kk.as_deref(), Some("Жаңа атау"));
+    assert_eq!(info.region.as_deref(), Some("Almaty"));
+    assert_eq!(info.updated_index, Some(applied.index));
+    assert_eq!(
+        info.registered_index, 0,
+        "the registration stays the organization's identity"
+    );
+    w.refuse(
+        update("org-a", "Renamed centre", Some("Almaty")),
+        &op,
+        "org-update-changes",
+    );
+    // Dropping the region is a change; the older update is no longer the one in force.
+    let again = w.ok(update("org-a", "Renamed centre", None), &op);
+    let info = w.state.organization("org-a").unwrap();
+    assert_eq!(info.region, None);
+    assert_eq!(info.updated_index, Some(again.index));
 }
 
 // ---- volunteers and activities ----

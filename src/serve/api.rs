@@ -30,7 +30,9 @@ use sagat_verifier::{
     Signer, VolunteerEnrolled,
 };
 
-use super::auth::{Caller, SESSION_COOKIE};
+use super::auth::{
+    Caller, OperatorCaller, OrgCaller, OrgOrOperatorCaller, VolunteerCaller, SESSION_COOKIE,
+};
 use super::backend::{self, Landed};
 use super::error::{ApiResult, AppError, Problem, RowError};
 use super::AppState;
@@ -125,7 +127,7 @@ pub fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_orgs, register_org))
-        .routes(routes!(get_org))
+        .routes(routes!(get_org, update_org))
         .routes(routes!(mint_org_token))
         .routes(routes!(list_tokens))
         .routes(routes!(revoke_token))
@@ -340,6 +342,50 @@ pub async fn get_org(
         .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))
 }
 
+/// Body of `PATCH /api/v1/orgs/{org}`: the fields to change; absent ones keep their value, and
+/// an empty text removes an optional one (Kazakh or Russian name, region).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrg {
+    /// New English name.
+    pub name_en: Option<String>,
+    /// New Kazakh name (`""` removes it).
+    pub name_kk: Option<String>,
+    /// New Russian name (`""` removes it).
+    pub name_ru: Option<String>,
+    /// New region (`""` removes it).
+    pub region: Option<String>,
+}
+
+/// Records an organization's new names or region (operator): an `OrganizationUpdated` entry.
+/// New certificates, the trust list and the pages use the new names; certificates issued before
+/// keep the ones they were issued with.
+#[utoipa::path(patch, path = "/api/v1/orgs/{org}", tag = "operator", request_body = UpdateOrg,
+    security(("bearer" = [])),
+    params(("org" = String, Path, description = "Organization id")),
+    responses((status = 200, body = Landed), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_org(
+    State(state): State<AppState>,
+    _: OperatorCaller,
+    Path(org): Path<String>,
+    ApiJson(req): ApiJson<UpdateOrg>,
+) -> ApiResult<Json<Landed>> {
+    let changes = crate::app::OrgChanges {
+        name_en: req.name_en,
+        name_kk: req.name_kk,
+        name_ru: req.name_ru,
+        region: req.region,
+    };
+    let body = state
+        .app
+        .organization_update(&org, &changes)
+        .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))?;
+    let (_, landed) = backend::append_as_operator(&state, body)
+        .await
+        .map_err(with_rule_field)?;
+    Ok(Json(landed))
+}
+
 /// Body of `POST /api/v1/orgs`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -378,10 +424,9 @@ pub struct OrgRegistered {
     responses((status = 201, body = OrgRegistered), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn register_org(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OperatorCaller,
     ApiJson(req): ApiJson<RegisterOrg>,
 ) -> ApiResult<Response> {
-    caller.require_operator()?;
     Ok(created(register_org_inner(&state, req).await?))
 }
 
@@ -483,11 +528,10 @@ pub fn mint_ttl(days: Option<u32>) -> ApiResult<Option<i64>> {
     responses((status = 201, body = MintedToken), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn mint_org_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OperatorCaller,
     Path(org): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    caller.require_operator()?;
     let req: MintToken = if body.iter().all(u8::is_ascii_whitespace) {
         MintToken::default()
     } else {
@@ -559,9 +603,8 @@ impl From<crate::tokens::TokenInfo> for TokenView {
     responses((status = 200, body = Vec<TokenView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OperatorCaller,
 ) -> ApiResult<Json<Vec<TokenView>>> {
-    caller.require_operator()?;
     Ok(Json(
         state
             .tokens
@@ -579,10 +622,9 @@ pub async fn list_tokens(
     responses((status = 200, description = "The revoked token", body = TokenView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OperatorCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TokenView>> {
-    caller.require_operator()?;
     match state
         .tokens
         .revoke_token(&id, now())
@@ -653,7 +695,7 @@ pub async fn change_org_status(
     responses((status = 200, body = Landed), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn suspend_org(
     State(state): State<AppState>,
-    caller: Caller,
+    OperatorCaller(caller): OperatorCaller,
     Path(org): Path<String>,
     ApiJson(reason): ApiJson<Reason>,
 ) -> ApiResult<Json<Landed>> {
@@ -666,7 +708,7 @@ pub async fn suspend_org(
     responses((status = 200, body = Landed), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn reinstate_org(
     State(state): State<AppState>,
-    caller: Caller,
+    OperatorCaller(caller): OperatorCaller,
     Path(org): Path<String>,
     ApiJson(reason): ApiJson<Reason>,
 ) -> ApiResult<Json<Landed>> {
@@ -695,10 +737,9 @@ pub struct RegisterIssuer {
     responses((status = 201, body = Landed), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn register_issuer(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OperatorCaller,
     ApiJson(req): ApiJson<RegisterIssuer>,
 ) -> ApiResult<Response> {
-    caller.require_operator()?;
     let key = sagat_verifier::parse_public_key(&req.public_key)
         .map_err(|e| AppError::invalid("public_key", "public-key", e.to_string()))?;
     if req.name.trim().is_empty() {
@@ -727,11 +768,10 @@ pub async fn register_issuer(
     responses((status = 200, body = Landed), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn revoke_credential(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OperatorCaller,
     Path(id): Path<String>,
     ApiJson(reason): ApiJson<Reason>,
 ) -> ApiResult<Json<Landed>> {
-    caller.require_operator()?;
     check_id128("id", &id)?;
     let reason = reason_text(&reason)?;
     if !state.app.ledger.read(|s| s.credential(&id).is_some()) {
@@ -892,12 +932,11 @@ pub fn activity_body(
     responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn publish_activity(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path(org): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<PublishActivity>,
 ) -> ApiResult<Response> {
-    caller.require_org(&org)?;
     let key = backend::IdempotencyKey::from_headers(&headers)?;
     let id = backend::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
     let (id, body) = activity_body(&org, req, id)?;
@@ -1023,11 +1062,10 @@ pub async fn enroll(
     responses((status = 201, body = Enrolled), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn enroll_volunteer(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path(org): Path<String>,
     ApiJson(req): ApiJson<EnrollVolunteer>,
 ) -> ApiResult<Response> {
-    caller.require_org(&org)?;
     Ok(created(enroll(&state, &org, &req.name, req.contact).await?))
 }
 
@@ -1076,12 +1114,9 @@ pub fn refuse_if_suspended(state: &AppState, org: &str) -> ApiResult<()> {
     responses((status = 201, body = AccessCode), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn reissue_access_code(
     State(state): State<AppState>,
-    caller: Caller,
+    OrgOrOperatorCaller(caller): OrgOrOperatorCaller,
     Path((org, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    if caller.require_operator().is_err() {
-        caller.require_org(&org)?;
-    }
     check_id128("id", &id)?;
     let operator = caller.require_operator().is_ok();
     if !operator {
@@ -1163,12 +1198,11 @@ pub fn attest_body(org: &str, req: Attest, id: String) -> ApiResult<(String, Eve
     responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn attest(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path(org): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<Attest>,
 ) -> ApiResult<Response> {
-    caller.require_org(&org)?;
     let key = backend::IdempotencyKey::from_headers(&headers)?;
     let id = backend::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
     let (id, body) = attest_body(&org, req, id)?;
@@ -1226,10 +1260,9 @@ pub fn attestations_of(state: &AppState, org: &str) -> Vec<AttestationView> {
     responses((status = 200, body = Vec<AttestationView>), (status = 403, body = Problem)))]
 pub async fn list_attestations(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path(org): Path<String>,
 ) -> ApiResult<Json<Vec<AttestationView>>> {
-    caller.require_org(&org)?;
     Ok(Json(attestations_of(&state, &org)))
 }
 
@@ -1457,12 +1490,11 @@ fn dry_run(
     responses((status = 201, body = CsvAccepted), (status = 200, description = "Replay of an earlier upload with the same Idempotency-Key: its result (`duplicate: true`)", body = CsvAccepted), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn attest_csv(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path(org): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    caller.require_org(&org)?;
     let key = backend::IdempotencyKey::from_headers(&headers)?;
     let bytes = read_limited(body, state.max_upload_bytes).await?;
     let accepted = attest_csv_bytes(&state, &org, &bytes, key.as_ref()).await?;
@@ -1495,11 +1527,10 @@ pub async fn read_limited(body: Body, limit: usize) -> ApiResult<Bytes> {
     responses((status = 201, body = Landed), (status = 200, description = "Idempotent resend", body = Landed), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn post_signed_event(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path(org): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    caller.require_org(&org)?;
     // One decode, off the reactor: the ledger decodes the entry and this check sees the
     // decoded event before anything is appended.
     let landed = backend::append_checked(&state, body.to_vec(), move |signed| {
@@ -1550,12 +1581,11 @@ pub struct Correct {
     responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn correct_attestation(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path((org, id)): Path<(String, String)>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<Correct>,
 ) -> ApiResult<Response> {
-    caller.require_org(&org)?;
     let key = backend::IdempotencyKey::from_headers(&headers)?;
     let body = correct_body(&org, &id, req)?;
     let event = backend::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
@@ -1583,12 +1613,11 @@ pub fn correct_body(org: &str, id: &str, req: Correct) -> ApiResult<EventBody> {
     responses((status = 201, body = Created), (status = 200, description = "Replay of an earlier request with the same Idempotency-Key: its result", body = Created), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem), (status = 422, body = Problem), (status = 503, description = "Storage failure: `rule` says whether it was recorded", body = Problem, content_type = "application/problem+json")))]
 pub async fn retract_attestation(
     State(state): State<AppState>,
-    caller: Caller,
+    _: OrgCaller,
     Path((org, id)): Path<(String, String)>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<Reason>,
 ) -> ApiResult<Response> {
-    caller.require_org(&org)?;
     let key = backend::IdempotencyKey::from_headers(&headers)?;
     let body = retract_body(&org, &id, &req)?;
     let event = backend::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
@@ -1736,10 +1765,9 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
     responses((status = 200, description = "Hours projection", body = Object), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn volunteer_hours(
     State(state): State<AppState>,
-    caller: Caller,
+    _: VolunteerCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    caller.require_volunteer(&id)?;
     let hours = state
         .app
         .ledger
@@ -1769,10 +1797,9 @@ pub struct CredentialView {
     responses((status = 200, body = Vec<CredentialView>), (status = 403, body = Problem)))]
 pub async fn list_certificates(
     State(state): State<AppState>,
-    caller: Caller,
+    _: VolunteerCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<CredentialView>>> {
-    caller.require_volunteer(&id)?;
     Ok(Json(credentials_of(&state, &id)))
 }
 
@@ -1891,11 +1918,10 @@ pub async fn issue_for(
     responses((status = 201, body = Issued), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn issue_certificate(
     State(state): State<AppState>,
-    caller: Caller,
+    _: VolunteerCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<IssueCertificate>,
 ) -> ApiResult<Response> {
-    caller.require_volunteer(&id)?;
     Ok(created(issue_for(&state, &id, req).await?))
 }
 

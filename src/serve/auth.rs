@@ -4,7 +4,9 @@
 //! session secret `sgt-s-…`), then the `sagat_session` cookie (a web session of any role). A
 //! present but unknown credential is a 401 just like a missing one; the right credential for the
 //! wrong role or the wrong organization is a 403 naming the rule (`role-operator`,
-//! `role-organization`, `org-scope`, `own-data-only`).
+//! `role-organization`, `org-scope`, `own-data-only`). Handlers take the role they need as an
+//! extractor ([`OperatorCaller`], [`OrgCaller`], [`OrgOrOperatorCaller`], [`VolunteerCaller`])
+//! before the body, so authorization always comes before body validation.
 //!
 //! CSRF: the JSON API's writes (every method but GET and HEAD) never take the cookie — a
 //! browser attaches cookies to cross-site requests, never an `Authorization` header — so they
@@ -18,7 +20,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 
@@ -151,6 +153,77 @@ impl FromRequestParts<AppState> for Caller {
         };
         state.limiter.check(&secret)?;
         Ok(Caller { role })
+    }
+}
+
+/// The value of the matched route's path parameter `name` (percent-decoded), if any.
+async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> Option<String> {
+    let params = RawPathParams::from_request_parts(parts, state).await.ok()?;
+    params
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The operator. As an extractor it authorizes from the request's head alone, so a caller
+/// without the right token gets 401/403 before any body is read or validated.
+#[derive(Debug, Clone)]
+pub struct OperatorCaller(pub Caller);
+
+impl FromRequestParts<AppState> for OperatorCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_operator()?;
+        Ok(OperatorCaller(caller))
+    }
+}
+
+/// Organization `{org}` of the route's path itself (its own token), authorized before the body.
+#[derive(Debug, Clone)]
+pub struct OrgCaller(pub Caller);
+
+impl FromRequestParts<AppState> for OrgCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let org = path_param(parts, state, "org").await.unwrap_or_default();
+        caller.require_org(&org)?;
+        Ok(OrgCaller(caller))
+    }
+}
+
+/// Organization `{org}` of the path or the operator, authorized before the body.
+#[derive(Debug, Clone)]
+pub struct OrgOrOperatorCaller(pub Caller);
+
+impl FromRequestParts<AppState> for OrgOrOperatorCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.require_operator().is_err() {
+            let org = path_param(parts, state, "org").await.unwrap_or_default();
+            caller.require_org(&org)?;
+        }
+        Ok(OrgOrOperatorCaller(caller))
+    }
+}
+
+/// Volunteer `{id}` of the route's path themself (their session), authorized before the body.
+#[derive(Debug, Clone)]
+pub struct VolunteerCaller(pub Caller);
+
+impl FromRequestParts<AppState> for VolunteerCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let id = path_param(parts, state, "id").await.unwrap_or_default();
+        caller.require_volunteer(&id)?;
+        Ok(VolunteerCaller(caller))
     }
 }
 

@@ -323,7 +323,12 @@ pub fn serve_command(
         crate::app::open(data)?
     } else {
         let app = crate::app::init(data, crate::app::Config::default(), crate::app::now())?;
-        println!("initialized {}; operator verifier key:", data.display());
+        println!(
+            "initialized {}; log origin {} (generated, unique to this log; `sagat init --origin` names a real one)",
+            data.display(),
+            app.config.origin
+        );
+        println!("operator verifier key:");
         println!("{}", app.operator_vkey());
         app
     };

@@ -46,6 +46,9 @@ pub enum EventBody {
     OrganizationSuspended(OrganizationStatusChanged),
     /// Operator lifts a suspension.
     OrganizationReinstated(OrganizationStatusChanged),
+    /// Operator records an organization's new names and region (they replace the old ones
+    /// from this entry on; certificates issued before keep the names they were issued with).
+    OrganizationUpdated(OrganizationUpdated),
     /// A volunteer id enters the ledger (operator- or organization-signed).
     VolunteerEnrolled(VolunteerEnrolled),
     /// An organization publishes an activity that attestations may refer to.
@@ -84,6 +87,7 @@ impl EventBody {
             EventBody::OrganizationKeyRotated(_) => "OrganizationKeyRotated",
             EventBody::OrganizationSuspended(_) => "OrganizationSuspended",
             EventBody::OrganizationReinstated(_) => "OrganizationReinstated",
+            EventBody::OrganizationUpdated(_) => "OrganizationUpdated",
             EventBody::VolunteerEnrolled(_) => "VolunteerEnrolled",
             EventBody::ActivityPublished(_) => "ActivityPublished",
             EventBody::HoursAttested(_) => "HoursAttested",
@@ -140,6 +144,7 @@ impl EventBody {
             | EventBody::OrganizationKeyRotated(_)
             | EventBody::OrganizationSuspended(_)
             | EventBody::OrganizationReinstated(_)
+            | EventBody::OrganizationUpdated(_)
             | EventBody::IssuerKeyRegistered(_) => Signer::Operator,
             EventBody::VolunteerEnrolled(e) => match &e.org {
                 Some(org) => Signer::Organization(org.clone()),
@@ -418,6 +423,20 @@ pub struct OrganizationKeyRotated {
     /// The new Ed25519 public key (32 bytes); the old one stops being valid at this entry.
     #[serde(with = "serde_bytes")]
     pub public_key: Vec<u8>,
+}
+
+/// Body of `OrganizationUpdated`: the organization's names and region from this entry on, in
+/// full (an absent `region` means it has none any more), replacing those of its registration or
+/// its previous update.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationUpdated {
+    /// Organization id (unchanged: the id is the organization's identity in the log).
+    pub org: String,
+    /// Display names.
+    pub names: Names,
+    /// Region (oblast or city of republican significance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// Body of `OrganizationSuspended` and `OrganizationReinstated`.

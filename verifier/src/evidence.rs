@@ -12,7 +12,9 @@
 //! Entries are in ascending index order, each index once. The bundle holds: every counted
 //! `HoursAttested` and every `AttestationCorrected` of those attestations; the
 //! `OrganizationRegistered`, `OrganizationKeyRotated`, `OrganizationSuspended` and
-//! `OrganizationReinstated` events of their organizations; the issuer's `IssuerKeyRegistered`;
+//! `OrganizationReinstated` events of their organizations, and their latest
+//! `OrganizationUpdated` (whose names replace the registration's); the issuer's
+//! `IssuerKeyRegistered`;
 //! and the `CredentialIssued` entry if it was appended before the checkpoint.
 //!
 //! What the deep check ([`verify_evidence`]) proves, and what it cannot: each entry is in the
@@ -259,18 +261,20 @@ pub struct EvidenceSummary {
     /// the evidence, if it rotated).
     pub issuer_keys: Vec<VerifyingKey>,
     /// The organizations of the credential's lines, resolved from the evidence: the log index of
-    /// each `OrganizationRegistered` entry, the organization id and its English name.
+    /// each `OrganizationRegistered` entry, the organization id and its English name at the
+    /// checkpoint (that of its latest `OrganizationUpdated` in the evidence, if any).
     pub organizations: Vec<EvidenceOrganization>,
 }
 
-/// An organization as its signed `OrganizationRegistered` entry in the evidence names it.
+/// An organization as its signed `OrganizationRegistered` entry (and latest `OrganizationUpdated`)
+/// in the evidence names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvidenceOrganization {
     /// Log index of the `OrganizationRegistered` entry (a credential line's `org`).
     pub log_index: u64,
     /// Organization id.
     pub id: String,
-    /// Its English name (the one every registration has).
+    /// Its English name (the one every registration and update has), as of the checkpoint.
     pub name: String,
 }
 
@@ -293,13 +297,15 @@ struct Counted {
 /// 1. the checkpoint note is signed by `operator` and has the credential's tree size and root;
 /// 2. every entry's inclusion proof leads to that root (RFC 6962 §2.1.1);
 /// 3. every entry is a well-formed signed event; walking them in log order, operator events
-///    (organization registration, rotation, suspension, issuer keys) verify with the operator key,
+///    (organization registration, rotation, suspension, update, issuer keys) verify with the
+///    operator key,
 ///    and organization events verify with the organization key current at their index;
 /// 4. the `HoursAttested` entries are exactly the credential's counted attestations, all of one
 ///    volunteer, none retracted; corrections (the latest one wins) replace date and minutes;
 /// 5. every date is in the credential's period; each organization line names the log index of an
 ///    `OrganizationRegistered` entry in the evidence and has exactly the attested
-///    minutes, first and last day, and a name the organization registered; the grouped remainder
+///    minutes, first and last day, and a name the organization has at the checkpoint (its
+///    registration's, or its latest update's); the grouped remainder
 ///    and the total add up;
 /// 6. the issuer was registered by the operator, and a `CredentialIssued` entry, if present,
 ///    names this credential id and status index.
@@ -429,6 +435,22 @@ pub fn verify_evidence(
                     }
                 })?;
                 state.key = key;
+            }
+            EventBody::OrganizationUpdated(u) => {
+                by_operator()?;
+                let registered = registrations
+                    .values_mut()
+                    .find(|r| r.id == u.org)
+                    .ok_or_else(|| EvidenceError::UnregisteredOrganization {
+                        index,
+                        org: u.org.clone(),
+                    })?;
+                // The names in force at the checkpoint: the latest update's replace the rest.
+                registered.name = u.names.en.clone();
+                let mut names = vec![u.names.en.clone()];
+                names.extend(u.names.kk.iter().cloned());
+                names.extend(u.names.ru.iter().cloned());
+                org_names.insert(u.org.clone(), names);
             }
             EventBody::OrganizationSuspended(s) | EventBody::OrganizationReinstated(s) => {
                 by_operator()?;
@@ -566,7 +588,7 @@ pub fn verify_evidence(
         // to fit the QR code, and a verifier shows the name the trust list or evidence gives.
         if let Some(name) = line.name.as_ref().filter(|n| !names.contains(n)) {
             return Err(mismatch(format!(
-                "name {name:?} is not a name the organization registered"
+                "name {name:?} is not a name the organization has at the credential's checkpoint"
             )));
         }
     }

@@ -48,8 +48,9 @@ pub use event::{
     check_human_text, is_valid_id128, text_commitment, ActivityPublished, AttestationCorrected,
     AttestationRetracted, Category, CredentialIssued, CredentialRevoked, Event, EventBody,
     FreeText, HoursAttested, IssuerKeyRegistered, Names, OrganizationKeyRotated,
-    OrganizationRegistered, OrganizationStatusChanged, Signer, VolunteerEnrolled, EVENT_VERSION,
-    MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_ROLE_CHARS, TEXT_COMMITMENT_DOMAIN, TEXT_SALT_LEN,
+    OrganizationRegistered, OrganizationStatusChanged, OrganizationUpdated, Signer,
+    VolunteerEnrolled, EVENT_VERSION, MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_ROLE_CHARS,
+    TEXT_COMMITMENT_DOMAIN, TEXT_SALT_LEN,
 };
 pub use evidence::{
     decode_evidence, encode_evidence, verify_evidence, EvidenceBundle, EvidenceEntry,

@@ -59,7 +59,8 @@ pub struct DirectoryOrganization {
     pub log_index: u64,
     /// Organization id.
     pub id: String,
-    /// Its English display name (as registered).
+    /// Its English display name, in force when the list was signed (`OrganizationUpdated`
+    /// replaces the registered one).
     pub name: String,
 }
 
