@@ -57,8 +57,13 @@ proptest! {
             let raw = base45::decode(&text[4..]).unwrap();
             format!("VH1:{}", base45::encode(mutate(raw))).into_bytes()
         } else {
-            encode_qr_text(&mutate(cose)).into_bytes()
+            encode_qr_text(&mutate(cose.clone())).into_bytes()
         };
+        // A zlib stream has more than one form for the same bytes (the header's level bits, the
+        // unused bits of a stored block's header; docs/formats.md §1.3 allows any level): such a
+        // change carries the very same signed credential, so it is not a mutation of it.
+        let text = String::from_utf8(input.clone()).unwrap();
+        prop_assume!(decode_qr_text(&text).ok() != Some(cose));
         let v = verify_credential(&input, Some(&trust()), None, fx::NOW);
         prop_assert!(!v.status.is_valid(), "mutation accepted: {:?}", v.status);
     }
