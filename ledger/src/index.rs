@@ -1,5 +1,6 @@
-//! Indexes in sled 0.34: entry index → file offset, event id → entry index, and the number of
-//! entries they cover (`applied_through`).
+//! The index in sled 0.34: entry index → file offset, and the number of entries it covers
+//! (`applied_through`). (Event ids are looked up in the rule state; an `ids` tree written by
+//! earlier versions is dropped on open.)
 //!
 //! sled is never the only copy of anything: every value here is derived from the log file and is
 //! rebuilt from it on open when sled is behind, ahead (it saw writes the log lost in a crash),
@@ -20,10 +21,9 @@ pub(crate) struct Index {
     path: PathBuf,
     db: sled::Db,
     offsets: sled::Tree,
-    ids: sled::Tree,
 }
 
-fn try_open(path: &Path) -> sled::Result<(sled::Db, sled::Tree, sled::Tree)> {
+fn try_open(path: &Path) -> sled::Result<(sled::Db, sled::Tree)> {
     let db = sled::Config::new()
         .path(path)
         .cache_capacity(16 << 20)
@@ -31,15 +31,16 @@ fn try_open(path: &Path) -> sled::Result<(sled::Db, sled::Tree, sled::Tree)> {
         .mode(sled::Mode::HighThroughput)
         .open()?;
     let offsets = db.open_tree("offsets")?;
-    let ids = db.open_tree("ids")?;
-    Ok((db, offsets, ids))
+    // Written by earlier versions, read by nothing: its space back.
+    db.drop_tree("ids")?;
+    Ok((db, offsets))
 }
 
 impl Index {
     /// Opens the index at `path`; when sled cannot open it, deletes it and starts empty (it is
     /// rebuilt from the log).
     pub(crate) fn open(path: &Path) -> Result<Index, Error> {
-        let (db, offsets, ids) = match try_open(path) {
+        let (db, offsets) = match try_open(path) {
             Ok(t) => t,
             Err(_first) => {
                 if path.exists() {
@@ -55,7 +56,6 @@ impl Index {
             path: path.to_owned(),
             db,
             offsets,
-            ids,
         })
     }
 
@@ -86,29 +86,16 @@ impl Index {
         }
     }
 
-    /// Index of the entry with event id `id`.
-    pub(crate) fn index_of(&self, id: &str) -> Option<u64> {
-        match self.ids.get(id.as_bytes()) {
-            Ok(Some(v)) if v.len() == 8 => {
-                Some(u64::from_be_bytes(v.as_ref().try_into().expect("8 bytes")))
-            }
-            _ => None,
-        }
-    }
-
-    /// Records entries `first..first+items.len()` (offset, event id) and moves `applied_through`.
-    /// In memory only: sled's background flusher makes it durable later.
-    pub(crate) fn record(&self, first: u64, items: &[(u64, String)]) -> Result<(), Error> {
-        let mut offsets = sled::Batch::default();
-        let mut ids = sled::Batch::default();
-        for (i, (offset, id)) in items.iter().enumerate() {
+    /// Records the file offsets of entries `first..first+offsets.len()` and moves
+    /// `applied_through`. In memory only: sled's background flusher makes it durable later.
+    pub(crate) fn record(&self, first: u64, offsets: &[u64]) -> Result<(), Error> {
+        let mut batch = sled::Batch::default();
+        for (i, offset) in offsets.iter().enumerate() {
             let index = first + i as u64;
-            offsets.insert(&index.to_be_bytes(), &offset.to_be_bytes());
-            ids.insert(id.as_bytes(), &index.to_be_bytes());
+            batch.insert(&index.to_be_bytes(), &offset.to_be_bytes());
         }
-        self.offsets.apply_batch(offsets).map_err(|e| self.err(e))?;
-        self.ids.apply_batch(ids).map_err(|e| self.err(e))?;
-        let through = first + items.len() as u64;
+        self.offsets.apply_batch(batch).map_err(|e| self.err(e))?;
+        let through = first + offsets.len() as u64;
         self.db
             .insert(APPLIED_THROUGH, &through.to_be_bytes())
             .map_err(|e| self.err(e))?;
@@ -118,7 +105,6 @@ impl Index {
     /// Forgets everything (before a rebuild).
     pub(crate) fn clear(&self) -> Result<(), Error> {
         self.offsets.clear().map_err(|e| self.err(e))?;
-        self.ids.clear().map_err(|e| self.err(e))?;
         self.db.remove(APPLIED_THROUGH).map_err(|e| self.err(e))?;
         Ok(())
     }

@@ -21,6 +21,7 @@
 //! records up to the last whole checkpoint: a request's entries are never kept without the
 //! checkpoint written with them, so a request is all-or-nothing through any crash.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -187,6 +188,9 @@ struct Shared {
     log_path: PathBuf,
     index: Index,
     index_broken: AtomicBool,
+    /// File offsets of entries written but not yet recorded in [`Shared::index`] by the indexer
+    /// thread, by the index of a round's first entry; readers look here first.
+    unindexed: Mutex<BTreeMap<u64, Vec<u64>>>,
     stopped: Mutex<Option<String>>,
     /// The last failed (and undone) write, until a write succeeds again.
     write_failure: Mutex<Option<String>>,
@@ -253,6 +257,10 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct Ledger {
     inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn read_lock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -449,7 +457,7 @@ impl Ledger {
         };
 
         let index = Index::open(&dir.join("index"))?;
-        catch_up_index(&index, &log, &offsets)?;
+        catch_up_index(&index, &offsets)?;
         drop(offsets);
 
         let log_reader = log.syncer()?;
@@ -462,6 +470,7 @@ impl Ledger {
             log_path: log_path.clone(),
             index,
             index_broken: AtomicBool::new(false),
+            unindexed: Mutex::new(BTreeMap::new()),
             stopped: Mutex::new(None),
             write_failure: Mutex::new(None),
             recovery,
@@ -469,6 +478,14 @@ impl Ledger {
         });
         let (tx, rx) = mpsc::channel::<Request>();
         let (sync_tx, sync_rx) = mpsc::channel::<SyncJob>();
+        let (index_tx, index_rx) = mpsc::channel::<IndexJob>();
+        let indexer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("sagat-ledger-index".into())
+                .spawn(move || indexer_loop(&shared, index_rx))
+                .map_err(|e| Error::io(dir, e))?
+        };
         let sync_file = log.syncer()?;
         let syncer = {
             let shared = shared.clone();
@@ -488,6 +505,7 @@ impl Ledger {
                 origin: options.origin.clone(),
                 threads: options.verify_threads.max(1),
                 sync_tx,
+                index_tx,
             };
             std::thread::Builder::new()
                 .name("sagat-ledger-writer".into())
@@ -498,7 +516,8 @@ impl Ledger {
             inner: Arc::new(Inner {
                 shared,
                 tx: Mutex::new(Some(tx)),
-                threads: Mutex::new(vec![writer, syncer]),
+                // Joined in this order: the writer's end closes the indexer's channel.
+                threads: Mutex::new(vec![writer, syncer, indexer]),
                 verifier,
                 _lock: lock,
             }),
@@ -897,9 +916,12 @@ impl Ledger {
                 "the index failed earlier; reopen the ledger to rebuild it".into(),
             ));
         }
-        let offset = shared
-            .index
-            .offset(index)
+        let unindexed = lock(&shared.unindexed)
+            .range(..=index)
+            .next_back()
+            .and_then(|(first, offsets)| offsets.get((index - first) as usize).copied());
+        let offset = unindexed
+            .or_else(|| shared.index.offset(index))
             .ok_or_else(|| index_err(format!("no offset for entry {index}")))?;
         let bytes = crate::store::read_entry_at(&shared.log_reader, offset)
             .map_err(|r| index_err(format!("entry {index}: {r}")))?;
@@ -1219,19 +1241,15 @@ fn scan_for_open(
 }
 
 /// Brings the sled index in line with the log's entry offsets.
-fn catch_up_index(index: &Index, log: &LogFile, offsets: &[u64]) -> Result<(), Error> {
+fn catch_up_index(index: &Index, offsets: &[u64]) -> Result<(), Error> {
     let count = offsets.len() as u64;
     let at = index.applied_through();
-    let id_at = |i: u64| -> Option<String> {
-        let bytes = crate::store::read_entry_at(log.file(), offsets[i as usize]).ok()?;
-        Some(decode_logged_event(&bytes).ok()?.0.event.id)
-    };
-    // Spot checks: first and last covered entry, by offset and by event id.
+    // Spot checks: the first and last covered entry's offsets (`entry(i)` checks every read
+    // against the tree, so a stale index can only fail a read, never serve wrong bytes).
     let consistent = at <= count
         && (at == 0
             || (index.offset(at - 1) == Some(offsets[at as usize - 1])
-                && index.offset(0) == Some(offsets[0])
-                && id_at(at - 1).is_some_and(|id| index.index_of(&id) == Some(at - 1))));
+                && index.offset(0) == Some(offsets[0])));
     let from = if consistent {
         at
     } else {
@@ -1241,31 +1259,12 @@ fn catch_up_index(index: &Index, log: &LogFile, offsets: &[u64]) -> Result<(), E
     if from == count {
         return Ok(());
     }
-    let mut batch: Vec<(u64, String)> = Vec::new();
     let mut first = from;
-    for i in from..count {
-        let offset = offsets[i as usize];
-        let bytes =
-            crate::store::read_entry_at(log.file(), offset).map_err(|r| Error::Corrupt {
-                index: i,
-                reason: r,
-            })?;
-        let id = decode_logged_event(&bytes)
-            .map_err(|e| Error::Corrupt {
-                index: i,
-                reason: e.to_string(),
-            })?
-            .0
-            .event
-            .id;
-        batch.push((offset, id));
-        if batch.len() == 16_384 {
-            index.record(first, &batch)?;
-            first += batch.len() as u64;
-            batch.clear();
-        }
+    for chunk in offsets[from as usize..].chunks(16_384) {
+        index.record(first, chunk)?;
+        first += chunk.len() as u64;
     }
-    index.record(first, &batch)
+    Ok(())
 }
 
 struct Writer {
@@ -1277,6 +1276,15 @@ struct Writer {
     origin: String,
     threads: usize,
     sync_tx: Sender<SyncJob>,
+    index_tx: Sender<IndexJob>,
+}
+
+/// A written round's entries for the sled index: the first entry's log index and each entry's
+/// file offset.
+#[derive(Debug)]
+struct IndexJob {
+    first: u64,
+    offsets: Vec<u64>,
 }
 
 /// One request's fate in a round.
@@ -1501,12 +1509,12 @@ impl Writer {
         let mut publish = None;
         if !positions.is_empty() {
             let mut buf = Vec::new();
-            let mut index_items = Vec::with_capacity(positions.len());
+            let mut index_offsets = Vec::with_capacity(positions.len());
             let start = self.log.end();
             let mut tree = write_lock(&shared.tree);
             for &(r, p) in &positions {
                 let e = &round[r].entries[p];
-                index_items.push((start + buf.len() as u64, e.signed.event.id.clone()));
+                index_offsets.push(start + buf.len() as u64);
                 encode_record(KIND_ENTRY, &e.bytes, &mut buf);
                 tree.push(e.leaf);
             }
@@ -1550,16 +1558,20 @@ impl Writer {
                 .unwrap_or_else(PoisonError::into_inner) = None;
             self.last_note.clone_from(&p.note);
             drop(state);
-            // The index is derived (rebuilt from the log on open when behind), so it is
-            // recorded without the state lock, in chunks: one sled batch per chunk instead of
-            // one holding every id of a large batch. Readers see the entries only once the
-            // syncer publishes the round, after this.
-            for (i, chunk) in index_items.chunks(BATCH_VERIFY_CHUNK).enumerate() {
-                let first = tree_size + (i * BATCH_VERIFY_CHUNK) as u64;
-                if shared.index.record(first, chunk).is_err() {
-                    shared.index_broken.store(true, Ordering::Relaxed);
-                    break;
-                }
+            // The index is derived (rebuilt from the log on open when behind), so the indexer
+            // thread records it, off the writer: a large batch's sled inserts cost seconds,
+            // which would hold up every round behind it. Until then readers find the offsets
+            // in `unindexed`, filled here before the syncer publishes the round.
+            lock(&shared.unindexed).insert(tree_size, index_offsets.clone());
+            if self
+                .index_tx
+                .send(IndexJob {
+                    first: tree_size,
+                    offsets: index_offsets,
+                })
+                .is_err()
+            {
+                shared.index_broken.store(true, Ordering::Relaxed);
             }
             publish = Some(p);
         } else {
@@ -1577,6 +1589,25 @@ impl Writer {
             let _ = self.sync_tx.send(SyncJob { replies, publish });
         }
         Ok(())
+    }
+}
+
+/// Records written rounds in the sled index, in chunks of [`BATCH_VERIFY_CHUNK`] entries (one
+/// sled batch each), then drops their offsets from `unindexed`. A sled failure marks the index
+/// broken (reads fail until a reopen rebuilds it); the log itself is unaffected.
+fn indexer_loop(shared: &Shared, rx: Receiver<IndexJob>) {
+    while let Ok(job) = rx.recv() {
+        if shared.index_broken.load(Ordering::Relaxed) {
+            continue;
+        }
+        for (i, chunk) in job.offsets.chunks(BATCH_VERIFY_CHUNK).enumerate() {
+            let first = job.first + (i * BATCH_VERIFY_CHUNK) as u64;
+            if shared.index.record(first, chunk).is_err() {
+                shared.index_broken.store(true, Ordering::Relaxed);
+                break;
+            }
+        }
+        lock(&shared.unindexed).remove(&job.first);
     }
 }
 
