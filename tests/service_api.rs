@@ -948,6 +948,41 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
     .problem(422, Some("body"), "cose-envelope");
 }
 
+/// CSV uploads take a permit (`max_csv_uploads`): while every permit is taken, an upload waits
+/// and appends nothing; once one is free it goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_uploads_wait_for_a_free_permit() {
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        max_csv_uploads: 1,
+        ..ServeOptions::default()
+    });
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Ерлан").await;
+    let size = e.state.app.ledger.size();
+    let held = e.state.csv_uploads.clone().acquire_owned().await.unwrap();
+    let (state, token) = (e.state.clone(), a.clone());
+    let csv = format!("volunteer,date,hours\n{v},{},2\n", yesterday());
+    let upload = tokio::spawn(async move {
+        raw(
+            &state,
+            "/api/v1/orgs/org-a/attestations/csv",
+            &token,
+            "text/csv",
+            csv.into_bytes(),
+        )
+        .await
+    });
+    // A one-row upload takes milliseconds; this one waits for the permit however long it is held.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!upload.is_finished(), "the upload ran without a permit");
+    assert_eq!(e.state.app.ledger.size(), size);
+    drop(held);
+    let r = upload.await.unwrap();
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(e.state.app.ledger.size(), size + 1);
+}
+
 #[tokio::test]
 async fn csv_upload_lists_every_bad_row_and_appends_nothing_or_everything() {
     let e = env();

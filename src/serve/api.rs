@@ -1300,6 +1300,13 @@ pub async fn attest_csv_bytes(
     idempotency: Option<&backend::IdempotencyKey>,
 ) -> ApiResult<CsvAccepted> {
     let key = backend::org_key(&state.app, org)?;
+    // At most `max_csv_uploads` at once: the memory of an upload in flight is what this bounds.
+    let _permit = state
+        .csv_uploads
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(AppError::internal)?;
     let (org_id, body, idem) = (
         org.to_string(),
         Bytes::copy_from_slice(bytes),

@@ -73,6 +73,10 @@ pub struct ServeOptions {
     /// Photos decoded at once (`POST /verify/photo`); more wait briefly, then get 503. Default 2,
     /// or `SAGAT_IMAGE_DECODES` from the environment (at least 1).
     pub max_image_decodes: usize,
+    /// CSV uploads parsed, signed and appended at once (`SAGAT_CSV_UPLOADS`, default 2); more
+    /// wait their turn. Each costs up to about 75 times its size in memory at its peak
+    /// (docs/benchmarks.md, "CSV uploads"), so this bounds what uploads can take together.
+    pub max_csv_uploads: usize,
 }
 
 impl Default for ServeOptions {
@@ -98,6 +102,10 @@ impl Default for ServeOptions {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(2);
+        let csv_uploads = std::env::var("SAGAT_CSV_UPLOADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2);
         ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo: false,
@@ -109,6 +117,7 @@ impl Default for ServeOptions {
             max_body_bytes: 64 * 1024,
             max_upload_bytes: 4 * 1024 * 1024,
             max_image_decodes: image_decodes,
+            max_csv_uploads: csv_uploads,
         }
     }
 }
@@ -149,6 +158,8 @@ pub struct Shared {
     pub max_upload_bytes: usize,
     /// Permits for photo decodes ([`ServeOptions::max_image_decodes`]).
     pub image_decodes: Arc<tokio::sync::Semaphore>,
+    /// Permits for CSV uploads ([`ServeOptions::max_csv_uploads`]).
+    pub csv_uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -174,6 +185,7 @@ impl AppState {
                 max_body_bytes: opts.max_body_bytes,
                 max_upload_bytes: opts.max_upload_bytes,
                 image_decodes: Arc::new(tokio::sync::Semaphore::new(opts.max_image_decodes.max(1))),
+                csv_uploads: Arc::new(tokio::sync::Semaphore::new(opts.max_csv_uploads.max(1))),
             }),
         })
     }
