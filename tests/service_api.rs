@@ -1805,6 +1805,104 @@ fn location(r: &Resp) -> String {
     r.headers[header::LOCATION].to_str().unwrap().to_string()
 }
 
+/// The operator renames an organization on the web page and through the API: one
+/// `OrganizationUpdated` each, the new names everywhere the organization is shown; a volunteer
+/// or another organization may not.
+#[tokio::test]
+async fn the_operator_renames_an_organization_on_the_page_and_through_the_api() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let cookie = web_session(&e, &e.op).await;
+    let page = call(
+        &e.state,
+        Method::GET,
+        "/operator?lang=kk",
+        Auth::Cookie(&cookie),
+        None,
+    )
+    .await;
+    assert!(
+        page.text().contains("id=\"rename-form\""),
+        "{}",
+        page.text()
+    );
+    assert!(page.text().contains("Ұйымның атауын өзгерту"));
+    let body = format!(
+        "org=org-a&name_en=Steppe+Volunteers&name_kk=&name_ru=%D0%A1%D1%82%D0%B5%D0%BF%D1%8C&region=&nonce=0123456789abcdef0123456789abcdef&csrf={}",
+        csrf_of(&page.text())
+    );
+    let r = send(&e.state, form_post("/operator/rename", &cookie, &body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let shown = call(
+        &e.state,
+        Method::GET,
+        &location(&r),
+        Auth::Cookie(&cookie),
+        None,
+    )
+    .await;
+    assert!(shown.text().contains("data-ok=\"1\""), "{}", shown.text());
+    let got = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a",
+        Auth::None,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(got["names"]["en"], "Steppe Volunteers", "{got}");
+    assert_eq!(got["names"]["ru"], "Степь", "{got}");
+    // The registration's Kazakh name is kept (a blank field changes nothing).
+    assert_eq!(got["names"]["kk"], "Ұйым", "{got}");
+    // Through the API: "" removes the Kazakh name; the same names again is refused by rule.
+    let patch = |token: &str, body: Value| {
+        let token = token.to_string();
+        let state = e.state.clone();
+        async move {
+            call(
+                &state,
+                Method::PATCH,
+                "/api/v1/orgs/org-a",
+                Auth::Bearer(&token),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = patch(&e.op, json!({"name_kk": ""})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let got = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a",
+        Auth::None,
+        None,
+    )
+    .await
+    .json();
+    assert!(got["names"]["kk"].is_null(), "{got}");
+    patch(&e.op, json!({"name_en": "Steppe Volunteers"}))
+        .await
+        .problem(422, Some("body"), "org-update-changes");
+    patch(&a, json!({"name_en": "Mine now"}))
+        .await
+        .problem(403, None, "role-operator");
+    patch(&e.op, json!({"name_en": "x", "colour": "red"}))
+        .await
+        .problem(422, Some("colour"), "schema");
+    let trust = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/trust-list",
+        Auth::None,
+        None,
+    )
+    .await
+    .text();
+    assert!(trust.contains("Steppe Volunteers"), "{trust}");
+}
+
 #[tokio::test]
 async fn a_web_form_posted_twice_appends_once_and_redirects_to_its_result() {
     let e = env();

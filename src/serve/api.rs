@@ -376,14 +376,27 @@ pub async fn update_org(
         name_ru: req.name_ru,
         region: req.region,
     };
+    update_org_inner(&state, &org, &changes).await.map(Json)
+}
+
+/// Appends the `OrganizationUpdated` of `changes` (the API and the operator's page).
+pub async fn update_org_inner(
+    state: &AppState,
+    org: &str,
+    changes: &crate::app::OrgChanges,
+) -> ApiResult<Landed> {
     let body = state
         .app
-        .organization_update(&org, &changes)
+        .organization_update(org, changes)
         .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))?;
-    let (_, landed) = backend::append_as_operator(&state, body)
+    let (_, landed) = backend::append_as_operator(state, body)
         .await
-        .map_err(with_rule_field)?;
-    Ok(Json(landed))
+        .map_err(|e| match e.problem.rule.as_deref() {
+            // Nothing to change: the request's fields as a whole, not one of them.
+            Some("org-update-changes") => e.field("body"),
+            _ => with_rule_field(e),
+        })?;
+    Ok(landed)
 }
 
 /// Body of `POST /api/v1/orgs`.

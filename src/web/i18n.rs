@@ -123,6 +123,13 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("mint_token", "Ұйым токенін шығару", "Выпустить токен организации", "Mint an organization token"),
     ("token_once", "Токен (тек бір рет көрсетіледі):", "Токен (показывается один раз):", "Token (shown once):"),
     ("suspend", "Тоқтата тұру", "Приостановить", "Suspend"),
+    ("rename_org", "Ұйымның атауын өзгерту", "Переименовать организацию", "Rename an organization"),
+    (
+        "rename_hint",
+        "Жаңа атаулар жаңа сертификаттарда шығады; бұрын берілген сертификаттар өз атауын сақтайды. Бос өріс өзгермейді.",
+        "Новые названия появятся в новых сертификатах; выданные раньше сохраняют своё название. Пустое поле не меняется.",
+        "New certificates show the new names; certificates issued before keep theirs. A blank field stays as it is.",
+    ),
     ("reinstate", "Қалпына келтіру", "Восстановить", "Reinstate"),
     ("revoke", "Сертификатты кері қайтару", "Отозвать сертификат", "Revoke a certificate"),
     ("credential_id", "Сертификат ID", "ID сертификата", "Credential id"),

@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/operator/org", post(op_register))
         .route("/operator/token", post(op_token))
         .route("/operator/status", post(op_status))
+        .route("/operator/rename", post(op_rename))
         .route("/operator/revoke", post(op_revoke))
 }
 
@@ -1137,6 +1138,21 @@ fn operator_dashboard(state: &AppState, lang: Lang, csrf: &str, flash: Option<Ma
             }
         }
         section {
+            h2 { (t(lang, "rename_org")) }
+            p.muted { (t(lang, "rename_hint")) }
+            form method="post" action="/operator/rename" id="rename-form" {
+                (forms::hidden_fields(csrf))
+                label { (t(lang, "org_id")) } select name="org" { @for (id, name, _) in &orgs { option value=(id) { (name) } } }
+                label { (t(lang, "name")) " (en)" } input name="name_en";
+                div.row {
+                    div { label { (t(lang, "name")) " (kk)" } input name="name_kk"; }
+                    div { label { (t(lang, "name")) " (ru)" } input name="name_ru"; }
+                }
+                label { (t(lang, "region")) } input name="region";
+                button type="submit" { (t(lang, "rename_org")) }
+            }
+        }
+        section {
             h2 { (t(lang, "suspend")) " / " (t(lang, "reinstate")) }
             form method="post" action="/operator/status" {
                 (forms::hidden_fields(csrf))
@@ -1260,6 +1276,32 @@ async fn op_status(
     let r = async {
         let l = api::change_org_status(&state, &caller, org, &reason, suspend).await?;
         Ok(html! { (t(lang, "done")) " #" (l.index) })
+    };
+    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
+}
+
+/// The operator's rename form: blank fields keep their value (the API's `PATCH` can also
+/// remove an optional name or the region).
+async fn op_rename(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    csrf::CsrfForm(f): csrf::CsrfForm,
+) -> Response {
+    let lang = lang_of(&headers, &q);
+    if !is_operator(&state, &headers) {
+        return to_signin(lang);
+    }
+    let org = f.get("org").cloned().unwrap_or_default();
+    let changes = crate::app::OrgChanges {
+        name_en: opt(&f, "name_en"),
+        name_kk: opt(&f, "name_kk"),
+        name_ru: opt(&f, "name_ru"),
+        region: opt(&f, "region"),
+    };
+    let r = async {
+        let l = api::update_org_inner(&state, &org, &changes).await?;
+        Ok(html! { (t(lang, "done")) " " span.mono { (org) } " · #" (l.index) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
 }
