@@ -271,14 +271,17 @@ impl App {
 
     /// Signs `event` with `key` after replacing its typed texts by commitments (the texts are
     /// stored in [`App::texts`] first, durably): the one way the server makes a log entry.
+    ///
+    /// # Errors
+    /// The text directory's refusal of a text (`text-format`) or its storage failure, typed, so
+    /// that each adapter maps it once (the service to 422 / 503 in `backend::texts_error`).
     pub fn seal_and_sign(
         &self,
         mut event: sagat_verifier::Event,
         key: &SigningKey,
-    ) -> Result<Vec<u8>> {
+    ) -> std::result::Result<Vec<u8>, sagat_ledger::Error> {
         self.texts
-            .commit(&self.ledger, std::slice::from_mut(&mut event))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .commit(&self.ledger, std::slice::from_mut(&mut event))?;
         Ok(sagat_verifier::sign_event(&event, key))
     }
 

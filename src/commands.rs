@@ -571,13 +571,20 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
     progress.finish_and_clear();
     let mut texts = sagat_ledger::PendingTexts::default();
     let (entries, text_errors) = attest_csv::sign_rows(&rows, key, now(), &mut texts);
+    // The line of each signed entry: every row's but those whose text was refused.
+    let refused: std::collections::HashSet<_> = text_errors.iter().map(|e| e.line).collect();
+    let lines: Vec<_> = rows
+        .iter()
+        .map(|r| r.line)
+        .filter(|l| !refused.contains(l))
+        .collect();
     errors.extend(text_errors);
-    // Dry run of the parseable rows against every rule, so every bad row is named, not just
-    // the first one. (Positions are rows' only when no row's text was refused.)
-    if !entries.is_empty() && entries.len() == rows.len() {
+    // Dry run of the signed rows against every rule, so every bad row is named, not just the
+    // first one (rows refused for their text are checked as if absent).
+    if !entries.is_empty() {
         for (pos, violation) in app.ledger.check_batch(&entries)? {
             errors.push(attest_csv::RowError {
-                line: rows[pos].line,
+                line: lines[pos],
                 field: "row",
                 rule: violation.rule,
                 reason: violation.to_string(),

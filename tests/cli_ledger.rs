@@ -258,7 +258,7 @@ fn csv_all_or_nothing_lists_every_bad_row() {
     std::fs::write(
         &csv,
         format!(
-            "volunteer,date,hours,activity,role,note\n{a},2025-06-01,4,,steward,\n{b},2025-06-01,30,,,\n{a},2025-06-01,21,,,\nffffffffffffffffffffffffffffffff,2025-06-01,1,,,\n"
+            "volunteer,date,hours,activity,role,note\n{a},2025-06-01,4,,steward,\n{b},2025-06-01,30,,,\n{a},2025-06-01,21,,,\nffffffffffffffffffffffffffffffff,2025-06-01,1,,,\n{b},2025-06-02,1,,,ring\u{7}bell\n"
         ),
     )
     .unwrap();
@@ -280,6 +280,9 @@ fn csv_all_or_nothing_lists_every_bad_row() {
     assert!(err.contains("line 3"), "{err}");
     assert!(err.contains("line 4"), "{err}");
     assert!(err.contains("line 5"), "{err}");
+    // A refused text (a control character in the note) is named too, and does not hide the
+    // rule violations of the other rows (lines 4 and 5 are found by the dry run).
+    assert!(err.contains("line 6") && err.contains("note"), "{err}");
     assert!(!err.contains("line 2:"), "{err}");
     assert_eq!(before, ok(sagat(&w.data, &["log", "checkpoint"])));
 

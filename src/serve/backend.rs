@@ -43,11 +43,10 @@ pub fn event(body: EventBody) -> Event {
 /// Signs `body` as a new event (its typed texts committed and stored first, [`App::seal_and_sign`]);
 /// returns its id and COSE bytes.
 pub fn sign(app: &App, body: EventBody, key: &SigningKey) -> ApiResult<(String, Vec<u8>)> {
-    let mut e = event(body);
-    app.texts
-        .commit(&app.ledger, std::slice::from_mut(&mut e))
-        .map_err(texts_error)?;
-    Ok((e.id.clone(), sagat_verifier::sign_event(&e, key)))
+    let e = event(body);
+    let id = e.id.clone();
+    let bytes = app.seal_and_sign(e, key).map_err(texts_error)?;
+    Ok((id, bytes))
 }
 
 /// Maps a failure to commit typed texts: a refused text is a 422 naming its rule; a write
