@@ -3471,6 +3471,50 @@ async fn photo_errors_are_4xx_pages_never_200() {
     assert!(r.text().contains("body-size"), "{}", r.text());
 }
 
+/// The verify page reads photos with `sagat-verify --image`'s own search: a small, blurred
+/// QR code (2 px per module) of a real certificate is read and VALID; a photo whose only QR
+/// code is not a certificate is a 422 that says so.
+#[tokio::test]
+async fn the_verify_page_reads_photos_as_the_command_line_tool_does() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Ұлжан Есенова").await;
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 240).await.status,
+        StatusCode::CREATED
+    );
+    let s = session(&e, &code).await;
+    let issued = issue_certificate(&e, &v, &s, json!({"lang": "en"})).await;
+    let qr = issued["qr_text"].as_str().unwrap().to_string();
+    let png_of = |text: &str, scale: u32| {
+        let png = sagat_issuer::qr_png(text, scale).unwrap();
+        let gray = image::load_from_memory(&png).unwrap().into_luma8();
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::imageops::blur(&gray, 0.8)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let photo = png_of(&qr, 2);
+    assert_eq!(serve::backend::decode_qr_photo(&photo).unwrap(), qr);
+    let r = post_photo(&e.state, &photo).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("VALID"), "{}", r.text());
+    let other = post_photo(&e.state, &png_of("https://example.org/menu", 4)).await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.text()
+    );
+    assert!(other.text().contains("qr-found"), "{}", other.text());
+    assert!(
+        other.text().contains("not a Sagat certificate"),
+        "{}",
+        other.text()
+    );
+}
+
 #[tokio::test]
 async fn photo_decodes_are_limited_and_a_full_queue_answers_503() {
     let e = env_with(ServeOptions {

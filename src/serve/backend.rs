@@ -701,7 +701,9 @@ fn outcome_of(v: sagat_verifier::Verdict, trust: &sagat_verifier::TrustList) -> 
 /// How long a photo waits for a decode permit before the answer is 503.
 pub const PHOTO_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
-/// Decodes a QR code from a photo (PNG or JPEG) with rqrr, the decoder `sagat-verify` uses.
+/// Reads the certificate's QR text from a photo (PNG or JPEG) with `sagat-verify --image`'s own
+/// search ([`sagat_verifier::cli::read_qr`]: rxing, several views, QR codes that are not a
+/// credential skipped), so the page reads exactly the photos the command-line tool reads.
 ///
 /// The photo is checked with `sagat-verify --image`'s own reader
 /// ([`sagat_verifier::cli::decode_image_limited`]): its header is read first and an image
@@ -709,9 +711,9 @@ pub const PHOTO_QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// [`sagat_verifier::cli::MAX_IMAGE_ALLOC`] bytes decoded is refused with 413 before any pixel
 /// is decoded; a file that is not a PNG or JPEG is 415, a broken one 422. A grayscale image
 /// with a long side over [`sagat_verifier::cli::MAX_SIDE`] is downscaled to it before the
-/// search (as `sagat-verify` does), so the search's time and memory stay bounded too.
+/// search, so the search's time and memory stay bounded too.
 pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
-    use sagat_verifier::cli::{decode_image_limited, ImageRefusal, MAX_SIDE};
+    use sagat_verifier::cli::{decode_image_limited, read_qr, ImageError, ImageRefusal};
     let img = decode_image_limited(bytes).map_err(|e| match e {
         ImageRefusal::TooLarge { .. } => AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -735,28 +737,23 @@ pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
             format!("not a readable PNG or JPEG image: {m}"),
         ),
     })?;
-    let mut gray = img.into_luma8();
-    let long_side = gray.width().max(gray.height());
-    if long_side > MAX_SIDE {
-        let scale = f64::from(MAX_SIDE) / f64::from(long_side);
-        gray = image::imageops::resize(
-            &gray,
-            ((f64::from(gray.width()) * scale) as u32).max(1),
-            ((f64::from(gray.height()) * scale) as u32).max(1),
-            image::imageops::FilterType::Triangle,
-        );
+    match read_qr(&img.into_luma8()) {
+        Ok((text, _view)) => Ok(text),
+        Err(ImageError::NoQr { other_texts }) if !other_texts.is_empty() => Err(AppError::invalid(
+            "photo",
+            "qr-found",
+            format!(
+                "the QR code in the photo is not a Sagat certificate (it reads {:?}); \
+                     photograph the QR code printed on the certificate",
+                other_texts[0]
+            ),
+        )),
+        Err(_) => Err(AppError::invalid(
+            "photo",
+            "qr-found",
+            "no readable QR code in the photo; try a sharper, closer, evenly lit photo",
+        )),
     }
-    let mut prepared = rqrr::PreparedImage::prepare(gray);
-    for grid in prepared.detect_grids() {
-        if let Ok((_, content)) = grid.decode() {
-            return Ok(content);
-        }
-    }
-    Err(AppError::invalid(
-        "photo",
-        "qr-found",
-        "no readable QR code in the photo; try a sharper, closer, evenly lit photo",
-    ))
 }
 
 /// [`decode_qr_photo`] on the blocking pool, at most [`super::ServeOptions::max_image_decodes`]

@@ -20,7 +20,10 @@ mod i18n;
 mod pdf;
 pub mod qr_image;
 
-pub use qr_image::{decode_image_limited, ImageRefusal, MAX_IMAGE_ALLOC, MAX_IMAGE_SIDE, MAX_SIDE};
+pub use qr_image::{
+    decode_image_limited, read_qr, ImageError, ImageRefusal, View, MAX_IMAGE_ALLOC, MAX_IMAGE_SIDE,
+    MAX_SIDE,
+};
 
 use i18n::{hours, t, Lang, T};
 
