@@ -3515,6 +3515,75 @@ async fn the_verify_page_reads_photos_as_the_command_line_tool_does() {
     );
 }
 
+/// The verify page names an untrusted issuer and a credential not valid yet as such, in the
+/// page's language (the JSON verdict stays INVALID, with the verifier's code).
+#[tokio::test]
+async fn the_verify_page_tells_an_untrusted_issuer_and_not_yet_valid_apart() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Ұлжан Есенова").await;
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 240).await.status,
+        StatusCode::CREATED
+    );
+    let s = session(&e, &code).await;
+    let issued = issue_certificate(&e, &v, &s, json!({"lang": "en"})).await;
+    let cose = sagat_verifier::decode_qr_text(issued["qr_text"].as_str().unwrap()).unwrap();
+    let claims = sagat_verifier::parse_credential(&cose).unwrap().claims;
+    // The same claims signed by a key nobody trusts; and by the issuer, but valid from 2100.
+    let stranger = sagat_verifier::encode_qr_text(&sagat_verifier::sign_credential(
+        &claims,
+        &app::generate_key(),
+    ));
+    let mut later = claims.clone();
+    later.not_before = 4_102_444_800;
+    let early = sagat_verifier::encode_qr_text(&sagat_verifier::sign_credential(
+        &later,
+        &e.state.app.issuer.key,
+    ));
+    for (text, label, kk, json_code) in [
+        (
+            &stranger,
+            "UNTRUSTED",
+            "СЕНІМСІЗ БЕРУШІ",
+            "untrusted_issuer",
+        ),
+        (&early, "NOT_YET_VALID", "ӘЛІ ЖАРАМДЫ ЕМЕС", "not_yet_valid"),
+    ] {
+        let encoded: String = text
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let body = format!("qr_text={encoded}");
+        let mut req = form_post("/verify?lang=kk", "", &body);
+        req.headers_mut()
+            .insert("sec-fetch-site", "same-origin".parse().unwrap());
+        let page = send(&e.state, req).await;
+        assert!(
+            page.text().contains(&format!("data-verdict=\"{label}\"")) && page.text().contains(kk),
+            "{}",
+            page.text()
+        );
+        let api = call(
+            &e.state,
+            Method::POST,
+            "/api/v1/verify",
+            Auth::None,
+            Some(json!({"qr_text": text})),
+        )
+        .await;
+        let j = api.json();
+        assert_eq!(
+            (j["verdict"].as_str(), j["code"].as_str()),
+            (Some("INVALID"), Some(json_code)),
+            "{j}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn photo_decodes_are_limited_and_a_full_queue_answers_503() {
     let e = env_with(ServeOptions {

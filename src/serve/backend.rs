@@ -596,8 +596,14 @@ pub fn status_list(app: &App) -> ApiResult<Vec<u8>> {
 /// A verification verdict as the API and the verify page show it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct VerifyOutcome {
-    /// `VALID`, `REVOKED`, `EXPIRED` or `INVALID`.
+    /// `VALID`, `REVOKED`, `EXPIRED` or `INVALID` (an untrusted issuer and a credential not
+    /// valid yet are INVALID here; `code` and [`VerifyOutcome::status`] tell them apart).
     pub verdict: String,
+    /// The verifier's typed verdict, for the pages (not serialized: `verdict` and `code` are
+    /// the JSON form).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub status: sagat_verifier::VerdictStatus,
     /// The verifier's machine-readable code (`valid`, `revoked`, `bad_signature`,
     /// `untrusted_issuer`, ...), as `sagat-verify --json` prints it.
     pub code: String,
@@ -666,6 +672,7 @@ fn outcome_of(v: sagat_verifier::Verdict, trust: &sagat_verifier::TrustList) -> 
     let claims = v.claims.as_ref();
     VerifyOutcome {
         verdict: verdict.to_string(),
+        status: v.status.clone(),
         code: v.status.code().to_string(),
         reasons,
         credential_id: claims.map(|c| sagat_verifier::credential_id_hex(&c.id)),

@@ -60,6 +60,8 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("REVOKED", "КЕРІ ҚАЙТАРЫЛҒАН", "ОТОЗВАН", "REVOKED"),
     ("EXPIRED", "МЕРЗІМІ ӨТКЕН", "ИСТЁК", "EXPIRED"),
     ("INVALID", "ЖАРАМСЫЗ", "НЕДЕЙСТВИТЕЛЕН", "INVALID"),
+    ("UNTRUSTED", "СЕНІМСІЗ БЕРУШІ", "НЕДОВЕРЕННЫЙ ИЗДАТЕЛЬ", "UNTRUSTED ISSUER"),
+    ("NOT_YET_VALID", "ӘЛІ ЖАРАМДЫ ЕМЕС", "ЕЩЁ НЕ ДЕЙСТВУЕТ", "NOT YET VALID"),
     ("holder", "Иесі", "Владелец", "Holder"),
     ("total", "Барлығы", "Всего", "Total"),
     ("hours_unit", "сағ", "ч", "h"),

@@ -116,7 +116,7 @@ button{background:#0b5d7a;color:#fff;border:0;margin-top:.8rem;font-weight:600;c
 button.secondary{background:#6b7785}.row{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem}
 .flash{padding:.7rem 1rem;border-radius:.4rem;margin:0 0 1rem}.ok{background:#e3f6e8;border:1px solid #3c9a5f}.err{background:#fdeaea;border:1px solid #c0392b}
 .verdict{font-size:2rem;font-weight:800;text-align:center;padding:1rem;border-radius:.6rem;color:#fff}
-.VALID{background:#2e8b57}.REVOKED,.INVALID{background:#c0392b}.EXPIRED{background:#b9770e}
+.VALID{background:#2e8b57}.REVOKED,.INVALID,.UNTRUSTED{background:#c0392b}.EXPIRED,.NOT_YET_VALID{background:#b9770e}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e1e5ea;padding:.35rem;text-align:left;vertical-align:top}
 code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:#6b7785;font-size:.85rem}
 .inline{display:flex;gap:.4rem;flex-wrap:wrap}.inline input{flex:1 1 7rem;width:auto}.inline button{width:auto;margin-top:0}
@@ -323,10 +323,13 @@ fn verify_form(lang: Lang, text: &str) -> Markup {
 }
 
 fn verdict_section(lang: Lang, o: &backend::VerifyOutcome) -> Markup {
-    let label = match o.verdict.as_str() {
-        "VALID" => "VALID",
-        "REVOKED" => "REVOKED",
-        "EXPIRED" => "EXPIRED",
+    use sagat_verifier::VerdictStatus as S;
+    let label = match &o.status {
+        S::Valid => "VALID",
+        S::Revoked => "REVOKED",
+        S::Expired => "EXPIRED",
+        S::UntrustedIssuer => "UNTRUSTED",
+        S::NotYetValid => "NOT_YET_VALID",
         _ => "INVALID",
     };
     html! {
