@@ -3584,6 +3584,29 @@ async fn the_verify_page_tells_an_untrusted_issuer_and_not_yet_valid_apart() {
     }
 }
 
+/// The trust and status lists are signed once per log size, not per request: the same bytes
+/// until the log grows, then new ones that include what was appended.
+#[tokio::test]
+async fn trust_and_status_lists_are_made_once_per_log_size() {
+    let e = env();
+    let get = |uri: &'static str| {
+        let state = e.state.clone();
+        async move { call(&state, Method::GET, uri, Auth::None, None).await.body }
+    };
+    let (t1, s1) = (
+        get("/api/v1/trust-list").await,
+        get("/api/v1/status-list").await,
+    );
+    // A second apart, the signed issued-at times would differ if they were made again.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(get("/api/v1/trust-list").await, t1);
+    assert_eq!(get("/api/v1/status-list").await, s1);
+    org(&e, "org-new").await;
+    let t2 = String::from_utf8(get("/api/v1/trust-list").await).unwrap();
+    assert!(t2.contains("org-new"), "{t2}");
+    assert!(!String::from_utf8(t1).unwrap().contains("org-new"));
+}
+
 #[tokio::test]
 async fn photo_decodes_are_limited_and_a_full_queue_answers_503() {
     let e = env_with(ServeOptions {

@@ -2040,7 +2040,10 @@ pub async fn verify(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> ApiResult<Json<backend::VerifyOutcome>> {
-    let outcome = backend::verify_qr(&state.app, &req.qr_text)?;
+    let st = state.clone();
+    let outcome = tokio::task::spawn_blocking(move || backend::verify_qr(&st, &req.qr_text))
+        .await
+        .map_err(AppError::internal)??;
     state
         .metrics
         .count_verdict(&outcome.verdict.to_ascii_lowercase());
@@ -2051,10 +2054,10 @@ pub async fn verify(
 #[utoipa::path(get, path = "/api/v1/trust-list", tag = "public",
     responses((status = 200, content_type = "application/json", body = Object)))]
 pub async fn trust_list(State(state): State<AppState>) -> ApiResult<Response> {
-    let text = backend::trust_list(&state.app)?;
+    let lists = exports(&state).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        text,
+        lists.trust_json.clone(),
     )
         .into_response())
 }
@@ -2063,15 +2066,24 @@ pub async fn trust_list(State(state): State<AppState>) -> ApiResult<Response> {
 #[utoipa::path(get, path = "/api/v1/status-list", tag = "public",
     responses((status = 200, content_type = "application/statuslist+cwt", body = Vec<u8>)))]
 pub async fn status_list(State(state): State<AppState>) -> ApiResult<Response> {
-    let bytes = backend::status_list(&state.app)?;
+    let lists = exports(&state).await?;
     Ok((
         [
             (header::CONTENT_TYPE, sagat_verifier::STATUS_LIST_TYP),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        bytes,
+        lists.status_bytes.clone(),
     )
         .into_response())
+}
+
+/// The cached trust and status lists, made on the blocking pool when stale (signing and
+/// opening them reads the whole rule state).
+async fn exports(state: &AppState) -> ApiResult<std::sync::Arc<backend::Exports>> {
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || st.exports.get(&st.app))
+        .await
+        .map_err(AppError::internal)?
 }
 
 /// One log entry: its exact stored bytes (a COSE_Sign1).

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -582,15 +583,65 @@ pub fn qr_svg(text: &str) -> ApiResult<String> {
     sagat_issuer::qr_svg(text).map_err(AppError::internal)
 }
 
-/// The operator-signed trust list (JSON, signed note form; docs/formats.md).
-pub fn trust_list(app: &App) -> ApiResult<String> {
-    sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now())
-        .map_err(AppError::internal)
+/// The signed trust list and status list as of one log size, with their opened forms.
+#[derive(Debug)]
+pub struct Exports {
+    /// Log size they were made at.
+    pub size: u64,
+    /// When they were signed.
+    pub made_at: i64,
+    /// The operator-signed trust list (JSON, signed note form; docs/formats.md).
+    pub trust_json: String,
+    /// The issuer-signed status list (a Token Status List CWT; docs/formats.md).
+    pub status_bytes: Vec<u8>,
+    /// The trust list, opened with the operator's key.
+    pub trust: sagat_verifier::TrustList,
+    /// The status list, opened against the trust list.
+    pub status: sagat_verifier::StatusList,
 }
 
-/// The issuer-signed status list (a Token Status List CWT; docs/formats.md).
-pub fn status_list(app: &App) -> ApiResult<Vec<u8>> {
-    sagat_issuer::export_status_list(&app.ledger, &app.issuer, now()).map_err(AppError::internal)
+/// At most this old, the cached lists are served (and used by the verify page) as they are.
+pub const EXPORTS_MAX_AGE_SECS: i64 = 60;
+
+/// The trust and status lists, made (signed, then opened as a verifier would) once per log size
+/// and at most every [`EXPORTS_MAX_AGE_SECS`], not per request: both change only when the log
+/// does (issuer keys, organizations, revocations), and their `issued_at` may lag by that minute.
+#[derive(Debug, Default)]
+pub struct ExportCache {
+    slot: std::sync::Mutex<Option<Arc<Exports>>>,
+}
+
+impl ExportCache {
+    /// The current lists, made now if the cached ones are stale.
+    pub fn get(&self, app: &App) -> ApiResult<Arc<Exports>> {
+        let size = app.ledger.size();
+        let now = now();
+        let fresh =
+            |e: &Exports| e.size == size && (0..EXPORTS_MAX_AGE_SECS).contains(&(now - e.made_at));
+        if let Some(e) = self.slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            if fresh(e) {
+                return Ok(e.clone());
+            }
+        }
+        let trust_json = sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now)
+            .map_err(AppError::internal)?;
+        let status_bytes = sagat_issuer::export_status_list(&app.ledger, &app.issuer, now)
+            .map_err(AppError::internal)?;
+        let trust = sagat_verifier::open_trust_list(&trust_json, &app.ledger.operator_verifier())
+            .map_err(AppError::internal)?;
+        let status =
+            sagat_verifier::open_status_list(&status_bytes, &trust).map_err(AppError::internal)?;
+        let made = Arc::new(Exports {
+            size,
+            made_at: now,
+            trust_json,
+            status_bytes,
+            trust,
+            status,
+        });
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(made.clone());
+        Ok(made)
+    }
 }
 
 /// A verification verdict as the API and the verify page show it.
@@ -640,20 +691,15 @@ pub struct VerifiedOrg {
 
 /// Verifies QR text against this server's own trust list and status list with
 /// `sagat_verifier::verify_credential`, the function `sagat-verify` runs offline.
-pub fn verify_qr(app: &App, text: &str) -> ApiResult<VerifyOutcome> {
-    let trust_json = trust_list(app)?;
-    let status_bytes = status_list(app)?;
-    let trust = sagat_verifier::open_trust_list(&trust_json, &app.ledger.operator_verifier())
-        .map_err(AppError::internal)?;
-    let status =
-        sagat_verifier::open_status_list(&status_bytes, &trust).map_err(AppError::internal)?;
+pub fn verify_qr(state: &AppState, text: &str) -> ApiResult<VerifyOutcome> {
+    let lists = state.exports.get(&state.app)?;
     let verdict = sagat_verifier::verify_credential(
         text.trim().as_bytes(),
-        Some(&trust),
-        Some(&status),
+        Some(&lists.trust),
+        Some(&lists.status),
         now(),
     );
-    Ok(outcome_of(verdict, &trust))
+    Ok(outcome_of(verdict, &lists.trust))
 }
 
 fn outcome_of(v: sagat_verifier::Verdict, trust: &sagat_verifier::TrustList) -> VerifyOutcome {

@@ -160,6 +160,8 @@ pub struct Shared {
     pub image_decodes: Arc<tokio::sync::Semaphore>,
     /// Permits for CSV uploads ([`ServeOptions::max_csv_uploads`]).
     pub csv_uploads: Arc<tokio::sync::Semaphore>,
+    /// The signed trust and status lists, made once per log size.
+    pub exports: backend::ExportCache,
 }
 
 impl AppState {
@@ -186,6 +188,7 @@ impl AppState {
                 max_upload_bytes: opts.max_upload_bytes,
                 image_decodes: Arc::new(tokio::sync::Semaphore::new(opts.max_image_decodes.max(1))),
                 csv_uploads: Arc::new(tokio::sync::Semaphore::new(opts.max_csv_uploads.max(1))),
+                exports: backend::ExportCache::default(),
             }),
         })
     }

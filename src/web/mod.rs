@@ -368,7 +368,7 @@ fn verify_and_render(
     text: Result<String, AppError>,
 ) -> Response {
     let result = text.and_then(|text| {
-        let o = backend::verify_qr(&state.app, &text)?;
+        let o = backend::verify_qr(state, &text)?;
         state.metrics.count_verdict(&o.verdict.to_ascii_lowercase());
         Ok((text, o))
     });
