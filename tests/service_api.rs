@@ -3471,20 +3471,26 @@ async fn photo_errors_are_4xx_pages_never_200() {
     assert!(r.text().contains("body-size"), "{}", r.text());
 }
 
+/// Organization `org-a`, one volunteer with 4 hours, and their certificate (`issue` body):
+/// the answer of the issue request.
+async fn one_certificate(e: &Env, issue: Value) -> Value {
+    let a = org(e, "org-a").await;
+    let (v, code) = volunteer(e, "org-a", &a, "Ұлжан Есенова").await;
+    assert_eq!(
+        attest(e, "org-a", &a, &v, 240).await.status,
+        StatusCode::CREATED
+    );
+    let s = session(e, &code).await;
+    issue_certificate(e, &v, &s, issue).await
+}
+
 /// The verify page reads photos with `sagat-verify --image`'s own search: a small, blurred
 /// QR code (2 px per module) of a real certificate is read and VALID; a photo whose only QR
 /// code is not a certificate is a 422 that says so.
 #[tokio::test]
 async fn the_verify_page_reads_photos_as_the_command_line_tool_does() {
     let e = env();
-    let a = org(&e, "org-a").await;
-    let (v, code) = volunteer(&e, "org-a", &a, "Ұлжан Есенова").await;
-    assert_eq!(
-        attest(&e, "org-a", &a, &v, 240).await.status,
-        StatusCode::CREATED
-    );
-    let s = session(&e, &code).await;
-    let issued = issue_certificate(&e, &v, &s, json!({"lang": "en"})).await;
+    let issued = one_certificate(&e, json!({"lang": "en"})).await;
     let qr = issued["qr_text"].as_str().unwrap().to_string();
     let png_of = |text: &str, scale: u32| {
         let png = sagat_issuer::qr_png(text, scale).unwrap();
@@ -3520,14 +3526,7 @@ async fn the_verify_page_reads_photos_as_the_command_line_tool_does() {
 #[tokio::test]
 async fn the_verify_page_tells_an_untrusted_issuer_and_not_yet_valid_apart() {
     let e = env();
-    let a = org(&e, "org-a").await;
-    let (v, code) = volunteer(&e, "org-a", &a, "Ұлжан Есенова").await;
-    assert_eq!(
-        attest(&e, "org-a", &a, &v, 240).await.status,
-        StatusCode::CREATED
-    );
-    let s = session(&e, &code).await;
-    let issued = issue_certificate(&e, &v, &s, json!({"lang": "en"})).await;
+    let issued = one_certificate(&e, json!({"lang": "en"})).await;
     let cose = sagat_verifier::decode_qr_text(issued["qr_text"].as_str().unwrap()).unwrap();
     let claims = sagat_verifier::parse_credential(&cose).unwrap().claims;
     // The same claims signed by a key nobody trusts; and by the issuer, but valid from 2100.
