@@ -3540,7 +3540,15 @@ async fn the_verify_page_tells_an_untrusted_issuer_and_not_yet_valid_apart() {
         &later,
         &e.state.app.issuer.key,
     ));
+    // A cut-off text: the page says so in plain words, not in the decoder's message.
+    let garbled = "VH1:ABC".to_string();
     for (text, label, kk, json_code) in [
+        (
+            &garbled,
+            "INVALID",
+            "бұл Сағат сертификатының коды емес",
+            "bad_zlib",
+        ),
         (
             &stranger,
             "UNTRUSTED",

@@ -712,7 +712,7 @@ fn outcome_of(v: sagat_verifier::Verdict, trust: &sagat_verifier::TrustList) -> 
     };
     let reasons = match &v.status {
         S::Valid => Vec::new(),
-        S::Invalid(r) => vec![format!("{}: {r:?}", r.code())],
+        S::Invalid(r) => vec![format!("{}: {r}", r.code())],
         other => vec![other.code().to_string()],
     };
     let claims = v.claims.as_ref();

@@ -115,7 +115,7 @@ textarea{min-height:6rem;font-family:ui-monospace,monospace;font-size:.85rem}
 button{background:#0b5d7a;color:#fff;border:0;margin-top:.8rem;font-weight:600;cursor:pointer}
 button.secondary{background:#6b7785}.row{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem}
 .flash{padding:.7rem 1rem;border-radius:.4rem;margin:0 0 1rem}.ok{background:#e3f6e8;border:1px solid #3c9a5f}.err{background:#fdeaea;border:1px solid #c0392b}
-.verdict{font-size:2rem;font-weight:800;text-align:center;padding:1rem;border-radius:.6rem;color:#fff}
+.verdict{font-size:clamp(1.25rem,6.5vw,2rem);font-weight:800;text-align:center;padding:1rem;border-radius:.6rem;color:#fff;overflow-wrap:anywhere}
 .VALID{background:#2e8b57}.REVOKED,.INVALID,.UNTRUSTED{background:#c0392b}.EXPIRED,.NOT_YET_VALID{background:#b9770e}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e1e5ea;padding:.35rem;text-align:left;vertical-align:top}
 code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:#6b7785;font-size:.85rem}
@@ -322,6 +322,23 @@ fn verify_form(lang: Lang, text: &str) -> Markup {
     }
 }
 
+/// What a verdict means for the person reading it, as a key of the translation table (the
+/// verifier's exact reason is shown below it, for whoever needs it).
+fn verdict_explanation(status: &sagat_verifier::VerdictStatus) -> Option<&'static str> {
+    use sagat_verifier::{InvalidReason as R, VerdictStatus as S};
+    Some(match status {
+        S::Valid => return None,
+        S::Revoked => "why_revoked",
+        S::Expired => "why_expired",
+        S::UntrustedIssuer => "why_untrusted",
+        S::NotYetValid => "why_not_yet",
+        S::Invalid(R::Decode(_)) => "why_unreadable",
+        S::Invalid(R::Cose(_) | R::Claims(_)) => "why_malformed",
+        S::Invalid(_) => "why_forged",
+        _ => "why_forged",
+    })
+}
+
 fn verdict_section(lang: Lang, o: &backend::VerifyOutcome) -> Markup {
     use sagat_verifier::VerdictStatus as S;
     let label = match &o.status {
@@ -335,7 +352,8 @@ fn verdict_section(lang: Lang, o: &backend::VerifyOutcome) -> Markup {
     html! {
         section {
             div class={ "verdict " (label) } id="verdict" data-verdict=(label) { (t(lang, label)) }
-            @if !o.reasons.is_empty() { ul { @for r in &o.reasons { li { (r) } } } }
+            @if let Some(why) = verdict_explanation(&o.status) { p id="verdict-why" { (t(lang, why)) } }
+            @if !o.reasons.is_empty() { ul.muted { @for r in &o.reasons { li { (r) } } } }
             table {
                 @if let Some(h) = &o.holder { tr { th { (t(lang, "holder")) } td id="verdict-holder" { (h) } } }
                 @if let Some(m) = o.total_minutes { tr { th { (t(lang, "total")) } td { (hours_text(lang, m)) } } }
@@ -1130,10 +1148,10 @@ fn operator_dashboard(state: &AppState, lang: Lang, csrf: &str, flash: Option<Ma
             form method="post" action="/operator/org" id="register-form" {
                 (forms::hidden_fields(csrf))
                 label { (t(lang, "org_id")) } input name="id" required pattern="[a-z0-9-]{2,64}";
-                label { (t(lang, "name")) " (en)" } input name="name_en" required;
+                label { (t(lang, "org_name")) " (en)" } input name="name_en" required;
                 div.row {
-                    div { label { (t(lang, "name")) " (kk)" } input name="name_kk"; }
-                    div { label { (t(lang, "name")) " (ru)" } input name="name_ru"; }
+                    div { label { (t(lang, "org_name")) " (kk)" } input name="name_kk"; }
+                    div { label { (t(lang, "org_name")) " (ru)" } input name="name_ru"; }
                 }
                 label { (t(lang, "region")) } input name="region";
                 label { (t(lang, "public_key_opt")) } input name="public_key" autocomplete="off";
@@ -1146,10 +1164,10 @@ fn operator_dashboard(state: &AppState, lang: Lang, csrf: &str, flash: Option<Ma
             form method="post" action="/operator/rename" id="rename-form" {
                 (forms::hidden_fields(csrf))
                 label { (t(lang, "org_id")) } select name="org" { @for (id, name, _) in &orgs { option value=(id) { (name) } } }
-                label { (t(lang, "name")) " (en)" } input name="name_en";
+                label { (t(lang, "org_name")) " (en)" } input name="name_en";
                 div.row {
-                    div { label { (t(lang, "name")) " (kk)" } input name="name_kk"; }
-                    div { label { (t(lang, "name")) " (ru)" } input name="name_ru"; }
+                    div { label { (t(lang, "org_name")) " (kk)" } input name="name_kk"; }
+                    div { label { (t(lang, "org_name")) " (ru)" } input name="name_ru"; }
                 }
                 label { (t(lang, "region")) } input name="region";
                 button type="submit" { (t(lang, "rename_org")) }
