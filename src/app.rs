@@ -294,6 +294,17 @@ impl App {
     }
 }
 
+/// Checks an organization or volunteer id is safe as a file name in the data directory and as a
+/// URL path segment: 1..=64 of `a-z 0-9 - _ .`, not starting with `.`.
+pub fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+}
+
 /// A new random 128-bit id as 32 lowercase hex digits.
 pub fn new_id() -> String {
     let mut b = [0u8; 16];

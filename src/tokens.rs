@@ -629,17 +629,6 @@ fn set_aside(path: &Path, bytes: &[u8], damaged: &[String]) {
     }
 }
 
-/// Checks an organization or volunteer id is safe as a file name and a URL path segment:
-/// 1..=64 of `a-z 0-9 - _ .`, not starting with `.`.
-pub fn is_safe_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
-}
-
 /// Mints a new operator token for the data directory of `app` (CLI: `sagat token --operator`),
 /// living `ttl` seconds (`None`: no expiry; see [`token_ttl`]).
 pub fn mint_operator(app: &App, ttl: Option<i64>) -> Result<String> {
@@ -650,7 +639,7 @@ pub fn mint_operator(app: &App, ttl: Option<i64>) -> Result<String> {
 /// Mints a new token for organization `org` (CLI: `sagat token --org ORG`), living `ttl`
 /// seconds. The organization must be registered in the ledger.
 pub fn mint_org(app: &App, org: &str, ttl: Option<i64>) -> Result<String> {
-    if !crate::serve::backend::org_exists(app, org) {
+    if app.ledger.read(|s| s.organization(org).is_none()) {
         bail!("organization {org:?} is not registered (register it first: `sagat org register`)");
     }
     let store = TokenStore::open(&app.dir)?;

@@ -36,8 +36,9 @@ use super::auth::{
 use super::backend::{self, Landed};
 use super::error::{ApiResult, AppError, Problem, RowError};
 use super::AppState;
+use crate::app::is_safe_id;
 use crate::app::now;
-use crate::tokens::{is_safe_id, Kind, Role, SESSION_TTL_SECS};
+use crate::tokens::{Kind, Role, SESSION_TTL_SECS};
 
 /// The OpenAPI document's root.
 #[derive(OpenApi)]
@@ -1902,11 +1903,27 @@ pub async fn issue_for(
             check_date(f, d)?;
         }
     }
+    let parse_lang = |field: &str, l: &str| {
+        sagat_issuer::Lang::parse(l)
+            .map_err(|e| AppError::invalid(field, "language", e.to_string()))
+    };
+    let request = sagat_issuer::IssueRequest {
+        volunteer: volunteer.to_string(),
+        lang: parse_lang("lang", &req.lang)?,
+        lang2: req
+            .lang2
+            .as_deref()
+            .map(|l| parse_lang("lang2", l))
+            .transpose()?,
+        from: req.from,
+        to: req.to,
+        org: req.org,
+    };
     let st = state.clone();
     let vol = volunteer.to_string();
     let lang = req.lang.clone();
     let (id, qr_text) = tokio::task::spawn_blocking(move || -> ApiResult<(String, String)> {
-        let cert = backend::issue(&st.app, &vol, req)?;
+        let cert = backend::issue(&st.app, &request)?;
         st.certs
             .put(&super::certstore::StoredCert {
                 credential_id: cert.credential_id.clone(),

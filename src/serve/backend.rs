@@ -13,8 +13,8 @@ use sagat_verifier::{Event, EventBody, EVENT_VERSION};
 
 use super::error::{ApiResult, AppError};
 use super::AppState;
+use crate::app::is_safe_id;
 use crate::app::{new_id, now, App};
-use crate::tokens::is_safe_id;
 
 /// Where an entry landed.
 #[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
@@ -528,22 +528,10 @@ fn issuer_error(e: impl std::fmt::Display) -> AppError {
 /// Issues a certificate (blocking: signs, renders the PDF, appends `CredentialIssued`).
 pub fn issue(
     app: &App,
-    volunteer: &str,
-    req: super::api::IssueCertificate,
+    request: &sagat_issuer::IssueRequest,
 ) -> ApiResult<sagat_issuer::IssuedCertificate> {
-    let lang = |field: &str, l: &str| {
-        sagat_issuer::Lang::parse(l)
-            .map_err(|e| AppError::invalid(field, "language", e.to_string()))
-    };
-    let request = sagat_issuer::IssueRequest {
-        volunteer: volunteer.to_string(),
-        lang: lang("lang", &req.lang)?,
-        lang2: req.lang2.as_deref().map(|l| lang("lang2", l)).transpose()?,
-        from: req.from,
-        to: req.to,
-        org: req.org,
-    };
-    sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, &request, now()).map_err(|e| {
+    let volunteer = &request.volunteer;
+    sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, request, now()).map_err(|e| {
         match e {
             // The volunteer's name record (or its key shard) is damaged: a 500, never a name
             // from changed bytes.
