@@ -26,6 +26,15 @@ impl Lang {
         }
     }
 
+    /// The same language for the verifier's texts (the verdict words are `sagat-verify`'s).
+    pub fn verifier(self) -> sagat_verifier::cli::Lang {
+        match self {
+            Lang::Kk => sagat_verifier::cli::Lang::Kk,
+            Lang::Ru => sagat_verifier::cli::Lang::Ru,
+            Lang::En => sagat_verifier::cli::Lang::En,
+        }
+    }
+
     /// The code.
     pub fn code(self) -> &'static str {
         match self {
@@ -56,12 +65,6 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("check", "Тексеру", "Проверить", "Check"),
     ("upload_check", "Фотоны тексеру", "Проверить фото", "Check photo"),
     ("verdict", "Нәтиже", "Результат", "Verdict"),
-    ("VALID", "ЖАРАМДЫ", "ДЕЙСТВИТЕЛЕН", "VALID"),
-    ("REVOKED", "КЕРІ ҚАЙТАРЫЛҒАН", "ОТОЗВАН", "REVOKED"),
-    ("EXPIRED", "МЕРЗІМІ ӨТКЕН", "ИСТЁК", "EXPIRED"),
-    ("INVALID", "ЖАРАМСЫЗ", "НЕДЕЙСТВИТЕЛЕН", "INVALID"),
-    ("UNTRUSTED", "СЕНІМСІЗ БЕРУШІ", "НЕДОВЕРЕННЫЙ ИЗДАТЕЛЬ", "UNTRUSTED ISSUER"),
-    ("NOT_YET_VALID", "ӘЛІ ЖАРАМДЫ ЕМЕС", "ЕЩЁ НЕ ДЕЙСТВУЕТ", "NOT YET VALID"),
     (
         "why_unreadable",
         "Мәтін толық емес немесе қате көшірілген: бұл Сағат сертификатының коды емес.",

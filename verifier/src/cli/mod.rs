@@ -20,12 +20,13 @@ mod i18n;
 mod pdf;
 pub mod qr_image;
 
+pub use i18n::Lang;
 pub use qr_image::{
     decode_image_limited, read_qr, ImageError, ImageRefusal, View, MAX_IMAGE_ALLOC, MAX_IMAGE_SIDE,
     MAX_SIDE,
 };
 
-use i18n::{hours, t, Lang, T};
+use i18n::{hours, t, T};
 
 /// Largest file read (image, PDF, trust list, status list).
 const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
@@ -608,13 +609,25 @@ fn status_line(c: &Checked, lang: Lang) -> String {
         return format!("{}: {why}", t(lang, T::EvidenceNotCheckedVerdict));
     }
     match &v.status {
-        VerdictStatus::Valid => t(lang, T::Valid).to_string(),
-        VerdictStatus::Invalid(r) => format!("{}: {r}", t(lang, T::Invalid)),
-        VerdictStatus::Revoked => t(lang, T::Revoked).to_string(),
-        VerdictStatus::UntrustedIssuer => t(lang, T::UntrustedIssuer).to_string(),
-        VerdictStatus::NotYetValid => t(lang, T::NotYetValid).to_string(),
-        VerdictStatus::Expired => t(lang, T::Expired).to_string(),
+        VerdictStatus::Invalid(r) => format!("{}: {r}", verdict_word(lang, &v.status)),
+        other => verdict_word(lang, other).to_string(),
     }
+}
+
+/// The verdict's word in `lang` (ЖАРАМДЫ / ДЕЙСТВИТЕЛЕН / VALID, ...): the one wording of
+/// `sagat-verify` and the service's verify page.
+pub fn verdict_word(lang: Lang, status: &VerdictStatus) -> &'static str {
+    t(
+        lang,
+        match status {
+            VerdictStatus::Valid => T::Valid,
+            VerdictStatus::Invalid(_) => T::Invalid,
+            VerdictStatus::Revoked => T::Revoked,
+            VerdictStatus::UntrustedIssuer => T::UntrustedIssuer,
+            VerdictStatus::NotYetValid => T::NotYetValid,
+            VerdictStatus::Expired => T::Expired,
+        },
+    )
 }
 
 fn human_output(c: &Checked, lang: Lang, now: i64) -> String {
