@@ -57,6 +57,20 @@ pub struct SignedRow {
     pub minutes: u32,
 }
 
+/// The CSV column a ledger rule's event field is read from (`minutes` from `hours`), or `row`
+/// when the rule is about the row as a whole.
+pub fn column_of(field: Option<&str>) -> &'static str {
+    match field {
+        Some("minutes") => "hours",
+        Some("volunteer") => "volunteer",
+        Some("date") => "date",
+        Some("activity") => "activity",
+        Some("role") => "role",
+        Some("note") => "note",
+        _ => "row",
+    }
+}
+
 /// Parses decimal hours (`3.5`, `2`, `0.25`, or `H:MM`) into whole minutes.
 pub fn parse_hours(text: &str) -> Result<u32, String> {
     let t = text.trim();

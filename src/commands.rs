@@ -284,7 +284,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Check { data } => return crate::check::run(&data.data),
         Command::Verify { args } => {
             let argv = std::iter::once(std::ffi::OsString::from("sagat verify")).chain(args);
-            return Ok(sagat_verifier::cli::main_from(argv));
+            return Ok(sagat_verify::main_from(argv));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -585,8 +585,8 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
         for (pos, violation) in app.ledger.check_batch(&entries)? {
             errors.push(attest_csv::RowError {
                 line: lines[pos],
-                field: "row",
-                rule: violation.rule,
+                field: attest_csv::column_of(violation.field()),
+                rule: violation.rule.name(),
                 reason: violation.to_string(),
             });
         }

@@ -38,6 +38,7 @@ use sagat_verifier::{
 
 use crate::error::Error;
 use crate::index::Index;
+use crate::rules::Rule;
 use crate::state::{State, Violation};
 use crate::store::{
     checkpoint_after, encode_record, LogFile, Next, Record, RecordReader, HEADER_LEN,
@@ -687,7 +688,8 @@ impl Ledger {
                         violations.push((
                             pos,
                             Violation {
-                                rule: "idempotency",
+                                rule: Rule::Idempotency,
+                                field: None,
                                 event_type: signed.event.body.type_name(),
                                 event_id: signed.event.id.clone(),
                                 message: format!(
@@ -735,7 +737,8 @@ impl Ledger {
                     violations.push((
                         pos,
                         Violation {
-                            rule: "signature",
+                            rule: Rule::Signature,
+                            field: None,
                             event_type: signed.event.body.type_name(),
                             event_id: signed.event.id.clone(),
                             message: format!("not signed by the expected key: {e}"),

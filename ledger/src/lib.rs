@@ -11,6 +11,7 @@ mod error;
 mod index;
 mod ledger;
 mod projection;
+mod rules;
 mod state;
 mod store;
 mod texts;
@@ -26,6 +27,7 @@ pub use projection::{
     ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,
     OrgHours, OrgInfo, Revocation, VolunteerHours, UNCATEGORIZED,
 };
+pub use rules::{Fault, Rule};
 pub use state::{is_valid_name_id, Applied, State, Violation, MINUTES_PER_DAY};
 pub use texts::{text_owner, PendingTexts, TextDirectory, TextRefused};
 pub use volunteers::{check_directory, Damage, VolunteerDirectory, VolunteerRecord};

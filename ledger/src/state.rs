@@ -26,6 +26,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+
+use crate::rules::Rule;
 use std::hash::{BuildHasher, RandomState};
 
 use ed25519_dalek::VerifyingKey;
@@ -49,8 +51,11 @@ pub const MINUTES_PER_DAY: u32 = 1440;
 /// A rule an event broke. Nothing was changed by the refused apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Stable rule name, e.g. `daily-limit` (the list is in [`State::apply`]).
-    pub rule: &'static str,
+    /// The rule broken; its stable name is [`Rule::name`], e.g. `daily-limit`.
+    pub rule: Rule,
+    /// The event field it is about, when more precise than [`Rule::field`] (`names.en`,
+    /// `from`); see [`Violation::field`].
+    pub field: Option<String>,
     /// Event type, e.g. `HoursAttested`.
     pub event_type: &'static str,
     /// The event's id.
@@ -70,6 +75,14 @@ impl fmt::Display for Violation {
 }
 
 impl std::error::Error for Violation {}
+
+impl Violation {
+    /// The event field the violation is about: the one it names, else its rule's
+    /// ([`Rule::field`]); `None` when it is about no one field (`log-index`).
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref().or(self.rule.field())
+    }
+}
 
 /// Proof that an entry was applied, and how to undo it ([`State::revert`]).
 #[derive(Debug)]
@@ -244,19 +257,29 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
-    fn fail(&self, rule: &'static str, message: impl Into<String>) -> Violation {
+    fn fail(&self, rule: Rule, message: impl Into<String>) -> Violation {
         Violation {
             rule,
+            field: None,
             event_type: self.event.body.type_name(),
             event_id: self.event.id.clone(),
             message: message.into(),
         }
     }
 
+    /// A violation about the event field `field` (the rule's own field is not precise enough).
+    fn fail_at(&self, rule: Rule, field: &str, message: impl Into<String>) -> Violation {
+        Violation {
+            field: Some(field.to_string()),
+            ..self.fail(rule, message)
+        }
+    }
+
     fn id128(&self, field: &str, value: &str) -> Result<Id, Violation> {
         parse_id(value).ok_or_else(|| {
-            self.fail(
-                "id-format",
+            self.fail_at(
+                Rule::IdFormat,
+                field,
                 format!("{field} {value:?} is not 32 lowercase hex digits"),
             )
         })
@@ -266,8 +289,9 @@ impl Check<'_> {
         if is_valid_name_id(value) {
             Ok(())
         } else {
-            Err(self.fail(
-                "id-format",
+            Err(self.fail_at(
+                Rule::IdFormat,
+                field,
                 format!("{field} {value:?} is not 2 to 64 characters of a-z, 0-9 and '-'"),
             ))
         }
@@ -276,21 +300,25 @@ impl Check<'_> {
     fn public_key(&self, bytes: &[u8]) -> Result<VerifyingKey, Violation> {
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
             self.fail(
-                "public-key",
+                Rule::PublicKey,
                 format!("an Ed25519 public key is 32 bytes, got {}", bytes.len()),
             )
         })?;
         let key = VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| self.fail("public-key", "32 bytes that are not an Ed25519 point"))?;
+            .map_err(|_| self.fail(Rule::PublicKey, "32 bytes that are not an Ed25519 point"))?;
         if key.is_weak() {
-            return Err(self.fail("public-key", "small-order (weak) Ed25519 public key"));
+            return Err(self.fail(Rule::PublicKey, "small-order (weak) Ed25519 public key"));
         }
         Ok(key)
     }
 
     fn text(&self, field: &str, value: &str) -> Result<(), Violation> {
         if value.trim().is_empty() {
-            Err(self.fail("required-text", format!("{field} must not be empty")))
+            Err(self.fail_at(
+                Rule::RequiredText,
+                field,
+                format!("{field} must not be empty"),
+            ))
         } else {
             Ok(())
         }
@@ -299,7 +327,7 @@ impl Check<'_> {
     /// A human text that enters the log ([`sagat_verifier::check_human_text`]).
     fn human(&self, field: &str, value: &str, max_chars: usize) -> Result<(), Violation> {
         sagat_verifier::check_human_text(value, max_chars)
-            .map_err(|what| self.fail("text-format", format!("{field} {what}")))
+            .map_err(|what| self.fail_at(Rule::TextFormat, field, format!("{field} {what}")))
     }
 
     /// Names in three languages: each a human text, English required.
@@ -322,18 +350,22 @@ impl Check<'_> {
     }
 
     fn date(&self, field: &str, value: &str) -> Result<i32, Violation> {
-        parse_date(value).map_err(|e| self.fail("date-format", format!("{field}: {e}")))
+        parse_date(value)
+            .map_err(|e| self.fail_at(Rule::DateFormat, field, format!("{field}: {e}")))
     }
 
     /// A day worked: a real date, not before 2000-01-01 and not after `today`.
     fn work_day(&self, value: &str, today: i32) -> Result<u16, Violation> {
         let date = self.date("date", value)?;
         if date < DAY_2000 {
-            return Err(self.fail("date-range", format!("date {value} is before 2000-01-01")));
+            return Err(self.fail(
+                Rule::DateRange,
+                format!("date {value} is before 2000-01-01"),
+            ));
         }
         if date > today {
             return Err(self.fail(
-                "date-range",
+                Rule::DateRange,
                 format!(
                     "date {value} is in the future (today is {})",
                     sagat_verifier::format_date(today)
@@ -341,14 +373,17 @@ impl Check<'_> {
             ));
         }
         u16::try_from(date - DAY_2000)
-            .map_err(|_| self.fail("date-range", format!("date {value} is after 2179-06-06")))
+            .map_err(|_| self.fail(Rule::DateRange, format!("date {value} is after 2179-06-06")))
     }
 
     fn minutes(&self, minutes: u32) -> Result<u16, Violation> {
         if (1..=MINUTES_PER_DAY).contains(&minutes) {
             Ok(minutes as u16)
         } else {
-            Err(self.fail("minutes", format!("{minutes} minutes is not in 1..=1440")))
+            Err(self.fail(
+                Rule::Minutes,
+                format!("{minutes} minutes is not in 1..=1440"),
+            ))
         }
     }
 }
@@ -518,7 +553,7 @@ impl State {
         let check = Check { event };
         if index != self.len() {
             return Err(check.fail(
-                "log-index",
+                Rule::LogIndex,
                 format!(
                     "applied as index {index} but the next log index is {}",
                     self.len()
@@ -526,26 +561,26 @@ impl State {
             ));
         }
         if index >= u64::from(NONE) {
-            return Err(check.fail("log-index", "the log is full (2^32 - 1 entries)"));
+            return Err(check.fail(Rule::LogIndex, "the log is full (2^32 - 1 entries)"));
         }
         let index32 = index as u32;
         if event.v != EVENT_VERSION {
             return Err(check.fail(
-                "version",
+                Rule::Version,
                 format!("unknown event schema version {}", event.v),
             ));
         }
         let event_id = check.id128("event id", &event.id)?;
         if let Some(first) = self.event_index(&event.id) {
             return Err(check.fail(
-                "duplicate-id",
+                Rule::DuplicateId,
                 format!("event id already used by log entry {first}"),
             ));
         }
         let signer_key = self.signer_key(&check)?;
         if entry.sign1.kid() != key_id(&signer_key) {
             return Err(check.fail(
-                "kid",
+                Rule::Kid,
                 format!(
                     "COSE kid {} is not the key id {} of the {} key",
                     hex::encode(entry.sign1.kid()),
@@ -557,7 +592,7 @@ impl State {
         if check_signature {
             if let Err(e) = entry.sign1.verify(&signer_key) {
                 return Err(check.fail(
-                    "signature",
+                    Rule::Signature,
                     format!(
                         "not signed by the current {} key: {e}",
                         signer_name(&event.body)
@@ -687,7 +722,7 @@ impl State {
                 let o = self.org(check, &org)?;
                 if o.suspended_at != NONE {
                     return Err(check.fail(
-                        "org-suspended",
+                        Rule::OrgSuspended,
                         format!(
                             "organization {org} is suspended (log entry {}) and may not append",
                             o.suspended_at
@@ -698,11 +733,14 @@ impl State {
             }
             Signer::Issuer(issuer) => {
                 let &i = self.issuer_index.get(&issuer).ok_or_else(|| {
-                    check.fail("issuer-exists", format!("no registered issuer {issuer:?}"))
+                    check.fail(
+                        Rule::IssuerExists,
+                        format!("no registered issuer {issuer:?}"),
+                    )
                 })?;
                 Ok(self.issuers[i as usize].key)
             }
-            other => Err(check.fail("event-type", format!("unknown signer kind {other:?}"))),
+            other => Err(check.fail(Rule::EventType, format!("unknown signer kind {other:?}"))),
         }
     }
 
@@ -710,7 +748,12 @@ impl State {
         self.org_index
             .get(org)
             .map(|&o| &self.orgs[o as usize])
-            .ok_or_else(|| check.fail("org-exists", format!("no registered organization {org:?}")))
+            .ok_or_else(|| {
+                check.fail(
+                    Rule::OrgExists,
+                    format!("no registered organization {org:?}"),
+                )
+            })
     }
 
     fn org_pos(&self, org: &str) -> u32 {
@@ -721,7 +764,7 @@ impl State {
         let id = check.id128("volunteer id", volunteer)?;
         self.volunteer_index.get(&id).copied().ok_or_else(|| {
             check.fail(
-                "volunteer-exists",
+                Rule::VolunteerExists,
                 format!("no enrolled volunteer {volunteer}"),
             )
         })
@@ -740,7 +783,7 @@ impl State {
             .find(&id, |p| &atts[p as usize].id)
             .ok_or_else(|| {
                 check.fail(
-                    "attestation-exists",
+                    Rule::AttestationExists,
                     format!("no attestation {attestation}"),
                 )
             })?;
@@ -748,14 +791,14 @@ impl State {
         let attesting = &self.orgs[att.org as usize].id;
         if attesting != org {
             return Err(check.fail(
-                "attesting-org",
+                Rule::AttestingOrg,
                 format!("attestation {attestation} was made by {attesting}, not {org}"),
             ));
         }
         if !att.is_live() {
             let at = self.att_changes.get(&pos).map_or(NONE, |c| c.retracted_at);
             return Err(check.fail(
-                "attestation-live",
+                Rule::AttestationLive,
                 format!("attestation {attestation} was retracted at log entry {at}"),
             ));
         }
@@ -786,7 +829,7 @@ impl State {
         let total = already + u32::from(minutes);
         if total > MINUTES_PER_DAY {
             return Err(check.fail(
-                "daily-limit",
+                Rule::DailyLimit,
                 format!(
                     "volunteer {} would have {total} minutes on {} (limit {MINUTES_PER_DAY}; {already} already attested)",
                     hex::encode(self.volunteers[volunteer as usize].id),
@@ -805,7 +848,7 @@ impl State {
         let date = DAY_2000 + i32::from(day);
         if date < a.from || date > a.to {
             return Err(check.fail(
-                "activity-period",
+                Rule::ActivityPeriod,
                 format!(
                     "date {} is outside activity {}'s period {}..{}",
                     sagat_verifier::format_date(date),
@@ -855,7 +898,7 @@ impl State {
                 let key = check.public_key(&r.public_key)?;
                 if let Some(&o) = self.org_index.get(&r.org) {
                     return Err(check.fail(
-                        "org-unique",
+                        Rule::OrgUnique,
                         format!(
                             "organization {} is already registered (log entry {})",
                             r.org, self.orgs[o as usize].registered
@@ -881,7 +924,7 @@ impl State {
                 let current = self.org(check, &r.org)?.key;
                 if current == key {
                     return Err(check.fail(
-                        "public-key",
+                        Rule::PublicKey,
                         format!("the new key of {} is its current key", r.org),
                     ));
                 }
@@ -899,7 +942,7 @@ impl State {
                 let o = self.org(check, &u.org)?;
                 if o.names == u.names && o.region == u.region {
                     return Err(check.fail(
-                        "org-update-changes",
+                        Rule::OrgUpdateChanges,
                         format!(
                             "the update changes nothing: {} already has these names and region",
                             u.org
@@ -919,7 +962,7 @@ impl State {
                 let o = self.org(check, &r.org)?;
                 if o.suspended_at != NONE {
                     return Err(check.fail(
-                        "org-status",
+                        Rule::OrgStatus,
                         format!(
                             "organization {} is already suspended (log entry {})",
                             r.org, o.suspended_at
@@ -934,7 +977,7 @@ impl State {
                 let o = self.org(check, &r.org)?;
                 if o.suspended_at == NONE {
                     return Err(check.fail(
-                        "org-status",
+                        Rule::OrgStatus,
                         format!("organization {} is not suspended", r.org),
                     ));
                 }
@@ -947,7 +990,7 @@ impl State {
                 let id = check.id128("volunteer id", &r.volunteer)?;
                 if let Some(&v) = self.volunteer_index.get(&id) {
                     return Err(check.fail(
-                        "volunteer-unique",
+                        Rule::VolunteerUnique,
                         format!(
                             "volunteer {} is already enrolled (log entry {})",
                             r.volunteer, self.volunteers[v as usize].enrolled
@@ -973,20 +1016,21 @@ impl State {
                 let from = check.date("from", &a.from)?;
                 let to = check.date("to", &a.to)?;
                 if from < DAY_2000 {
-                    return Err(check.fail(
-                        "date-range",
+                    return Err(check.fail_at(
+                        Rule::DateRange,
+                        "from",
                         format!("from {} is before 2000-01-01", a.from),
                     ));
                 }
                 if from > to {
                     return Err(check.fail(
-                        "activity-dates",
+                        Rule::ActivityDates,
                         format!("from {} is after to {}", a.from, a.to),
                     ));
                 }
                 if let Some(&p) = self.activity_index.get(&id) {
                     return Err(check.fail(
-                        "activity-unique",
+                        Rule::ActivityUnique,
                         format!(
                             "activity {} is already published (log entry {})",
                             a.activity, self.activities[p as usize].index
@@ -1013,7 +1057,7 @@ impl State {
                 let atts = &self.atts;
                 if let Some(p) = self.att_table.find(&id, |p| &atts[p as usize].id) {
                     return Err(check.fail(
-                        "attestation-unique",
+                        Rule::AttestationUnique,
                         format!(
                             "attestation {} already exists (log entry {})",
                             h.attestation, self.atts[p as usize].index
@@ -1027,12 +1071,12 @@ impl State {
                     Some(a) => {
                         let aid = check.id128("activity id", a)?;
                         let &p = self.activity_index.get(&aid).ok_or_else(|| {
-                            check.fail("activity-exists", format!("no published activity {a}"))
+                            check.fail(Rule::ActivityExists, format!("no published activity {a}"))
                         })?;
                         let owner = self.activities[p as usize].org;
                         if owner != org {
                             return Err(check.fail(
-                                "activity-org",
+                                Rule::ActivityOrg,
                                 format!(
                                     "activity {a} belongs to {}, not {}",
                                     self.orgs[owner as usize].id, h.org
@@ -1112,7 +1156,7 @@ impl State {
                 if let Some(until) = i.valid_until {
                     if until <= i.valid_from {
                         return Err(check.fail(
-                            "issuer-period",
+                            Rule::IssuerPeriod,
                             format!(
                                 "valid_until {until} is not after valid_from {}",
                                 i.valid_from
@@ -1122,7 +1166,7 @@ impl State {
                 }
                 if let Some(&p) = self.issuer_index.get(&i.issuer) {
                     return Err(check.fail(
-                        "issuer-unique",
+                        Rule::IssuerUnique,
                         format!(
                             "issuer {} is already registered (log entry {}); register a new issuer id for a new key",
                             i.issuer, self.issuers[p as usize].index
@@ -1148,7 +1192,7 @@ impl State {
                 let created = check.event.created;
                 if created < iss.valid_from || iss.valid_until.is_some_and(|u| created >= u) {
                     return Err(check.fail(
-                        "issuer-validity",
+                        Rule::IssuerValidity,
                         format!(
                             "created {created} is outside issuer {}'s validity [{}, {})",
                             c.issuer,
@@ -1159,7 +1203,7 @@ impl State {
                 }
                 if let Some(&p) = self.credential_index.get(&id) {
                     return Err(check.fail(
-                        "credential-unique",
+                        Rule::CredentialUnique,
                         format!(
                             "credential {} was already issued (log entry {})",
                             c.credential, self.credentials[p as usize].index
@@ -1169,7 +1213,7 @@ impl State {
                 let volunteer = self.volunteer_pos(check, &c.volunteer)?;
                 let sha256: [u8; 32] = c.credential_sha256.as_slice().try_into().map_err(|_| {
                     check.fail(
-                        "credential-hash",
+                        Rule::CredentialHash,
                         format!(
                             "credential_sha256 is {} bytes, not 32",
                             c.credential_sha256.len()
@@ -1178,7 +1222,7 @@ impl State {
                 })?;
                 if self.status_indices.contains(&c.status_index) {
                     return Err(check.fail(
-                        "status-index",
+                        Rule::StatusIndex,
                         format!("status index {} is already taken", c.status_index),
                     ));
                 }
@@ -1200,7 +1244,7 @@ impl State {
                 let id = check.id128("credential id", &r.credential)?;
                 let &p = self.credential_index.get(&id).ok_or_else(|| {
                     check.fail(
-                        "credential-exists",
+                        Rule::CredentialExists,
                         format!("no issued credential {}", r.credential),
                     )
                 })?;
@@ -1208,7 +1252,7 @@ impl State {
                 let by = &self.issuers[cred.issuer as usize].id;
                 if *by != r.issuer {
                     return Err(check.fail(
-                        "credential-issuer",
+                        Rule::CredentialIssuer,
                         format!(
                             "credential {} was issued by {by}, not {}",
                             r.credential, r.issuer
@@ -1217,7 +1261,7 @@ impl State {
                 }
                 if let Some((at, _)) = &cred.revoked {
                     return Err(check.fail(
-                        "credential-live",
+                        Rule::CredentialLive,
                         format!(
                             "credential {} was already revoked (log entry {at})",
                             r.credential
@@ -1228,7 +1272,7 @@ impl State {
                 Ok(Undo::CredentialRevoked { credential: p })
             }
             other => Err(check.fail(
-                "event-type",
+                Rule::EventType,
                 format!("this ledger does not know event type {}", other.type_name()),
             )),
         }

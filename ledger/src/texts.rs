@@ -26,7 +26,7 @@ use rand::RngCore;
 use sagat_verifier::{text_commitment, Event, EventBody, FreeText, TEXT_SALT_LEN};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Ledger, Violation, VolunteerDirectory};
+use crate::{Error, Ledger, Rule, Violation, VolunteerDirectory};
 
 /// One stored text: the commitment, its salt and the text (hex for bytes).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -175,7 +175,8 @@ impl TextDirectory {
             pending.seal(ledger, event).map_err(|refused| Error::Rule {
                 position: batch.then_some(position),
                 violation: Violation {
-                    rule: "text-format",
+                    rule: Rule::TextFormat,
+                    field: Some(refused.field.to_string()),
                     event_type: event.body.type_name(),
                     event_id: event.id.clone(),
                     message: format!("{} {}", refused.field, refused.message),

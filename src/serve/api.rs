@@ -256,33 +256,6 @@ fn minutes_of(minutes: Option<u32>, hours: Option<f64>) -> ApiResult<u32> {
     Ok(m)
 }
 
-/// Puts the field a ledger rule is about on its problem document.
-fn with_rule_field(mut e: AppError) -> AppError {
-    if e.problem.field.is_none() {
-        if let Some(rule) = e.problem.rule.clone() {
-            let field = if rule.contains("date") {
-                Some("date")
-            } else if rule.contains("minute") || rule.contains("daily") {
-                Some("minutes")
-            } else if rule.contains("volunteer") {
-                Some("volunteer")
-            } else if rule.contains("activity") {
-                Some("activity")
-            } else if rule.contains("attestation") || rule.contains("live") {
-                Some("attestation")
-            } else if rule.contains("signature") || rule.contains("key") {
-                Some("body")
-            } else if rule.contains("org") {
-                Some("org")
-            } else {
-                None
-            };
-            e.problem.field = field.map(str::to_string);
-        }
-    }
-    e
-}
-
 fn created<T: Serialize>(v: T) -> Response {
     (StatusCode::CREATED, Json(v)).into_response()
 }
@@ -390,13 +363,7 @@ pub async fn update_org_inner(
         .app
         .organization_update(org, changes)
         .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))?;
-    let (_, landed) = backend::append_as_operator(state, body)
-        .await
-        .map_err(|e| match e.problem.rule.as_deref() {
-            // Nothing to change: the request's fields as a whole, not one of them.
-            Some("org-update-changes") => e.field("body"),
-            _ => with_rule_field(e),
-        })?;
+    let (_, landed) = backend::append_as_operator(state, body).await?;
     Ok(landed)
 }
 
@@ -502,7 +469,7 @@ pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult
             if held {
                 backend::discard_org_key(&state.app, &req.id);
             }
-            Err(with_rule_field(e))
+            Err(e)
         }
     }
 }
@@ -692,9 +659,7 @@ pub async fn change_org_status(
     } else {
         EventBody::OrganizationReinstated(change)
     };
-    let (_, landed) = backend::append_as_operator(state, body)
-        .await
-        .map_err(with_rule_field)?;
+    let (_, landed) = backend::append_as_operator(state, body).await?;
     if suspend {
         // A suspended organization's sessions end now; its tokens stay (they are refused by
         // the ledger while suspended and work again after reinstatement).
@@ -770,9 +735,7 @@ pub async fn register_issuer(
         valid_from: req.valid_from.unwrap_or_else(now),
         valid_until: req.valid_until,
     });
-    let (_, landed) = backend::append_as_operator(&state, body)
-        .await
-        .map_err(with_rule_field)?;
+    let (_, landed) = backend::append_as_operator(&state, body).await?;
     Ok(created(landed))
 }
 
@@ -979,9 +942,7 @@ async fn append_one(
     id: String,
     body: EventBody,
 ) -> ApiResult<Response> {
-    let landed = backend::append_events_as_org(state, org, vec![(id.clone(), body)])
-        .await
-        .map_err(with_rule_field)?;
+    let landed = backend::append_events_as_org(state, org, vec![(id.clone(), body)]).await?;
     let l = landed[0];
     let answer = Created {
         id,
@@ -1056,7 +1017,7 @@ pub async fn enroll(
         Ok(l) => l,
         Err(e) => {
             let _ = state.app.directory.erase(&id);
-            return Err(with_rule_field(e));
+            return Err(e);
         }
     };
     let access_code = state
@@ -1390,10 +1351,7 @@ pub async fn attest_csv_bytes(
             // request). Name the row the append refused.
             return Err(AppError::csv_rows(vec![RowError {
                 line: rows[pos].line as usize,
-                field: with_rule_field(e.clone())
-                    .problem
-                    .field
-                    .unwrap_or_else(|| "row".into()),
+                field: crate::attest_csv::column_of(e.problem.field.as_deref()).into(),
                 rule: e.problem.rule.clone().unwrap_or_default(),
                 detail: e.problem.detail,
             }]));
@@ -1486,15 +1444,7 @@ fn dry_run(
                 .into_iter()
                 .map(|(pos, v)| RowError {
                     line: rows[pos].line as usize,
-                    field: with_rule_field(AppError::violation(
-                        v.rule,
-                        v.event_type,
-                        &v.event_id,
-                        "",
-                    ))
-                    .problem
-                    .field
-                    .unwrap_or_else(|| "row".into()),
+                    field: crate::attest_csv::column_of(v.field()).into(),
                     rule: v.rule.to_string(),
                     detail: v.to_string(),
                 })
@@ -1572,8 +1522,7 @@ pub async fn post_signed_event(
             .field("body")),
         }
     })
-    .await
-    .map_err(with_rule_field)?;
+    .await?;
     let status = if landed.duplicate {
         StatusCode::OK
     } else {

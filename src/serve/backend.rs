@@ -69,21 +69,7 @@ pub fn texts_error(e: sagat_ledger::Error) -> AppError {
 pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
     use sagat_ledger::Error as E;
     match e {
-        E::Rule { violation, .. } => {
-            let status_rule = violation.rule;
-            let mut err = AppError::violation(
-                status_rule,
-                violation.event_type,
-                &violation.event_id,
-                violation.to_string(),
-            );
-            // A suspended or unknown organization is a permission problem, not a data error.
-            if status_rule.contains("suspended") {
-                err.status = StatusCode::FORBIDDEN;
-                err.problem.status = 403;
-            }
-            err
-        }
+        E::Rule { violation, .. } => violation_error(&violation),
         E::Conflict {
             event_id, index, ..
         } => {
@@ -132,6 +118,28 @@ pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
         }
         other => AppError::internal(other),
     }
+}
+
+/// Maps a broken ledger rule to a problem document from its typed parts: the rule's stable
+/// name, the event field it is about (`body` when it is about the entry as a whole) and whose
+/// fault it is ([`sagat_ledger::Fault`]): 422 for wrong data, 403 for a signer that may not
+/// append, 409 for a collision with the log, 500 when the log itself cannot take the entry.
+pub fn violation_error(v: &sagat_ledger::Violation) -> AppError {
+    use sagat_ledger::Fault;
+    let mut err = AppError::violation(v.rule.name(), v.event_type, &v.event_id, v.to_string())
+        .field(v.field().unwrap_or("body"));
+    let status = match v.rule.fault() {
+        Fault::Data => StatusCode::UNPROCESSABLE_ENTITY,
+        Fault::Permission => StatusCode::FORBIDDEN,
+        Fault::Conflict => StatusCode::CONFLICT,
+        _ => {
+            tracing::error!(violation = %v, "the log cannot take an entry");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    err.status = status;
+    err.problem.status = status.as_u16();
+    err
 }
 
 fn e_text(e: &sagat_ledger::Error) -> String {
@@ -515,14 +523,29 @@ pub fn entries_bundle(app: &App, index: u64, width: u16) -> ApiResult<Vec<u8>> {
 // ---------------------------------------------------------------------------------------------
 // Issuer and verifier adapters.
 
-fn issuer_error(e: impl std::fmt::Display) -> AppError {
-    AppError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "issuer",
-        "Cannot issue",
-        e.to_string(),
-    )
-    .rule("issuable")
+/// Maps an issuer error from its variant: the caller's request (422 naming the field, 404 for an
+/// unknown credential, 409 for one already revoked), the ledger's own errors as the ledger's
+/// (a disk failure is a 503, never a 422), and everything that is the server's fault (keys,
+/// fonts, PDF and PNG encoding) a 500.
+pub fn issuer_error(e: sagat_issuer::Error) -> AppError {
+    use sagat_issuer::Error as E;
+    let detail = e.to_string();
+    let invalid = |field: &str, rule: &str| AppError::invalid(field, rule, detail.clone());
+    match e {
+        E::Ledger(e) => ledger_error(e),
+        E::UnknownLanguage(_) => invalid("lang", "language"),
+        E::InvalidDate(_) => invalid("from", "date-format"),
+        E::InvalidPeriod { .. } => invalid("to", "period"),
+        E::UnknownVolunteer(_) => invalid("volunteer", "volunteer-exists"),
+        E::NoHolderName(_) => invalid("volunteer", "holder-name"),
+        E::UnknownOrganization(_) => invalid("org", "org-exists"),
+        E::NothingToCertify { .. } => invalid("volunteer", "issuable"),
+        E::QrTooLarge { .. } => invalid("org", "qr-capacity"),
+        E::UnknownCredential(_) => AppError::not_found("credential", detail),
+        E::NotIssuer { .. } => AppError::forbidden("credential-issuer", detail).field("credential"),
+        E::AlreadyRevoked(_) => AppError::conflict("credential-live", detail).field("credential"),
+        other => AppError::internal(other),
+    }
 }
 
 /// Issues a certificate (blocking: signs, renders the PDF, appends `CredentialIssued`).
@@ -743,18 +766,18 @@ fn outcome_of(v: sagat_verifier::Verdict, trust: &sagat_verifier::TrustList) -> 
 pub const PHOTO_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
 /// Reads the certificate's QR text from a photo (PNG or JPEG) with `sagat-verify --image`'s own
-/// search ([`sagat_verifier::cli::read_qr`]: rxing, several views, QR codes that are not a
+/// search ([`sagat_verify_image::read_qr`]: rxing, several views, QR codes that are not a
 /// credential skipped), so the page reads exactly the photos the command-line tool reads.
 ///
 /// The photo is checked with `sagat-verify --image`'s own reader
-/// ([`sagat_verifier::cli::decode_image_limited`]): its header is read first and an image
-/// declaring more than [`sagat_verifier::cli::MAX_IMAGE_SIDE`] pixels per side or
-/// [`sagat_verifier::cli::MAX_IMAGE_ALLOC`] bytes decoded is refused with 413 before any pixel
+/// ([`sagat_verify_image::decode_image_limited`]): its header is read first and an image
+/// declaring more than [`sagat_verify_image::MAX_IMAGE_SIDE`] pixels per side or
+/// [`sagat_verify_image::MAX_IMAGE_ALLOC`] bytes decoded is refused with 413 before any pixel
 /// is decoded; a file that is not a PNG or JPEG is 415, a broken one 422. A grayscale image
-/// with a long side over [`sagat_verifier::cli::MAX_SIDE`] is downscaled to it before the
+/// with a long side over [`sagat_verify_image::MAX_SIDE`] is downscaled to it before the
 /// search, so the search's time and memory stay bounded too.
 pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
-    use sagat_verifier::cli::{decode_image_limited, read_qr, ImageError, ImageRefusal};
+    use sagat_verify_image::{decode_image_limited, read_qr, ImageError, ImageRefusal};
     let img = decode_image_limited(bytes).map_err(|e| match e {
         ImageRefusal::TooLarge { .. } => AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -831,4 +854,73 @@ pub async fn decode_qr_photo_bounded(
     })
     .await
     .unwrap_or_else(|e| Err(AppError::internal(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::error::PROBLEM_BASE;
+    use super::*;
+
+    /// Every ledger rule maps to the slug, field and status docs/api.md lists for it, from
+    /// the typed violation alone: a new rule without a documented row fails here.
+    #[test]
+    fn every_ledger_rule_maps_to_its_documented_row() {
+        let doc = include_str!("../../docs/api.md");
+        for &rule in sagat_ledger::Rule::ALL {
+            let v = sagat_ledger::Violation {
+                rule,
+                field: None,
+                event_type: "HoursAttested",
+                event_id: "00".repeat(16),
+                message: "test".into(),
+            };
+            let e = violation_error(&v);
+            let p = &e.problem;
+            assert_eq!(p.rule.as_deref(), Some(rule.name()));
+            assert_eq!(
+                p.type_uri,
+                format!("{PROBLEM_BASE}rule-violation"),
+                "{rule}"
+            );
+            assert!(
+                (400..600).contains(&p.status) && p.status != 422
+                    || rule.fault() == sagat_ledger::Fault::Data,
+                "{rule}: {} for a rule that is not about the data",
+                p.status
+            );
+            let field = match rule.field() {
+                Some(f) => format!("`{f}`"),
+                None => "the field named (`body` if none)".into(),
+            };
+            assert_eq!(p.field.as_deref(), Some(rule.field().unwrap_or("body")));
+            let row = format!("| `{}` | {field} | {} |", rule.name(), p.status);
+            assert!(doc.contains(&row), "docs/api.md has no row {row}");
+        }
+    }
+
+    /// A disk failure on append is a 503 (nothing recorded / outcome unknown), never a 4xx.
+    #[test]
+    fn storage_failures_are_ours() {
+        for e in [
+            sagat_ledger::Error::WriteFailed {
+                reason: "ENOSPC".into(),
+            },
+            sagat_ledger::Error::Unconfirmed {
+                reason: "EIO".into(),
+            },
+            sagat_ledger::Error::Stopped {
+                reason: "EIO".into(),
+            },
+        ] {
+            assert_eq!(ledger_error(e).problem.status, 503);
+        }
+        let pdf = issuer_error(sagat_issuer::Error::Pdf("disk full".into()));
+        assert_eq!(pdf.problem.status, 500);
+        let disk = issuer_error(sagat_issuer::Error::Ledger(
+            sagat_ledger::Error::WriteFailed {
+                reason: "ENOSPC".into(),
+            },
+        ));
+        assert_eq!(disk.problem.status, 503);
+    }
 }

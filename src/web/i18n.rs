@@ -27,11 +27,11 @@ impl Lang {
     }
 
     /// The same language for the verifier's texts (the verdict words are `sagat-verify`'s).
-    pub fn verifier(self) -> sagat_verifier::cli::Lang {
+    pub fn verifier(self) -> sagat_verify::Lang {
         match self {
-            Lang::Kk => sagat_verifier::cli::Lang::Kk,
-            Lang::Ru => sagat_verifier::cli::Lang::Ru,
-            Lang::En => sagat_verifier::cli::Lang::En,
+            Lang::Kk => sagat_verify::Lang::Kk,
+            Lang::Ru => sagat_verify::Lang::Ru,
+            Lang::En => sagat_verify::Lang::En,
         }
     }
 

@@ -351,7 +351,7 @@ fn verdict_section(lang: Lang, o: &backend::VerifyOutcome) -> Markup {
     };
     html! {
         section {
-            div class={ "verdict " (label) } id="verdict" data-verdict=(label) { (sagat_verifier::cli::verdict_word(lang.verifier(), &o.status)) }
+            div class={ "verdict " (label) } id="verdict" data-verdict=(label) { (sagat_verify::verdict_word(lang.verifier(), &o.status)) }
             @if let Some(why) = verdict_explanation(&o.status) { p id="verdict-why" { (t(lang, why)) } }
             @if !o.reasons.is_empty() { ul.muted { @for r in &o.reasons { li { (r) } } } }
             table {

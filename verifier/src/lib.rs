@@ -5,16 +5,10 @@
 //! What this crate does **not** do: no file or network I/O, no clock reads (callers pass "now"),
 //! no async runtime, no storage, no rendering. That keeps it small enough to audit and to hand to a
 //! university as `sagat-verify`, and lets every other crate produce only what this one accepts.
-//! The one exception is the [`cli`] module behind the `cli` feature: the `sagat-verify` command,
-//! which reads the files a verifier is given. Every check it makes is a call into the pure API.
+//! The `sagat-verify` command (files, PDFs) and the QR-image reader are crates beside this one
+//! (`verifier/cli`, `verifier/image`): this crate pulls in no argument parser, image or PDF code.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-
-/// The `sagat-verify` command line (feature `cli`, on by default for the binary): the only code
-/// in this crate that reads files or decodes images and PDFs. Library users depend on the crate
-/// with `default-features = false` and get none of it.
-#[cfg(feature = "cli")]
-pub mod cli;
 
 mod cbor;
 mod cbor_strict;

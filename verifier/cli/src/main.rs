@@ -3,5 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    sagat_verifier::cli::main_from(std::env::args_os())
+    sagat_verify::main_from(std::env::args_os())
 }

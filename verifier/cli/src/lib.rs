@@ -1,27 +1,28 @@
 //! `sagat-verify`: the offline check a university runs on a Sagat volunteer-hours certificate.
 //!
-//! This module (feature `cli`) is the only part of the crate that reads files and decodes images
-//! or PDFs; it lives in the library so that `sagat-verify` and `sagat verify` run the very same
-//! code. The library proper stays pure.
+//! The kernel (`sagat-verifier`) is pure: bytes and keys in, a verdict out. This crate is the
+//! part that reads files and decodes PDFs, with the one QR-image reader of `sagat-verify-image`;
+//! it is a library as well as the binary so that `sagat-verify` and `sagat verify` run the very
+//! same code, and the service's pages say verdicts with the same words ([`verdict_word`]).
+#![forbid(unsafe_code)]
 #![allow(missing_docs)]
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::{
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Parser;
+use sagat_verifier::{
     credential_id_hex, date_from_unix, decode_evidence, format_date, open_status_list,
     open_trust_list, org_line_label, verify_credential, verify_evidence, DirectoryOrganization,
     InvalidReason, NoteVerifier, RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus,
 };
-use anyhow::{anyhow, bail, Context, Result};
-use clap::Parser;
 
 mod i18n;
 mod pdf;
-pub mod qr_image;
 
 pub use i18n::Lang;
-pub use qr_image::{
+pub use sagat_verify_image::{
     decode_image_limited, read_qr, ImageError, ImageRefusal, View, MAX_IMAGE_ALLOC, MAX_IMAGE_SIDE,
     MAX_SIDE,
 };
@@ -203,19 +204,19 @@ fn kind_of(data: &[u8]) -> Kind {
 }
 
 fn image_input(data: &[u8], name: &str) -> Result<Input> {
-    let (text, _) = qr_image::read_qr_from_image_bytes(data).map_err(|e| match e {
-        qr_image::ImageError::Unreadable(m) => {
+    let (text, _) = sagat_verify_image::read_qr_from_image_bytes(data).map_err(|e| match e {
+        sagat_verify_image::ImageError::Unreadable(m) => {
             anyhow!("{name} is not a readable PNG or JPEG image: {m}")
         }
-        qr_image::ImageError::NoQr { other_texts } if other_texts.is_empty() => anyhow!(
+        sagat_verify_image::ImageError::NoQr { other_texts } if other_texts.is_empty() => anyhow!(
             "no QR code found in {name} (try a sharper scan, at least 150 dpi, the whole code in view)"
         ),
-        qr_image::ImageError::NoQr { other_texts } => anyhow!(
+        sagat_verify_image::ImageError::NoQr { other_texts } => anyhow!(
             "{name} has QR codes, but none is a Sagat credential (VH1:...): {other_texts:?}"
         ),
-        qr_image::ImageError::TooSlow => anyhow!(
+        sagat_verify_image::ImageError::TooSlow => anyhow!(
             "gave up searching {name} for a QR code after {} s (crop the image to the code)",
-            qr_image::SEARCH_TIME_LIMIT.as_secs()
+            sagat_verify_image::SEARCH_TIME_LIMIT.as_secs()
         ),
     })?;
     Ok(Input {
@@ -472,7 +473,7 @@ fn run(args: &Args) -> Result<u8> {
                             if let Some(signer) = signer {
                                 if !summary.issuer_keys.contains(&signer.public_key) {
                                     verdict.status = VerdictStatus::Invalid(InvalidReason::Evidence(
-                                        crate::EvidenceError::IssuerKey(
+                                        sagat_verifier::EvidenceError::IssuerKey(
                                             "the key that signed the credential was never registered in the log".into(),
                                         ),
                                     ));
@@ -626,6 +627,8 @@ pub fn verdict_word(lang: Lang, status: &VerdictStatus) -> &'static str {
             VerdictStatus::UntrustedIssuer => T::UntrustedIssuer,
             VerdictStatus::NotYetValid => T::NotYetValid,
             VerdictStatus::Expired => T::Expired,
+            // A status a newer kernel adds is not a pass.
+            _ => T::Invalid,
         },
     )
 }

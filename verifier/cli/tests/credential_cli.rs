@@ -1,7 +1,8 @@
 //! `sagat-verify` as a user runs it: exit codes 0 (valid), 1 (not valid), 2 (bad input/usage),
 //! text and JSON output, stdin, config file, images.
-#![cfg(feature = "cli")]
 
+// The kernel's deterministic credential world, shared with its own vector tests.
+#[path = "../../tests/credential_fixture/mod.rs"]
 mod credential_fixture;
 
 use std::io::Write;
@@ -11,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use credential_fixture as fx;
 
 fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/credentials")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/credentials")
 }
 
 fn case_qr(name: &str) -> String {

@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn every_category_of_the_format_has_a_name_in_each_language() {
-        for c in crate::Category::ALL {
+        for c in sagat_verifier::Category::ALL {
             for lang in [Lang::Kk, Lang::Ru, Lang::En] {
                 assert_ne!(category(lang, c.as_str()), c.as_str(), "{c:?} in {lang:?}");
             }

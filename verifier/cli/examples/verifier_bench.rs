@@ -15,7 +15,7 @@ use ed25519_dalek::{Signature, SigningKey};
 use image::{GrayImage, Luma};
 use sagat_verifier::*;
 
-use sagat_verifier::cli::qr_image;
+use sagat_verify_image as qr_image;
 
 fn claims() -> CredentialClaims {
     CredentialClaims {

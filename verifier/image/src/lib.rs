@@ -1,4 +1,10 @@
-//! Finding and reading the credential QR code in a scan or photo.
+//! # sagat-verify-image: finding and reading the credential QR code in a scan or photo
+//!
+//! The one QR-image reader: `sagat-verify --image`, the service's `/verify/photo` and the
+//! browser build all call [`read_qr_from_image_bytes`] (or [`decode_image_limited`] then
+//! [`read_qr`]). It reads pixels and returns text; it knows nothing of the credential
+//! format, which the kernel (`sagat-verifier`) checks.
+//!
 //!
 //! Decoder: rxing (a Rust port of ZXing) with its hybrid (local-block) binarizer and the
 //! try-harder finder-pattern search, restricted to QR codes. Its binarizer copes with uneven
@@ -21,6 +27,8 @@
 //! rqrr (quirc's port) was the decoder before; on the benchmark set it reads a subset of what
 //! rxing reads even with binarized, upscaled and blurred views, at several times the cost
 //! (docs/benchmarks.md, "Verifier").
+
+#![forbid(unsafe_code)]
 
 use std::collections::HashSet;
 use std::sync::mpsc;
