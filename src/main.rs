@@ -4,11 +4,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use sagat::{cli, commands};
+use sagat::cli;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match commands::run(cli.command) {
+    let args = cli::args::Cli::parse();
+    match cli::run(args.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -12,7 +12,8 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use base64::Engine as _;
-use sagat::{app, serve};
+use sagat::datadir;
+use sagat::http;
 use serde_json::{json, Value};
 use signed_note::{Note, StandardVerifier, VerifierList};
 use tlog_tiles::{
@@ -26,7 +27,7 @@ const HEIGHT: u8 = 8;
 
 struct Server {
     _dir: tempfile::TempDir,
-    state: serve::AppState,
+    state: http::AppState,
     operator_token: String,
     runtime: tokio::runtime::Runtime,
 }
@@ -39,12 +40,17 @@ struct Answer {
 impl Server {
     fn new() -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let app = app::init(&dir.path().join("data"), app::Config::default(), app::now()).unwrap();
-        let state = serve::AppState::new(
+        let app = datadir::init(
+            &dir.path().join("data"),
+            datadir::Config::default(),
+            datadir::now(),
+        )
+        .unwrap();
+        let state = http::AppState::new(
             app,
-            &serve::ServeOptions {
+            &http::ServeOptions {
                 rate_limit_per_minute: 0,
-                ..serve::ServeOptions::default()
+                ..http::ServeOptions::default()
             },
         )
         .unwrap();
@@ -59,10 +65,7 @@ impl Server {
 
     fn request(&self, req: Request<Body>) -> Answer {
         self.runtime.block_on(async {
-            let resp = serve::router(self.state.clone())
-                .oneshot(req)
-                .await
-                .unwrap();
+            let resp = http::router(self.state.clone()).oneshot(req).await.unwrap();
             let status = resp.status();
             let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
                 .await

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use sagat::serve::certstore;
+use sagat::datadir::certstore;
 
 fn sagat(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sagat"))

@@ -2,14 +2,15 @@
 //! the refusals, problem+json shapes, CSV row errors, the tlog-tiles read paths, proofs, the
 //! OpenAPI document, limits and metrics.
 
-use sagat::{app, serve, tokens};
+use sagat::datadir::{self, tokens};
+use sagat::{http, ops};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
-use serve::{router, AppState, ServeOptions};
+use http::{router, AppState, ServeOptions};
 
 struct Env {
     _dir: tempfile::TempDir,
@@ -25,7 +26,7 @@ fn env_with(opts: ServeOptions) -> Env {
 fn env_in(parent: &std::path::Path, opts: ServeOptions) -> Env {
     let dir = tempfile::tempdir_in(parent).unwrap();
     let data = dir.path().join("data");
-    let a = app::init(&data, app::Config::default(), app::now()).unwrap();
+    let a = datadir::init(&data, datadir::Config::default(), datadir::now()).unwrap();
     let state = AppState::new(a, &opts).unwrap();
     let op = state
         .ensure_operator_token()
@@ -215,7 +216,7 @@ fn bearer_of(cookie: &str) -> &str {
 }
 
 fn yesterday() -> String {
-    sagat_verifier::format_date((app::now() / 86_400) as i32 - 1)
+    sagat_verifier::format_date((datadir::now() / 86_400) as i32 - 1)
 }
 
 async fn attest(e: &Env, org: &str, token: &str, vol: &str, minutes: u32) -> Resp {
@@ -709,7 +710,7 @@ async fn bad_fields_are_named_with_their_rule() {
     .await;
     r.problem(422, Some("colour"), "schema");
     // Rules only the ledger knows: a future date, an unknown volunteer, the daily limit.
-    let tomorrow = sagat_verifier::format_date((app::now() / 86_400) as i32 + 2);
+    let tomorrow = sagat_verifier::format_date((datadir::now() / 86_400) as i32 + 2);
     let r = call(
         &e.state,
         Method::POST,
@@ -770,8 +771,8 @@ async fn bad_fields_are_named_with_their_rule() {
 fn signed(body: sagat_verifier::EventBody, key: &ed25519_dalek::SigningKey) -> Vec<u8> {
     let ev = sagat_verifier::Event {
         v: sagat_verifier::EVENT_VERSION,
-        id: app::new_id(),
-        created: app::now(),
+        id: datadir::new_id(),
+        created: datadir::now(),
         body,
     };
     sagat_verifier::sign_event(&ev, key)
@@ -780,7 +781,7 @@ fn signed(body: sagat_verifier::EventBody, key: &ed25519_dalek::SigningKey) -> V
 #[tokio::test]
 async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
     let e = env();
-    let key = app::generate_key();
+    let key = datadir::generate_key();
     let pk = sagat_verifier::public_key_base64(&key.verifying_key());
     let r = call(
         &e.state,
@@ -816,7 +817,7 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
     )
     .await;
     r.problem(409, Some("org"), "server-held-key");
-    let vol = app::new_id();
+    let vol = datadir::new_id();
     let enroll = signed(
         sagat_verifier::EventBody::VolunteerEnrolled(sagat_verifier::VolunteerEnrolled {
             volunteer: vol.clone(),
@@ -848,7 +849,7 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
     assert_eq!(r.json()["duplicate"], true);
     let att = signed(
         sagat_verifier::EventBody::HoursAttested(sagat_verifier::HoursAttested {
-            attestation: app::new_id(),
+            attestation: datadir::new_id(),
             org: "own-key".into(),
             volunteer: vol.clone(),
             activity: None,
@@ -881,7 +882,7 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
     // An event signed with a key that is not the organization's is refused by the ledger.
     let forged = signed(
         sagat_verifier::EventBody::HoursAttested(sagat_verifier::HoursAttested {
-            attestation: app::new_id(),
+            attestation: datadir::new_id(),
             org: "own-key".into(),
             volunteer: vol,
             activity: None,
@@ -890,7 +891,7 @@ async fn pre_signed_events_from_an_organization_that_keeps_its_key() {
             role: None,
             note: None,
         }),
-        &app::generate_key(),
+        &datadir::generate_key(),
     );
     let r = raw(
         &e.state,
@@ -1762,7 +1763,7 @@ async fn volunteer_certificate_issue_download_and_public_verify() {
 }
 
 fn backend_decode(png: &[u8]) -> String {
-    serve::backend::decode_qr_photo(png).unwrap()
+    ops::decode_qr_photo(png).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2089,7 +2090,7 @@ async fn an_issued_certificate_downloads_after_a_restart() {
     let data = state.app.dir.clone();
     drop(state);
     let state = AppState::new(
-        app::open(&data).unwrap(),
+        datadir::open(&data).unwrap(),
         &ServeOptions {
             rate_limit_per_minute: 0,
             ..ServeOptions::default()
@@ -2134,7 +2135,7 @@ fn restart(e: Env) -> Env {
     let data = state.app.dir.clone();
     drop(state);
     let state = AppState::new(
-        app::open(&data).unwrap(),
+        datadir::open(&data).unwrap(),
         &ServeOptions {
             rate_limit_per_minute: 0,
             ..ServeOptions::default()
@@ -2326,7 +2327,7 @@ async fn on_a_full_disk_appends_are_refused_as_not_recorded_and_the_service_reco
     );
     let size = e.state.app.ledger.size();
     // One hour on each of 1000 earlier days (the daily limit holds).
-    let today = (app::now() / 86_400) as i32;
+    let today = (datadir::now() / 86_400) as i32;
     let rows: String = (0..1000)
         .map(|i| format!("{v},{},1\n", sagat_verifier::format_date(today - 2 - i)))
         .collect();
@@ -3016,7 +3017,7 @@ async fn a_suspended_organization_cannot_reissue_codes() {
 async fn tokens_expire_are_listed_and_can_be_revoked() {
     let e = env();
     org(&e, "org-a").await;
-    let t0 = app::now();
+    let t0 = datadir::now();
     // Mint with a lifetime: the answer says when it expires and under which id it is listed.
     let r = call(
         &e.state,
@@ -3033,7 +3034,7 @@ async fn tokens_expire_are_listed_and_can_be_revoked() {
     assert_eq!(id.len(), 16);
     let exp = minted["expires"].as_i64().unwrap();
     assert!(
-        (t0 + 2 * 86_400..=app::now() + 2 * 86_400).contains(&exp),
+        (t0 + 2 * 86_400..=datadir::now() + 2 * 86_400).contains(&exp),
         "{minted}"
     );
     // The default is 365 days; 0 is "never"; over 10 years is refused.
@@ -3046,7 +3047,7 @@ async fn tokens_expire_are_listed_and_can_be_revoked() {
     )
     .await;
     let exp = r.json()["expires"].as_i64().unwrap();
-    assert!(exp >= t0 + 365 * 86_400 && exp <= app::now() + 365 * 86_400);
+    assert!(exp >= t0 + 365 * 86_400 && exp <= datadir::now() + 365 * 86_400);
     let r = call(
         &e.state,
         Method::POST,
@@ -3207,7 +3208,7 @@ async fn tokens_expire_are_listed_and_can_be_revoked() {
             tokens::Role::Org("org-a".into()),
             tokens::Kind::Token,
             Some(500),
-            app::now() - 1000,
+            datadir::now() - 1000,
         )
         .unwrap();
     call(
@@ -3428,7 +3429,7 @@ async fn photo_bombs_are_refused_from_the_header_with_413() {
     for (w, h, ct) in [(20_000, 20_000, 2), (11_000, 11_000, 6)] {
         let bomb = png_header_only(w, h, ct);
         assert!(bomb.len() < 80, "a tiny file");
-        let err = serve::backend::decode_qr_photo(&bomb).unwrap_err();
+        let err = ops::decode_qr_photo(&bomb).unwrap_err();
         assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
         assert_eq!(err.problem.rule.as_deref(), Some("image-size"));
         assert!(err.problem.detail.contains(&format!("{w} × {h}")), "{err}");
@@ -3439,7 +3440,7 @@ async fn photo_bombs_are_refused_from_the_header_with_413() {
     }
     // The same header declaring a small image is decoded, and fails for the missing pixels:
     // the refusals above came from the header alone.
-    let small = serve::backend::decode_qr_photo(&png_header_only(64, 64, 2)).unwrap_err();
+    let small = ops::decode_qr_photo(&png_header_only(64, 64, 2)).unwrap_err();
     assert_eq!(small.status, StatusCode::UNPROCESSABLE_ENTITY, "{small}");
     assert_eq!(small.problem.rule.as_deref(), Some("image"));
 }
@@ -3502,7 +3503,7 @@ async fn the_verify_page_reads_photos_as_the_command_line_tool_does() {
         out.into_inner()
     };
     let photo = png_of(&qr, 2);
-    assert_eq!(serve::backend::decode_qr_photo(&photo).unwrap(), qr);
+    assert_eq!(ops::decode_qr_photo(&photo).unwrap(), qr);
     let r = post_photo(&e.state, &photo).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("VALID"), "{}", r.text());
@@ -3532,7 +3533,7 @@ async fn the_verify_page_tells_an_untrusted_issuer_and_not_yet_valid_apart() {
     // The same claims signed by a key nobody trusts; and by the issuer, but valid from 2100.
     let stranger = sagat_verifier::encode_qr_text(&sagat_verifier::sign_credential(
         &claims,
-        &app::generate_key(),
+        &datadir::generate_key(),
     ));
     let mut later = claims.clone();
     later.not_before = 4_102_444_800;
@@ -3734,7 +3735,7 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     let org_line = text.find(r#""org":"org-a""#).unwrap();
     flip(&tokens, org_line + 10); // "org-a" → "org,a"
     let state = AppState::new(
-        app::open(&data).expect("a damaged shard must not stop the service"),
+        datadir::open(&data).expect("a damaged shard must not stop the service"),
         &ServeOptions {
             rate_limit_per_minute: 0,
             ..ServeOptions::default()

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use ed25519_dalek::SigningKey;
 
-use crate::app::{self, Config};
+use crate::datadir::{self, Config};
 
 #[derive(Default)]
 struct Report {
@@ -43,7 +43,7 @@ impl Report {
 
 /// Runs `sagat check --data DATA`.
 pub fn run(data: &Path) -> Result<ExitCode> {
-    if !app::is_initialized(data) {
+    if !datadir::is_initialized(data) {
         bail!("{} is not a Sagat data directory", data.display());
     }
     let mut r = Report::default();
@@ -59,7 +59,7 @@ pub fn run(data: &Path) -> Result<ExitCode> {
             None
         }
     };
-    let mut key = |name: &str| match app::read_key(&data.join(name)) {
+    let mut key = |name: &str| match datadir::read_key(&data.join(name)) {
         Ok(k) => Some(k),
         Err(e) => {
             r.damaged(&data.join(name), format!("{e:#}"));
@@ -103,7 +103,7 @@ fn tokens(r: &mut Report, path: &Path) {
         }
         Err(e) => return r.damaged(path, format!("cannot be read: {e}")),
     };
-    match crate::tokens::decode_file(&bytes) {
+    match crate::datadir::tokens::decode_file(&bytes) {
         Err(e) => r.damaged(path, e),
         Ok(d) if !d.damaged.is_empty() => {
             let what = d.damaged.join("; ");
@@ -132,7 +132,7 @@ fn volunteers(r: &mut Report, dir: &Path) {
 
 fn certificates(r: &mut Report, data: &Path) {
     let root = data.join("certificates");
-    match crate::serve::certstore::CertStore::new(data).check() {
+    match crate::datadir::certstore::CertStore::new(data).check() {
         Ok(c) => {
             for d in &c.damaged {
                 r.damaged(&d.path, &d.reason);

@@ -12,7 +12,7 @@ use ed25519_dalek::SigningKey;
 use sagat_ledger::{PendingTexts, TextRefused};
 use sagat_verifier::{Event, EventBody, HoursAttested};
 
-use crate::app::new_id;
+use crate::datadir::new_id;
 
 /// One bad CSV row: 1-based line number in the file and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]

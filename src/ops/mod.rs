@@ -2,6 +2,9 @@
 //! errors to problem documents, server-held organization keys, log tiles, and certificate
 //! issuance. Handlers stay thin and never see a `sagat_ledger::Error`.
 
+pub mod attest_csv;
+pub mod error;
+
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,10 +14,10 @@ use axum::http::StatusCode;
 use ed25519_dalek::SigningKey;
 use sagat_verifier::{Event, EventBody, EVENT_VERSION};
 
-use super::error::{ApiResult, AppError};
-use super::AppState;
-use crate::app::is_safe_id;
-use crate::app::{new_id, now, App};
+use crate::datadir::is_safe_id;
+use crate::datadir::{new_id, now, App};
+use crate::http::AppState;
+use crate::ops::error::{ApiResult, AppError};
 
 /// Where an entry landed.
 #[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
@@ -480,7 +483,7 @@ pub fn org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
         )
         .field("org"));
     };
-    crate::app::read_key(&path).map_err(AppError::internal)
+    crate::datadir::read_key(&path).map_err(AppError::internal)
 }
 
 /// Generates and stores (0600) a new key for `org`; returns it.
@@ -494,8 +497,8 @@ pub fn create_org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
     }
-    let key = crate::app::generate_key();
-    crate::app::write_key(&path, &key).map_err(|e| {
+    let key = crate::datadir::generate_key();
+    crate::datadir::write_key(&path, &key).map_err(|e| {
         AppError::conflict("server-held-key", format!("cannot store the key: {e}")).field("id")
     })?;
     Ok(key)
@@ -858,8 +861,8 @@ pub async fn decode_qr_photo_bounded(
 
 #[cfg(test)]
 mod tests {
-    use super::super::error::PROBLEM_BASE;
     use super::*;
+    use crate::ops::error::PROBLEM_BASE;
 
     /// Every ledger rule maps to the slug, field and status docs/api.md lists for it, from
     /// the typed violation alone: a new rule without a documented row fails here.

@@ -1,5 +1,7 @@
 //! What each CLI command does: parse, sign, hand to the libraries, print.
 
+pub mod args;
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -13,12 +15,12 @@ use sagat_verifier::{
     OrganizationStatusChanged, VolunteerEnrolled,
 };
 
-use crate::app::{self, new_id, now, App, Config};
-use crate::attest_csv;
-use crate::cli::{
+use crate::cli::args::{
     ActivityCommand, AttestArgs, Command, DataDir, LogCommand, OrgCommand, OrgKey, StatusCommand,
     TokenCommand, TrustCommand, VolunteerCommand,
 };
+use crate::datadir::{self, new_id, now, App, Config};
+use crate::ops::attest_csv;
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so a reader never sees half a file.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
@@ -60,11 +62,11 @@ pub fn run(command: Command) -> Result<ExitCode> {
         } => {
             let generated = origin.is_none();
             let config = Config {
-                origin: origin.unwrap_or_else(app::generated_origin),
+                origin: origin.unwrap_or_else(datadir::generated_origin),
                 issuer_id,
                 issuer_name,
             };
-            let app = app::init(&data.data, config, now())?;
+            let app = datadir::init(&data.data, config, now())?;
             println!("initialized {}", app.dir.display());
             println!("log origin:   {}", app.config.origin);
             if generated {
@@ -76,8 +78,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             println!("{}", app.operator_vkey());
         }
         Command::Keygen { out } => {
-            let key = app::generate_key();
-            app::write_key(&out, &key)?;
+            let key = datadir::generate_key();
+            datadir::write_key(&out, &key)?;
             println!("private key written to {} (mode 0600)", out.display());
             println!("public key:");
             println!(
@@ -97,8 +99,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             hours,
             reason,
         } => {
-            let app = app::open(&data.data)?;
-            let key = app::read_key(&org.key)?;
+            let app = datadir::open(&data.data)?;
+            let key = datadir::read_key(&org.key)?;
             let minutes = attest_csv::parse_hours(&hours).map_err(anyhow::Error::msg)?;
             let body = EventBody::AttestationCorrected(AttestationCorrected {
                 attestation,
@@ -116,8 +118,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             attestation,
             reason,
         } => {
-            let app = app::open(&data.data)?;
-            let key = app::read_key(&org.key)?;
+            let app = datadir::open(&data.data)?;
+            let key = datadir::read_key(&org.key)?;
             let body = EventBody::AttestationRetracted(AttestationRetracted {
                 attestation,
                 org: org.org,
@@ -131,7 +133,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             volunteer,
             json,
         } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let hours = app
                 .ledger
                 .read(|s| s.volunteer_hours(&volunteer))
@@ -160,7 +162,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             org,
             out,
         } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let request = sagat_issuer::IssueRequest {
                 volunteer,
                 lang: sagat_issuer::Lang::parse(&lang)?,
@@ -190,7 +192,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             credential_id,
             reason,
         } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let index = sagat_issuer::revoke(
                 &app.ledger,
                 &app.texts,
@@ -204,7 +206,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Status {
             command: StatusCommand::Export { data, out },
         } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let bytes = sagat_issuer::export_status_list(&app.ledger, &app.issuer, now())?;
             write_atomically(&out, &bytes)?;
             println!("status list written to {}", out.display());
@@ -212,7 +214,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Trust {
             command: TrustCommand::Export { data, out },
         } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let json = sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now())?;
             write_atomically(&out, json.as_bytes())?;
             println!("trust list written to {}", out.display());
@@ -225,20 +227,20 @@ pub fn run(command: Command) -> Result<ExitCode> {
             secure_cookies,
             public_origin,
         } => {
-            crate::serve::serve_command(&data.data, addr, demo, secure_cookies, public_origin)?;
+            crate::http::serve_command(&data.data, addr, demo, secure_cookies, public_origin)?;
         }
         Command::Token {
             command: Some(TokenCommand::List { data }),
             ..
         } => {
-            let app = app::open(&data.data)?;
-            let store = crate::tokens::TokenStore::open(&app.dir)?;
+            let app = datadir::open(&data.data)?;
+            let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
             println!("id\trole\tcreated\texpires\tlast_used");
             for t in store.list_tokens(now()) {
                 let role = match &t.role {
-                    crate::tokens::Role::Operator => "operator".to_string(),
-                    crate::tokens::Role::Org(o) => format!("org:{o}"),
-                    crate::tokens::Role::Volunteer(v) => format!("volunteer:{v}"),
+                    crate::datadir::tokens::Role::Operator => "operator".to_string(),
+                    crate::datadir::tokens::Role::Org(o) => format!("org:{o}"),
+                    crate::datadir::tokens::Role::Volunteer(v) => format!("volunteer:{v}"),
                 };
                 println!(
                     "{}\t{role}\t{}\t{}\t{}",
@@ -253,8 +255,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
             command: Some(TokenCommand::Revoke { data, id }),
             ..
         } => {
-            let app = app::open(&data.data)?;
-            let store = crate::tokens::TokenStore::open(&app.dir)?;
+            let app = datadir::open(&data.data)?;
+            let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
             match store.revoke_token(&id, now())? {
                 Some(t) => println!("revoked token {}", t.id),
                 None => bail!("no live token with id {id:?} (see `sagat token list`)"),
@@ -267,21 +269,22 @@ pub fn run(command: Command) -> Result<ExitCode> {
             expires_days,
             command: None,
         } => {
-            let app = app::open(&data.data)?;
-            let ttl = crate::tokens::token_ttl(expires_days).map_err(anyhow::Error::msg)?;
+            let app = datadir::open(&data.data)?;
+            let ttl =
+                crate::datadir::tokens::token_ttl(expires_days).map_err(anyhow::Error::msg)?;
             let token = match (operator, org) {
-                (_, Some(org)) => crate::tokens::mint_org(&app, &org, ttl)?,
-                _ => crate::tokens::mint_operator(&app, ttl)?,
+                (_, Some(org)) => crate::datadir::tokens::mint_org(&app, &org, ttl)?,
+                _ => crate::datadir::tokens::mint_operator(&app, ttl)?,
             };
             eprintln!(
                 "id {}, expires {}",
-                crate::tokens::token_id(&token),
+                crate::datadir::tokens::token_id(&token),
                 utc(ttl.map(|d| now() + d))
             );
             println!("token (shown once; only its hash is stored):");
             println!("{token}");
         }
-        Command::Check { data } => return crate::check::run(&data.data),
+        Command::Check { data } => return crate::datadir::check::run(&data.data),
         Command::Verify { args } => {
             let argv = std::iter::once(std::ffi::OsString::from("sagat verify")).chain(args);
             return Ok(sagat_verify::main_from(argv));
@@ -337,7 +340,7 @@ fn org(command: OrgCommand) -> Result<()> {
             name_ru,
             region,
         } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let public_key = sagat_verifier::parse_public_key(&key)
                 .with_context(|| format!("--key {key:?} is not an Ed25519 public key"))?;
             let body = EventBody::OrganizationRegistered(OrganizationRegistered {
@@ -361,8 +364,8 @@ fn org(command: OrgCommand) -> Result<()> {
             name_ru,
             region,
         } => {
-            let app = app::open(&data.data)?;
-            let changes = app::OrgChanges {
+            let app = datadir::open(&data.data)?;
+            let changes = datadir::OrgChanges {
                 name_en,
                 name_kk,
                 name_ru,
@@ -375,7 +378,7 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("updated organization {id} at log index {index}");
         }
         OrgCommand::Suspend { data, id, reason } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let body = EventBody::OrganizationSuspended(OrganizationStatusChanged {
                 org: id.clone(),
                 reason: reason.into(),
@@ -384,7 +387,7 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("suspended {id} at log index {index}");
         }
         OrgCommand::Reinstate { data, id, reason } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let body = EventBody::OrganizationReinstated(OrganizationStatusChanged {
                 org: id.clone(),
                 reason: reason.into(),
@@ -393,7 +396,7 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("reinstated {id} at log index {index}");
         }
         OrgCommand::RotateKey { data, id, key } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let public_key = sagat_verifier::parse_public_key(&key)
                 .with_context(|| format!("--key {key:?} is not an Ed25519 public key"))?;
             let body = EventBody::OrganizationKeyRotated(OrganizationKeyRotated {
@@ -404,7 +407,7 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("rotated the key of {id} at log index {index}");
         }
         OrgCommand::List { data } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             for org in app.ledger.read(|s| s.organizations()) {
                 println!(
                     "{}\t{}\t{}",
@@ -425,11 +428,11 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             name,
             contact,
         } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             if name.trim().is_empty() {
                 bail!("--name must not be empty");
             }
-            let id = app::new_volunteer_id(&app.directory);
+            let id = datadir::new_volunteer_id(&app.directory);
             // The name is stored first: a crash after it leaves an unreferenced encrypted
             // record, never a log entry whose volunteer has no name.
             app.directory.put(
@@ -448,10 +451,10 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             println!("{id}");
         }
         VolunteerCommand::Erase { data, id } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             // Issued certificates kept for download carry the name too.
             let certificates =
-                crate::serve::certstore::CertStore::new(&app.dir).erase_volunteer(&id)?;
+                crate::datadir::certstore::CertStore::new(&app.dir).erase_volunteer(&id)?;
             // Roles, notes and reasons about the volunteer: the log keeps only their commitments.
             let texts = app.texts.erase(&id)?;
             if app.directory.erase(&id)? || certificates || texts {
@@ -479,8 +482,8 @@ fn activity(command: ActivityCommand) -> Result<()> {
             from,
             to,
         } => {
-            let app = app::open(&data.data)?;
-            let key = app::read_key(&org.key)?;
+            let app = datadir::open(&data.data)?;
+            let key = datadir::read_key(&org.key)?;
             let category = Category::parse(&category).with_context(|| {
                 format!(
                     "--category {category:?} is not one of: {}",
@@ -521,8 +524,8 @@ fn attest(args: AttestArgs) -> Result<()> {
         role,
         note,
     } = args;
-    let app = app::open(&data.data)?;
-    let key = app::read_key(&key)?;
+    let app = datadir::open(&data.data)?;
+    let key = datadir::read_key(&key)?;
     if let Some(path) = csv {
         return attest_file(&app, &org, &key, &path);
     }
@@ -617,10 +620,10 @@ fn log(command: LogCommand) -> Result<ExitCode> {
     match command {
         LogCommand::Verify { data } => {
             let DataDir { data } = data;
-            if !app::is_initialized(&data) {
+            if !datadir::is_initialized(&data) {
                 bail!("{} is not a Sagat data directory", data.display());
             }
-            let operator = app::read_key(&data.join("operator.key"))?.verifying_key();
+            let operator = datadir::read_key(&data.join("operator.key"))?.verifying_key();
             match sagat_ledger::verify_log(&data.join("log"), &operator, None) {
                 Ok(report) => {
                     println!(
@@ -637,12 +640,12 @@ fn log(command: LogCommand) -> Result<ExitCode> {
             }
         }
         LogCommand::Checkpoint { data } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             print!("{}", app.ledger.checkpoint_note());
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Entry { data, index } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             let bytes = app.ledger.entry(index)?;
             let mut out = std::io::stdout().lock();
             out.write_all(&bytes)?;
@@ -650,7 +653,7 @@ fn log(command: LogCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Proof { data, index } => {
-            let app = app::open(&data.data)?;
+            let app = datadir::open(&data.data)?;
             print!("{}", app.ledger.tlog_proof(index)?);
             Ok(ExitCode::SUCCESS)
         }

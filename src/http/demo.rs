@@ -12,10 +12,10 @@ use sagat_verifier::{
     VolunteerEnrolled,
 };
 
-use super::backend;
 use super::AppState;
-use crate::app::{new_id, now};
-use crate::tokens::{Kind, Role};
+use crate::datadir::tokens::{Kind, Role};
+use crate::datadir::{new_id, now};
+use crate::ops;
 
 /// What `--demo` created, and the secrets to sign in with (shown once).
 #[derive(Debug, Clone)]
@@ -170,7 +170,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
     let app = &state.app;
     let t = now();
     let mut org_tokens = Vec::new();
-    if backend::org_exists(app, ORGS[0].0) {
+    if ops::org_exists(app, ORGS[0].0) {
         for (org, ..) in ORGS {
             let tok = state
                 .tokens
@@ -189,7 +189,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
     let mut texts = sagat_ledger::PendingTexts::default();
     let mut keys = Vec::new();
     for (org, kk, ru, en, region) in ORGS {
-        let key = backend::create_org_key(app, org).map_err(|e| anyhow!("{e}"))?;
+        let key = ops::create_org_key(app, org).map_err(|e| anyhow!("{e}"))?;
         let body = EventBody::OrganizationRegistered(OrganizationRegistered {
             org: org.to_string(),
             names: Names {
@@ -290,12 +290,12 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
 
 /// Signs a demo event; its typed texts are committed into `texts` (stored before the batch).
 fn seal(
-    app: &crate::app::App,
+    app: &crate::datadir::App,
     texts: &mut sagat_ledger::PendingTexts,
     body: EventBody,
     key: &ed25519_dalek::SigningKey,
 ) -> Result<Vec<u8>> {
-    let mut event = backend::event(body);
+    let mut event = ops::event(body);
     texts
         .seal(&app.ledger, &mut event)
         .map_err(|r| anyhow!("demo {}: {}", r.field, r.message))?;

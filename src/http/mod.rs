@@ -20,13 +20,11 @@
 
 pub mod api;
 pub mod auth;
-pub mod backend;
-pub mod certstore;
 pub mod demo;
-pub mod error;
 pub mod headers;
 pub mod logtiles;
 pub mod metrics;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,8 +35,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-use crate::app::App;
-use crate::tokens::{Kind, Role, TokenStore};
+use crate::datadir::tokens::{Kind, Role, TokenStore};
+use crate::datadir::App;
+use crate::ops;
 
 /// Options of `sagat serve`.
 #[derive(Debug, Clone)]
@@ -149,9 +148,9 @@ pub struct Shared {
     pub public_origin: Option<String>,
     /// Issued certificates (PDF and QR text), kept under `DATA/certificates/` so download
     /// links survive a restart (erased with the volunteer's personal data).
-    pub certs: certstore::CertStore,
+    pub certs: crate::datadir::certstore::CertStore,
     /// Outcomes of web form posts (Post/Redirect/Get and idempotent resubmits).
-    pub forms: crate::web::forms::FormResults,
+    pub forms: crate::http::web::forms::FormResults,
     /// Body size limits.
     pub max_body_bytes: usize,
     /// CSV/photo size limit.
@@ -161,7 +160,7 @@ pub struct Shared {
     /// Permits for CSV uploads ([`ServeOptions::max_csv_uploads`]).
     pub csv_uploads: Arc<tokio::sync::Semaphore>,
     /// The signed trust and status lists, made once per log size.
-    pub exports: backend::ExportCache,
+    pub exports: ops::ExportCache,
 }
 
 impl AppState {
@@ -174,8 +173,8 @@ impl AppState {
         }
         Ok(AppState {
             inner: Arc::new(Shared {
-                certs: certstore::CertStore::new(&app.dir),
-                forms: crate::web::forms::FormResults::default(),
+                certs: crate::datadir::certstore::CertStore::new(&app.dir),
+                forms: crate::http::web::forms::FormResults::default(),
                 app,
                 tokens,
                 metrics: metrics::Metrics::default(),
@@ -188,7 +187,7 @@ impl AppState {
                 max_upload_bytes: opts.max_upload_bytes,
                 image_decodes: Arc::new(tokio::sync::Semaphore::new(opts.max_image_decodes.max(1))),
                 csv_uploads: Arc::new(tokio::sync::Semaphore::new(opts.max_csv_uploads.max(1))),
-                exports: backend::ExportCache::default(),
+                exports: ops::ExportCache::default(),
             }),
         })
     }
@@ -203,8 +202,8 @@ impl AppState {
             .mint(
                 Role::Operator,
                 Kind::Token,
-                Some(crate::tokens::DEFAULT_TOKEN_TTL_SECS),
-                crate::app::now(),
+                Some(crate::datadir::tokens::DEFAULT_TOKEN_TTL_SECS),
+                crate::datadir::now(),
             )
             .map(Some)
     }
@@ -227,11 +226,11 @@ pub fn router(state: AppState) -> Router {
     api::document_errors(&mut openapi);
     let openapi = Arc::new(openapi);
     let same_origin =
-        axum::middleware::from_fn_with_state(state.clone(), crate::web::csrf::same_origin);
+        axum::middleware::from_fn_with_state(state.clone(), crate::http::web::csrf::same_origin);
     Router::new()
         .merge(api_router)
         .merge(logtiles::routes())
-        .merge(crate::web::routes().route_layer(same_origin.clone()))
+        .merge(crate::http::web::routes().route_layer(same_origin.clone()))
         .route("/healthz", axum::routing::get(metrics::healthz))
         .route("/metrics", axum::routing::get(metrics::prometheus))
         .route(
@@ -243,7 +242,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .merge(
-            crate::web::upload_routes()
+            crate::http::web::upload_routes()
                 .route_layer(same_origin)
                 .layer(DefaultBodyLimit::max(state.max_upload_bytes)),
         )
@@ -334,10 +333,14 @@ pub fn serve_command(
     secure_cookies: bool,
     public_origin: Option<String>,
 ) -> Result<()> {
-    let app = if crate::app::is_initialized(data) {
-        crate::app::open(data)?
+    let app = if crate::datadir::is_initialized(data) {
+        crate::datadir::open(data)?
     } else {
-        let app = crate::app::init(data, crate::app::Config::default(), crate::app::now())?;
+        let app = crate::datadir::init(
+            data,
+            crate::datadir::Config::default(),
+            crate::datadir::now(),
+        )?;
         println!(
             "initialized {}; log origin {} (generated, unique to this log; `sagat init --origin` names a real one)",
             data.display(),

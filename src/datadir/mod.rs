@@ -7,6 +7,10 @@
 //! - `log/` — the ledger (record of truth + indexes), owned by `sagat-ledger`;
 //! - `volunteers/` — the erasable personal-data store (names), owned by `sagat-ledger`.
 
+pub mod certstore;
+pub mod check;
+pub mod tokens;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -274,7 +278,7 @@ impl App {
     ///
     /// # Errors
     /// The text directory's refusal of a text (`text-format`) or its storage failure, typed, so
-    /// that each adapter maps it once (the service to 422 / 503 in `backend::texts_error`).
+    /// that each adapter maps it once (the service to 422 / 503 in `ops::texts_error`).
     pub fn seal_and_sign(
         &self,
         mut event: sagat_verifier::Event,

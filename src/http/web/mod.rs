@@ -25,12 +25,12 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::serve::api;
-use crate::serve::auth::{self, SESSION_COOKIE};
-use crate::serve::backend;
-use crate::serve::error::AppError;
-use crate::serve::AppState;
-use crate::tokens::{Kind, Role};
+use crate::datadir::tokens::{Kind, Role};
+use crate::http::api;
+use crate::http::auth::{self, SESSION_COOKIE};
+use crate::http::AppState;
+use crate::ops;
+use crate::ops::error::AppError;
 use i18n::{t, Lang};
 
 type Fields = HashMap<String, String>;
@@ -249,10 +249,10 @@ fn nonce_of(f: &Fields) -> Option<&str> {
 /// A form's nonce as the idempotency key of its server-signed append: the event ids derive from
 /// it, so submitting the same form again — even after a server restart — finds the first
 /// result in the log instead of appending twice.
-fn form_key(nonce: Option<&str>) -> Option<backend::IdempotencyKey> {
+fn form_key(nonce: Option<&str>) -> Option<ops::IdempotencyKey> {
     nonce
         .filter(|n| forms::is_nonce(n))
-        .and_then(|n| backend::IdempotencyKey::parse(n).ok())
+        .and_then(|n| ops::IdempotencyKey::parse(n).ok())
 }
 
 /// Appends one event signed with `org`'s server-held key under event id `id` (derived from the
@@ -262,8 +262,8 @@ async fn append_form_event(
     org: &str,
     id: String,
     body: sagat_verifier::EventBody,
-) -> Result<backend::Landed, AppError> {
-    Ok(backend::append_events_as_org(state, org, vec![(id, body)]).await?[0])
+) -> Result<ops::Landed, AppError> {
+    Ok(ops::append_events_as_org(state, org, vec![(id, body)]).await?[0])
 }
 
 fn to_signin(lang: Lang) -> Response {
@@ -339,7 +339,7 @@ fn verdict_explanation(status: &sagat_verifier::VerdictStatus) -> Option<&'stati
     })
 }
 
-fn verdict_section(lang: Lang, o: &backend::VerifyOutcome) -> Markup {
+fn verdict_section(lang: Lang, o: &ops::VerifyOutcome) -> Markup {
     use sagat_verifier::VerdictStatus as S;
     let label = match &o.status {
         S::Valid => "VALID",
@@ -386,7 +386,7 @@ fn verify_and_render(
     text: Result<String, AppError>,
 ) -> Response {
     let result = text.and_then(|text| {
-        let o = backend::verify_qr(state, &text)?;
+        let o = ops::verify_qr(state, &text)?;
         state.metrics.count_verdict(&o.verdict.to_ascii_lowercase());
         Ok((text, o))
     });
@@ -461,7 +461,7 @@ async fn verify_photo(
         .rule("body-size")),
         (_, Some(e)) => Err(AppError::bad_request(e.body_text()).field("photo")),
         (Some(bytes), None) if !bytes.is_empty() => {
-            backend::decode_qr_photo_bounded(&state, bytes).await
+            ops::decode_qr_photo_bounded(&state, bytes).await
         }
         _ => Err(
             AppError::invalid("photo", "required", "choose a photo of the QR code").field("photo"),
@@ -545,7 +545,7 @@ async fn signin(
 
 async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(s) = auth::cookie(&headers, SESSION_COOKIE) {
-        let _ = state.tokens.remove(s, crate::app::now());
+        let _ = state.tokens.remove(s, crate::datadir::now());
     }
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut()
@@ -577,7 +577,7 @@ fn org_dashboard(
             .map(|o| (o.names.get(lang.code()).to_string(), o.suspended))
     });
     let (name, suspended) = info.unwrap_or_else(|| (org.to_string(), false));
-    let today = sagat_verifier::format_date((crate::app::now() / 86_400) as i32);
+    let today = sagat_verifier::format_date((crate::datadir::now() / 86_400) as i32);
     let body = html! {
         @if let Some(f) = flash { (f) }
         section {
@@ -719,7 +719,7 @@ fn opt(f: &Fields, k: &str) -> Option<String> {
 }
 
 fn parse_hours_field(f: &Fields) -> Result<u32, AppError> {
-    crate::attest_csv::parse_hours(f.get("hours").map(String::as_str).unwrap_or(""))
+    crate::ops::attest_csv::parse_hours(f.get("hours").map(String::as_str).unwrap_or(""))
         .map_err(|e| AppError::invalid("hours", "minutes", e))
 }
 
@@ -745,7 +745,7 @@ async fn org_attest(
             note: opt(&f, "note"),
         };
         let key = form_key(nonce_of(&f));
-        let id = backend::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
+        let id = ops::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
         let (id, body) = api::attest_body(&org, req, id)?;
         let landed = append_form_event(&state, &org, id.clone(), body).await?;
         Ok(
@@ -813,7 +813,7 @@ async fn org_reissue_code(
         }
         let code = state
             .tokens
-            .issue_access_code(&id, None, crate::app::now())
+            .issue_access_code(&id, None, crate::datadir::now())
             .map_err(AppError::internal)?;
         Ok(html! { p { (t(lang, "code")) ": " code id="new-access-code" { (code) } } })
     };
@@ -841,7 +841,7 @@ async fn org_activity(
             to: f.get("to").cloned().unwrap_or_default(),
         };
         let key = form_key(nonce_of(&f));
-        let id = backend::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
+        let id = ops::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
         let (id, body) = api::activity_body(&org, req, id)?;
         append_form_event(&state, &org, id.clone(), body).await?;
         Ok(html! { (t(lang, "done")) " " span.mono { (id) } })
@@ -866,7 +866,7 @@ async fn org_retract(
         };
         let body = api::retract_body(&org, &id, &reason)?;
         let key = form_key(nonce_of(&f));
-        let event = backend::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
+        let event = ops::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
         append_form_event(&state, &org, event, body).await?;
         Ok(html! { (t(lang, "done")) })
     };
@@ -897,7 +897,7 @@ async fn org_correct(
             },
         )?;
         let key = form_key(nonce_of(&f));
-        let event = backend::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
+        let event = ops::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
         append_form_event(&state, &org, event, body).await?;
         Ok(html! { (t(lang, "done")) })
     };
@@ -1254,7 +1254,7 @@ async fn op_token(
     }
     let org = f.get("org").cloned().unwrap_or_default();
     let r = async {
-        if !backend::org_exists(&state.app, &org) {
+        if !ops::org_exists(&state.app, &org) {
             return Err(AppError::not_found(
                 "org",
                 format!("no organization {org:?}"),
@@ -1266,7 +1266,7 @@ async fn op_token(
                 Role::Org(org.clone()),
                 Kind::Token,
                 api::mint_ttl(None)?,
-                crate::app::now(),
+                crate::datadir::now(),
             )
             .map_err(AppError::internal)?;
         Ok(
@@ -1314,7 +1314,7 @@ async fn op_rename(
         return to_signin(lang);
     }
     let org = f.get("org").cloned().unwrap_or_default();
-    let changes = crate::app::OrgChanges {
+    let changes = crate::datadir::OrgChanges {
         name_en: opt(&f, "name_en"),
         name_kk: opt(&f, "name_kk"),
         name_ru: opt(&f, "name_ru"),
@@ -1359,10 +1359,9 @@ async fn op_revoke(
             ));
         }
         let st = state.clone();
-        let landed =
-            tokio::task::spawn_blocking(move || backend::revoke(&st.app, &id, reason.trim()))
-                .await
-                .map_err(AppError::internal)??;
+        let landed = tokio::task::spawn_blocking(move || ops::revoke(&st.app, &id, reason.trim()))
+            .await
+            .map_err(AppError::internal)??;
         Ok(html! { (t(lang, "done")) " #" (landed.index) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::App;
+use crate::datadir::App;
 
 /// How long a web session lasts: 12 hours.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
@@ -490,7 +490,7 @@ impl TokenStore {
     /// Is there at least one live (unexpired, unrevoked) operator token? (A start mints one
     /// when not, so an operator whose tokens all expired gets a new one by restarting.)
     pub fn has_operator_token(&self) -> bool {
-        let now = crate::app::now();
+        let now = crate::datadir::now();
         let records = self.records.lock().expect("token store lock");
         records
             .iter()
@@ -608,7 +608,7 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Decoded, String> {
 /// Copies a damaged `tokens.json` aside (its damaged records are dropped at the next write)
 /// and logs what was wrong.
 fn set_aside(path: &Path, bytes: &[u8], damaged: &[String]) {
-    let copy = path.with_extension(format!("json.damaged-{}", crate::app::now()));
+    let copy = path.with_extension(format!("json.damaged-{}", crate::datadir::now()));
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -633,7 +633,7 @@ fn set_aside(path: &Path, bytes: &[u8], damaged: &[String]) {
 /// living `ttl` seconds (`None`: no expiry; see [`token_ttl`]).
 pub fn mint_operator(app: &App, ttl: Option<i64>) -> Result<String> {
     let store = TokenStore::open(&app.dir)?;
-    store.mint(Role::Operator, Kind::Token, ttl, crate::app::now())
+    store.mint(Role::Operator, Kind::Token, ttl, crate::datadir::now())
 }
 
 /// Mints a new token for organization `org` (CLI: `sagat token --org ORG`), living `ttl`
@@ -647,7 +647,7 @@ pub fn mint_org(app: &App, org: &str, ttl: Option<i64>) -> Result<String> {
         Role::Org(org.to_string()),
         Kind::Token,
         ttl,
-        crate::app::now(),
+        crate::datadir::now(),
     )
 }
 

@@ -24,9 +24,9 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 
-use super::error::AppError;
 use super::AppState;
-use crate::tokens::{Kind, Role};
+use crate::datadir::tokens::{Kind, Role};
+use crate::ops::error::AppError;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "sagat_session";
@@ -118,7 +118,7 @@ fn resolve_bearer(state: &AppState, token: &str, now: i64) -> Option<(Role, Stri
 
 /// Resolves the caller of a request without failing (web pages use this to decide what to show).
 pub fn resolve(state: &AppState, headers: &HeaderMap) -> Option<(Role, String)> {
-    let now = crate::app::now();
+    let now = crate::datadir::now();
     if let Some(token) = bearer(headers) {
         return resolve_bearer(state, token, now);
     }

@@ -22,9 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::backend;
-use super::error::AppError;
 use super::AppState;
+use crate::ops;
+use crate::ops::error::AppError;
 
 /// Tile width when full.
 pub const TILE_WIDTH: u64 = 256;
@@ -187,8 +187,8 @@ async fn tile(
         ));
     }
     let bytes = match t.level {
-        Some(l) => backend::tile(&state.app, l, t.index, t.width)?,
-        None => backend::entries_bundle(&state.app, t.index, t.width)?,
+        Some(l) => ops::tile(&state.app, l, t.index, t.width)?,
+        None => ops::entries_bundle(&state.app, t.index, t.width)?,
     };
     let mut response = (
         StatusCode::OK,

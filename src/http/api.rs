@@ -33,12 +33,12 @@ use sagat_verifier::{
 use super::auth::{
     Caller, OperatorCaller, OrgCaller, OrgOrOperatorCaller, VolunteerCaller, SESSION_COOKIE,
 };
-use super::backend::{self, Landed};
-use super::error::{ApiResult, AppError, Problem, RowError};
 use super::AppState;
-use crate::app::is_safe_id;
-use crate::app::now;
-use crate::tokens::{Kind, Role, SESSION_TTL_SECS};
+use crate::datadir::is_safe_id;
+use crate::datadir::now;
+use crate::datadir::tokens::{Kind, Role, SESSION_TTL_SECS};
+use crate::ops::error::{ApiResult, AppError, Problem, RowError};
+use crate::ops::{self, Landed};
 
 /// The OpenAPI document's root.
 #[derive(OpenApi)]
@@ -236,7 +236,7 @@ fn check_date(field: &str, value: &str) -> ApiResult<()> {
 fn minutes_of(minutes: Option<u32>, hours: Option<f64>) -> ApiResult<u32> {
     let m = match (minutes, hours) {
         (Some(m), None) => m,
-        (None, Some(h)) => crate::attest_csv::parse_hours(&h.to_string())
+        (None, Some(h)) => crate::ops::attest_csv::parse_hours(&h.to_string())
             .map_err(|e| AppError::invalid("hours", "minutes", e))?,
         _ => {
             return Err(AppError::invalid(
@@ -286,7 +286,7 @@ fn org_view(state: &AppState, org: &str) -> Option<OrgView> {
         names: info.names.clone(),
         region: info.region.clone(),
         suspended: info.suspended,
-        server_holds_key: backend::holds_org_key(&state.app, org),
+        server_holds_key: ops::holds_org_key(&state.app, org),
     })
 }
 
@@ -344,7 +344,7 @@ pub async fn update_org(
     Path(org): Path<String>,
     ApiJson(req): ApiJson<UpdateOrg>,
 ) -> ApiResult<Json<Landed>> {
-    let changes = crate::app::OrgChanges {
+    let changes = crate::datadir::OrgChanges {
         name_en: req.name_en,
         name_kk: req.name_kk,
         name_ru: req.name_ru,
@@ -357,13 +357,13 @@ pub async fn update_org(
 pub async fn update_org_inner(
     state: &AppState,
     org: &str,
-    changes: &crate::app::OrgChanges,
+    changes: &crate::datadir::OrgChanges,
 ) -> ApiResult<Landed> {
     let body = state
         .app
         .organization_update(org, changes)
         .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))?;
-    let (_, landed) = backend::append_as_operator(state, body).await?;
+    let (_, landed) = ops::append_as_operator(state, body).await?;
     Ok(landed)
 }
 
@@ -430,7 +430,7 @@ pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult
             "name_en must not be empty",
         ));
     }
-    if backend::org_exists(&state.app, &req.id) {
+    if ops::org_exists(&state.app, &req.id) {
         return Err(AppError::conflict(
             "org-unique",
             format!("organization {:?} is already registered", req.id),
@@ -444,7 +444,7 @@ pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult
             false,
         ),
         None => (
-            backend::create_org_key(&state.app, &req.id)?.verifying_key(),
+            ops::create_org_key(&state.app, &req.id)?.verifying_key(),
             true,
         ),
     };
@@ -458,7 +458,7 @@ pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult
         region: req.region.filter(|s| !s.trim().is_empty()),
         public_key: public_key.to_bytes().to_vec(),
     });
-    match backend::append_as_operator(state, body).await {
+    match ops::append_as_operator(state, body).await {
         Ok((_, landed)) => Ok(OrgRegistered {
             org: req.id,
             index: landed.index,
@@ -467,7 +467,7 @@ pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult
         }),
         Err(e) => {
             if held {
-                backend::discard_org_key(&state.app, &req.id);
+                ops::discard_org_key(&state.app, &req.id);
             }
             Err(e)
         }
@@ -498,7 +498,7 @@ pub struct MintToken {
 
 /// The token lifetime of a mint request, or a 422 naming `expires_days`.
 pub fn mint_ttl(days: Option<u32>) -> ApiResult<Option<i64>> {
-    crate::tokens::token_ttl(days)
+    crate::datadir::tokens::token_ttl(days)
         .map_err(|e| AppError::invalid("expires_days", "token-lifetime", e))
 }
 
@@ -523,7 +523,7 @@ pub async fn mint_org_token(
         })?
     };
     let ttl = mint_ttl(req.expires_days)?;
-    if !backend::org_exists(&state.app, &org) {
+    if !ops::org_exists(&state.app, &org) {
         return Err(AppError::not_found(
             "org",
             format!("no organization {org:?}"),
@@ -535,7 +535,7 @@ pub async fn mint_org_token(
         .mint(Role::Org(org.clone()), Kind::Token, ttl, t)
         .map_err(AppError::internal)?;
     Ok(created(MintedToken {
-        id: crate::tokens::token_id(&token),
+        id: crate::datadir::tokens::token_id(&token),
         expires: ttl.map(|d| t + d),
         token,
         org,
@@ -561,8 +561,8 @@ pub struct TokenView {
     pub last_used: Option<i64>,
 }
 
-impl From<crate::tokens::TokenInfo> for TokenView {
-    fn from(t: crate::tokens::TokenInfo) -> TokenView {
+impl From<crate::datadir::tokens::TokenInfo> for TokenView {
+    fn from(t: crate::datadir::tokens::TokenInfo) -> TokenView {
         let (role, org) = match t.role {
             Role::Operator => ("operator", None),
             Role::Org(o) => ("org", Some(o)),
@@ -644,7 +644,7 @@ pub async fn change_org_status(
     suspend: bool,
 ) -> ApiResult<Json<Landed>> {
     caller.require_operator()?;
-    if !backend::org_exists(&state.app, &org) {
+    if !ops::org_exists(&state.app, &org) {
         return Err(AppError::not_found(
             "org",
             format!("no organization {org:?}"),
@@ -659,7 +659,7 @@ pub async fn change_org_status(
     } else {
         EventBody::OrganizationReinstated(change)
     };
-    let (_, landed) = backend::append_as_operator(state, body).await?;
+    let (_, landed) = ops::append_as_operator(state, body).await?;
     if suspend {
         // A suspended organization's sessions end now; its tokens stay (they are refused by
         // the ledger while suspended and work again after reinstatement).
@@ -735,7 +735,7 @@ pub async fn register_issuer(
         valid_from: req.valid_from.unwrap_or_else(now),
         valid_until: req.valid_until,
     });
-    let (_, landed) = backend::append_as_operator(&state, body).await?;
+    let (_, landed) = ops::append_as_operator(&state, body).await?;
     Ok(created(landed))
 }
 
@@ -755,7 +755,7 @@ pub async fn revoke_credential(
         return Err(AppError::not_found("id", format!("no credential {id}")));
     }
     let st = state.clone();
-    let landed = tokio::task::spawn_blocking(move || backend::revoke(&st.app, &id, &reason))
+    let landed = tokio::task::spawn_blocking(move || ops::revoke(&st.app, &id, &reason))
         .await
         .map_err(AppError::internal)??;
     Ok(Json(landed))
@@ -810,7 +810,7 @@ pub async fn list_activities(
     State(state): State<AppState>,
     Path(org): Path<String>,
 ) -> ApiResult<Json<Vec<ActivityView>>> {
-    if !backend::org_exists(&state.app, &org) {
+    if !ops::org_exists(&state.app, &org) {
         return Err(AppError::not_found(
             "org",
             format!("no organization {org:?}"),
@@ -851,7 +851,7 @@ pub struct Created {
 }
 
 /// Builds an `ActivityPublished` body from a form, checking fields. `id` is both the event id
-/// and the activity id ([`backend::event_ids`]).
+/// and the activity id ([`ops::event_ids`]).
 pub fn activity_body(
     org: &str,
     req: PublishActivity,
@@ -914,8 +914,8 @@ pub async fn publish_activity(
     headers: HeaderMap,
     ApiJson(req): ApiJson<PublishActivity>,
 ) -> ApiResult<Response> {
-    let key = backend::IdempotencyKey::from_headers(&headers)?;
-    let id = backend::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
+    let key = ops::IdempotencyKey::from_headers(&headers)?;
+    let id = ops::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
     let (id, body) = activity_body(&org, req, id)?;
     append_one(&state, &org, id, body).await
 }
@@ -942,7 +942,7 @@ async fn append_one(
     id: String,
     body: EventBody,
 ) -> ApiResult<Response> {
-    let landed = backend::append_events_as_org(state, org, vec![(id.clone(), body)]).await?;
+    let landed = ops::append_events_as_org(state, org, vec![(id.clone(), body)]).await?;
     let l = landed[0];
     let answer = Created {
         id,
@@ -995,8 +995,8 @@ pub async fn enroll(
             "name must not be empty",
         ));
     }
-    let key = backend::org_key(&state.app, org)?;
-    let id = crate::app::new_volunteer_id(&state.app.directory);
+    let key = ops::org_key(&state.app, org)?;
+    let id = crate::datadir::new_volunteer_id(&state.app.directory);
     state
         .app
         .directory
@@ -1012,8 +1012,8 @@ pub async fn enroll(
         volunteer: id.clone(),
         org: Some(org.to_string()),
     });
-    let (_, bytes) = backend::sign(&state.app, body, &key)?;
-    let landed = match backend::append(state, bytes).await {
+    let (_, bytes) = ops::sign(&state.app, body, &key)?;
+    let landed = match ops::append(state, bytes).await {
         Ok(l) => l,
         Err(e) => {
             let _ = state.app.directory.erase(&id);
@@ -1142,7 +1142,7 @@ pub struct Attest {
 }
 
 /// Builds a `HoursAttested` body from a request, checking fields. `id` is both the event id and
-/// the attestation id ([`backend::event_ids`]).
+/// the attestation id ([`ops::event_ids`]).
 pub fn attest_body(org: &str, req: Attest, id: String) -> ApiResult<(String, EventBody)> {
     check_id128("volunteer", &req.volunteer)?;
     check_date("date", &req.date)?;
@@ -1178,8 +1178,8 @@ pub async fn attest(
     headers: HeaderMap,
     ApiJson(req): ApiJson<Attest>,
 ) -> ApiResult<Response> {
-    let key = backend::IdempotencyKey::from_headers(&headers)?;
-    let id = backend::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
+    let key = ops::IdempotencyKey::from_headers(&headers)?;
+    let id = ops::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
     let (id, body) = attest_body(&org, req, id)?;
     append_one(&state, &org, id, body).await
 }
@@ -1264,7 +1264,7 @@ pub struct CsvAccepted {
 /// Parsing, signing, the ledger's signature checks and (for a refused file) its dry run are CPU
 /// work proportional to the file, so they run on the blocking pool, not on the reactor that
 /// serves everyone else. Rows are signed as they are read and only the signed entries are kept
-/// ([`crate::attest_csv::parse_signed`]). The batch is appended at once: the ledger checks
+/// ([`crate::ops::attest_csv::parse_signed`]). The batch is appended at once: the ledger checks
 /// every rule and refuses it whole at the first bad row; only then is the file parsed again
 /// and dry-run (`dry_run`) to name every bad row. So an accepted file costs one rule pass
 /// under the ledger's state lock, not two, and its entries are held once.
@@ -1272,9 +1272,9 @@ pub async fn attest_csv_bytes(
     state: &AppState,
     org: &str,
     bytes: &[u8],
-    idempotency: Option<&backend::IdempotencyKey>,
+    idempotency: Option<&ops::IdempotencyKey>,
 ) -> ApiResult<CsvAccepted> {
-    let key = backend::org_key(&state.app, org)?;
+    let key = ops::org_key(&state.app, org)?;
     // At most `max_csv_uploads` at once: the memory of an upload in flight is what this bounds.
     let _permit = state
         .csv_uploads
@@ -1308,7 +1308,7 @@ pub async fn attest_csv_bytes(
         None => None,
     };
     if let Some(events) = &events {
-        if let Some(first) = backend::replay(state, events).await? {
+        if let Some(first) = ops::replay(state, events).await? {
             return Ok(accepted(&first));
         }
     }
@@ -1316,13 +1316,11 @@ pub async fn attest_csv_bytes(
     // upload leaves them with their volunteers, unused).
     if !texts.is_empty() {
         let st = state.clone();
-        tokio::task::spawn_blocking(move || {
-            st.app.texts.store(texts).map_err(backend::texts_error)
-        })
-        .await
-        .map_err(AppError::internal)??;
+        tokio::task::spawn_blocking(move || st.app.texts.store(texts).map_err(ops::texts_error))
+            .await
+            .map_err(AppError::internal)??;
     }
-    let landed = match backend::append_batch(state, entries).await {
+    let landed = match ops::append_batch(state, entries).await {
         Ok(l) => l,
         // A concurrent retry with the same key got there first: its result.
         Err((_, e))
@@ -1331,7 +1329,7 @@ pub async fn attest_csv_bytes(
                     && e.problem.event_id.as_deref() == Some(ev[0].0.as_str())
             }) =>
         {
-            backend::replay(state, events.as_deref().unwrap_or_default())
+            ops::replay(state, events.as_deref().unwrap_or_default())
                 .await?
                 .ok_or(e)?
         }
@@ -1351,7 +1349,7 @@ pub async fn attest_csv_bytes(
             // request). Name the row the append refused.
             return Err(AppError::csv_rows(vec![RowError {
                 line: rows[pos].line as usize,
-                field: crate::attest_csv::column_of(e.problem.field.as_deref()).into(),
+                field: crate::ops::attest_csv::column_of(e.problem.field.as_deref()).into(),
                 rule: e.problem.rule.clone().unwrap_or_default(),
                 detail: e.problem.detail,
             }]));
@@ -1361,7 +1359,7 @@ pub async fn attest_csv_bytes(
     Ok(accepted(&landed))
 }
 
-/// The (event id, body) of each signed row, for [`backend::replay`].
+/// The (event id, body) of each signed row, for [`ops::replay`].
 fn csv_events(
     entries: &[Vec<u8>],
     texts: &sagat_ledger::PendingTexts,
@@ -1387,15 +1385,15 @@ fn parse_csv(
     org: &str,
     bytes: &[u8],
     key: &ed25519_dalek::SigningKey,
-    idempotency: Option<&backend::IdempotencyKey>,
+    idempotency: Option<&ops::IdempotencyKey>,
 ) -> ApiResult<CsvParsed> {
     let id_of = |n: usize| match idempotency {
         Some(k) => k.event_id(org, "csv", n),
-        None => crate::app::new_id(),
+        None => crate::datadir::new_id(),
     };
     let mut texts = sagat_ledger::PendingTexts::default();
     let (rows, entries, errors) =
-        crate::attest_csv::parse_signed(org, bytes, key, now(), id_of, &mut texts);
+        crate::ops::attest_csv::parse_signed(org, bytes, key, now(), id_of, &mut texts);
     if !errors.is_empty() || rows.is_empty() {
         let mut errors: Vec<RowError> = errors
             .into_iter()
@@ -1421,7 +1419,7 @@ fn parse_csv(
 
 /// A parsed upload: its rows, their signed entries and the texts their entries commit to.
 type CsvParsed = (
-    Vec<crate::attest_csv::SignedRow>,
+    Vec<crate::ops::attest_csv::SignedRow>,
     Vec<Vec<u8>>,
     sagat_ledger::PendingTexts,
 );
@@ -1430,21 +1428,21 @@ type CsvParsed = (
 /// over the entries, so every bad row is named, not only the first; `Ok` if none is bad.
 fn dry_run(
     state: &AppState,
-    rows: &[crate::attest_csv::SignedRow],
+    rows: &[crate::ops::attest_csv::SignedRow],
     entries: &[Vec<u8>],
 ) -> ApiResult<()> {
     let violations = state
         .app
         .ledger
         .check_batch(entries)
-        .map_err(backend::ledger_error)?;
+        .map_err(ops::ledger_error)?;
     if !violations.is_empty() {
         return Err(AppError::csv_rows(
             violations
                 .into_iter()
                 .map(|(pos, v)| RowError {
                     line: rows[pos].line as usize,
-                    field: crate::attest_csv::column_of(v.field()).into(),
+                    field: crate::ops::attest_csv::column_of(v.field()).into(),
                     rule: v.rule.to_string(),
                     detail: v.to_string(),
                 })
@@ -1466,7 +1464,7 @@ pub async fn attest_csv(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let key = backend::IdempotencyKey::from_headers(&headers)?;
+    let key = ops::IdempotencyKey::from_headers(&headers)?;
     let bytes = read_limited(body, state.max_upload_bytes).await?;
     let accepted = attest_csv_bytes(&state, &org, &bytes, key.as_ref()).await?;
     Ok(if accepted.duplicate {
@@ -1504,7 +1502,7 @@ pub async fn post_signed_event(
 ) -> ApiResult<Response> {
     // One decode, off the reactor: the ledger decodes the entry and this check sees the
     // decoded event before anything is appended.
-    let landed = backend::append_checked(&state, body.to_vec(), move |signed| {
+    let landed = ops::append_checked(&state, body.to_vec(), move |signed| {
         match signed.event.body.signer() {
             Signer::Organization(o) if o == org => Ok(()),
             Signer::Organization(o) => Err(AppError::forbidden(
@@ -1556,9 +1554,9 @@ pub async fn correct_attestation(
     headers: HeaderMap,
     ApiJson(req): ApiJson<Correct>,
 ) -> ApiResult<Response> {
-    let key = backend::IdempotencyKey::from_headers(&headers)?;
+    let key = ops::IdempotencyKey::from_headers(&headers)?;
     let body = correct_body(&org, &id, req)?;
-    let event = backend::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
+    let event = ops::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
     append_one(&state, &org, event, body).await
 }
 
@@ -1588,9 +1586,9 @@ pub async fn retract_attestation(
     headers: HeaderMap,
     ApiJson(req): ApiJson<Reason>,
 ) -> ApiResult<Response> {
-    let key = backend::IdempotencyKey::from_headers(&headers)?;
+    let key = ops::IdempotencyKey::from_headers(&headers)?;
     let body = retract_body(&org, &id, &req)?;
-    let event = backend::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
+    let event = ops::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
     append_one(&state, &org, event, body).await
 }
 
@@ -1837,7 +1835,7 @@ fn check_lang(field: &str, l: &str) -> ApiResult<()> {
 }
 
 /// Issues a certificate for a volunteer (runs the issuer off the reactor) and stores its PDF
-/// for download ([`super::certstore`]).
+/// for download ([`crate::datadir::certstore`]).
 pub async fn issue_for(
     state: &AppState,
     volunteer: &str,
@@ -1872,9 +1870,9 @@ pub async fn issue_for(
     let vol = volunteer.to_string();
     let lang = req.lang.clone();
     let (id, qr_text) = tokio::task::spawn_blocking(move || -> ApiResult<(String, String)> {
-        let cert = backend::issue(&st.app, &request)?;
+        let cert = ops::issue(&st.app, &request)?;
         st.certs
-            .put(&super::certstore::StoredCert {
+            .put(&crate::datadir::certstore::StoredCert {
                 credential_id: cert.credential_id.clone(),
                 volunteer: vol,
                 qr_text: cert.qr_text.clone(),
@@ -1916,7 +1914,7 @@ async fn cached(
     caller: &Caller,
     id: &str,
     cid: &str,
-) -> ApiResult<super::certstore::StoredCert> {
+) -> ApiResult<crate::datadir::certstore::StoredCert> {
     caller.require_volunteer(id)?;
     let (store, vol, cred) = (state.certs.clone(), id.to_string(), cid.to_string());
     tokio::task::spawn_blocking(move || store.get(&vol, &cred))
@@ -1969,7 +1967,7 @@ pub async fn certificate_qr_png(
     Path((id, cid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let c = cached(&state, &caller, &id, &cid).await?;
-    let png = backend::qr_png(&c.qr_text)?;
+    let png = ops::qr_png(&c.qr_text)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
@@ -1983,7 +1981,7 @@ pub async fn certificate_qr_svg(
     Path((id, cid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let c = cached(&state, &caller, &id, &cid).await?;
-    let svg = backend::qr_svg(&c.qr_text)?;
+    let svg = ops::qr_svg(&c.qr_text)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
@@ -2001,13 +1999,13 @@ pub struct VerifyRequest {
 /// Verifies a credential's QR text against this server's trust list and status list: the
 /// same check `sagat-verify` runs offline.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "public", request_body = VerifyRequest,
-    responses((status = 200, description = "The verdict (VALID, REVOKED, EXPIRED or INVALID with reasons)", body = backend::VerifyOutcome)))]
+    responses((status = 200, description = "The verdict (VALID, REVOKED, EXPIRED or INVALID with reasons)", body = ops::VerifyOutcome)))]
 pub async fn verify(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,
-) -> ApiResult<Json<backend::VerifyOutcome>> {
+) -> ApiResult<Json<ops::VerifyOutcome>> {
     let st = state.clone();
-    let outcome = tokio::task::spawn_blocking(move || backend::verify_qr(&st, &req.qr_text))
+    let outcome = tokio::task::spawn_blocking(move || ops::verify_qr(&st, &req.qr_text))
         .await
         .map_err(AppError::internal)??;
     state
@@ -2045,7 +2043,7 @@ pub async fn status_list(State(state): State<AppState>) -> ApiResult<Response> {
 
 /// The cached trust and status lists, made on the blocking pool when stale (signing and
 /// opening them reads the whole rule state).
-async fn exports(state: &AppState) -> ApiResult<std::sync::Arc<backend::Exports>> {
+async fn exports(state: &AppState) -> ApiResult<std::sync::Arc<ops::Exports>> {
     let st = state.clone();
     tokio::task::spawn_blocking(move || st.exports.get(&st.app))
         .await
@@ -2061,11 +2059,7 @@ pub async fn log_entry(
     Path(index): Path<String>,
 ) -> ApiResult<Response> {
     let index = parse_u64("index", &index)?;
-    let bytes = state
-        .app
-        .ledger
-        .entry(index)
-        .map_err(backend::ledger_error)?;
+    let bytes = state.app.ledger.entry(index).map_err(ops::ledger_error)?;
     Ok((
         [
             (
@@ -2092,7 +2086,7 @@ pub async fn log_entry_proof(
         .app
         .ledger
         .tlog_proof(index)
-        .map_err(backend::ledger_error)?;
+        .map_err(ops::ledger_error)?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
@@ -2154,7 +2148,7 @@ pub async fn inclusion_proof(
         .app
         .ledger
         .inclusion_proof(q.index, size)
-        .map_err(backend::ledger_error)?;
+        .map_err(ops::ledger_error)?;
     Ok(Json(ProofView {
         from: q.index,
         size,
@@ -2194,7 +2188,7 @@ pub async fn consistency_proof(
         .app
         .ledger
         .consistency_proof(q.from, to)
-        .map_err(backend::ledger_error)?;
+        .map_err(ops::ledger_error)?;
     Ok(Json(ProofView {
         from: q.from,
         size: to,

@@ -1,5 +1,5 @@
 //! Cross-site request forgery defences of the web forms (the JSON API's writes need none: they
-//! never take the session cookie, see [`crate::serve::auth`]).
+//! never take the session cookie, see [`crate::http::auth`]).
 //!
 //! Two independent checks, each enough on its own against a page on another site, so a gap in
 //! one (an old browser, a sibling sub-domain that SameSite does not stop) is covered by the other:
@@ -37,8 +37,8 @@ use subtle::ConstantTimeEq;
 
 use super::i18n::{t, Lang};
 use super::{lang_of, page, LangQuery};
-use crate::serve::auth;
-use crate::serve::AppState;
+use crate::http::auth;
+use crate::http::AppState;
 
 /// Name of the hidden form field that carries the token.
 pub const FIELD: &str = "csrf";
