@@ -3430,7 +3430,7 @@ async fn photo_bombs_are_refused_from_the_header_with_413() {
         let bomb = png_header_only(w, h, ct);
         assert!(bomb.len() < 80, "a tiny file");
         let err = ops::decode_qr_photo(&bomb).unwrap_err();
-        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+        assert_eq!(err.status(), 413, "{err}");
         assert_eq!(err.problem.rule.as_deref(), Some("image-size"));
         assert!(err.problem.detail.contains(&format!("{w} × {h}")), "{err}");
         let r = post_photo(&e.state, &bomb).await;
@@ -3441,7 +3441,7 @@ async fn photo_bombs_are_refused_from_the_header_with_413() {
     // The same header declaring a small image is decoded, and fails for the missing pixels:
     // the refusals above came from the header alone.
     let small = ops::decode_qr_photo(&png_header_only(64, 64, 2)).unwrap_err();
-    assert_eq!(small.status, StatusCode::UNPROCESSABLE_ENTITY, "{small}");
+    assert_eq!(small.status(), 422, "{small}");
     assert_eq!(small.problem.rule.as_deref(), Some("image"));
 }
 
@@ -4044,4 +4044,123 @@ async fn a_text_that_would_break_an_export_is_refused_on_the_way_in() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+/// One attestation sent through the JSON API, the web form and the CSV upload (with the same
+/// stray spaces) is one payload: the same body once its texts are resolved, the attestation id
+/// being the event id each time; and the same bad attestation is refused by each with the same
+/// field and rule (`ops::attestations`, the one path).
+#[tokio::test]
+async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Айгерім").await;
+    let cookie = web_session(&e, &a).await;
+    let page = call(&e.state, Method::GET, "/org", Auth::Cookie(&cookie), None).await;
+    let csrf = csrf_of(&page.text());
+    let day = yesterday();
+    let start = e.state.app.ledger.size();
+
+    let api = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        Some(
+            json!({"volunteer": format!(" {v} "), "date": day, "hours": 1.5,
+                    "activity": " ", "role": " steward ", "note": "gate 3"}),
+        ),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::CREATED, "{}", api.text());
+    let form = format!(
+        "volunteer=+{v}+&date={day}&hours=1.5&activity=+&role=+steward+&note=gate+3&nonce=0123456789abcdef0123456789abcdef&csrf={csrf}"
+    );
+    let web = send(&e.state, form_post("/org/attest", &cookie, &form)).await;
+    assert_eq!(web.status, StatusCode::SEE_OTHER, "{}", web.text());
+    let csv =
+        format!("volunteer,date,hours,activity,role,note\n {v} ,{day},1.5, , steward ,gate 3\n");
+    let up = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());
+
+    let ledger = &e.state.app.ledger;
+    assert_eq!(ledger.size(), start + 3, "one entry per adapter");
+    for index in start..start + 3 {
+        let bytes = ledger.entry(index).unwrap();
+        let (stored, _) = sagat_verifier::decode_logged_event(&bytes).unwrap();
+        let id = stored.event.id.clone();
+        let expected = sagat_verifier::EventBody::HoursAttested(sagat_verifier::HoursAttested {
+            attestation: id.clone(),
+            org: "org-a".into(),
+            volunteer: v.clone(),
+            activity: None,
+            date: day.clone(),
+            minutes: 90,
+            role: Some("steward".to_string().into()),
+            note: Some("gate 3".to_string().into()),
+        });
+        assert!(
+            e.state
+                .app
+                .texts
+                .same_body(ledger, &id, &stored.event.body, &expected),
+            "entry {index}: {:?}",
+            stored.event.body
+        );
+    }
+
+    // The same bad attestation, refused by each with the same field and rule.
+    let api = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(&a),
+        Some(json!({"volunteer": "nobody", "date": day, "hours": 1.0})),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (api.json()["field"].clone(), api.json()["rule"].clone()),
+        (json!("volunteer"), json!("id-format"))
+    );
+    let csv = format!("volunteer,date,hours\nnobody,{day},1\n");
+    let up = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(up.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let row = &up.json()["errors"][0];
+    assert_eq!(
+        (row["field"].clone(), row["rule"].clone()),
+        (json!("volunteer"), json!("id-format"))
+    );
+    let form = format!(
+        "volunteer=nobody&date={day}&hours=1&nonce=1123456789abcdef0123456789abcdef&csrf={csrf}"
+    );
+    let web = send(&e.state, form_post("/org/attest", &cookie, &form)).await;
+    let shown = call(
+        &e.state,
+        Method::GET,
+        &location(&web),
+        Auth::Cookie(&cookie),
+        None,
+    )
+    .await;
+    assert!(
+        shown.text().contains("(volunteer · id-format)"),
+        "{}",
+        shown.text()
+    );
+    assert_eq!(ledger.size(), start + 3, "nothing refused was appended");
 }

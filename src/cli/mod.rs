@@ -11,8 +11,8 @@ use ed25519_dalek::SigningKey;
 use sagat_ledger::VolunteerRecord;
 use sagat_verifier::{
     ActivityPublished, AttestationCorrected, AttestationRetracted, Category, Event, EventBody,
-    HoursAttested, Names, OrganizationKeyRotated, OrganizationRegistered,
-    OrganizationStatusChanged, VolunteerEnrolled,
+    Names, OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged,
+    VolunteerEnrolled,
 };
 
 use crate::cli::args::{
@@ -20,7 +20,7 @@ use crate::cli::args::{
     TokenCommand, TrustCommand, VolunteerCommand,
 };
 use crate::datadir::{self, new_id, now, App, Config};
-use crate::ops::attest_csv;
+use crate::ops::{self, attest_csv};
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so a reader never sees half a file.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
@@ -532,18 +532,25 @@ fn attest(args: AttestArgs) -> Result<()> {
     let (Some(volunteer), Some(date), Some(hours)) = (volunteer, date, hours) else {
         bail!("give --volunteer, --date and --hours, or --csv FILE");
     };
-    let minutes = attest_csv::parse_hours(&hours).map_err(anyhow::Error::msg)?;
-    let id = new_id();
-    let body = EventBody::HoursAttested(HoursAttested {
-        attestation: id.clone(),
-        org,
+    let input = ops::attestations::AttestInput {
         volunteer,
-        activity,
         date,
-        minutes,
-        role: role.map(Into::into),
-        note: note.map(Into::into),
-    });
+        hours: ops::attestations::HoursInput::Hours(hours),
+        activity,
+        role,
+        note,
+    };
+    let id = new_id();
+    let attested =
+        ops::attestations::hours_attested(&org, input, id.clone()).map_err(|refused| {
+            let lines: Vec<_> = refused
+                .iter()
+                .map(|r| format!("--{}: {} (rule {})", r.field, r.reason, r.rule))
+                .collect();
+            anyhow::anyhow!("nothing was attested: {}", lines.join("; "))
+        })?;
+    let minutes = attested.minutes;
+    let body = EventBody::HoursAttested(attested);
     let event = Event {
         v: sagat_verifier::EVENT_VERSION,
         id: id.clone(),

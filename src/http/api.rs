@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 
 use sagat_verifier::{
     ActivityPublished, AttestationCorrected, AttestationRetracted, Category, EventBody,
-    HoursAttested, IssuerKeyRegistered, Names, OrganizationRegistered, OrganizationStatusChanged,
-    Signer, VolunteerEnrolled,
+    IssuerKeyRegistered, Names, OrganizationRegistered, OrganizationStatusChanged, Signer,
+    VolunteerEnrolled,
 };
 
 use super::auth::{
@@ -37,7 +37,7 @@ use super::AppState;
 use crate::datadir::is_safe_id;
 use crate::datadir::now;
 use crate::datadir::tokens::{Kind, Role, SESSION_TTL_SECS};
-use crate::ops::error::{ApiResult, AppError, Problem, RowError};
+use crate::ops::error::{Problem, RowError};
 use crate::ops::{self, Landed};
 
 /// The OpenAPI document's root.
@@ -160,8 +160,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Fallback: a problem document for unknown paths.
-pub async fn not_found() -> AppError {
-    AppError::not_found("path", "no such resource")
+pub async fn not_found() -> ops::Error {
+    ops::Error::not_found("path", "no such resource")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,9 +172,9 @@ pub async fn not_found() -> AppError {
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
+    type Rejection = ops::Error;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, ops::Error> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {
@@ -182,22 +182,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 let text = rej.body_text();
                 let mut e = match status {
                     StatusCode::PAYLOAD_TOO_LARGE => {
-                        AppError::new(status, "too-large", "Request body too large", text.clone())
+                        ops::Error::new(ops::Kind::TooLarge, text.clone())
                             .field("body")
                             .rule("body-size")
                     }
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(
-                        status,
-                        "content-type",
-                        "Unsupported media type",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => ops::Error::new(
+                        ops::Kind::ContentType,
                         "send Content-Type: application/json",
                     )
                     .field("content-type")
                     .rule("json-body"),
                     StatusCode::UNPROCESSABLE_ENTITY => {
-                        AppError::invalid("body", "schema", text.clone())
+                        ops::Error::invalid("body", "schema", text.clone())
                     }
-                    _ => AppError::bad_request(text.clone()).field("body"),
+                    _ => ops::Error::bad_request(text.clone()).field("body"),
                 };
                 // serde names the field in backticks: "missing field `date`", "unknown field `x`".
                 if status == StatusCode::PAYLOAD_TOO_LARGE
@@ -215,11 +213,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-fn check_id128(field: &str, value: &str) -> ApiResult<()> {
+fn check_id128(field: &str, value: &str) -> ops::Result<()> {
     if sagat_verifier::is_valid_id128(value) {
         Ok(())
     } else {
-        Err(AppError::invalid(
+        Err(ops::Error::invalid(
             field,
             "id-format",
             format!("{field} {value:?} is not 32 lowercase hex digits"),
@@ -227,19 +225,19 @@ fn check_id128(field: &str, value: &str) -> ApiResult<()> {
     }
 }
 
-fn check_date(field: &str, value: &str) -> ApiResult<()> {
+fn check_date(field: &str, value: &str) -> ops::Result<()> {
     sagat_verifier::parse_date(value)
         .map(|_| ())
-        .map_err(|e| AppError::invalid(field, "date-format", format!("{field}: {e}")))
+        .map_err(|e| ops::Error::invalid(field, "date-format", format!("{field}: {e}")))
 }
 
-fn minutes_of(minutes: Option<u32>, hours: Option<f64>) -> ApiResult<u32> {
+fn minutes_of(minutes: Option<u32>, hours: Option<f64>) -> ops::Result<u32> {
     let m = match (minutes, hours) {
         (Some(m), None) => m,
         (None, Some(h)) => crate::ops::attest_csv::parse_hours(&h.to_string())
-            .map_err(|e| AppError::invalid("hours", "minutes", e))?,
+            .map_err(|e| ops::Error::invalid("hours", "minutes", e))?,
         _ => {
-            return Err(AppError::invalid(
+            return Err(ops::Error::invalid(
                 "minutes",
                 "required",
                 "give exactly one of `minutes` (integer) or `hours` (decimal)",
@@ -247,13 +245,21 @@ fn minutes_of(minutes: Option<u32>, hours: Option<f64>) -> ApiResult<u32> {
         }
     };
     if !(1..=1440).contains(&m) {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "minutes",
             "minutes",
             format!("{m} minutes is not in 1..=1440"),
         ));
     }
     Ok(m)
+}
+
+/// The `Idempotency-Key` header ([`ops::IDEMPOTENCY_HEADER`]), if any.
+fn idempotency_key(headers: &HeaderMap) -> ops::Result<Option<ops::IdempotencyKey>> {
+    match headers.get(ops::IDEMPOTENCY_HEADER) {
+        None => Ok(None),
+        Some(v) => ops::IdempotencyKey::parse(v.to_str().unwrap_or("\u{0}")).map(Some),
+    }
 }
 
 fn created<T: Serialize>(v: T) -> Response {
@@ -310,10 +316,10 @@ pub async fn list_orgs(State(state): State<AppState>) -> Json<Vec<OrgView>> {
 pub async fn get_org(
     State(state): State<AppState>,
     Path(org): Path<String>,
-) -> ApiResult<Json<OrgView>> {
+) -> ops::Result<Json<OrgView>> {
     org_view(&state, &org)
         .map(Json)
-        .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))
+        .ok_or_else(|| ops::Error::not_found("org", format!("no organization {org:?}")))
 }
 
 /// Body of `PATCH /api/v1/orgs/{org}`: the fields to change; absent ones keep their value, and
@@ -343,7 +349,7 @@ pub async fn update_org(
     _: OperatorCaller,
     Path(org): Path<String>,
     ApiJson(req): ApiJson<UpdateOrg>,
-) -> ApiResult<Json<Landed>> {
+) -> ops::Result<Json<Landed>> {
     let changes = crate::datadir::OrgChanges {
         name_en: req.name_en,
         name_kk: req.name_kk,
@@ -358,11 +364,11 @@ pub async fn update_org_inner(
     state: &AppState,
     org: &str,
     changes: &crate::datadir::OrgChanges,
-) -> ApiResult<Landed> {
+) -> ops::Result<Landed> {
     let body = state
         .app
         .organization_update(org, changes)
-        .ok_or_else(|| AppError::not_found("org", format!("no organization {org:?}")))?;
+        .ok_or_else(|| ops::Error::not_found("org", format!("no organization {org:?}")))?;
     let (_, landed) = ops::append_as_operator(state, body).await?;
     Ok(landed)
 }
@@ -407,14 +413,14 @@ pub async fn register_org(
     State(state): State<AppState>,
     _: OperatorCaller,
     ApiJson(req): ApiJson<RegisterOrg>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     Ok(created(register_org_inner(&state, req).await?))
 }
 
 /// Registers an organization (the operator's part of `POST /api/v1/orgs` and the web form).
-pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult<OrgRegistered> {
+pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ops::Result<OrgRegistered> {
     if !is_safe_id(&req.id) || req.id.len() < 2 || req.id.contains(['.', '_']) {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "id",
             "id-format",
             format!(
@@ -424,14 +430,14 @@ pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult
         ));
     }
     if req.name_en.trim().is_empty() {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "name_en",
             "required-text",
             "name_en must not be empty",
         ));
     }
     if ops::org_exists(&state.app, &req.id) {
-        return Err(AppError::conflict(
+        return Err(ops::Error::conflict(
             "org-unique",
             format!("organization {:?} is already registered", req.id),
         )
@@ -440,7 +446,7 @@ pub async fn register_org_inner(state: &AppState, req: RegisterOrg) -> ApiResult
     let (public_key, held) = match &req.public_key {
         Some(text) => (
             sagat_verifier::parse_public_key(text)
-                .map_err(|e| AppError::invalid("public_key", "public-key", e.to_string()))?,
+                .map_err(|e| ops::Error::invalid("public_key", "public-key", e.to_string()))?,
             false,
         ),
         None => (
@@ -497,9 +503,9 @@ pub struct MintToken {
 }
 
 /// The token lifetime of a mint request, or a 422 naming `expires_days`.
-pub fn mint_ttl(days: Option<u32>) -> ApiResult<Option<i64>> {
+pub fn mint_ttl(days: Option<u32>) -> ops::Result<Option<i64>> {
     crate::datadir::tokens::token_ttl(days)
-        .map_err(|e| AppError::invalid("expires_days", "token-lifetime", e))
+        .map_err(|e| ops::Error::invalid("expires_days", "token-lifetime", e))
 }
 
 /// Mints a bearer token for an organization (operator). The body is optional: an empty body
@@ -512,19 +518,19 @@ pub async fn mint_org_token(
     _: OperatorCaller,
     Path(org): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let req: MintToken = if body.iter().all(u8::is_ascii_whitespace) {
         MintToken::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             let text = e.to_string();
             let field = text.split('`').nth(1).unwrap_or("body").to_string();
-            AppError::bad_request(text).field(&field)
+            ops::Error::bad_request(text).field(&field)
         })?
     };
     let ttl = mint_ttl(req.expires_days)?;
     if !ops::org_exists(&state.app, &org) {
-        return Err(AppError::not_found(
+        return Err(ops::Error::not_found(
             "org",
             format!("no organization {org:?}"),
         ));
@@ -533,7 +539,7 @@ pub async fn mint_org_token(
     let token = state
         .tokens
         .mint(Role::Org(org.clone()), Kind::Token, ttl, t)
-        .map_err(AppError::internal)?;
+        .map_err(ops::Error::internal)?;
     Ok(created(MintedToken {
         id: crate::datadir::tokens::token_id(&token),
         expires: ttl.map(|d| t + d),
@@ -585,7 +591,7 @@ impl From<crate::datadir::tokens::TokenInfo> for TokenView {
 pub async fn list_tokens(
     State(state): State<AppState>,
     _: OperatorCaller,
-) -> ApiResult<Json<Vec<TokenView>>> {
+) -> ops::Result<Json<Vec<TokenView>>> {
     Ok(Json(
         state
             .tokens
@@ -605,14 +611,14 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     _: OperatorCaller,
     Path(id): Path<String>,
-) -> ApiResult<Json<TokenView>> {
+) -> ops::Result<Json<TokenView>> {
     match state
         .tokens
         .revoke_token(&id, now())
-        .map_err(AppError::internal)?
+        .map_err(ops::Error::internal)?
     {
         Some(t) => Ok(Json(t.into())),
-        None => Err(AppError::not_found("id", format!("no live token {id:?}"))),
+        None => Err(ops::Error::not_found("id", format!("no live token {id:?}"))),
     }
 }
 
@@ -624,10 +630,10 @@ pub struct Reason {
     pub reason: String,
 }
 
-fn reason_text(r: &Reason) -> ApiResult<String> {
+fn reason_text(r: &Reason) -> ops::Result<String> {
     let t = r.reason.trim();
     if t.is_empty() {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "reason",
             "required-text",
             "reason must not be empty",
@@ -642,10 +648,10 @@ pub async fn change_org_status(
     org: String,
     reason: &Reason,
     suspend: bool,
-) -> ApiResult<Json<Landed>> {
+) -> ops::Result<Json<Landed>> {
     caller.require_operator()?;
     if !ops::org_exists(&state.app, &org) {
-        return Err(AppError::not_found(
+        return Err(ops::Error::not_found(
             "org",
             format!("no organization {org:?}"),
         ));
@@ -677,7 +683,7 @@ pub async fn suspend_org(
     OperatorCaller(caller): OperatorCaller,
     Path(org): Path<String>,
     ApiJson(reason): ApiJson<Reason>,
-) -> ApiResult<Json<Landed>> {
+) -> ops::Result<Json<Landed>> {
     change_org_status(&state, &caller, org, &reason, true).await
 }
 
@@ -690,7 +696,7 @@ pub async fn reinstate_org(
     OperatorCaller(caller): OperatorCaller,
     Path(org): Path<String>,
     ApiJson(reason): ApiJson<Reason>,
-) -> ApiResult<Json<Landed>> {
+) -> ops::Result<Json<Landed>> {
     change_org_status(&state, &caller, org, &reason, false).await
 }
 
@@ -718,11 +724,11 @@ pub async fn register_issuer(
     State(state): State<AppState>,
     _: OperatorCaller,
     ApiJson(req): ApiJson<RegisterIssuer>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let key = sagat_verifier::parse_public_key(&req.public_key)
-        .map_err(|e| AppError::invalid("public_key", "public-key", e.to_string()))?;
+        .map_err(|e| ops::Error::invalid("public_key", "public-key", e.to_string()))?;
     if req.name.trim().is_empty() {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "name",
             "required-text",
             "name must not be empty",
@@ -748,16 +754,16 @@ pub async fn revoke_credential(
     _: OperatorCaller,
     Path(id): Path<String>,
     ApiJson(reason): ApiJson<Reason>,
-) -> ApiResult<Json<Landed>> {
+) -> ops::Result<Json<Landed>> {
     check_id128("id", &id)?;
     let reason = reason_text(&reason)?;
     if !state.app.ledger.read(|s| s.credential(&id).is_some()) {
-        return Err(AppError::not_found("id", format!("no credential {id}")));
+        return Err(ops::Error::not_found("id", format!("no credential {id}")));
     }
     let st = state.clone();
     let landed = tokio::task::spawn_blocking(move || ops::revoke(&st.app, &id, &reason))
         .await
-        .map_err(AppError::internal)??;
+        .map_err(ops::Error::internal)??;
     Ok(Json(landed))
 }
 
@@ -809,9 +815,9 @@ pub fn activities_of(state: &AppState, org: &str) -> Vec<ActivityView> {
 pub async fn list_activities(
     State(state): State<AppState>,
     Path(org): Path<String>,
-) -> ApiResult<Json<Vec<ActivityView>>> {
+) -> ops::Result<Json<Vec<ActivityView>>> {
     if !ops::org_exists(&state.app, &org) {
-        return Err(AppError::not_found(
+        return Err(ops::Error::not_found(
             "org",
             format!("no organization {org:?}"),
         ));
@@ -856,16 +862,16 @@ pub fn activity_body(
     org: &str,
     req: PublishActivity,
     id: String,
-) -> ApiResult<(String, EventBody)> {
+) -> ops::Result<(String, EventBody)> {
     if req.title_en.trim().is_empty() {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "title_en",
             "required-text",
             "title_en must not be empty",
         ));
     }
     let category = Category::parse(&req.category).ok_or_else(|| {
-        AppError::invalid(
+        ops::Error::invalid(
             "category",
             "category",
             format!(
@@ -878,7 +884,7 @@ pub fn activity_body(
     check_date("from", &req.from)?;
     check_date("to", &req.to)?;
     if req.to < req.from {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "to",
             "date-range",
             "`to` is before `from`",
@@ -913,8 +919,8 @@ pub async fn publish_activity(
     Path(org): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<PublishActivity>,
-) -> ApiResult<Response> {
-    let key = ops::IdempotencyKey::from_headers(&headers)?;
+) -> ops::Result<Response> {
+    let key = idempotency_key(&headers)?;
     let id = ops::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
     let (id, body) = activity_body(&org, req, id)?;
     append_one(&state, &org, id, body).await
@@ -941,7 +947,7 @@ async fn append_one(
     org: &str,
     id: String,
     body: EventBody,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let landed = ops::append_events_as_org(state, org, vec![(id.clone(), body)]).await?;
     let l = landed[0];
     let answer = Created {
@@ -986,10 +992,10 @@ pub async fn enroll(
     org: &str,
     name: &str,
     contact: Option<String>,
-) -> ApiResult<Enrolled> {
+) -> ops::Result<Enrolled> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(AppError::invalid(
+        return Err(ops::Error::invalid(
             "name",
             "required-text",
             "name must not be empty",
@@ -1007,7 +1013,7 @@ pub async fn enroll(
                 contact: contact.filter(|c| !c.trim().is_empty()),
             },
         )
-        .map_err(AppError::internal)?;
+        .map_err(ops::Error::internal)?;
     let body = EventBody::VolunteerEnrolled(VolunteerEnrolled {
         volunteer: id.clone(),
         org: Some(org.to_string()),
@@ -1023,7 +1029,7 @@ pub async fn enroll(
     let access_code = state
         .tokens
         .issue_access_code(&id, Some(org), now())
-        .map_err(AppError::internal)?;
+        .map_err(ops::Error::internal)?;
     Ok(Enrolled {
         volunteer: id,
         index: landed.index,
@@ -1040,7 +1046,7 @@ pub async fn enroll_volunteer(
     _: OrgCaller,
     Path(org): Path<String>,
     ApiJson(req): ApiJson<EnrollVolunteer>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     Ok(created(enroll(&state, &org, &req.name, req.contact).await?))
 }
 
@@ -1065,14 +1071,14 @@ pub fn enrolled_by(state: &AppState, volunteer: &str) -> Option<Option<String>> 
 
 /// A suspended organization may not re-issue access codes (that would let it sign in as its
 /// volunteers): 403 `org-suspended`.
-pub fn refuse_if_suspended(state: &AppState, org: &str) -> ApiResult<()> {
+pub fn refuse_if_suspended(state: &AppState, org: &str) -> ops::Result<()> {
     let suspended = state
         .app
         .ledger
         .read(|s| s.organization(org).map(|o| o.suspended))
         .unwrap_or(false);
     if suspended {
-        return Err(AppError::forbidden(
+        return Err(ops::Error::forbidden(
             "org-suspended",
             format!("organization {org:?} is suspended and may not re-issue access codes"),
         )
@@ -1091,16 +1097,16 @@ pub async fn reissue_access_code(
     State(state): State<AppState>,
     OrgOrOperatorCaller(caller): OrgOrOperatorCaller,
     Path((org, id)): Path<(String, String)>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     check_id128("id", &id)?;
     let operator = caller.require_operator().is_ok();
     if !operator {
         refuse_if_suspended(&state, &org)?;
     }
     match enrolled_by(&state, &id) {
-        None => return Err(AppError::not_found("id", format!("no volunteer {id}"))),
+        None => return Err(ops::Error::not_found("id", format!("no volunteer {id}"))),
         Some(by) if !operator && by.as_deref() != Some(org.as_str()) => {
-            return Err(AppError::forbidden(
+            return Err(ops::Error::forbidden(
                 "enrolling-org",
                 format!("volunteer {id} was not enrolled by {org:?}"),
             )
@@ -1111,7 +1117,7 @@ pub async fn reissue_access_code(
     let code = state
         .tokens
         .issue_access_code(&id, None, now())
-        .map_err(AppError::internal)?;
+        .map_err(ops::Error::internal)?;
     Ok(created(AccessCode {
         volunteer: id,
         access_code: code,
@@ -1141,30 +1147,22 @@ pub struct Attest {
     pub note: Option<String>,
 }
 
-/// Builds a `HoursAttested` body from a request, checking fields. `id` is both the event id and
-/// the attestation id ([`ops::event_ids`]).
-pub fn attest_body(org: &str, req: Attest, id: String) -> ApiResult<(String, EventBody)> {
-    check_id128("volunteer", &req.volunteer)?;
-    check_date("date", &req.date)?;
-    let minutes = minutes_of(req.minutes, req.hours)?;
-    let activity = req.activity.filter(|a| !a.trim().is_empty());
-    if let Some(a) = &activity {
-        check_id128("activity", a)?;
-    }
-    let opt = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    Ok((
-        id.clone(),
-        EventBody::HoursAttested(HoursAttested {
-            attestation: id,
-            org: org.to_string(),
+impl From<Attest> for crate::ops::attestations::AttestInput {
+    fn from(req: Attest) -> Self {
+        use crate::ops::attestations::HoursInput;
+        crate::ops::attestations::AttestInput {
             volunteer: req.volunteer,
-            activity,
             date: req.date,
-            minutes,
-            role: opt(req.role).map(Into::into),
-            note: opt(req.note).map(Into::into),
-        }),
-    ))
+            hours: match (req.minutes, req.hours) {
+                (Some(m), None) => HoursInput::Minutes(m),
+                (None, Some(h)) => HoursInput::Hours(h.to_string()),
+                _ => HoursInput::Unclear,
+            },
+            activity: req.activity,
+            role: req.role,
+            note: req.note,
+        }
+    }
 }
 
 /// Attests hours (organization; server-held key).
@@ -1177,11 +1175,11 @@ pub async fn attest(
     Path(org): Path<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<Attest>,
-) -> ApiResult<Response> {
-    let key = ops::IdempotencyKey::from_headers(&headers)?;
+) -> ops::Result<Response> {
+    let key = idempotency_key(&headers)?;
     let id = ops::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
-    let (id, body) = attest_body(&org, req, id)?;
-    append_one(&state, &org, id, body).await
+    let body = ops::attestations::hours_attested_or_error(&org, req.into(), id.clone())?;
+    append_one(&state, &org, id, EventBody::HoursAttested(body)).await
 }
 
 /// One attestation as its organization sees it.
@@ -1237,7 +1235,7 @@ pub async fn list_attestations(
     State(state): State<AppState>,
     _: OrgCaller,
     Path(org): Path<String>,
-) -> ApiResult<Json<Vec<AttestationView>>> {
+) -> ops::Result<Json<Vec<AttestationView>>> {
     Ok(Json(attestations_of(&state, &org)))
 }
 
@@ -1273,7 +1271,7 @@ pub async fn attest_csv_bytes(
     org: &str,
     bytes: &[u8],
     idempotency: Option<&ops::IdempotencyKey>,
-) -> ApiResult<CsvAccepted> {
+) -> ops::Result<CsvAccepted> {
     let key = ops::org_key(&state.app, org)?;
     // At most `max_csv_uploads` at once: the memory of an upload in flight is what this bounds.
     let _permit = state
@@ -1281,7 +1279,7 @@ pub async fn attest_csv_bytes(
         .clone()
         .acquire_owned()
         .await
-        .map_err(AppError::internal)?;
+        .map_err(ops::Error::internal)?;
     let (org_id, body, idem) = (
         org.to_string(),
         Bytes::copy_from_slice(bytes),
@@ -1293,7 +1291,7 @@ pub async fn attest_csv_bytes(
     };
     let (rows, entries, texts) = tokio::task::spawn_blocking(parse.clone())
         .await
-        .map_err(AppError::internal)??;
+        .map_err(ops::Error::internal)??;
     let (count, minutes) = (rows.len(), rows.iter().map(|r| u64::from(r.minutes)).sum());
     let accepted = |landed: &[Landed]| CsvAccepted {
         rows: count,
@@ -1318,7 +1316,7 @@ pub async fn attest_csv_bytes(
         let st = state.clone();
         tokio::task::spawn_blocking(move || st.app.texts.store(texts).map_err(ops::texts_error))
             .await
-            .map_err(AppError::internal)??;
+            .map_err(ops::Error::internal)??;
     }
     let landed = match ops::append_batch(state, entries).await {
         Ok(l) => l,
@@ -1343,11 +1341,11 @@ pub async fn attest_csv_bytes(
                 dry_run(&st, &rows, &entries)
             })
             .await
-            .map_err(AppError::internal)??;
+            .map_err(ops::Error::internal)??;
             drop(body);
             // The dry run found nothing: the state changed since the append (a concurrent
             // request). Name the row the append refused.
-            return Err(AppError::csv_rows(vec![RowError {
+            return Err(ops::Error::csv_rows(vec![RowError {
                 line: rows[pos].line as usize,
                 field: crate::ops::attest_csv::column_of(e.problem.field.as_deref()).into(),
                 rule: e.problem.rule.clone().unwrap_or_default(),
@@ -1363,11 +1361,12 @@ pub async fn attest_csv_bytes(
 fn csv_events(
     entries: &[Vec<u8>],
     texts: &sagat_ledger::PendingTexts,
-) -> ApiResult<Vec<(String, EventBody)>> {
+) -> ops::Result<Vec<(String, EventBody)>> {
     entries
         .iter()
         .map(|e| {
-            let mut signed = sagat_verifier::decode_signed_event(e).map_err(AppError::internal)?;
+            let mut signed =
+                sagat_verifier::decode_signed_event(e).map_err(ops::Error::internal)?;
             // Back to the typed texts: a replay compares them with the stored ones.
             for (_, field) in signed.event.body.free_texts_mut() {
                 if let Some(text) = field.commitment().and_then(|c| texts.text_of(c)) {
@@ -1386,7 +1385,7 @@ fn parse_csv(
     bytes: &[u8],
     key: &ed25519_dalek::SigningKey,
     idempotency: Option<&ops::IdempotencyKey>,
-) -> ApiResult<CsvParsed> {
+) -> ops::Result<CsvParsed> {
     let id_of = |n: usize| match idempotency {
         Some(k) => k.event_id(org, "csv", n),
         None => crate::datadir::new_id(),
@@ -1412,7 +1411,7 @@ fn parse_csv(
                 detail: "the file has no rows".into(),
             });
         }
-        return Err(AppError::csv_rows(errors));
+        return Err(ops::Error::csv_rows(errors));
     }
     Ok((rows, entries, texts))
 }
@@ -1430,14 +1429,14 @@ fn dry_run(
     state: &AppState,
     rows: &[crate::ops::attest_csv::SignedRow],
     entries: &[Vec<u8>],
-) -> ApiResult<()> {
+) -> ops::Result<()> {
     let violations = state
         .app
         .ledger
         .check_batch(entries)
         .map_err(ops::ledger_error)?;
     if !violations.is_empty() {
-        return Err(AppError::csv_rows(
+        return Err(ops::Error::csv_rows(
             violations
                 .into_iter()
                 .map(|(pos, v)| RowError {
@@ -1463,8 +1462,8 @@ pub async fn attest_csv(
     Path(org): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<Response> {
-    let key = ops::IdempotencyKey::from_headers(&headers)?;
+) -> ops::Result<Response> {
+    let key = idempotency_key(&headers)?;
     let bytes = read_limited(body, state.max_upload_bytes).await?;
     let accepted = attest_csv_bytes(&state, &org, &bytes, key.as_ref()).await?;
     Ok(if accepted.duplicate {
@@ -1475,12 +1474,10 @@ pub async fn attest_csv(
 }
 
 /// Reads a body up to `limit` bytes, or a 413 problem.
-pub async fn read_limited(body: Body, limit: usize) -> ApiResult<Bytes> {
+pub async fn read_limited(body: Body, limit: usize) -> ops::Result<Bytes> {
     axum::body::to_bytes(body, limit).await.map_err(|_| {
-        AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Request body too large",
+        ops::Error::new(
+            ops::Kind::TooLarge,
             format!("the body exceeds the {limit}-byte limit"),
         )
         .field("body")
@@ -1499,18 +1496,18 @@ pub async fn post_signed_event(
     _: OrgCaller,
     Path(org): Path<String>,
     body: Bytes,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     // One decode, off the reactor: the ledger decodes the entry and this check sees the
     // decoded event before anything is appended.
     let landed = ops::append_checked(&state, body.to_vec(), move |signed| {
         match signed.event.body.signer() {
             Signer::Organization(o) if o == org => Ok(()),
-            Signer::Organization(o) => Err(AppError::forbidden(
+            Signer::Organization(o) => Err(ops::Error::forbidden(
                 "org-scope",
                 format!("the event is for organization {o:?}; this token acts only for {org:?}"),
             )
             .field("org")),
-            _ => Err(AppError::forbidden(
+            _ => Err(ops::Error::forbidden(
                 "role-organization",
                 format!(
                     "{} events are not signed by an organization",
@@ -1553,15 +1550,15 @@ pub async fn correct_attestation(
     Path((org, id)): Path<(String, String)>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<Correct>,
-) -> ApiResult<Response> {
-    let key = ops::IdempotencyKey::from_headers(&headers)?;
+) -> ops::Result<Response> {
+    let key = idempotency_key(&headers)?;
     let body = correct_body(&org, &id, req)?;
     let event = ops::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
     append_one(&state, &org, event, body).await
 }
 
 /// Builds an `AttestationCorrected` body.
-pub fn correct_body(org: &str, id: &str, req: Correct) -> ApiResult<EventBody> {
+pub fn correct_body(org: &str, id: &str, req: Correct) -> ops::Result<EventBody> {
     check_id128("id", id)?;
     check_date("date", &req.date)?;
     let minutes = minutes_of(req.minutes, req.hours)?;
@@ -1585,15 +1582,15 @@ pub async fn retract_attestation(
     Path((org, id)): Path<(String, String)>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<Reason>,
-) -> ApiResult<Response> {
-    let key = ops::IdempotencyKey::from_headers(&headers)?;
+) -> ops::Result<Response> {
+    let key = idempotency_key(&headers)?;
     let body = retract_body(&org, &id, &req)?;
     let event = ops::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
     append_one(&state, &org, event, body).await
 }
 
 /// Builds an `AttestationRetracted` body (API and web form).
-pub fn retract_body(org: &str, id: &str, req: &Reason) -> ApiResult<EventBody> {
+pub fn retract_body(org: &str, id: &str, req: &Reason) -> ops::Result<EventBody> {
     check_id128("id", id)?;
     Ok(EventBody::AttestationRetracted(AttestationRetracted {
         attestation: id.to_string(),
@@ -1632,7 +1629,7 @@ pub fn open_session(
     state: &AppState,
     client: super::auth::ClientIp,
     code: &str,
-) -> ApiResult<(Role, HeaderValue)> {
+) -> ops::Result<(Role, HeaderValue)> {
     client.check_sign_in(state)?;
     let code = code.trim();
     let t = now();
@@ -1640,18 +1637,18 @@ pub fn open_session(
         .tokens
         .lookup(code, Kind::AccessCode, t)
         .or_else(|| state.tokens.lookup(code, Kind::Token, t))
-        .ok_or_else(|| AppError::unauthorized("unknown access code or token").field("code"))?;
+        .ok_or_else(|| ops::Error::unauthorized("unknown access code or token").field("code"))?;
     state.limiter.check(code)?;
     let session = state
         .tokens
         .open_session(code, role.clone(), t)
-        .map_err(AppError::internal)?;
+        .map_err(ops::Error::internal)?;
     let cookie = format!(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL_SECS}"
     );
     Ok((
         role,
-        HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
+        HeaderValue::from_str(&cookie).map_err(ops::Error::internal)?,
     ))
 }
 
@@ -1683,7 +1680,7 @@ pub async fn sign_in(
     State(state): State<AppState>,
     client: super::auth::ClientIp,
     ApiJson(req): ApiJson<SignIn>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let (role, cookie) = open_session(&state, client, &req.code)?;
     let session = session_of(&cookie);
     let info = match role {
@@ -1735,14 +1732,14 @@ pub async fn volunteer_hours(
     State(state): State<AppState>,
     _: VolunteerCaller,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ops::Result<Json<serde_json::Value>> {
     let hours = state
         .app
         .ledger
         .read(|s| s.volunteer_hours(&id))
-        .ok_or_else(|| AppError::not_found("id", format!("no volunteer {id}")))?;
+        .ok_or_else(|| ops::Error::not_found("id", format!("no volunteer {id}")))?;
     Ok(Json(
-        serde_json::to_value(&hours).map_err(AppError::internal)?,
+        serde_json::to_value(&hours).map_err(ops::Error::internal)?,
     ))
 }
 
@@ -1767,7 +1764,7 @@ pub async fn list_certificates(
     State(state): State<AppState>,
     _: VolunteerCaller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<CredentialView>>> {
+) -> ops::Result<Json<Vec<CredentialView>>> {
     Ok(Json(credentials_of(&state, &id)))
 }
 
@@ -1822,11 +1819,11 @@ pub struct Issued {
     pub qr_svg_url: String,
 }
 
-fn check_lang(field: &str, l: &str) -> ApiResult<()> {
+fn check_lang(field: &str, l: &str) -> ops::Result<()> {
     if ["kk", "ru", "en"].contains(&l) {
         Ok(())
     } else {
-        Err(AppError::invalid(
+        Err(ops::Error::invalid(
             field,
             "language",
             format!("{l:?} is not kk, ru or en"),
@@ -1840,7 +1837,7 @@ pub async fn issue_for(
     state: &AppState,
     volunteer: &str,
     req: IssueCertificate,
-) -> ApiResult<Issued> {
+) -> ops::Result<Issued> {
     check_lang("lang", &req.lang)?;
     if let Some(l2) = &req.lang2 {
         check_lang("lang2", l2)?;
@@ -1852,7 +1849,7 @@ pub async fn issue_for(
     }
     let parse_lang = |field: &str, l: &str| {
         sagat_issuer::Lang::parse(l)
-            .map_err(|e| AppError::invalid(field, "language", e.to_string()))
+            .map_err(|e| ops::Error::invalid(field, "language", e.to_string()))
     };
     let request = sagat_issuer::IssueRequest {
         volunteer: volunteer.to_string(),
@@ -1869,7 +1866,7 @@ pub async fn issue_for(
     let st = state.clone();
     let vol = volunteer.to_string();
     let lang = req.lang.clone();
-    let (id, qr_text) = tokio::task::spawn_blocking(move || -> ApiResult<(String, String)> {
+    let (id, qr_text) = tokio::task::spawn_blocking(move || -> ops::Result<(String, String)> {
         let cert = ops::issue(&st.app, &request)?;
         st.certs
             .put(&crate::datadir::certstore::StoredCert {
@@ -1880,11 +1877,11 @@ pub async fn issue_for(
                 lang,
                 issued_at: u64::try_from(now()).unwrap_or(0),
             })
-            .map_err(AppError::internal)?;
+            .map_err(ops::Error::internal)?;
         Ok((cert.credential_id, cert.qr_text))
     })
     .await
-    .map_err(AppError::internal)??;
+    .map_err(ops::Error::internal)??;
     let base = format!("/api/v1/volunteers/{volunteer}/certificates/{id}");
     Ok(Issued {
         credential_id: id,
@@ -1905,7 +1902,7 @@ pub async fn issue_certificate(
     _: VolunteerCaller,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<IssueCertificate>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     Ok(created(issue_for(&state, &id, req).await?))
 }
 
@@ -1914,18 +1911,18 @@ async fn cached(
     caller: &Caller,
     id: &str,
     cid: &str,
-) -> ApiResult<crate::datadir::certstore::StoredCert> {
+) -> ops::Result<crate::datadir::certstore::StoredCert> {
     caller.require_volunteer(id)?;
     let (store, vol, cred) = (state.certs.clone(), id.to_string(), cid.to_string());
     tokio::task::spawn_blocking(move || store.get(&vol, &cred))
         .await
-        .map_err(AppError::internal)?
+        .map_err(ops::Error::internal)?
         .map_err(|d| {
             let what = format!("the certificate of credential {cid}");
-            AppError::stored_file_damaged(&what, &d.reason, &d.path)
+            ops::Error::stored_file_damaged(&what, &d.reason, &d.path)
         })?
         .ok_or_else(|| {
-            AppError::not_found(
+            ops::Error::not_found(
                 "credential",
                 "this server holds no certificate PDF with that id for this volunteer",
             )
@@ -1940,7 +1937,7 @@ pub async fn certificate_pdf(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, cid)): Path<(String, String)>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let c = cached(&state, &caller, &id, &cid).await?;
     let disposition = format!(
         "attachment; filename=\"sagat-certificate-{cid}-{}.pdf\"",
@@ -1965,7 +1962,7 @@ pub async fn certificate_qr_png(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, cid)): Path<(String, String)>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let c = cached(&state, &caller, &id, &cid).await?;
     let png = ops::qr_png(&c.qr_text)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
@@ -1979,7 +1976,7 @@ pub async fn certificate_qr_svg(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, cid)): Path<(String, String)>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let c = cached(&state, &caller, &id, &cid).await?;
     let svg = ops::qr_svg(&c.qr_text)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
@@ -2003,11 +2000,11 @@ pub struct VerifyRequest {
 pub async fn verify(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,
-) -> ApiResult<Json<ops::VerifyOutcome>> {
+) -> ops::Result<Json<ops::VerifyOutcome>> {
     let st = state.clone();
     let outcome = tokio::task::spawn_blocking(move || ops::verify_qr(&st, &req.qr_text))
         .await
-        .map_err(AppError::internal)??;
+        .map_err(ops::Error::internal)??;
     state
         .metrics
         .count_verdict(&outcome.verdict.to_ascii_lowercase());
@@ -2017,7 +2014,7 @@ pub async fn verify(
 /// The operator-signed trust list (issuer keys a verifier should trust).
 #[utoipa::path(get, path = "/api/v1/trust-list", tag = "public",
     responses((status = 200, content_type = "application/json", body = Object)))]
-pub async fn trust_list(State(state): State<AppState>) -> ApiResult<Response> {
+pub async fn trust_list(State(state): State<AppState>) -> ops::Result<Response> {
     let lists = exports(&state).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
@@ -2029,7 +2026,7 @@ pub async fn trust_list(State(state): State<AppState>) -> ApiResult<Response> {
 /// The issuer-signed revocation status list: a Token Status List CWT (COSE_Sign1).
 #[utoipa::path(get, path = "/api/v1/status-list", tag = "public",
     responses((status = 200, content_type = "application/statuslist+cwt", body = Vec<u8>)))]
-pub async fn status_list(State(state): State<AppState>) -> ApiResult<Response> {
+pub async fn status_list(State(state): State<AppState>) -> ops::Result<Response> {
     let lists = exports(&state).await?;
     Ok((
         [
@@ -2043,11 +2040,11 @@ pub async fn status_list(State(state): State<AppState>) -> ApiResult<Response> {
 
 /// The cached trust and status lists, made on the blocking pool when stale (signing and
 /// opening them reads the whole rule state).
-async fn exports(state: &AppState) -> ApiResult<std::sync::Arc<ops::Exports>> {
+async fn exports(state: &AppState) -> ops::Result<std::sync::Arc<ops::Exports>> {
     let st = state.clone();
     tokio::task::spawn_blocking(move || st.exports.get(&st.app))
         .await
-        .map_err(AppError::internal)?
+        .map_err(ops::Error::internal)?
 }
 
 /// One log entry: its exact stored bytes (a COSE_Sign1).
@@ -2057,7 +2054,7 @@ async fn exports(state: &AppState) -> ApiResult<std::sync::Arc<ops::Exports>> {
 pub async fn log_entry(
     State(state): State<AppState>,
     Path(index): Path<String>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let index = parse_u64("index", &index)?;
     let bytes = state.app.ledger.entry(index).map_err(ops::ledger_error)?;
     Ok((
@@ -2080,7 +2077,7 @@ pub async fn log_entry(
 pub async fn log_entry_proof(
     State(state): State<AppState>,
     Path(index): Path<String>,
-) -> ApiResult<Response> {
+) -> ops::Result<Response> {
     let index = parse_u64("index", &index)?;
     let text = state
         .app
@@ -2090,9 +2087,9 @@ pub async fn log_entry_proof(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
-fn parse_u64(field: &str, s: &str) -> ApiResult<u64> {
+fn parse_u64(field: &str, s: &str) -> ops::Result<u64> {
     s.parse().map_err(|_| {
-        AppError::invalid(
+        ops::Error::invalid(
             field,
             "integer",
             format!("{field} {s:?} is not a non-negative integer"),
@@ -2131,11 +2128,11 @@ fn b64(h: &[u8]) -> String {
 pub async fn inclusion_proof(
     State(state): State<AppState>,
     q: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<ProofView>> {
-    let Query(q) = q.map_err(|e| AppError::invalid("index", "query", e.body_text()))?;
+) -> ops::Result<Json<ProofView>> {
+    let Query(q) = q.map_err(|e| ops::Error::invalid("index", "query", e.body_text()))?;
     let size = q.size.unwrap_or_else(|| state.app.ledger.size());
     if q.index >= size || size > state.app.ledger.size() {
-        return Err(AppError::not_found(
+        return Err(ops::Error::not_found(
             "index",
             format!(
                 "no entry {} in a tree of size {size} (log size {})",
@@ -2171,11 +2168,11 @@ pub struct ConsistencyQuery {
 pub async fn consistency_proof(
     State(state): State<AppState>,
     q: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<ProofView>> {
-    let Query(q) = q.map_err(|e| AppError::invalid("from", "query", e.body_text()))?;
+) -> ops::Result<Json<ProofView>> {
+    let Query(q) = q.map_err(|e| ops::Error::invalid("from", "query", e.body_text()))?;
     let to = q.to.unwrap_or_else(|| state.app.ledger.size());
     if q.from > to || to > state.app.ledger.size() {
-        return Err(AppError::not_found(
+        return Err(ops::Error::not_found(
             "to",
             format!(
                 "no consistency proof from {} to {to} (log size {})",

@@ -14,10 +14,8 @@
 //! there). A write with only a cookie is a 401 saying so. The web forms, which must use the
 //! cookie, are guarded by `web::csrf` instead (Origin check and a per-session form token).
 
-use std::collections::HashMap;
+use crate::ops;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::Instant;
 
 use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -26,7 +24,6 @@ use axum::http::{header, HeaderMap, Method};
 
 use super::AppState;
 use crate::datadir::tokens::{Kind, Role};
-use crate::ops::error::AppError;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "sagat_session";
@@ -40,10 +37,10 @@ pub struct Caller {
 
 impl Caller {
     /// Only the operator.
-    pub fn require_operator(&self) -> Result<(), AppError> {
+    pub fn require_operator(&self) -> Result<(), ops::Error> {
         match self.role {
             Role::Operator => Ok(()),
-            _ => Err(AppError::forbidden(
+            _ => Err(ops::Error::forbidden(
                 "role-operator",
                 "only the operator may do this",
             )),
@@ -51,15 +48,15 @@ impl Caller {
     }
 
     /// Only organization `org` itself.
-    pub fn require_org(&self, org: &str) -> Result<(), AppError> {
+    pub fn require_org(&self, org: &str) -> Result<(), ops::Error> {
         match &self.role {
             Role::Org(mine) if mine == org => Ok(()),
-            Role::Org(mine) => Err(AppError::forbidden(
+            Role::Org(mine) => Err(ops::Error::forbidden(
                 "org-scope",
                 format!("organization {mine:?} may act only for itself, not for {org:?}"),
             )
             .field("org")),
-            _ => Err(AppError::forbidden(
+            _ => Err(ops::Error::forbidden(
                 "role-organization",
                 "only an organization's own token may do this",
             )),
@@ -67,15 +64,15 @@ impl Caller {
     }
 
     /// Only volunteer `id` themself.
-    pub fn require_volunteer(&self, id: &str) -> Result<(), AppError> {
+    pub fn require_volunteer(&self, id: &str) -> Result<(), ops::Error> {
         match &self.role {
             Role::Volunteer(me) if me == id => Ok(()),
-            Role::Volunteer(_) => Err(AppError::forbidden(
+            Role::Volunteer(_) => Err(ops::Error::forbidden(
                 "own-data-only",
                 "a volunteer sees only their own hours and certificates",
             )
             .field("volunteer")),
-            _ => Err(AppError::forbidden(
+            _ => Err(ops::Error::forbidden(
                 "role-volunteer",
                 "only the volunteer themself (signed in with their access code) may do this",
             )),
@@ -130,23 +127,23 @@ pub fn resolve(state: &AppState, headers: &HeaderMap) -> Option<(Role, String)> 
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
+    type Rejection = ops::Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ops::Error> {
         let has_any =
             bearer(&parts.headers).is_some() || cookie(&parts.headers, SESSION_COOKIE).is_some();
         let read = matches!(parts.method, Method::GET | Method::HEAD);
         if !read && bearer(&parts.headers).is_none() && has_any {
-            return Err(AppError::unauthorized(
+            return Err(ops::Error::unauthorized(
                 "the API's writes take `Authorization: Bearer <token or session>` only; \
                  a session cookie is not accepted here (cross-site request forgery)",
             ));
         }
         let Some((role, secret)) = resolve(state, &parts.headers) else {
             return Err(if has_any {
-                AppError::unauthorized("the token or session is unknown or expired")
+                ops::Error::unauthorized("the token or session is unknown or expired")
             } else {
-                AppError::unauthorized(
+                ops::Error::unauthorized(
                     "send `Authorization: Bearer <token>` or sign in for a session cookie",
                 )
             });
@@ -171,9 +168,9 @@ async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> Option<S
 pub struct OperatorCaller(pub Caller);
 
 impl FromRequestParts<AppState> for OperatorCaller {
-    type Rejection = AppError;
+    type Rejection = ops::Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ops::Error> {
         let caller = Caller::from_request_parts(parts, state).await?;
         caller.require_operator()?;
         Ok(OperatorCaller(caller))
@@ -185,9 +182,9 @@ impl FromRequestParts<AppState> for OperatorCaller {
 pub struct OrgCaller(pub Caller);
 
 impl FromRequestParts<AppState> for OrgCaller {
-    type Rejection = AppError;
+    type Rejection = ops::Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ops::Error> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let org = path_param(parts, state, "org").await.unwrap_or_default();
         caller.require_org(&org)?;
@@ -200,9 +197,9 @@ impl FromRequestParts<AppState> for OrgCaller {
 pub struct OrgOrOperatorCaller(pub Caller);
 
 impl FromRequestParts<AppState> for OrgOrOperatorCaller {
-    type Rejection = AppError;
+    type Rejection = ops::Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ops::Error> {
         let caller = Caller::from_request_parts(parts, state).await?;
         if caller.require_operator().is_err() {
             let org = path_param(parts, state, "org").await.unwrap_or_default();
@@ -217,9 +214,9 @@ impl FromRequestParts<AppState> for OrgOrOperatorCaller {
 pub struct VolunteerCaller(pub Caller);
 
 impl FromRequestParts<AppState> for VolunteerCaller {
-    type Rejection = AppError;
+    type Rejection = ops::Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ops::Error> {
         let caller = Caller::from_request_parts(parts, state).await?;
         let id = path_param(parts, state, "id").await.unwrap_or_default();
         caller.require_volunteer(&id)?;
@@ -270,7 +267,7 @@ impl ClientIp {
     /// Takes one sign-in attempt from this address's bucket, or a 429 `sign-in-rate` problem
     /// with `Retry-After`. Every attempt counts, known credential or not, so guessing codes
     /// from one address is slowed down. Unknown addresses share one bucket.
-    pub fn check_sign_in(&self, state: &AppState) -> Result<(), AppError> {
+    pub fn check_sign_in(&self, state: &AppState) -> Result<(), ops::Error> {
         let key = match self.0 {
             Some(ip) => format!("sign-in {ip}"),
             None => "sign-in unknown-peer".to_string(),
@@ -282,50 +279,5 @@ impl ClientIp {
             e.problem.rule = Some("sign-in-rate".into());
             e
         })
-    }
-}
-
-/// Token-bucket rate limiter keyed by credential (its SHA-256 prefix, never the secret).
-#[derive(Debug)]
-pub struct RateLimiter {
-    per_minute: u32,
-    buckets: Mutex<HashMap<[u8; 16], (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    /// `per_minute` requests per minute with a burst of the same size; 0 disables.
-    pub fn new(per_minute: u32) -> RateLimiter {
-        RateLimiter {
-            per_minute,
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes one request from the credential's bucket, or a 429 with `Retry-After`.
-    pub fn check(&self, secret: &str) -> Result<(), AppError> {
-        if self.per_minute == 0 {
-            return Ok(());
-        }
-        use sha2::Digest;
-        let d = sha2::Sha256::digest(secret.as_bytes());
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&d[..16]);
-        let cap = self.per_minute as f64;
-        let rate = cap / 60.0;
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().expect("rate limiter lock");
-        if buckets.len() > 100_000 {
-            buckets.retain(|_, (_, t)| now.duration_since(*t).as_secs() < 120);
-        }
-        let (tokens, last) = buckets.entry(key).or_insert((cap, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(cap);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = ((1.0 - *tokens) / rate).ceil().max(1.0) as u64;
-            Err(AppError::rate_limited(wait))
-        }
     }
 }

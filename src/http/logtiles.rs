@@ -24,7 +24,6 @@ use axum::Router;
 
 use super::AppState;
 use crate::ops;
-use crate::ops::error::AppError;
 
 /// Tile width when full.
 pub const TILE_WIDTH: u64 = 256;
@@ -168,9 +167,9 @@ async fn tile(
     State(state): State<AppState>,
     Path(rest): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
+) -> Result<Response, ops::Error> {
     let Some(t) = parse_tile_path(&rest) else {
-        return Err(AppError::not_found(
+        return Err(ops::Error::not_found(
             "path",
             format!("{rest:?} is not a C2SP tlog-tiles path (tile/<L>/<N>[.p/<W>] with N as x-prefixed 3-digit elements)"),
         ));
@@ -181,7 +180,7 @@ async fn tile(
     let needed = (t.index as u128 * TILE_WIDTH as u128 + t.width as u128)
         .saturating_mul(256u128.checked_pow(level).unwrap_or(u128::MAX));
     if needed > size as u128 {
-        return Err(AppError::not_found(
+        return Err(ops::Error::not_found(
             "path",
             format!("the log has {size} entries; that tile does not exist (yet)"),
         ));
@@ -204,7 +203,7 @@ async fn tile(
             .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         if accepts_gzip(&headers) {
             let zipped = gzip(&bytes)
-                .map_err(|e| AppError::internal(format!("cannot gzip an entry bundle: {e}")))?;
+                .map_err(|e| ops::Error::internal(format!("cannot gzip an entry bundle: {e}")))?;
             response
                 .headers_mut()
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

@@ -11,10 +11,10 @@
 //!   (and so in-flight appends) run to completion and get their answer, then the ledger is
 //!   dropped, which flushes and closes it. Nothing acknowledged is lost: an acknowledgement is
 //!   only ever sent after the append is durable.
-//! - **One error shape.** Every refusal is an RFC 9457 problem document ([`error::AppError`])
-//!   naming the field and the rule.
+//! - **One error shape.** Every refusal is the use cases' [`crate::ops::Error`], turned into an
+//!   RFC 9457 problem document naming the field and the rule in one place ([`problem`]).
 //! - **Roles** ([`auth::Caller`]): operator and organization bearer tokens, volunteer sessions
-//!   (cookie, from a personal access code); see `src/tokens.rs` for how secrets are stored.
+//!   (cookie, from a personal access code); see [`crate::datadir::tokens`] for how secrets are stored.
 //! - **Server-held organization keys** live in `DATA/orgkeys/<org>.key` (PKCS#8, mode 0600) and
 //!   are only ever read to sign that organization's web-form events; no endpoint returns them.
 
@@ -24,6 +24,9 @@ pub mod demo;
 pub mod headers;
 pub mod logtiles;
 pub mod metrics;
+pub mod once;
+pub mod problem;
+pub mod ratelimit;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -35,7 +38,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-use crate::datadir::tokens::{Kind, Role, TokenStore};
+use crate::datadir::tokens::{Kind, Role};
 use crate::datadir::App;
 use crate::ops;
 
@@ -127,67 +130,58 @@ pub struct AppState {
     inner: Arc<Shared>,
 }
 
-/// What [`AppState`] holds.
+/// What [`AppState`] holds: the use cases' [`ops::Ops`] (reached through `Deref`) and what
+/// only the HTTP service needs.
 #[derive(Debug)]
 pub struct Shared {
-    /// The opened data directory.
-    pub app: App,
-    /// Tokens, access codes and sessions.
-    pub tokens: TokenStore,
-    /// Prometheus counters.
-    pub metrics: metrics::Metrics,
+    /// The use cases and the data directory they work on.
+    pub ops: ops::Ops,
     /// Per-credential rate limiter.
-    pub limiter: auth::RateLimiter,
+    pub limiter: ratelimit::RateLimiter,
     /// Per-client-IP limiter of sign-in attempts.
-    pub sign_in_limiter: auth::RateLimiter,
+    pub sign_in_limiter: ratelimit::RateLimiter,
     /// Whether the client address comes from `X-Forwarded-For` ([`ServeOptions`]).
     pub trust_forwarded_for: bool,
     /// Whether every cookie is `Secure` ([`ServeOptions::secure_cookies`]).
     pub secure_cookies: bool,
     /// The public origin for the web forms' same-origin check ([`ServeOptions::public_origin`]).
     pub public_origin: Option<String>,
-    /// Issued certificates (PDF and QR text), kept under `DATA/certificates/` so download
-    /// links survive a restart (erased with the volunteer's personal data).
-    pub certs: crate::datadir::certstore::CertStore,
     /// Outcomes of web form posts (Post/Redirect/Get and idempotent resubmits).
-    pub forms: crate::http::web::forms::FormResults,
+    pub forms: once::FormResults,
     /// Body size limits.
     pub max_body_bytes: usize,
     /// CSV/photo size limit.
     pub max_upload_bytes: usize,
-    /// Permits for photo decodes ([`ServeOptions::max_image_decodes`]).
-    pub image_decodes: Arc<tokio::sync::Semaphore>,
     /// Permits for CSV uploads ([`ServeOptions::max_csv_uploads`]).
     pub csv_uploads: Arc<tokio::sync::Semaphore>,
-    /// The signed trust and status lists, made once per log size.
-    pub exports: ops::ExportCache,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = ops::Ops;
+    fn deref(&self) -> &ops::Ops {
+        &self.ops
+    }
 }
 
 impl AppState {
     /// Wraps an opened data directory for serving.
     pub fn new(app: App, opts: &ServeOptions) -> Result<AppState> {
-        let tokens = TokenStore::open(&app.dir)?;
         for damage in app.directory.damaged() {
             // The service starts anyway; only the volunteers of that file fail (`sagat check`).
             tracing::error!(%damage, "volunteer directory file damaged");
         }
         Ok(AppState {
             inner: Arc::new(Shared {
-                certs: crate::datadir::certstore::CertStore::new(&app.dir),
-                forms: crate::http::web::forms::FormResults::default(),
-                app,
-                tokens,
-                metrics: metrics::Metrics::default(),
-                limiter: auth::RateLimiter::new(opts.rate_limit_per_minute),
-                sign_in_limiter: auth::RateLimiter::new(opts.sign_in_per_ip_per_minute),
+                ops: ops::Ops::new(app, opts.max_image_decodes)?,
+                forms: once::FormResults::default(),
+                limiter: ratelimit::RateLimiter::new(opts.rate_limit_per_minute),
+                sign_in_limiter: ratelimit::RateLimiter::new(opts.sign_in_per_ip_per_minute),
                 trust_forwarded_for: opts.trust_forwarded_for,
                 secure_cookies: opts.secure_cookies,
                 public_origin: opts.public_origin.clone(),
                 max_body_bytes: opts.max_body_bytes,
                 max_upload_bytes: opts.max_upload_bytes,
-                image_decodes: Arc::new(tokio::sync::Semaphore::new(opts.max_image_decodes.max(1))),
                 csv_uploads: Arc::new(tokio::sync::Semaphore::new(opts.max_csv_uploads.max(1))),
-                exports: ops::ExportCache::default(),
             }),
         })
     }

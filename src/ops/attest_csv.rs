@@ -269,57 +269,24 @@ fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<Ro
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        let mut reasons = Vec::new();
-        let mut first: Option<(&'static str, &'static str)> = None;
-        let mut fail = |field, rule, reason: String| {
-            first.get_or_insert((field, rule));
-            reasons.push(reason);
+        let input = super::attestations::AttestInput {
+            volunteer: get(Some(c_vol)).unwrap_or_default(),
+            date: get(Some(c_date)).unwrap_or_default(),
+            hours: super::attestations::HoursInput::Hours(get(Some(c_hours)).unwrap_or_default()),
+            activity: get(c_act),
+            role: get(c_role),
+            note: get(c_note),
         };
-        let volunteer = get(Some(c_vol)).unwrap_or_default();
-        if !sagat_verifier::is_valid_id128(&volunteer) {
-            fail(
-                "volunteer",
-                "id-format",
-                format!("volunteer {volunteer:?} is not a volunteer id (32 hex digits)"),
-            );
-        }
-        let date = get(Some(c_date)).unwrap_or_default();
-        if let Err(e) = sagat_verifier::parse_date(&date) {
-            fail("date", "date-format", format!("date {date:?}: {e}"));
-        }
-        let minutes = match parse_hours(&get(Some(c_hours)).unwrap_or_default()) {
-            Ok(m) => m,
-            Err(e) => {
-                fail("hours", "minutes", e);
-                0
-            }
-        };
-        let activity = get(c_act);
-        if let Some(a) = &activity {
-            if !sagat_verifier::is_valid_id128(a) {
-                fail(
-                    "activity",
-                    "id-format",
-                    format!("activity {a:?} is not an activity id (32 hex digits)"),
-                );
-            }
-        }
-        match first {
-            None => on_row(Row {
-                line,
-                body: HoursAttested {
-                    attestation: new_id(),
-                    org: org.to_string(),
-                    volunteer,
-                    activity,
-                    date,
-                    minutes,
-                    role: get(c_role).map(Into::into),
-                    note: get(c_note).map(Into::into),
-                },
-            }),
-            Some((field, rule)) => {
-                errors.push(RowError::new(line, field, rule, reasons.join("; ")))
+        match super::attestations::hours_attested(org, input, new_id()) {
+            Ok(body) => on_row(Row { line, body }),
+            Err(refused) => {
+                let reasons: Vec<_> = refused.iter().map(|r| r.reason.as_str()).collect();
+                errors.push(RowError::new(
+                    line,
+                    refused[0].field,
+                    refused[0].rule,
+                    reasons.join("; "),
+                ))
             }
         }
     }

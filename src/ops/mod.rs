@@ -1,23 +1,62 @@
-//! The service's only contact with the libraries: signing and appending events, mapping ledger
-//! errors to problem documents, server-held organization keys, log tiles, and certificate
-//! issuance. Handlers stay thin and never see a `sagat_ledger::Error`.
+//! The use cases, written once for the CLI, the JSON API and the web pages: signing and
+//! appending events (idempotently, durably), attesting hours ([`attestations`], [`attest_csv`]),
+//! server-held organization keys, log tiles, certificate issuance and revocation, the cached
+//! trust and status lists, verification of a QR text or photo. Library errors become the one
+//! typed [`Error`] here (rule and field from the typed ledger violation), never text; adapters
+//! map it once (`http::problem`). Nothing here knows HTTP or axum.
 
 pub mod attest_csv;
+pub mod attestations;
 pub mod error;
+pub mod metrics;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use ed25519_dalek::SigningKey;
 use sagat_verifier::{Event, EventBody, EVENT_VERSION};
 
 use crate::datadir::is_safe_id;
 use crate::datadir::{new_id, now, App};
-use crate::http::AppState;
-use crate::ops::error::{ApiResult, AppError};
+pub use error::{Error, Kind, Result};
+
+/// What the use cases work on: the opened data directory and what the running service keeps
+/// beside it (tokens, stored certificates, the cached trust and status lists, counters, the
+/// photo decoders' permits). The CLI and the HTTP service both hold one.
+#[derive(Debug)]
+pub struct Ops {
+    /// The opened data directory.
+    pub app: App,
+    /// Tokens, access codes and sessions.
+    pub tokens: crate::datadir::tokens::TokenStore,
+    /// Issued certificates (PDF and QR text), kept under `DATA/certificates/` so download
+    /// links survive a restart (erased with the volunteer's personal data).
+    pub certs: crate::datadir::certstore::CertStore,
+    /// The signed trust and status lists, made once per log size.
+    pub exports: ExportCache,
+    /// Counters and histograms (`/metrics`).
+    pub metrics: metrics::Metrics,
+    /// Permits for photo decodes ([`decode_qr_photo_bounded`]).
+    pub image_decodes: Arc<tokio::sync::Semaphore>,
+}
+
+impl Ops {
+    /// The use cases over an opened data directory; at most `image_decodes` photos are decoded
+    /// at once.
+    pub fn new(app: App, image_decodes: usize) -> anyhow::Result<Ops> {
+        let tokens = crate::datadir::tokens::TokenStore::open(&app.dir)?;
+        Ok(Ops {
+            certs: crate::datadir::certstore::CertStore::new(&app.dir),
+            tokens,
+            app,
+            exports: ExportCache::default(),
+            metrics: metrics::Metrics::default(),
+            image_decodes: Arc::new(tokio::sync::Semaphore::new(image_decodes.max(1))),
+        })
+    }
+}
 
 /// Where an entry landed.
 #[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
@@ -46,7 +85,7 @@ pub fn event(body: EventBody) -> Event {
 
 /// Signs `body` as a new event (its typed texts committed and stored first, [`App::seal_and_sign`]);
 /// returns its id and COSE bytes.
-pub fn sign(app: &App, body: EventBody, key: &SigningKey) -> ApiResult<(String, Vec<u8>)> {
+pub fn sign(app: &App, body: EventBody, key: &SigningKey) -> Result<(String, Vec<u8>)> {
     let e = event(body);
     let id = e.id.clone();
     let bytes = app.seal_and_sign(e, key).map_err(texts_error)?;
@@ -55,11 +94,11 @@ pub fn sign(app: &App, body: EventBody, key: &SigningKey) -> ApiResult<(String, 
 
 /// Maps a failure to commit typed texts: a refused text is a 422 naming its rule; a write
 /// failure of the text directory comes before any append, so nothing was recorded (503).
-pub fn texts_error(e: sagat_ledger::Error) -> AppError {
+pub fn texts_error(e: sagat_ledger::Error) -> Error {
     match e {
         sagat_ledger::Error::VolunteerDirectory(what) => {
             tracing::error!(error = %what, "storing typed texts failed; nothing appended");
-            AppError::storage(
+            Error::storage(
                 "not-recorded",
                 format!("not recorded: storing the texts of this request failed ({what}); nothing was appended; retry when storage is back"),
             )
@@ -69,14 +108,14 @@ pub fn texts_error(e: sagat_ledger::Error) -> AppError {
 }
 
 /// Maps a ledger error to a problem document. Rule violations keep the ledger's rule name.
-pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
+pub fn ledger_error(e: sagat_ledger::Error) -> Error {
     use sagat_ledger::Error as E;
     match e {
         E::Rule { violation, .. } => violation_error(&violation),
         E::Conflict {
             event_id, index, ..
         } => {
-            let mut err = AppError::conflict(
+            let mut err = Error::conflict(
                 "idempotency",
                 format!(
                     "event {event_id} is already log entry {index} with different bytes; nothing was appended"
@@ -86,32 +125,29 @@ pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
             err.problem.event_id = Some(event_id);
             err
         }
-        E::Decode { reason, .. } => AppError::invalid(
+        E::Decode { reason, .. } => Error::invalid(
             "body",
             "signed-event",
             format!("not a well-formed signed event: {reason}"),
         ),
-        E::Envelope { reason, .. } => AppError::invalid(
+        E::Envelope { reason, .. } => Error::invalid(
             "body",
             "cose-envelope",
             format!("the COSE_Sign1 envelope is not in the one accepted encoding (tag 18, protected header exactly {{1: -8, 4: kid}}, empty unprotected header, deterministic CBOR, docs/log-format.md §2): {reason}"),
         ),
-        E::TooLarge { len, .. } => AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Entry too large",
+        E::TooLarge { len, .. } => Error::new(Kind::TooLarge,
             format!("an entry of {len} bytes exceeds the 65535-byte limit"),
         )
         .field("body")
         .rule("entry-size"),
-        E::NotFound { what } => AppError::not_found("index", what),
+        E::NotFound { what } => Error::not_found("index", what),
         E::Stopped { .. } | E::WriteFailed { .. } => {
             tracing::error!(error = %e_text(&e), "append not recorded: storage failure");
-            AppError::storage("not-recorded", e_text(&e))
+            Error::storage("not-recorded", e_text(&e))
         }
         E::Unconfirmed { .. } => {
             tracing::error!(error = %e_text(&e), "append outcome unknown: storage failure");
-            AppError::storage(
+            Error::storage(
                 "outcome-unknown",
                 format!(
                     "{}. Send the same request again with the same Idempotency-Key (web forms: submit the same form again) once the service is healthy: the answer is then the first result if it was recorded, or a new append if it was not",
@@ -119,7 +155,7 @@ pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
                 ),
             )
         }
-        other => AppError::internal(other),
+        other => Error::internal(other),
     }
 }
 
@@ -127,22 +163,20 @@ pub fn ledger_error(e: sagat_ledger::Error) -> AppError {
 /// name, the event field it is about (`body` when it is about the entry as a whole) and whose
 /// fault it is ([`sagat_ledger::Fault`]): 422 for wrong data, 403 for a signer that may not
 /// append, 409 for a collision with the log, 500 when the log itself cannot take the entry.
-pub fn violation_error(v: &sagat_ledger::Violation) -> AppError {
+pub fn violation_error(v: &sagat_ledger::Violation) -> Error {
     use sagat_ledger::Fault;
-    let mut err = AppError::violation(v.rule.name(), v.event_type, &v.event_id, v.to_string())
+    let err = Error::violation(v.rule.name(), v.event_type, &v.event_id, v.to_string())
         .field(v.field().unwrap_or("body"));
     let status = match v.rule.fault() {
-        Fault::Data => StatusCode::UNPROCESSABLE_ENTITY,
-        Fault::Permission => StatusCode::FORBIDDEN,
-        Fault::Conflict => StatusCode::CONFLICT,
+        Fault::Data => 422,
+        Fault::Permission => 403,
+        Fault::Conflict => 409,
         _ => {
             tracing::error!(violation = %v, "the log cannot take an entry");
-            StatusCode::INTERNAL_SERVER_ERROR
+            500
         }
     };
-    err.status = status;
-    err.problem.status = status.as_u16();
-    err
+    err.with_status(status)
 }
 
 fn e_text(e: &sagat_ledger::Error) -> String {
@@ -165,26 +199,15 @@ pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 impl IdempotencyKey {
     /// A key from its text: 1 to 255 visible ASCII characters (`!` to `~`).
-    pub fn parse(text: &str) -> ApiResult<IdempotencyKey> {
+    pub fn parse(text: &str) -> Result<IdempotencyKey> {
         if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(AppError::new(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "Malformed request",
+            return Err(Error::new(Kind::BadRequest,
                 "the Idempotency-Key header must be 1 to 255 visible ASCII characters (for example a random UUID)",
             )
             .field("Idempotency-Key")
             .rule("idempotency-key-format"));
         }
         Ok(IdempotencyKey(text.to_string()))
-    }
-
-    /// The `Idempotency-Key` header, if any.
-    pub fn from_headers(headers: &axum::http::HeaderMap) -> ApiResult<Option<IdempotencyKey>> {
-        match headers.get(IDEMPOTENCY_HEADER) {
-            None => Ok(None),
-            Some(v) => IdempotencyKey::parse(v.to_str().unwrap_or("\u{0}")).map(Some),
-        }
     }
 
     /// Event id of the `n`th event of `org`'s request `action` made with this key: the first
@@ -218,10 +241,7 @@ const REPLAY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// was never recorded: append it). A key reused for a different request (an event whose body
 /// differs, or fewer events) is a 422 naming the key. Waits, without a thread, for the
 /// original's checkpoint when it is still being synced.
-pub async fn replay(
-    state: &AppState,
-    events: &[(String, EventBody)],
-) -> ApiResult<Option<Vec<Landed>>> {
+pub async fn replay(state: &Ops, events: &[(String, EventBody)]) -> Result<Option<Vec<Landed>>> {
     let ledger = &state.app.ledger;
     let Some((first, _)) = events.first() else {
         return Ok(None);
@@ -230,7 +250,7 @@ pub async fn replay(
         return Ok(None);
     };
     let reused =
-        |detail: String| AppError::invalid("Idempotency-Key", "idempotency-key-reused", detail);
+        |detail: String| Error::invalid("Idempotency-Key", "idempotency-key-reused", detail);
     let mut landed = Vec::with_capacity(events.len());
     for (id, body) in events {
         let Some(index) = ledger.event_index(id) else {
@@ -245,7 +265,7 @@ pub async fn replay(
                 sagat_ledger::Health::Ok | sagat_ledger::Health::WriteFailing { .. }
             ) || started.elapsed() > REPLAY_WAIT
             {
-                return Err(AppError::storage(
+                return Err(Error::storage(
                     "outcome-unknown",
                     format!("the first request with this Idempotency-Key (log entry {index}) is not confirmed yet; retry later with the same key"),
                 ));
@@ -254,8 +274,7 @@ pub async fn replay(
         }
         let bytes = ledger.entry(index).map_err(ledger_error)?;
         // A stored entry: it may predate the envelope rule (docs/ledger.md).
-        let (stored, _) =
-            sagat_verifier::decode_logged_event(&bytes).map_err(AppError::internal)?;
+        let (stored, _) = sagat_verifier::decode_logged_event(&bytes).map_err(Error::internal)?;
         // The stored texts are commitments under salts of their own: compare the texts.
         if !state
             .app
@@ -278,10 +297,10 @@ pub async fn replay(
 /// nothing — or, when the ids were derived from an idempotency key and are already in the log,
 /// returns the first result ([`replay`]). One path for the API and the web forms.
 pub async fn append_events_as_org(
-    state: &AppState,
+    state: &Ops,
     org: &str,
     events: Vec<(String, EventBody)>,
-) -> ApiResult<Vec<Landed>> {
+) -> Result<Vec<Landed>> {
     if let Some(first) = replay(state, &events).await? {
         return Ok(first);
     }
@@ -328,7 +347,7 @@ pub async fn append_events_as_org(
 }
 
 /// Counts a failed append: a storage failure, or a refusal (rule, conflict, bad entry).
-fn count_refusal(state: &AppState, e: &sagat_ledger::Error) {
+fn count_refusal(state: &Ops, e: &sagat_ledger::Error) {
     use sagat_ledger::Error as E;
     let counter = match e {
         E::Stopped { .. } | E::WriteFailed { .. } | E::Unconfirmed { .. } | E::Io { .. } => {
@@ -339,7 +358,7 @@ fn count_refusal(state: &AppState, e: &sagat_ledger::Error) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-fn observe(state: &AppState, started: Instant, results: &[sagat_ledger::Appended]) {
+fn observe(state: &Ops, started: Instant, results: &[sagat_ledger::Appended]) {
     let m = &state.metrics;
     m.append_seconds.observe(started.elapsed().as_secs_f64());
     m.batch_size.observe(results.len() as f64);
@@ -355,10 +374,10 @@ fn observe(state: &AppState, started: Instant, results: &[sagat_ledger::Appended
 /// request (a `spawn_blocking` hop cost two extra thread wake-ups per append, measurable on
 /// the pre-signed bench: docs/benchmarks.md, "Service").
 async fn durable(
-    state: &AppState,
+    state: &Ops,
     bytes: Vec<u8>,
-    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> ApiResult<()>,
-) -> ApiResult<Result<sagat_ledger::Appended, sagat_ledger::Error>> {
+    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> Result<()>,
+) -> Result<Result<sagat_ledger::Appended, sagat_ledger::Error>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     state
         .app
@@ -367,11 +386,11 @@ async fn durable(
             let _ = tx.send(outcome);
         })?;
     rx.await
-        .map_err(|_| AppError::internal("the ledger dropped an append without an answer"))
+        .map_err(|_| Error::internal("the ledger dropped an append without an answer"))
 }
 
 /// Appends one signed entry; answers only once it is durable.
-pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
+pub async fn append(state: &Ops, bytes: Vec<u8>) -> Result<Landed> {
     let started = Instant::now();
     let result = durable(state, bytes, |_| Ok(())).await?;
     match result {
@@ -393,10 +412,10 @@ pub async fn append(state: &AppState, bytes: Vec<u8>) -> ApiResult<Landed> {
 /// [`sagat_ledger::Ledger::append_checked_then`]). An entry that is not a signed event is a
 /// 422 `signed-event` problem on `body`.
 pub async fn append_checked(
-    state: &AppState,
+    state: &Ops,
     bytes: Vec<u8>,
-    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> ApiResult<()>,
-) -> ApiResult<Landed> {
+    accept: impl FnOnce(&sagat_verifier::SignedEvent) -> Result<()>,
+) -> Result<Landed> {
     let started = Instant::now();
     let result = durable(state, bytes, accept).await?;
     match result {
@@ -407,7 +426,7 @@ pub async fn append_checked(
                 duplicate: a.duplicate,
             })
         }
-        Err(sagat_ledger::Error::Decode { reason, .. }) => Err(AppError::invalid(
+        Err(sagat_ledger::Error::Decode { reason, .. }) => Err(Error::invalid(
             "body",
             "signed-event",
             format!("not a COSE_Sign1 Sagat event: {reason}"),
@@ -421,14 +440,14 @@ pub async fn append_checked(
 
 /// Appends entries all-or-nothing. On a rule error, returns the batch position too.
 pub async fn append_batch(
-    state: &AppState,
+    state: &Ops,
     entries: Vec<Vec<u8>>,
-) -> Result<Vec<Landed>, (Option<usize>, AppError)> {
-    let st = state.clone();
+) -> Result<Vec<Landed>, (Option<usize>, Error)> {
+    let ledger = state.app.ledger.clone();
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || st.app.ledger.append_batch(entries))
+    let result = tokio::task::spawn_blocking(move || ledger.append_batch(entries))
         .await
-        .map_err(|e| (None, AppError::internal(e)))?;
+        .map_err(|e| (None, Error::internal(e)))?;
     match result {
         Ok(all) => {
             observe(state, started, &all);
@@ -456,7 +475,7 @@ pub async fn append_batch(
 }
 
 /// Signs `body` with the operator key and appends it.
-pub async fn append_as_operator(state: &AppState, body: EventBody) -> ApiResult<(String, Landed)> {
+pub async fn append_as_operator(state: &Ops, body: EventBody) -> Result<(String, Landed)> {
     let (id, bytes) = sign(&state.app, body, &state.app.operator_key)?;
     let landed = append(state, bytes).await?;
     Ok((id, landed))
@@ -473,9 +492,9 @@ pub fn holds_org_key(app: &App, org: &str) -> bool {
 
 /// The server-held key of `org` (for web forms and JSON convenience endpoints). Refused with
 /// a 409 naming the rule when the organization keeps its own key: it must send pre-signed events.
-pub fn org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
+pub fn org_key(app: &App, org: &str) -> Result<SigningKey> {
     let Some(path) = org_key_path(app, org).filter(|p| p.exists()) else {
-        return Err(AppError::conflict(
+        return Err(Error::conflict(
             "server-held-key",
             format!(
                 "the server does not hold a key for organization {org:?}: sign events yourself and POST them to /api/v1/orgs/{org}/events"
@@ -483,15 +502,15 @@ pub fn org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
         )
         .field("org"));
     };
-    crate::datadir::read_key(&path).map_err(AppError::internal)
+    crate::datadir::read_key(&path).map_err(Error::internal)
 }
 
 /// Generates and stores (0600) a new key for `org`; returns it.
-pub fn create_org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
+pub fn create_org_key(app: &App, org: &str) -> Result<SigningKey> {
     let path = org_key_path(app, org)
-        .ok_or_else(|| AppError::invalid("id", "id-format", "organization id is not a safe id"))?;
+        .ok_or_else(|| Error::invalid("id", "id-format", "organization id is not a safe id"))?;
     let dir = path.parent().expect("orgkeys dir");
-    std::fs::create_dir_all(dir).map_err(AppError::internal)?;
+    std::fs::create_dir_all(dir).map_err(Error::internal)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -499,7 +518,7 @@ pub fn create_org_key(app: &App, org: &str) -> ApiResult<SigningKey> {
     }
     let key = crate::datadir::generate_key();
     crate::datadir::write_key(&path, &key).map_err(|e| {
-        AppError::conflict("server-held-key", format!("cannot store the key: {e}")).field("id")
+        Error::conflict("server-held-key", format!("cannot store the key: {e}")).field("id")
     })?;
     Ok(key)
 }
@@ -512,12 +531,12 @@ pub fn discard_org_key(app: &App, org: &str) {
 }
 
 /// A Merkle tile (tlog-tiles), `width` hashes of level `level`, tile `index`.
-pub fn tile(app: &App, level: u8, index: u64, width: u16) -> ApiResult<Vec<u8>> {
+pub fn tile(app: &App, level: u8, index: u64, width: u16) -> Result<Vec<u8>> {
     app.ledger.tile(level, index, width).map_err(ledger_error)
 }
 
 /// An entry bundle (tlog-tiles).
-pub fn entries_bundle(app: &App, index: u64, width: u16) -> ApiResult<Vec<u8>> {
+pub fn entries_bundle(app: &App, index: u64, width: u16) -> Result<Vec<u8>> {
     app.ledger
         .entries_bundle(index, width)
         .map_err(ledger_error)
@@ -530,10 +549,10 @@ pub fn entries_bundle(app: &App, index: u64, width: u16) -> ApiResult<Vec<u8>> {
 /// unknown credential, 409 for one already revoked), the ledger's own errors as the ledger's
 /// (a disk failure is a 503, never a 422), and everything that is the server's fault (keys,
 /// fonts, PDF and PNG encoding) a 500.
-pub fn issuer_error(e: sagat_issuer::Error) -> AppError {
+pub fn issuer_error(e: sagat_issuer::Error) -> Error {
     use sagat_issuer::Error as E;
     let detail = e.to_string();
-    let invalid = |field: &str, rule: &str| AppError::invalid(field, rule, detail.clone());
+    let invalid = |field: &str, rule: &str| Error::invalid(field, rule, detail.clone());
     match e {
         E::Ledger(e) => ledger_error(e),
         E::UnknownLanguage(_) => invalid("lang", "language"),
@@ -544,10 +563,10 @@ pub fn issuer_error(e: sagat_issuer::Error) -> AppError {
         E::UnknownOrganization(_) => invalid("org", "org-exists"),
         E::NothingToCertify { .. } => invalid("volunteer", "issuable"),
         E::QrTooLarge { .. } => invalid("org", "qr-capacity"),
-        E::UnknownCredential(_) => AppError::not_found("credential", detail),
-        E::NotIssuer { .. } => AppError::forbidden("credential-issuer", detail).field("credential"),
-        E::AlreadyRevoked(_) => AppError::conflict("credential-live", detail).field("credential"),
-        other => AppError::internal(other),
+        E::UnknownCredential(_) => Error::not_found("credential", detail),
+        E::NotIssuer { .. } => Error::forbidden("credential-issuer", detail).field("credential"),
+        E::AlreadyRevoked(_) => Error::conflict("credential-live", detail).field("credential"),
+        other => Error::internal(other),
     }
 }
 
@@ -555,7 +574,7 @@ pub fn issuer_error(e: sagat_issuer::Error) -> AppError {
 pub fn issue(
     app: &App,
     request: &sagat_issuer::IssueRequest,
-) -> ApiResult<sagat_issuer::IssuedCertificate> {
+) -> Result<sagat_issuer::IssuedCertificate> {
     let volunteer = &request.volunteer;
     sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, request, now()).map_err(|e| {
         match e {
@@ -563,7 +582,7 @@ pub fn issue(
             // from changed bytes.
             sagat_issuer::Error::Ledger(sagat_ledger::Error::Damaged { path, reason }) => {
                 let what = format!("the name record of volunteer {volunteer}");
-                AppError::stored_file_damaged(&what, &reason, &path)
+                Error::stored_file_damaged(&what, &reason, &path)
             }
             e => issuer_error(e),
         }
@@ -571,7 +590,7 @@ pub fn issue(
 }
 
 /// Revokes a credential (blocking: appends `CredentialRevoked`, issuer-signed).
-pub fn revoke(app: &App, credential: &str, reason: &str) -> ApiResult<Landed> {
+pub fn revoke(app: &App, credential: &str, reason: &str) -> Result<Landed> {
     let index = sagat_issuer::revoke(
         &app.ledger,
         &app.texts,
@@ -588,13 +607,13 @@ pub fn revoke(app: &App, credential: &str, reason: &str) -> ApiResult<Landed> {
 }
 
 /// QR code of `text` as PNG.
-pub fn qr_png(text: &str) -> ApiResult<Vec<u8>> {
-    sagat_issuer::qr_png(text, 6).map_err(AppError::internal)
+pub fn qr_png(text: &str) -> Result<Vec<u8>> {
+    sagat_issuer::qr_png(text, 6).map_err(Error::internal)
 }
 
 /// QR code of `text` as SVG.
-pub fn qr_svg(text: &str) -> ApiResult<String> {
-    sagat_issuer::qr_svg(text).map_err(AppError::internal)
+pub fn qr_svg(text: &str) -> Result<String> {
+    sagat_issuer::qr_svg(text).map_err(Error::internal)
 }
 
 /// The signed trust list and status list as of one log size, with their opened forms.
@@ -627,7 +646,7 @@ pub struct ExportCache {
 
 impl ExportCache {
     /// The current lists, made now if the cached ones are stale.
-    pub fn get(&self, app: &App) -> ApiResult<Arc<Exports>> {
+    pub fn get(&self, app: &App) -> Result<Arc<Exports>> {
         let size = app.ledger.size();
         let now = now();
         let fresh =
@@ -638,13 +657,13 @@ impl ExportCache {
             }
         }
         let trust_json = sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now)
-            .map_err(AppError::internal)?;
+            .map_err(Error::internal)?;
         let status_bytes = sagat_issuer::export_status_list(&app.ledger, &app.issuer, now)
-            .map_err(AppError::internal)?;
+            .map_err(Error::internal)?;
         let trust = sagat_verifier::open_trust_list(&trust_json, &app.ledger.operator_verifier())
-            .map_err(AppError::internal)?;
+            .map_err(Error::internal)?;
         let status =
-            sagat_verifier::open_status_list(&status_bytes, &trust).map_err(AppError::internal)?;
+            sagat_verifier::open_status_list(&status_bytes, &trust).map_err(Error::internal)?;
         let made = Arc::new(Exports {
             size,
             made_at: now,
@@ -705,7 +724,7 @@ pub struct VerifiedOrg {
 
 /// Verifies QR text against this server's own trust list and status list with
 /// `sagat_verifier::verify_credential`, the function `sagat-verify` runs offline.
-pub fn verify_qr(state: &AppState, text: &str) -> ApiResult<VerifyOutcome> {
+pub fn verify_qr(state: &Ops, text: &str) -> Result<VerifyOutcome> {
     let lists = state.exports.get(&state.app)?;
     let verdict = sagat_verifier::verify_credential(
         text.trim().as_bytes(),
@@ -779,26 +798,16 @@ pub const PHOTO_QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// is decoded; a file that is not a PNG or JPEG is 415, a broken one 422. A grayscale image
 /// with a long side over [`sagat_verify_image::MAX_SIDE`] is downscaled to it before the
 /// search, so the search's time and memory stay bounded too.
-pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
+pub fn decode_qr_photo(bytes: &[u8]) -> Result<String> {
     use sagat_verify_image::{decode_image_limited, read_qr, ImageError, ImageRefusal};
     let img = decode_image_limited(bytes).map_err(|e| match e {
-        ImageRefusal::TooLarge { .. } => AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Image too large",
-            e.to_string(),
-        )
-        .field("photo")
-        .rule("image-size"),
-        ImageRefusal::NotImage(_) => AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            e.to_string(),
-        )
-        .field("photo")
-        .rule("image-format"),
-        ImageRefusal::Broken(m) => AppError::invalid(
+        ImageRefusal::TooLarge { .. } => Error::new(Kind::TooLarge, e.to_string())
+            .field("photo")
+            .rule("image-size"),
+        ImageRefusal::NotImage(_) => Error::new(Kind::UnsupportedMediaType, e.to_string())
+            .field("photo")
+            .rule("image-format"),
+        ImageRefusal::Broken(m) => Error::invalid(
             "photo",
             "image",
             format!("not a readable PNG or JPEG image: {m}"),
@@ -806,7 +815,7 @@ pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
     })?;
     match read_qr(&img.into_luma8()) {
         Ok((text, _view)) => Ok(text),
-        Err(ImageError::NoQr { other_texts }) if !other_texts.is_empty() => Err(AppError::invalid(
+        Err(ImageError::NoQr { other_texts }) if !other_texts.is_empty() => Err(Error::invalid(
             "photo",
             "qr-found",
             format!(
@@ -815,7 +824,7 @@ pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
                 other_texts[0]
             ),
         )),
-        Err(_) => Err(AppError::invalid(
+        Err(_) => Err(Error::invalid(
             "photo",
             "qr-found",
             "no readable QR code in the photo; try a sharper, closer, evenly lit photo",
@@ -823,14 +832,14 @@ pub fn decode_qr_photo(bytes: &[u8]) -> ApiResult<String> {
     }
 }
 
-/// [`decode_qr_photo`] on the blocking pool, at most [`super::ServeOptions::max_image_decodes`]
-/// at once: a photo waits up to [`PHOTO_QUEUE_WAIT`] for a permit, then gets 503 with
+/// [`decode_qr_photo`] on the blocking pool, at most as many at once as
+/// [`Ops::image_decodes`] has permits: a photo waits up to [`PHOTO_QUEUE_WAIT`] for a permit, then gets 503 with
 /// `Retry-After`. The permit is held by the blocking task itself, so a client that hangs up
 /// does not free it before the decode ends.
 pub async fn decode_qr_photo_bounded(
-    state: &AppState,
-    bytes: axum::body::Bytes,
-) -> ApiResult<String> {
+    state: &Ops,
+    bytes: impl AsRef<[u8]> + Send + 'static,
+) -> Result<String> {
     let permit = tokio::time::timeout(
         PHOTO_QUEUE_WAIT,
         state.image_decodes.clone().acquire_owned(),
@@ -839,10 +848,8 @@ pub async fn decode_qr_photo_bounded(
     .ok()
     .and_then(Result::ok);
     let Some(permit) = permit else {
-        let mut e = AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "Server busy",
+        let mut e = Error::new(
+            Kind::Busy,
             "every photo decoder is busy; retry in a few seconds",
         )
         .field("photo")
@@ -851,12 +858,12 @@ pub async fn decode_qr_photo_bounded(
         return Err(e);
     };
     tokio::task::spawn_blocking(move || {
-        let result = decode_qr_photo(&bytes);
+        let result = decode_qr_photo(bytes.as_ref());
         drop(permit);
         result
     })
     .await
-    .unwrap_or_else(|e| Err(AppError::internal(e)))
+    .unwrap_or_else(|e| Err(Error::internal(e)))
 }
 
 #[cfg(test)]

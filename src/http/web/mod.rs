@@ -30,7 +30,6 @@ use crate::http::api;
 use crate::http::auth::{self, SESSION_COOKIE};
 use crate::http::AppState;
 use crate::ops;
-use crate::ops::error::AppError;
 use i18n::{t, Lang};
 
 type Fields = HashMap<String, String>;
@@ -169,7 +168,7 @@ fn flash_ok(msg: Markup) -> Markup {
     html! { div.flash.ok id="flash" data-ok="1" { (msg) } }
 }
 
-fn flash_err(lang: Lang, e: &AppError) -> Markup {
+fn flash_err(lang: Lang, e: &ops::Error) -> Markup {
     html! {
         div.flash.err id="flash" data-ok="0" {
             strong { (t(lang, "problem")) ": " } (e.problem.detail)
@@ -217,7 +216,7 @@ async fn post_once<Fut>(
     action: Fut,
 ) -> Response
 where
-    Fut: Future<Output = Result<Markup, AppError>>,
+    Fut: Future<Output = Result<Markup, ops::Error>>,
 {
     let secret = auth::resolve(state, headers)
         .map(|(_, s)| s)
@@ -231,7 +230,7 @@ where
         .run_once(&secret, &nonce, || async move {
             let (flash, retry) = match action.await {
                 Ok(m) => (flash_ok(m), false),
-                Err(e) => (flash_err(lang, &e), e.status.is_server_error()),
+                Err(e) => (flash_err(lang, &e), e.status() >= 500),
             };
             forms::Flash {
                 html: flash.into_string(),
@@ -262,7 +261,7 @@ async fn append_form_event(
     org: &str,
     id: String,
     body: sagat_verifier::EventBody,
-) -> Result<ops::Landed, AppError> {
+) -> Result<ops::Landed, ops::Error> {
     Ok(ops::append_events_as_org(state, org, vec![(id, body)]).await?[0])
 }
 
@@ -383,7 +382,7 @@ fn verify_and_render(
     state: &AppState,
     lang: Lang,
     signed_in: bool,
-    text: Result<String, AppError>,
+    text: Result<String, ops::Error>,
 ) -> Response {
     let result = text.and_then(|text| {
         let o = ops::verify_qr(state, &text)?;
@@ -405,7 +404,8 @@ fn verify_and_render(
                 signed_in,
                 html! { (flash_err(lang, &e)) (verify_form(lang, "")) },
             );
-            *resp.status_mut() = e.status;
+            *resp.status_mut() =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             if let Some(s) = e.retry_after {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(s));
@@ -451,20 +451,18 @@ async fn verify_photo(
         }
     }
     let text = match (photo, unreadable) {
-        (_, Some(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            "Upload too large",
-            e.body_text(),
-        )
-        .field("photo")
-        .rule("body-size")),
-        (_, Some(e)) => Err(AppError::bad_request(e.body_text()).field("photo")),
+        (_, Some(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ops::Error::new(ops::Kind::TooLarge, e.body_text())
+                .field("photo")
+                .rule("body-size"))
+        }
+        (_, Some(e)) => Err(ops::Error::bad_request(e.body_text()).field("photo")),
         (Some(bytes), None) if !bytes.is_empty() => {
             ops::decode_qr_photo_bounded(&state, bytes).await
         }
         _ => Err(
-            AppError::invalid("photo", "required", "choose a photo of the QR code").field("photo"),
+            ops::Error::invalid("photo", "required", "choose a photo of the QR code")
+                .field("photo"),
         ),
     };
     verify_and_render(&state, lang, who(&state, &headers).is_some(), text)
@@ -528,12 +526,13 @@ async fn signin(
                 false,
                 html! {
                     div.flash.err id="flash" data-ok="0" {
-                        @if e.status == StatusCode::TOO_MANY_REQUESTS { (e.problem.detail) } @else { (t(lang, "bad_code")) }
+                        @if e.kind == ops::Kind::RateLimited { (e.problem.detail) } @else { (t(lang, "bad_code")) }
                     }
                     (signin_form(lang))
                 },
             );
-            *resp.status_mut() = e.status;
+            *resp.status_mut() =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             if let Some(wait) = e.retry_after {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -718,9 +717,9 @@ fn opt(f: &Fields, k: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn parse_hours_field(f: &Fields) -> Result<u32, AppError> {
+fn parse_hours_field(f: &Fields) -> Result<u32, ops::Error> {
     crate::ops::attest_csv::parse_hours(f.get("hours").map(String::as_str).unwrap_or(""))
-        .map_err(|e| AppError::invalid("hours", "minutes", e))
+        .map_err(|e| ops::Error::invalid("hours", "minutes", e))
 }
 
 async fn org_attest(
@@ -734,19 +733,19 @@ async fn org_attest(
         return to_signin(lang);
     };
     let r = async {
-        let minutes = parse_hours_field(&f)?;
-        let req = api::Attest {
+        let input = ops::attestations::AttestInput {
             volunteer: opt(&f, "volunteer").unwrap_or_default(),
             date: opt(&f, "date").unwrap_or_default(),
-            minutes: Some(minutes),
-            hours: None,
+            hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
             activity: opt(&f, "activity"),
             role: opt(&f, "role"),
             note: opt(&f, "note"),
         };
         let key = form_key(nonce_of(&f));
         let id = ops::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
-        let (id, body) = api::attest_body(&org, req, id)?;
+        let body = sagat_verifier::EventBody::HoursAttested(
+            ops::attestations::hours_attested_or_error(&org, input, id.clone())?,
+        );
         let landed = append_form_event(&state, &org, id.clone(), body).await?;
         Ok(
             html! { (t(lang, "done")) " " span.mono id="attested-id" { (id) } " · #" (landed.index) },
@@ -798,14 +797,14 @@ async fn org_reissue_code(
         match api::enrolled_by(&state, &id) {
             Some(Some(by)) if by == org => {}
             Some(_) => {
-                return Err(AppError::forbidden(
+                return Err(ops::Error::forbidden(
                     "enrolling-org",
                     "only the enrolling organization may re-issue a code",
                 )
                 .field("volunteer"))
             }
             None => {
-                return Err(AppError::not_found(
+                return Err(ops::Error::not_found(
                     "volunteer",
                     format!("no volunteer {id}"),
                 ))
@@ -814,7 +813,7 @@ async fn org_reissue_code(
         let code = state
             .tokens
             .issue_access_code(&id, None, crate::datadir::now())
-            .map_err(AppError::internal)?;
+            .map_err(ops::Error::internal)?;
         Ok(html! { p { (t(lang, "code")) ": " code id="new-access-code" { (code) } } })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -941,11 +940,11 @@ async fn org_csv(
     }
     let r = async {
         match (csv, too_large) {
-            (_, Some(e)) => Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Upload too large", e).field("csv").rule("body-size")),
+            (_, Some(e)) => Err(ops::Error::new(ops::Kind::TooLarge, e).field("csv").rule("body-size")),
             (Some(bytes), None) => api::attest_csv_bytes(&state, &org, &bytes, form_key(nonce.as_deref()).as_ref()).await.map(|ok| html! {
                 (t(lang, "done")) " " span id="csv-rows" { (ok.rows) } " × · " (hours_text(lang, ok.minutes)) " · #" (ok.first_index) "…" (ok.last_index)
             }),
-            (None, None) => Err(AppError::invalid("csv", "required", "choose a CSV file")),
+            (None, None) => Err(ops::Error::invalid("csv", "required", "choose a CSV file")),
         }
     };
     post_once(&state, &headers, lang, nonce.as_deref(), "/org", r).await
@@ -1255,7 +1254,7 @@ async fn op_token(
     let org = f.get("org").cloned().unwrap_or_default();
     let r = async {
         if !ops::org_exists(&state.app, &org) {
-            return Err(AppError::not_found(
+            return Err(ops::Error::not_found(
                 "org",
                 format!("no organization {org:?}"),
             ));
@@ -1268,7 +1267,7 @@ async fn op_token(
                 api::mint_ttl(None)?,
                 crate::datadir::now(),
             )
-            .map_err(AppError::internal)?;
+            .map_err(ops::Error::internal)?;
         Ok(
             html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } },
         )
@@ -1346,14 +1345,14 @@ async fn op_revoke(
     let reason = f.get("reason").cloned().unwrap_or_default();
     let r = async {
         if reason.trim().is_empty() {
-            return Err(AppError::invalid(
+            return Err(ops::Error::invalid(
                 "reason",
                 "required-text",
                 "reason must not be empty",
             ));
         }
         if !state.app.ledger.read(|s| s.credential(&id).is_some()) {
-            return Err(AppError::not_found(
+            return Err(ops::Error::not_found(
                 "credential",
                 format!("no credential {id}"),
             ));
@@ -1361,7 +1360,7 @@ async fn op_revoke(
         let st = state.clone();
         let landed = tokio::task::spawn_blocking(move || ops::revoke(&st.app, &id, reason.trim()))
             .await
-            .map_err(AppError::internal)??;
+            .map_err(ops::Error::internal)??;
         Ok(html! { (t(lang, "done")) " #" (landed.index) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
