@@ -1,4 +1,5 @@
-//! What each CLI command does: parse, sign, hand to the libraries, print.
+//! What each CLI command does: its arguments to the use cases' checks and event bodies
+//! ([`crate::ops`], the same ones the JSON API and the pages use), sign, append, print.
 
 pub mod args;
 
@@ -8,18 +9,14 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
 
-use sagat_ledger::VolunteerRecord;
-use sagat_verifier::{
-    ActivityPublished, AttestationCorrected, AttestationRetracted, Category, Event, EventBody,
-    Names, OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged,
-    VolunteerEnrolled,
-};
+use sagat_verifier::{Event, EventBody, OrganizationKeyRotated};
 
 use crate::cli::args::{
     ActivityCommand, AttestArgs, Command, DataDir, LogCommand, OrgCommand, OrgKey, StatusCommand,
     TokenCommand, TrustCommand, VolunteerCommand,
 };
 use crate::datadir::{self, new_id, now, App, Config};
+use crate::ops::fields::Reason;
 use crate::ops::{self, attest_csv};
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so a reader never sees half a file.
@@ -101,14 +98,13 @@ pub fn run(command: Command) -> Result<ExitCode> {
         } => {
             let app = datadir::open(&data.data)?;
             let key = datadir::read_key(&org.key)?;
-            let minutes = attest_csv::parse_hours(&hours).map_err(anyhow::Error::msg)?;
-            let body = EventBody::AttestationCorrected(AttestationCorrected {
-                attestation,
-                org: org.org,
+            let input = ops::attestations::CorrectInput {
                 date,
-                minutes,
-                reason: reason.into(),
-            });
+                hours: ops::attestations::HoursInput::Hours(hours),
+                reason: Reason::new(reason),
+            };
+            let body =
+                ops::attestations::correction(&org.org, &attestation, input).map_err(refused)?;
             let index = append(&app, body, &key)?;
             println!("corrected at log index {index}");
         }
@@ -120,11 +116,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
         } => {
             let app = datadir::open(&data.data)?;
             let key = datadir::read_key(&org.key)?;
-            let body = EventBody::AttestationRetracted(AttestationRetracted {
-                attestation,
-                org: org.org,
-                reason: reason.into(),
-            });
+            let body = ops::attestations::retraction(&org.org, &attestation, &Reason::new(reason))
+                .map_err(refused)?;
             let index = append(&app, body, &key)?;
             println!("retracted at log index {index}");
         }
@@ -163,19 +156,15 @@ pub fn run(command: Command) -> Result<ExitCode> {
             out,
         } => {
             let app = datadir::open(&data.data)?;
-            let request = sagat_issuer::IssueRequest {
-                volunteer,
-                lang: sagat_issuer::Lang::parse(&lang)?,
-                lang2: lang2
-                    .as_deref()
-                    .map(sagat_issuer::Lang::parse)
-                    .transpose()?,
+            let request = ops::certificates::IssueCertificate {
+                lang,
+                lang2,
                 from,
                 to,
                 org,
             };
-            let cert =
-                sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, &request, now())?;
+            let request = ops::certificates::issue_request(&volunteer, request).map_err(refused)?;
+            let cert = ops::certificates::issue(&app, &request).map_err(refused)?;
             write_atomically(&out, &cert.pdf)?;
             println!("{}", cert.credential_id);
             println!(
@@ -193,15 +182,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
             reason,
         } => {
             let app = datadir::open(&data.data)?;
-            let index = sagat_issuer::revoke(
-                &app.ledger,
-                &app.texts,
-                &app.issuer,
-                &credential_id,
-                &reason,
-                now(),
-            )?;
-            println!("revoked {credential_id} at log index {index}");
+            let reason = Reason::new(reason).text().map_err(refused)?;
+            let landed =
+                ops::certificates::revoke(&app, &credential_id, &reason).map_err(refused)?;
+            println!("revoked {credential_id} at log index {}", landed.index);
         }
         Command::Status {
             command: StatusCommand::Export { data, out },
@@ -313,6 +297,18 @@ pub fn fmt_hours(minutes: u64) -> String {
     }
 }
 
+/// A refusal of the use cases as the CLI says it: what is wrong, then the field and rule it
+/// names (the same ones the API's problem documents carry).
+fn refused(e: ops::Error) -> anyhow::Error {
+    let p = e.problem;
+    match (p.field, p.rule) {
+        (Some(field), Some(rule)) => anyhow::anyhow!("{} (field {field}, rule {rule})", p.detail),
+        (Some(field), None) => anyhow::anyhow!("{} (field {field})", p.detail),
+        (None, Some(rule)) => anyhow::anyhow!("{} (rule {rule})", p.detail),
+        (None, None) => anyhow::anyhow!("{}", p.detail),
+    }
+}
+
 fn event(body: EventBody) -> Event {
     Event {
         v: sagat_verifier::EVENT_VERSION,
@@ -341,18 +337,16 @@ fn org(command: OrgCommand) -> Result<()> {
             region,
         } => {
             let app = datadir::open(&data.data)?;
-            let public_key = sagat_verifier::parse_public_key(&key)
-                .with_context(|| format!("--key {key:?} is not an Ed25519 public key"))?;
-            let body = EventBody::OrganizationRegistered(OrganizationRegistered {
-                org: id.clone(),
-                names: Names {
-                    kk: name_kk,
-                    ru: name_ru,
-                    en: name_en,
-                },
+            let public_key = ops::organizations::parse_public_key("key", &key).map_err(refused)?;
+            let request = ops::organizations::RegisterOrg {
+                id: id.clone(),
+                name_en,
+                name_kk,
+                name_ru,
                 region,
-                public_key: public_key.to_bytes().to_vec(),
-            });
+                public_key: Some(key),
+            };
+            let body = ops::organizations::registration(&request, &public_key).map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("registered organization {id} at log index {index}");
         }
@@ -365,40 +359,33 @@ fn org(command: OrgCommand) -> Result<()> {
             region,
         } => {
             let app = datadir::open(&data.data)?;
-            let changes = datadir::OrgChanges {
+            let changes = ops::organizations::OrgChanges {
                 name_en,
                 name_kk,
                 name_ru,
                 region,
             };
-            let body = app
-                .organization_update(&id, &changes)
-                .with_context(|| format!("no registered organization {id:?}"))?;
+            let body = ops::organizations::update_body(&app, &id, &changes).map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("updated organization {id} at log index {index}");
         }
         OrgCommand::Suspend { data, id, reason } => {
             let app = datadir::open(&data.data)?;
-            let body = EventBody::OrganizationSuspended(OrganizationStatusChanged {
-                org: id.clone(),
-                reason: reason.into(),
-            });
+            let body = ops::organizations::status_change(&id, &Reason::new(reason), true)
+                .map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("suspended {id} at log index {index}");
         }
         OrgCommand::Reinstate { data, id, reason } => {
             let app = datadir::open(&data.data)?;
-            let body = EventBody::OrganizationReinstated(OrganizationStatusChanged {
-                org: id.clone(),
-                reason: reason.into(),
-            });
+            let body = ops::organizations::status_change(&id, &Reason::new(reason), false)
+                .map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("reinstated {id} at log index {index}");
         }
         OrgCommand::RotateKey { data, id, key } => {
             let app = datadir::open(&data.data)?;
-            let public_key = sagat_verifier::parse_public_key(&key)
-                .with_context(|| format!("--key {key:?} is not an Ed25519 public key"))?;
+            let public_key = ops::organizations::parse_public_key("key", &key).map_err(refused)?;
             let body = EventBody::OrganizationKeyRotated(OrganizationKeyRotated {
                 org: id.clone(),
                 public_key: public_key.to_bytes().to_vec(),
@@ -429,24 +416,10 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             contact,
         } => {
             let app = datadir::open(&data.data)?;
-            if name.trim().is_empty() {
-                bail!("--name must not be empty");
-            }
-            let id = datadir::new_volunteer_id(&app.directory);
-            // The name is stored first: a crash after it leaves an unreferenced encrypted
-            // record, never a log entry whose volunteer has no name.
-            app.directory.put(
-                &id,
-                &VolunteerRecord {
-                    name: name.trim().to_string(),
-                    contact,
-                },
-            )?;
-            let body = EventBody::VolunteerEnrolled(VolunteerEnrolled {
-                volunteer: id.clone(),
-                org: None,
-            });
-            let index = append(&app, body, &app.operator_key)?;
+            let (id, body) =
+                ops::volunteers::enrollment(&app, None, &name, contact).map_err(refused)?;
+            let index = append(&app, body, &app.operator_key)
+                .inspect_err(|_| ops::volunteers::forget(&app, &id))?;
             println!("enrolled at log index {index}; volunteer id:");
             println!("{id}");
         }
@@ -484,26 +457,18 @@ fn activity(command: ActivityCommand) -> Result<()> {
         } => {
             let app = datadir::open(&data.data)?;
             let key = datadir::read_key(&org.key)?;
-            let category = Category::parse(&category).with_context(|| {
-                format!(
-                    "--category {category:?} is not one of: {}",
-                    Category::ALL.map(|c| c.as_str()).join(", ")
-                )
-            })?;
             let id = new_id();
-            let body = EventBody::ActivityPublished(ActivityPublished {
-                activity: id.clone(),
-                org: org.org,
-                titles: Names {
-                    kk: title_kk,
-                    ru: title_ru,
-                    en: title_en,
-                },
+            let request = ops::activities::PublishActivity {
+                title_en,
+                title_kk,
+                title_ru,
                 category,
                 place,
                 from,
                 to,
-            });
+            };
+            let body =
+                ops::activities::published(&org.org, request, id.clone()).map_err(refused)?;
             let index = append(&app, body, &key)?;
             println!("published at log index {index}; activity id:");
             println!("{id}");
@@ -582,24 +547,19 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
     let mut texts = sagat_ledger::PendingTexts::default();
     let (entries, text_errors) = attest_csv::sign_rows(&rows, key, now(), &mut texts);
     // The line of each signed entry: every row's but those whose text was refused.
-    let refused: std::collections::HashSet<_> = text_errors.iter().map(|e| e.line).collect();
+    let text_refused: std::collections::HashSet<_> = text_errors.iter().map(|e| e.line).collect();
     let lines: Vec<_> = rows
         .iter()
         .map(|r| r.line)
-        .filter(|l| !refused.contains(l))
+        .filter(|l| !text_refused.contains(l))
         .collect();
     errors.extend(text_errors);
     // Dry run of the signed rows against every rule, so every bad row is named, not just the
     // first one (rows refused for their text are checked as if absent).
     if !entries.is_empty() {
-        for (pos, violation) in app.ledger.check_batch(&entries)? {
-            errors.push(attest_csv::RowError {
-                line: lines[pos],
-                field: attest_csv::column_of(violation.field()),
-                rule: violation.rule.name(),
-                reason: violation.to_string(),
-            });
-        }
+        errors.extend(
+            ops::csv_upload::rule_errors(app, &entries, |pos| lines[pos]).map_err(refused)?,
+        );
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line);

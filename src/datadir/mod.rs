@@ -9,6 +9,7 @@
 
 pub mod certstore;
 pub mod check;
+pub mod orgkeys;
 pub mod tokens;
 
 use std::fs;
@@ -231,48 +232,7 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
     })
 }
 
-/// What an organization update changes. `None` keeps a field as it is; for the optional ones
-/// (Kazakh and Russian names, region) an empty text removes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrgChanges {
-    /// New English name.
-    pub name_en: Option<String>,
-    /// New Kazakh name (`""` removes it).
-    pub name_kk: Option<String>,
-    /// New Russian name (`""` removes it).
-    pub name_ru: Option<String>,
-    /// New region (`""` removes it).
-    pub region: Option<String>,
-}
-
 impl App {
-    /// The `OrganizationUpdated` body that applies `changes` to the names and region of `org`
-    /// in force now (the event carries them in full), or `None` if no such organization. The
-    /// CLI and the API both build the event here; the ledger's rules judge it on append.
-    pub fn organization_update(
-        &self,
-        org: &str,
-        changes: &OrgChanges,
-    ) -> Option<sagat_verifier::EventBody> {
-        let info = self.ledger.read(|s| s.organization(org))?;
-        let optional = |change: &Option<String>, now: Option<String>| match change {
-            None => now,
-            Some(t) if t.is_empty() => None,
-            Some(t) => Some(t.clone()),
-        };
-        Some(sagat_verifier::EventBody::OrganizationUpdated(
-            sagat_verifier::OrganizationUpdated {
-                org: info.org,
-                names: sagat_verifier::Names {
-                    en: changes.name_en.clone().unwrap_or(info.names.en),
-                    kk: optional(&changes.name_kk, info.names.kk),
-                    ru: optional(&changes.name_ru, info.names.ru),
-                },
-                region: optional(&changes.region, info.region),
-            },
-        ))
-    }
-
     /// Signs `event` with `key` after replacing its typed texts by commitments (the texts are
     /// stored in [`App::texts`] first, durably): the one way the server makes a log entry.
     ///

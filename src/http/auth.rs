@@ -281,3 +281,52 @@ impl ClientIp {
         })
     }
 }
+
+/// Exchanges a code or token for a session (the sign-in page and `POST /api/v1/session`);
+/// returns the role and the `Set-Cookie` value. First the client address's sign-in limit
+/// ([`ClientIp::check_sign_in`]), then the credential's own rate limit.
+pub fn open_session(
+    state: &AppState,
+    client: ClientIp,
+    code: &str,
+) -> ops::Result<(Role, axum::http::HeaderValue)> {
+    client.check_sign_in(state)?;
+    let code = code.trim();
+    let t = crate::datadir::now();
+    let role = state
+        .tokens
+        .lookup(code, Kind::AccessCode, t)
+        .or_else(|| state.tokens.lookup(code, Kind::Token, t))
+        .ok_or_else(|| ops::Error::unauthorized("unknown access code or token").field("code"))?;
+    state.limiter.check(code)?;
+    let session = state
+        .tokens
+        .open_session(code, role.clone(), t)
+        .map_err(ops::Error::internal)?;
+    let ttl = crate::datadir::tokens::SESSION_TTL_SECS;
+    let cookie =
+        format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}");
+    Ok((
+        role,
+        axum::http::HeaderValue::from_str(&cookie).map_err(ops::Error::internal)?,
+    ))
+}
+
+/// The session secret of a `Set-Cookie` value made by [`open_session`].
+pub fn session_of(cookie: &axum::http::HeaderValue) -> String {
+    cookie
+        .to_str()
+        .ok()
+        .and_then(|c| c.split(';').next())
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+/// A `Set-Cookie` value that deletes the session cookie.
+pub fn clear_cookie() -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    ))
+    .expect("static cookie")
+}

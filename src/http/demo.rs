@@ -189,7 +189,7 @@ pub fn seed(state: &AppState) -> Result<DemoInfo> {
     let mut texts = sagat_ledger::PendingTexts::default();
     let mut keys = Vec::new();
     for (org, kk, ru, en, region) in ORGS {
-        let key = ops::create_org_key(app, org).map_err(|e| anyhow!("{e}"))?;
+        let key = crate::datadir::orgkeys::create(app, org)?;
         let body = EventBody::OrganizationRegistered(OrganizationRegistered {
             org: org.to_string(),
             names: Names {

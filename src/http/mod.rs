@@ -135,7 +135,7 @@ pub struct AppState {
 #[derive(Debug)]
 pub struct Shared {
     /// The use cases and the data directory they work on.
-    pub ops: ops::Ops,
+    pub ops: Arc<ops::Ops>,
     /// Per-credential rate limiter.
     pub limiter: ratelimit::RateLimiter,
     /// Per-client-IP limiter of sign-in attempts.
@@ -152,8 +152,6 @@ pub struct Shared {
     pub max_body_bytes: usize,
     /// CSV/photo size limit.
     pub max_upload_bytes: usize,
-    /// Permits for CSV uploads ([`ServeOptions::max_csv_uploads`]).
-    pub csv_uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::ops::Deref for Shared {
@@ -172,7 +170,11 @@ impl AppState {
         }
         Ok(AppState {
             inner: Arc::new(Shared {
-                ops: ops::Ops::new(app, opts.max_image_decodes)?,
+                ops: Arc::new(ops::Ops::new(
+                    app,
+                    opts.max_image_decodes,
+                    opts.max_csv_uploads,
+                )?),
                 forms: once::FormResults::default(),
                 limiter: ratelimit::RateLimiter::new(opts.rate_limit_per_minute),
                 sign_in_limiter: ratelimit::RateLimiter::new(opts.sign_in_per_ip_per_minute),
@@ -181,7 +183,6 @@ impl AppState {
                 public_origin: opts.public_origin.clone(),
                 max_body_bytes: opts.max_body_bytes,
                 max_upload_bytes: opts.max_upload_bytes,
-                csv_uploads: Arc::new(tokio::sync::Semaphore::new(opts.max_csv_uploads.max(1))),
             }),
         })
     }

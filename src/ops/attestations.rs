@@ -13,9 +13,15 @@
 //!   `volunteer` and `activity` `id-format`, `date` `date-format`, `hours`/`minutes` `minutes`
 //!   (or `required` when neither or both are given). The ledger checks the rest on append.
 
-use sagat_verifier::HoursAttested;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use sagat_verifier::{AttestationCorrected, AttestationRetracted, EventBody, HoursAttested};
 
 use super::attest_csv::parse_hours;
+use super::fields::{check_date, check_id128, Reason};
+use super::{append_one, event_ids, Created, IdempotencyKey, Ops};
+use crate::datadir::App;
 
 /// The hours of an attestation as stated: whole minutes (JSON `minutes`, the web form) or
 /// hours as text (`1.5`, `1:30`: the CLI, the CSV `hours` column, JSON `hours`).
@@ -57,8 +63,47 @@ pub struct FieldRefusal {
     pub reason: String,
 }
 
-fn trimmed(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+use super::fields::optional_text as trimmed;
+
+impl HoursInput {
+    /// The hours of a JSON request: exactly one of `minutes` and `hours`.
+    pub fn of_json(minutes: Option<u32>, hours: Option<f64>) -> HoursInput {
+        match (minutes, hours) {
+            (Some(m), None) => HoursInput::Minutes(m),
+            (None, Some(h)) => HoursInput::Hours(h.to_string()),
+            _ => HoursInput::Unclear,
+        }
+    }
+}
+
+/// The whole minutes of `hours` (1..=1440), or the refused field: `hours` for text that is not
+/// hours, `minutes` out of range, or `minutes` `required` when neither or both were given.
+pub fn minutes_of(hours: HoursInput) -> Result<u32, FieldRefusal> {
+    let refuse = |field, rule, reason: String| FieldRefusal {
+        field,
+        rule,
+        reason,
+    };
+    match hours {
+        HoursInput::Hours(text) => parse_hours(&text).map_err(|e| refuse("hours", "minutes", e)),
+        HoursInput::Minutes(m) if (1..=1440).contains(&m) => Ok(m),
+        HoursInput::Minutes(m) => Err(refuse(
+            "minutes",
+            "minutes",
+            format!("{m} minutes is not in 1..=1440"),
+        )),
+        HoursInput::Unclear => Err(refuse(
+            "minutes",
+            "required",
+            "give exactly one of minutes (a whole number) or hours (decimal or H:MM)".into(),
+        )),
+    }
+}
+
+impl From<FieldRefusal> for super::Error {
+    fn from(r: FieldRefusal) -> super::Error {
+        super::Error::invalid(r.field, r.rule, r.reason)
+    }
 }
 
 /// The `HoursAttested` body of `input` for `org`, with attestation id `id`; or every refused
@@ -88,28 +133,16 @@ pub fn hours_attested(
     if let Err(e) = sagat_verifier::parse_date(&date) {
         fail("date", "date-format", format!("date {date:?}: {e}"));
     }
-    let minutes = match input.hours {
-        HoursInput::Hours(text) => parse_hours(&text).unwrap_or_else(|e| {
-            fail("hours", "minutes", e);
-            0
-        }),
-        HoursInput::Minutes(m) if (1..=1440).contains(&m) => m,
-        HoursInput::Minutes(m) => {
-            fail(
-                "minutes",
-                "minutes",
-                format!("{m} minutes is not in 1..=1440"),
-            );
-            0
-        }
-        HoursInput::Unclear => {
-            fail(
-                "minutes",
-                "required",
-                "give exactly one of minutes (a whole number) or hours (decimal or H:MM)".into(),
-            );
-            0
-        }
+    let minutes = minutes_of(input.hours).unwrap_or_else(|r| {
+        refused.push(r);
+        0
+    });
+    let mut fail = |field, rule, reason: String| {
+        refused.push(FieldRefusal {
+            field,
+            rule,
+            reason,
+        })
     };
     let activity = trimmed(input.activity);
     if let Some(a) = &activity {
@@ -151,6 +184,184 @@ pub fn hours_attested_or_error(
             .join("; ");
         super::Error::invalid(refused[0].field, refused[0].rule, detail)
     })
+}
+
+/// Body of `POST /api/v1/orgs/{org}/attestations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attest {
+    /// Volunteer id.
+    pub volunteer: String,
+    /// Day worked, YYYY-MM-DD.
+    pub date: String,
+    /// Minutes (1..=1440); or give `hours`.
+    pub minutes: Option<u32>,
+    /// Hours (decimal); or give `minutes`.
+    pub hours: Option<f64>,
+    /// Activity id.
+    pub activity: Option<String>,
+    /// Role.
+    pub role: Option<String>,
+    /// Note (no personal data).
+    pub note: Option<String>,
+}
+
+impl From<Attest> for AttestInput {
+    fn from(req: Attest) -> Self {
+        AttestInput {
+            volunteer: req.volunteer,
+            date: req.date,
+            hours: HoursInput::of_json(req.minutes, req.hours),
+            activity: req.activity,
+            role: req.role,
+            note: req.note,
+        }
+    }
+}
+
+/// Attests hours signed with `org`'s server-held key (API and page); the attestation id is the
+/// event id, derived from `key` when there is one.
+pub async fn attest(
+    ops: &Ops,
+    org: &str,
+    input: AttestInput,
+    key: Option<&IdempotencyKey>,
+) -> super::Result<Created> {
+    let id = event_ids(key, org, "attest", 1).remove(0);
+    let body = hours_attested_or_error(org, input, id.clone())?;
+    append_one(ops, org, id, EventBody::HoursAttested(body)).await
+}
+
+/// A correction: the day and hours an attestation should have said, and why.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Correct {
+    /// New day worked.
+    pub date: String,
+    /// New minutes; or `hours`.
+    pub minutes: Option<u32>,
+    /// New hours; or `minutes`.
+    pub hours: Option<f64>,
+    /// Why.
+    pub reason: String,
+}
+
+/// A correction as an adapter was given it, before any check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrectInput {
+    /// New day worked.
+    pub date: String,
+    /// New hours.
+    pub hours: HoursInput,
+    /// Why.
+    pub reason: Reason,
+}
+
+impl From<Correct> for CorrectInput {
+    fn from(req: Correct) -> Self {
+        CorrectInput {
+            date: req.date,
+            hours: HoursInput::of_json(req.minutes, req.hours),
+            reason: Reason::new(req.reason),
+        }
+    }
+}
+
+/// The `AttestationCorrected` body of `org`'s attestation `id` (checked like an attestation:
+/// `id`, `date`, `hours`/`minutes`, `reason`).
+pub fn correction(org: &str, id: &str, input: CorrectInput) -> super::Result<EventBody> {
+    check_id128("id", id)?;
+    let date = input.date.trim();
+    check_date("date", date)?;
+    let minutes = minutes_of(input.hours)?;
+    Ok(EventBody::AttestationCorrected(AttestationCorrected {
+        attestation: id.to_string(),
+        org: org.to_string(),
+        date: date.to_string(),
+        minutes,
+        reason: input.reason.text()?.into(),
+    }))
+}
+
+/// The `AttestationRetracted` body of `org`'s attestation `id`.
+pub fn retraction(org: &str, id: &str, reason: &Reason) -> super::Result<EventBody> {
+    check_id128("id", id)?;
+    Ok(EventBody::AttestationRetracted(AttestationRetracted {
+        attestation: id.to_string(),
+        org: org.to_string(),
+        reason: reason.text()?.into(),
+    }))
+}
+
+/// Corrects `org`'s attestation `id` with its server-held key (API and page).
+pub async fn correct(
+    ops: &Ops,
+    org: &str,
+    id: &str,
+    input: CorrectInput,
+    key: Option<&IdempotencyKey>,
+) -> super::Result<Created> {
+    let body = correction(org, id, input)?;
+    let event = event_ids(key, org, "correct", 1).remove(0);
+    append_one(ops, org, event, body).await
+}
+
+/// Retracts `org`'s attestation `id` with its server-held key (API and page).
+pub async fn retract(
+    ops: &Ops,
+    org: &str,
+    id: &str,
+    reason: &Reason,
+    key: Option<&IdempotencyKey>,
+) -> super::Result<Created> {
+    let body = retraction(org, id, reason)?;
+    let event = event_ids(key, org, "retract", 1).remove(0);
+    append_one(ops, org, event, body).await
+}
+
+/// One attestation as its organization sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationView {
+    /// Attestation id.
+    pub attestation: String,
+    /// Log index of `HoursAttested`.
+    pub index: u64,
+    /// Volunteer id.
+    pub volunteer: String,
+    /// Activity id.
+    pub activity: Option<String>,
+    /// Day (after corrections).
+    pub date: String,
+    /// Minutes (after corrections).
+    pub minutes: u32,
+    /// Whether it was corrected.
+    pub corrected: bool,
+    /// Whether it was retracted.
+    pub retracted: bool,
+}
+
+/// The attestations `org` made, newest first.
+pub fn of_org(app: &App, org: &str) -> Vec<AttestationView> {
+    let mut v: Vec<AttestationView> = app.ledger.read(|s| {
+        s.attestations_by_org(org)
+            .into_iter()
+            .map(|info| {
+                let a = &info.attestation;
+                AttestationView {
+                    attestation: a.attestation.clone(),
+                    index: a.index,
+                    volunteer: a.volunteer.clone(),
+                    activity: a.activity.clone(),
+                    date: a.date.clone(),
+                    minutes: a.minutes,
+                    corrected: a.corrected_at.is_some(),
+                    retracted: info.retracted_at.is_some(),
+                }
+            })
+            .collect()
+    });
+    v.sort_by_key(|a| std::cmp::Reverse(a.index));
+    v
 }
 
 #[cfg(test)]

@@ -5,12 +5,18 @@
 //! typed [`Error`] here (rule and field from the typed ledger violation), never text; adapters
 //! map it once (`http::problem`). Nothing here knows HTTP or axum.
 
+pub mod activities;
 pub mod attest_csv;
 pub mod attestations;
+pub mod certificates;
+pub mod csv_upload;
 pub mod error;
+pub mod fields;
 pub mod metrics;
+pub mod organizations;
+pub mod tokens;
+pub mod volunteers;
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,8 +24,8 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use sagat_verifier::{Event, EventBody, EVENT_VERSION};
 
-use crate::datadir::is_safe_id;
 use crate::datadir::{new_id, now, App};
+pub use certificates::{issuer_error, qr_png, qr_svg};
 pub use error::{Error, Kind, Result};
 
 /// What the use cases work on: the opened data directory and what the running service keeps
@@ -40,12 +46,15 @@ pub struct Ops {
     pub metrics: metrics::Metrics,
     /// Permits for photo decodes ([`decode_qr_photo_bounded`]).
     pub image_decodes: Arc<tokio::sync::Semaphore>,
+    /// Permits for CSV uploads ([`csv_upload::upload`]): each costs up to about 75 times its
+    /// size in memory at its peak (docs/benchmarks.md, "CSV uploads").
+    pub csv_uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl Ops {
     /// The use cases over an opened data directory; at most `image_decodes` photos are decoded
-    /// at once.
-    pub fn new(app: App, image_decodes: usize) -> anyhow::Result<Ops> {
+    /// and `csv_uploads` uploads processed at once.
+    pub fn new(app: App, image_decodes: usize, csv_uploads: usize) -> anyhow::Result<Ops> {
         let tokens = crate::datadir::tokens::TokenStore::open(&app.dir)?;
         Ok(Ops {
             certs: crate::datadir::certstore::CertStore::new(&app.dir),
@@ -54,6 +63,7 @@ impl Ops {
             exports: ExportCache::default(),
             metrics: metrics::Metrics::default(),
             image_decodes: Arc::new(tokio::sync::Semaphore::new(image_decodes.max(1))),
+            csv_uploads: Arc::new(tokio::sync::Semaphore::new(csv_uploads.max(1))),
         })
     }
 }
@@ -66,6 +76,29 @@ pub struct Landed {
     /// True when the identical event was already in the log (idempotent resend): nothing new
     /// was appended and `index` is the original one.
     pub duplicate: bool,
+}
+
+/// Answer of event-creating use cases.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Created {
+    /// Id of the created thing (activity, attestation, volunteer).
+    pub id: String,
+    /// Log index.
+    pub index: u64,
+    /// Whether an identical event was already logged.
+    pub duplicate: bool,
+}
+
+/// Appends one event signed with `org`'s server-held key under event id `id`: where it
+/// landed, with `duplicate` when the id came from an idempotency key whose request is already
+/// in the log (the first result, nothing appended again).
+pub async fn append_one(state: &Ops, org: &str, id: String, body: EventBody) -> Result<Created> {
+    let landed = append_events_as_org(state, org, vec![(id.clone(), body)]).await?;
+    Ok(Created {
+        id,
+        index: landed[0].index,
+        duplicate: landed[0].duplicate,
+    })
 }
 
 /// Is `org` registered?
@@ -481,53 +514,20 @@ pub async fn append_as_operator(state: &Ops, body: EventBody) -> Result<(String,
     Ok((id, landed))
 }
 
-fn org_key_path(app: &App, org: &str) -> Option<PathBuf> {
-    is_safe_id(org).then(|| app.dir.join("orgkeys").join(format!("{org}.key")))
-}
-
-/// Does the server hold `org`'s signing key?
-pub fn holds_org_key(app: &App, org: &str) -> bool {
-    org_key_path(app, org).is_some_and(|p| p.exists())
-}
-
 /// The server-held key of `org` (for web forms and JSON convenience endpoints). Refused with
 /// a 409 naming the rule when the organization keeps its own key: it must send pre-signed events.
 pub fn org_key(app: &App, org: &str) -> Result<SigningKey> {
-    let Some(path) = org_key_path(app, org).filter(|p| p.exists()) else {
-        return Err(Error::conflict(
-            "server-held-key",
-            format!(
-                "the server does not hold a key for organization {org:?}: sign events yourself and POST them to /api/v1/orgs/{org}/events"
-            ),
-        )
-        .field("org"));
-    };
-    crate::datadir::read_key(&path).map_err(Error::internal)
-}
-
-/// Generates and stores (0600) a new key for `org`; returns it.
-pub fn create_org_key(app: &App, org: &str) -> Result<SigningKey> {
-    let path = org_key_path(app, org)
-        .ok_or_else(|| Error::invalid("id", "id-format", "organization id is not a safe id"))?;
-    let dir = path.parent().expect("orgkeys dir");
-    std::fs::create_dir_all(dir).map_err(Error::internal)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    }
-    let key = crate::datadir::generate_key();
-    crate::datadir::write_key(&path, &key).map_err(|e| {
-        Error::conflict("server-held-key", format!("cannot store the key: {e}")).field("id")
-    })?;
-    Ok(key)
-}
-
-/// Removes a server-held key written for a registration that the ledger then refused.
-pub fn discard_org_key(app: &App, org: &str) {
-    if let Some(p) = org_key_path(app, org) {
-        let _ = std::fs::remove_file(p);
-    }
+    crate::datadir::orgkeys::read(app, org)
+        .map_err(Error::internal)?
+        .ok_or_else(|| {
+            Error::conflict(
+                "server-held-key",
+                format!(
+                    "the server does not hold a key for organization {org:?}: sign events yourself and POST them to /api/v1/orgs/{org}/events"
+                ),
+            )
+            .field("org")
+        })
 }
 
 /// A Merkle tile (tlog-tiles), `width` hashes of level `level`, tile `index`.
@@ -540,80 +540,6 @@ pub fn entries_bundle(app: &App, index: u64, width: u16) -> Result<Vec<u8>> {
     app.ledger
         .entries_bundle(index, width)
         .map_err(ledger_error)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Issuer and verifier adapters.
-
-/// Maps an issuer error from its variant: the caller's request (422 naming the field, 404 for an
-/// unknown credential, 409 for one already revoked), the ledger's own errors as the ledger's
-/// (a disk failure is a 503, never a 422), and everything that is the server's fault (keys,
-/// fonts, PDF and PNG encoding) a 500.
-pub fn issuer_error(e: sagat_issuer::Error) -> Error {
-    use sagat_issuer::Error as E;
-    let detail = e.to_string();
-    let invalid = |field: &str, rule: &str| Error::invalid(field, rule, detail.clone());
-    match e {
-        E::Ledger(e) => ledger_error(e),
-        E::UnknownLanguage(_) => invalid("lang", "language"),
-        E::InvalidDate(_) => invalid("from", "date-format"),
-        E::InvalidPeriod { .. } => invalid("to", "period"),
-        E::UnknownVolunteer(_) => invalid("volunteer", "volunteer-exists"),
-        E::NoHolderName(_) => invalid("volunteer", "holder-name"),
-        E::UnknownOrganization(_) => invalid("org", "org-exists"),
-        E::NothingToCertify { .. } => invalid("volunteer", "issuable"),
-        E::QrTooLarge { .. } => invalid("org", "qr-capacity"),
-        E::UnknownCredential(_) => Error::not_found("credential", detail),
-        E::NotIssuer { .. } => Error::forbidden("credential-issuer", detail).field("credential"),
-        E::AlreadyRevoked(_) => Error::conflict("credential-live", detail).field("credential"),
-        other => Error::internal(other),
-    }
-}
-
-/// Issues a certificate (blocking: signs, renders the PDF, appends `CredentialIssued`).
-pub fn issue(
-    app: &App,
-    request: &sagat_issuer::IssueRequest,
-) -> Result<sagat_issuer::IssuedCertificate> {
-    let volunteer = &request.volunteer;
-    sagat_issuer::issue(&app.ledger, &app.directory, &app.issuer, request, now()).map_err(|e| {
-        match e {
-            // The volunteer's name record (or its key shard) is damaged: a 500, never a name
-            // from changed bytes.
-            sagat_issuer::Error::Ledger(sagat_ledger::Error::Damaged { path, reason }) => {
-                let what = format!("the name record of volunteer {volunteer}");
-                Error::stored_file_damaged(&what, &reason, &path)
-            }
-            e => issuer_error(e),
-        }
-    })
-}
-
-/// Revokes a credential (blocking: appends `CredentialRevoked`, issuer-signed).
-pub fn revoke(app: &App, credential: &str, reason: &str) -> Result<Landed> {
-    let index = sagat_issuer::revoke(
-        &app.ledger,
-        &app.texts,
-        &app.issuer,
-        credential,
-        reason,
-        now(),
-    )
-    .map_err(issuer_error)?;
-    Ok(Landed {
-        index,
-        duplicate: false,
-    })
-}
-
-/// QR code of `text` as PNG.
-pub fn qr_png(text: &str) -> Result<Vec<u8>> {
-    sagat_issuer::qr_png(text, 6).map_err(Error::internal)
-}
-
-/// QR code of `text` as SVG.
-pub fn qr_svg(text: &str) -> Result<String> {
-    sagat_issuer::qr_svg(text).map_err(Error::internal)
 }
 
 /// The signed trust list and status list as of one log size, with their opened forms.

@@ -25,8 +25,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::datadir::tokens::{Kind, Role};
-use crate::http::api;
+use crate::datadir::tokens::Role;
 use crate::http::auth::{self, SESSION_COOKIE};
 use crate::http::AppState;
 use crate::ops;
@@ -252,17 +251,6 @@ fn form_key(nonce: Option<&str>) -> Option<ops::IdempotencyKey> {
     nonce
         .filter(|n| forms::is_nonce(n))
         .and_then(|n| ops::IdempotencyKey::parse(n).ok())
-}
-
-/// Appends one event signed with `org`'s server-held key under event id `id` (derived from the
-/// form's nonce): the API's path, so a form and an API call can never disagree.
-async fn append_form_event(
-    state: &AppState,
-    org: &str,
-    id: String,
-    body: sagat_verifier::EventBody,
-) -> Result<ops::Landed, ops::Error> {
-    Ok(ops::append_events_as_org(state, org, vec![(id, body)]).await?[0])
 }
 
 fn to_signin(lang: Lang) -> Response {
@@ -508,7 +496,7 @@ async fn signin(
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let code = f.get("code").cloned().unwrap_or_default();
-    match api::open_session(&state, client, &code) {
+    match auth::open_session(&state, client, &code) {
         Ok((role, cookie)) => {
             let to = match role {
                 Role::Operator => "/operator",
@@ -548,7 +536,7 @@ async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut()
-        .insert(header::SET_COOKIE, api::clear_cookie());
+        .insert(header::SET_COOKIE, auth::clear_cookie());
     resp
 }
 
@@ -569,8 +557,8 @@ fn org_dashboard(
     csrf: &str,
     flash: Option<Markup>,
 ) -> Response {
-    let activities = api::activities_of(state, org);
-    let attestations = api::attestations_of(state, org);
+    let activities = ops::activities::of_org(&state.app, org);
+    let attestations = ops::attestations::of_org(&state.app, org);
     let info = state.app.ledger.read(|s| {
         s.organization(org)
             .map(|o| (o.names.get(lang.code()).to_string(), o.suspended))
@@ -717,11 +705,6 @@ fn opt(f: &Fields, k: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn parse_hours_field(f: &Fields) -> Result<u32, ops::Error> {
-    crate::ops::attest_csv::parse_hours(f.get("hours").map(String::as_str).unwrap_or(""))
-        .map_err(|e| ops::Error::invalid("hours", "minutes", e))
-}
-
 async fn org_attest(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -742,13 +725,9 @@ async fn org_attest(
             note: opt(&f, "note"),
         };
         let key = form_key(nonce_of(&f));
-        let id = ops::event_ids(key.as_ref(), &org, "attest", 1).remove(0);
-        let body = sagat_verifier::EventBody::HoursAttested(
-            ops::attestations::hours_attested_or_error(&org, input, id.clone())?,
-        );
-        let landed = append_form_event(&state, &org, id.clone(), body).await?;
+        let done = ops::attestations::attest(&state.ops, &org, input, key.as_ref()).await?;
         Ok(
-            html! { (t(lang, "done")) " " span.mono id="attested-id" { (id) } " · #" (landed.index) },
+            html! { (t(lang, "done")) " " span.mono id="attested-id" { (done.id) } " · #" (done.index) },
         )
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -765,8 +744,8 @@ async fn org_enroll(
         return to_signin(lang);
     };
     let r = async {
-        let e = api::enroll(
-            &state,
+        let e = ops::volunteers::enroll(
+            &state.ops,
             &org,
             &f.get("name").cloned().unwrap_or_default(),
             opt(&f, "contact"),
@@ -793,27 +772,8 @@ async fn org_reissue_code(
     };
     let id = opt(&f, "volunteer").unwrap_or_default();
     let r = async {
-        api::refuse_if_suspended(&state, &org)?;
-        match api::enrolled_by(&state, &id) {
-            Some(Some(by)) if by == org => {}
-            Some(_) => {
-                return Err(ops::Error::forbidden(
-                    "enrolling-org",
-                    "only the enrolling organization may re-issue a code",
-                )
-                .field("volunteer"))
-            }
-            None => {
-                return Err(ops::Error::not_found(
-                    "volunteer",
-                    format!("no volunteer {id}"),
-                ))
-            }
-        }
-        let code = state
-            .tokens
-            .issue_access_code(&id, None, crate::datadir::now())
-            .map_err(ops::Error::internal)?;
+        let code = ops::volunteers::reissue_access_code(&state.ops, &org, &id, false, "volunteer")?
+            .access_code;
         Ok(html! { p { (t(lang, "code")) ": " code id="new-access-code" { (code) } } })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -830,7 +790,7 @@ async fn org_activity(
         return to_signin(lang);
     };
     let r = async {
-        let req = api::PublishActivity {
+        let req = ops::activities::PublishActivity {
             title_en: f.get("title_en").cloned().unwrap_or_default(),
             title_kk: opt(&f, "title_kk"),
             title_ru: opt(&f, "title_ru"),
@@ -840,10 +800,8 @@ async fn org_activity(
             to: f.get("to").cloned().unwrap_or_default(),
         };
         let key = form_key(nonce_of(&f));
-        let id = ops::event_ids(key.as_ref(), &org, "activity", 1).remove(0);
-        let (id, body) = api::activity_body(&org, req, id)?;
-        append_form_event(&state, &org, id.clone(), body).await?;
-        Ok(html! { (t(lang, "done")) " " span.mono { (id) } })
+        let done = ops::activities::publish(&state.ops, &org, req, key.as_ref()).await?;
+        Ok(html! { (t(lang, "done")) " " span.mono { (done.id) } })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
@@ -860,13 +818,9 @@ async fn org_retract(
         return to_signin(lang);
     };
     let r = async {
-        let reason = api::Reason {
-            reason: f.get("reason").cloned().unwrap_or_default(),
-        };
-        let body = api::retract_body(&org, &id, &reason)?;
+        let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
         let key = form_key(nonce_of(&f));
-        let event = ops::event_ids(key.as_ref(), &org, "retract", 1).remove(0);
-        append_form_event(&state, &org, event, body).await?;
+        ops::attestations::retract(&state.ops, &org, &id, &reason, key.as_ref()).await?;
         Ok(html! { (t(lang, "done")) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -884,20 +838,13 @@ async fn org_correct(
         return to_signin(lang);
     };
     let r = async {
-        let minutes = parse_hours_field(&f)?;
-        let body = api::correct_body(
-            &org,
-            &id,
-            api::Correct {
-                date: f.get("date").cloned().unwrap_or_default(),
-                minutes: Some(minutes),
-                hours: None,
-                reason: f.get("reason").cloned().unwrap_or_default(),
-            },
-        )?;
+        let input = ops::attestations::CorrectInput {
+            date: f.get("date").cloned().unwrap_or_default(),
+            hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
+            reason: ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default()),
+        };
         let key = form_key(nonce_of(&f));
-        let event = ops::event_ids(key.as_ref(), &org, "correct", 1).remove(0);
-        append_form_event(&state, &org, event, body).await?;
+        ops::attestations::correct(&state.ops, &org, &id, input, key.as_ref()).await?;
         Ok(html! { (t(lang, "done")) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -941,7 +888,7 @@ async fn org_csv(
     let r = async {
         match (csv, too_large) {
             (_, Some(e)) => Err(ops::Error::new(ops::Kind::TooLarge, e).field("csv").rule("body-size")),
-            (Some(bytes), None) => api::attest_csv_bytes(&state, &org, &bytes, form_key(nonce.as_deref()).as_ref()).await.map(|ok| html! {
+            (Some(bytes), None) => ops::csv_upload::upload(&state.ops, &org, &bytes, form_key(nonce.as_deref()).as_ref()).await.map(|ok| html! {
                 (t(lang, "done")) " " span id="csv-rows" { (ok.rows) } " × · " (hours_text(lang, ok.minutes)) " · #" (ok.first_index) "…" (ok.last_index)
             }),
             (None, None) => Err(ops::Error::invalid("csv", "required", "choose a CSV file")),
@@ -1097,7 +1044,7 @@ async fn me_certificate(
     let Some(v) = volunteer_of(&state, &headers) else {
         return to_signin(lang);
     };
-    let req = api::IssueCertificate {
+    let req = ops::certificates::IssueCertificate {
         lang: f
             .get("lang")
             .cloned()
@@ -1108,7 +1055,7 @@ async fn me_certificate(
         org: None,
     };
     let r = async {
-        api::issue_for(&state, &v, req).await?;
+        ops::certificates::issue_for(&state.ops, &v, req).await?;
         Ok(html! { (t(lang, "cert_ready")) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/me", r).await
@@ -1224,7 +1171,7 @@ async fn op_register(
     if !is_operator(&state, &headers) {
         return to_signin(lang);
     }
-    let req = api::RegisterOrg {
+    let req = ops::organizations::RegisterOrg {
         id: f.get("id").cloned().unwrap_or_default().trim().to_string(),
         name_en: f.get("name_en").cloned().unwrap_or_default(),
         name_kk: opt(&f, "name_kk"),
@@ -1233,7 +1180,7 @@ async fn op_register(
         public_key: opt(&f, "public_key"),
     };
     let r = async {
-        let ok = api::register_org_inner(&state, req).await?;
+        let ok = ops::organizations::register(&state.ops, req).await?;
         Ok(html! {
             (t(lang, "done")) " " span.mono { (ok.org) } " · #" (ok.index)
         })
@@ -1253,21 +1200,7 @@ async fn op_token(
     }
     let org = f.get("org").cloned().unwrap_or_default();
     let r = async {
-        if !ops::org_exists(&state.app, &org) {
-            return Err(ops::Error::not_found(
-                "org",
-                format!("no organization {org:?}"),
-            ));
-        }
-        let tok = state
-            .tokens
-            .mint(
-                Role::Org(org.clone()),
-                Kind::Token,
-                api::mint_ttl(None)?,
-                crate::datadir::now(),
-            )
-            .map_err(ops::Error::internal)?;
+        let tok = ops::tokens::mint_org_token(&state.ops, &org, None)?.token;
         Ok(
             html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } },
         )
@@ -1287,14 +1220,9 @@ async fn op_status(
     }
     let org = f.get("org").cloned().unwrap_or_default();
     let suspend = f.get("action").map(String::as_str) == Some("suspend");
-    let reason = api::Reason {
-        reason: f.get("reason").cloned().unwrap_or_default(),
-    };
-    let caller = auth::Caller {
-        role: Role::Operator,
-    };
+    let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
     let r = async {
-        let l = api::change_org_status(&state, &caller, org, &reason, suspend).await?;
+        let l = ops::organizations::change_status(&state.ops, &org, &reason, suspend).await?;
         Ok(html! { (t(lang, "done")) " #" (l.index) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
@@ -1313,14 +1241,14 @@ async fn op_rename(
         return to_signin(lang);
     }
     let org = f.get("org").cloned().unwrap_or_default();
-    let changes = crate::datadir::OrgChanges {
+    let changes = ops::organizations::OrgChanges {
         name_en: opt(&f, "name_en"),
         name_kk: opt(&f, "name_kk"),
         name_ru: opt(&f, "name_ru"),
         region: opt(&f, "region"),
     };
     let r = async {
-        let l = api::update_org_inner(&state, &org, &changes).await?;
+        let l = ops::organizations::update(&state.ops, &org, &changes).await?;
         Ok(html! { (t(lang, "done")) " " span.mono { (org) } " · #" (l.index) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
@@ -1342,25 +1270,10 @@ async fn op_revoke(
         .unwrap_or_default()
         .trim()
         .to_string();
-    let reason = f.get("reason").cloned().unwrap_or_default();
+    let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
     let r = async {
-        if reason.trim().is_empty() {
-            return Err(ops::Error::invalid(
-                "reason",
-                "required-text",
-                "reason must not be empty",
-            ));
-        }
-        if !state.app.ledger.read(|s| s.credential(&id).is_some()) {
-            return Err(ops::Error::not_found(
-                "credential",
-                format!("no credential {id}"),
-            ));
-        }
-        let st = state.clone();
-        let landed = tokio::task::spawn_blocking(move || ops::revoke(&st.app, &id, reason.trim()))
-            .await
-            .map_err(ops::Error::internal)??;
+        let landed =
+            ops::certificates::revoke_credential(&state.ops, &id, &reason, "credential").await?;
         Ok(html! { (t(lang, "done")) " #" (landed.index) })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
