@@ -3522,6 +3522,87 @@ async fn the_verify_page_reads_photos_as_the_command_line_tool_does() {
     );
 }
 
+#[path = "../verifier/image/tests/image_set/mod.rs"]
+mod image_set;
+
+/// The web photo check reads every image of the verifier's image set (docs/benchmarks.md,
+/// "Verifier") that `sagat verify --image` — the `sagat-verify` command — reads, with the same
+/// verdict, and refuses the ones it cannot read: each image goes through the command (its own
+/// process, with the trust list, status list and operator key a verifier downloads) and through
+/// `POST /verify/photo`.
+#[tokio::test]
+async fn the_photo_check_reads_every_image_the_command_line_reads() {
+    let e = env_with(ServeOptions {
+        rate_limit_per_minute: 0,
+        max_image_decodes: 4,
+        ..ServeOptions::default()
+    });
+    let issued = one_certificate(&e, json!({"lang": "en"})).await;
+    let qr = issued["qr_text"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for (uri, name) in [
+        ("/api/v1/trust-list", "trust.json"),
+        ("/api/v1/status-list", "status.cwt"),
+    ] {
+        let r = call(&e.state, Method::GET, uri, Auth::None, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        std::fs::write(dir.path().join(name), &r.body).unwrap();
+    }
+    let root = e.state.app.operator_vkey();
+    let (mut both, mut neither) = (0, Vec::new());
+    for sample in image_set::samples(&qr) {
+        assert!(
+            sample.file.len() <= ServeOptions::default().max_upload_bytes,
+            "{} is within the default upload limit",
+            sample.name
+        );
+        let path = dir
+            .path()
+            .join(format!("{}.{}", sample.name, if sample.jpeg { "jpg" } else { "png" }));
+        std::fs::write(&path, &sample.file).unwrap();
+        let cli = std::process::Command::new(env!("CARGO_BIN_EXE_sagat"))
+            .arg("verify")
+            .arg("--image")
+            .arg(&path)
+            .arg("--trust")
+            .arg(dir.path().join("trust.json"))
+            .arg("--status")
+            .arg(dir.path().join("status.cwt"))
+            .args(["--root", &root])
+            .output()
+            .unwrap();
+        let cli_valid = cli.status.code() == Some(0);
+        let web = post_photo(&e.state, &sample.file).await;
+        let web_valid = web.status == StatusCode::OK && web.text().contains("VALID");
+        assert_eq!(
+            web_valid,
+            cli_valid,
+            "{}: sagat verify --image says {:?} ({}), the web photo check {} {}",
+            sample.name,
+            cli.status.code(),
+            String::from_utf8_lossy(&cli.stdout),
+            web.status,
+            web.text()
+        );
+        if cli_valid {
+            both += 1;
+        } else {
+            // Not read by either: the web page says no certificate QR code was found.
+            assert_eq!(cli.status.code(), Some(2), "{}", sample.name);
+            assert_eq!(web.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", sample.name);
+            assert!(web.text().contains("qr-found"), "{}", web.text());
+            neither.push(sample.name);
+        }
+    }
+    // The whole set of 45 is read by both, as the benchmark's table says; of the harder pages
+    // at most the two phone-photo-like 150 dpi views are read by neither.
+    assert!(both >= 45 + 9, "read by both: {both}; by neither: {neither:?}");
+    assert!(
+        neither.iter().all(|n| n.starts_with("page-150-true")),
+        "{neither:?}"
+    );
+}
+
 /// The verify page names an untrusted issuer and a credential not valid yet as such, in the
 /// page's language (the JSON verdict stays INVALID, with the verifier's code).
 #[tokio::test]

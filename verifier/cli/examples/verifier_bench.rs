@@ -17,6 +17,10 @@ use sagat_verifier::*;
 
 use sagat_verify_image as qr_image;
 
+#[path = "../../image/tests/image_set/mod.rs"]
+mod image_set;
+use image_set::a4_page;
+
 fn claims() -> CredentialClaims {
     CredentialClaims {
         issuer: "kz-volunteer-office".into(),
@@ -186,58 +190,18 @@ fn main() {
         c[3] += 1;
     };
     let mut misses = Vec::new();
-    for px in [2u32, 3, 4] {
-        for deg in [0.0f32, 7.0, 30.0, 45.0, 90.0] {
-            for variant in ["sharp", "blur", "jpeg"] {
-                let img = rotated_qr(&text, px, deg, variant == "blur");
-                let name = format!("qr-{px}-{deg}-{variant}");
-                let r = compare(&dir, &name, &img, variant == "jpeg", 60, &text);
-                if r != [true; 3] {
-                    misses.push(format!("{px}px {deg}° {variant}: ours/rqrr/zbarimg {r:?}"));
-                }
-                tally("set of 45: all".into(), r);
-                tally(format!("set of 45: {px} px/module"), r);
-                tally(format!("set of 45: {deg}°"), r);
-                tally(format!("set of 45: {variant}"), r);
-            }
+    for sample in image_set::samples(&text) {
+        let r = compare(&dir, &sample, &text);
+        if r != [true; 3] {
+            misses.push(format!(
+                "{}: ours/rqrr/zbarimg {r:?}",
+                sample.classes.last().unwrap()
+            ));
         }
-    }
-    // Harder, real-world-like pages (not in the set of 45): whole A4 renders at 72 and 300 dpi,
-    // phone-photo-like views (perspective, 4° tilt, light gradient, blur) at three resolutions,
-    // and a page with a second, non-credential QR code above the credential's.
-    for (dpi, photo) in [
-        (72.0f32, false),
-        (300.0, false),
-        (150.0, true),
-        (200.0, true),
-        (300.0, true),
-    ] {
-        let mut page = a4_page(&text, dpi);
-        if photo {
-            page = photo_like(&page);
-        }
-        for jpeg in [false, true] {
-            let class = format!(
-                "A4 {} {dpi} dpi{}",
-                if photo { "photo-like" } else { "page" },
-                if jpeg { " JPEG q75" } else { " PNG" }
-            );
-            let r = compare(&dir, &format!("page-{dpi}-{photo}"), &page, jpeg, 75, &text);
-            if r != [true; 3] {
-                misses.push(format!("{class}: ours/rqrr/zbarimg {r:?}"));
-            }
+        for class in sample.classes {
             tally(class, r);
         }
     }
-    let mut two = a4_page(&text, 150.0);
-    image::imageops::overlay(
-        &mut two,
-        &qr_matrix("https://example.org/sagat", 3),
-        900,
-        1100,
-    );
-    let r = compare(&dir, "two-codes", &two, false, 0, &text);
-    tally("A4 page 150 dpi, second QR (a URL) above".into(), r);
     for m in &misses {
         println!("  not read by all: {m}");
     }
@@ -269,25 +233,12 @@ fn zbar_reads(path: &std::path::Path, text: &str) -> bool {
         .any(|l| l == text)
 }
 
-/// Saves `img` (PNG, or JPEG at `quality`), reads the file back as the CLI would, and returns
-/// whether [sagat-verify's pipeline, rqrr alone, zbarimg] read `text` from it.
-fn compare(
-    dir: &std::path::Path,
-    name: &str,
-    img: &GrayImage,
-    jpeg: bool,
-    quality: u8,
-    text: &str,
-) -> [bool; 3] {
-    let path = dir.join(format!("{name}.{}", if jpeg { "jpg" } else { "png" }));
-    if jpeg {
-        let mut f = std::fs::File::create(&path).unwrap();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut f, quality)
-            .encode_image(img)
-            .unwrap();
-    } else {
-        img.save(&path).unwrap();
-    }
+/// Saves the sample's file, reads it back as the CLI would, and returns whether
+/// [sagat-verify's pipeline, rqrr alone, zbarimg] read `text` from it.
+fn compare(dir: &std::path::Path, sample: &image_set::Sample, text: &str) -> [bool; 3] {
+    let ext = if sample.jpeg { "jpg" } else { "png" };
+    let path = dir.join(format!("{}.{ext}", sample.name));
+    std::fs::write(&path, &sample.file).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let decoded = image::load_from_memory(&bytes).unwrap().to_luma8();
     let ours = qr_image::read_qr(&decoded)
@@ -302,107 +253,4 @@ fn rqrr_alone(img: &GrayImage) -> Option<String> {
     p.detect_grids()
         .into_iter()
         .find_map(|g| g.decode().ok().map(|(_, t)| t))
-}
-
-fn qr_matrix(text: &str, px: u32) -> GrayImage {
-    let code =
-        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::Q).unwrap();
-    code.render::<Luma<u8>>()
-        .module_dimensions(px, px)
-        .quiet_zone(true)
-        .build()
-}
-
-/// The QR rotated by `deg` with bilinear sampling (anti-aliased edges) on a white page.
-fn rotated_qr(text: &str, px: u32, deg: f32, blur: bool) -> GrayImage {
-    let img = qr_matrix(text, px);
-    let (w, h) = img.dimensions();
-    let side = (w.max(h) as f32 * 1.5) as u32 + 120;
-    let (cx, cy) = (side as f32 / 2.0, side as f32 / 2.0);
-    let (s, c) = deg.to_radians().sin_cos();
-    let out = GrayImage::from_fn(side, side, |x, y| {
-        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
-        let (u, v) = (
-            c * dx + s * dy + w as f32 / 2.0,
-            -s * dx + c * dy + h as f32 / 2.0,
-        );
-        if u < 0.0 || v < 0.0 || u >= (w - 1) as f32 || v >= (h - 1) as f32 {
-            return Luma([255]);
-        }
-        let (u0, v0) = (u.floor() as u32, v.floor() as u32);
-        let (fu, fv) = (u - u0 as f32, v - v0 as f32);
-        let p = |xx: u32, yy: u32| img.get_pixel(xx, yy).0[0] as f32;
-        let val = p(u0, v0) * (1.0 - fu) * (1.0 - fv)
-            + p(u0 + 1, v0) * fu * (1.0 - fv)
-            + p(u0, v0 + 1) * (1.0 - fu) * fv
-            + p(u0 + 1, v0 + 1) * fu * fv;
-        Luma([val as u8])
-    });
-    if blur {
-        image::imageops::blur(&out, 0.8)
-    } else {
-        out
-    }
-}
-
-/// An A4 page at `dpi` (1240 x 1754 px at 150 dpi): grey "text" bars and, unless `text` is
-/// empty, the QR code at 45 mm near the bottom right (rendered at one pixel per module, then
-/// resized bilinearly, as a rasterizer anti-aliases it).
-fn a4_page(text: &str, dpi: f32) -> GrayImage {
-    let s = dpi / 150.0;
-    let at = |v: u32| (v as f32 * s) as u32;
-    let mut page = GrayImage::from_pixel(at(1240), at(1754), Luma([250]));
-    let mut seed = 12345u32;
-    for row in 0..40u32 {
-        let y = at(150 + row * 28);
-        let mut x = at(120);
-        while x < at(1100) {
-            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let len = at(20 + (seed >> 16) % 90);
-            for yy in y..y + at(14) {
-                for xx in x..(x + len).min(at(1120)) {
-                    page.put_pixel(xx, yy, Luma([60]));
-                }
-            }
-            x += len + at(14);
-        }
-    }
-    if !text.is_empty() {
-        let qr = qr_matrix(text, 1);
-        let qr =
-            image::imageops::resize(&qr, at(266), at(266), image::imageops::FilterType::Triangle);
-        image::imageops::overlay(&mut page, &qr, i64::from(at(900)), i64::from(at(1380)));
-    }
-    page
-}
-
-/// A phone-photo-like view of a page: perspective (the bottom edge farther from the camera),
-/// a 4° tilt, the page at 80% of the frame on a dark table, a light gradient, a slight blur.
-fn photo_like(page: &GrayImage) -> GrayImage {
-    let (w, h) = page.dimensions();
-    let (wf, hf) = (w as f32, h as f32);
-    let (sn, cs) = 4f32.to_radians().sin_cos();
-    let g = 0.3 / hf;
-    let scale = 0.8;
-    let out = GrayImage::from_fn(w, h, |x, y| {
-        // Inverse mapping: frame pixel -> page pixel.
-        let (xd, yd) = ((x as f32 - wf / 2.0) / scale, (y as f32 - hf / 2.0) / scale);
-        let (xr, yr) = (cs * xd + sn * yd, -sn * xd + cs * yd);
-        let v = yr / (1.0 - g * yr);
-        let u = xr * (1.0 + g * v);
-        let (u, v) = (u + wf / 2.0, v + hf / 2.0);
-        let light = 0.7 + 0.3 * (x as f32 / wf);
-        if u < 0.0 || v < 0.0 || u >= wf - 1.0 || v >= hf - 1.0 {
-            return Luma([(90.0 * light) as u8]);
-        }
-        let (u0, v0) = (u.floor() as u32, v.floor() as u32);
-        let (fu, fv) = (u - u0 as f32, v - v0 as f32);
-        let p = |xx: u32, yy: u32| page.get_pixel(xx, yy).0[0] as f32;
-        let val = p(u0, v0) * (1.0 - fu) * (1.0 - fv)
-            + p(u0 + 1, v0) * fu * (1.0 - fv)
-            + p(u0, v0 + 1) * (1.0 - fu) * fv
-            + p(u0 + 1, v0 + 1) * fu * fv;
-        Luma([(val * light) as u8])
-    });
-    image::imageops::blur(&out, 0.7)
 }
