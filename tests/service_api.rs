@@ -3556,9 +3556,11 @@ async fn the_photo_check_reads_every_image_the_command_line_reads() {
             "{} is within the default upload limit",
             sample.name
         );
-        let path = dir
-            .path()
-            .join(format!("{}.{}", sample.name, if sample.jpeg { "jpg" } else { "png" }));
+        let path = dir.path().join(format!(
+            "{}.{}",
+            sample.name,
+            if sample.jpeg { "jpg" } else { "png" }
+        ));
         std::fs::write(&path, &sample.file).unwrap();
         let cli = std::process::Command::new(env!("CARGO_BIN_EXE_sagat"))
             .arg("verify")
@@ -3589,14 +3591,22 @@ async fn the_photo_check_reads_every_image_the_command_line_reads() {
         } else {
             // Not read by either: the web page says no certificate QR code was found.
             assert_eq!(cli.status.code(), Some(2), "{}", sample.name);
-            assert_eq!(web.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", sample.name);
+            assert_eq!(
+                web.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                sample.name
+            );
             assert!(web.text().contains("qr-found"), "{}", web.text());
             neither.push(sample.name);
         }
     }
     // The whole set of 45 is read by both, as the benchmark's table says; of the harder pages
     // at most the two phone-photo-like 150 dpi views are read by neither.
-    assert!(both >= 45 + 9, "read by both: {both}; by neither: {neither:?}");
+    assert!(
+        both >= 45 + 9,
+        "read by both: {both}; by neither: {neither:?}"
+    );
     assert!(
         neither.iter().all(|n| n.starts_with("page-150-true")),
         "{neither:?}"
@@ -4127,10 +4137,69 @@ async fn a_text_that_would_break_an_export_is_refused_on_the_way_in() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
-/// One attestation sent through the JSON API, the web form and the CSV upload (with the same
-/// stray spaces) is one payload: the same body once its texts are resolved, the attestation id
-/// being the event id each time; and the same bad attestation is refused by each with the same
-/// field and rule (`ops::attestations`, the one path).
+/// One attestation as a person types it into each adapter: text fields with stray spaces,
+/// hours as a decimal.
+struct Typed<'a> {
+    volunteer: &'a str,
+    date: &'a str,
+    hours: &'a str,
+    activity: &'a str,
+    role: &'a str,
+    note: &'a str,
+}
+
+impl Typed<'_> {
+    fn json(&self) -> Value {
+        json!({"volunteer": self.volunteer, "date": self.date,
+               "hours": self.hours.parse::<f64>().unwrap(), "activity": self.activity,
+               "role": self.role, "note": self.note})
+    }
+    fn form(&self, nonce: &str, csrf: &str) -> String {
+        let fields = [
+            ("volunteer", self.volunteer),
+            ("date", self.date),
+            ("hours", self.hours),
+            ("activity", self.activity),
+            ("role", self.role),
+            ("note", self.note),
+            ("nonce", nonce),
+            ("csrf", csrf),
+        ];
+        let pairs: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+            .collect();
+        pairs.join("&")
+    }
+    fn csv(&self) -> Vec<u8> {
+        let t = self;
+        format!(
+            "volunteer,date,hours,activity,role,note\n{},{},{},{},{},{}\n",
+            t.volunteer, t.date, t.hours, t.activity, t.role, t.note
+        )
+        .into_bytes()
+    }
+    fn cli_args(&self) -> Vec<String> {
+        let t = self;
+        [
+            ("--volunteer", t.volunteer),
+            ("--date", t.date),
+            ("--hours", t.hours),
+            ("--activity", t.activity),
+            ("--role", t.role),
+            ("--note", t.note),
+        ]
+        .iter()
+        .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+        .collect()
+    }
+}
+
+/// The same attestation typed into the JSON API, the web form, a CSV upload and `sagat attest`
+/// (with stray spaces, an empty activity) lands as the same `HoursAttested` body — trimmed, the
+/// empty activity absent, the attestation id being the event id each time; and the same bad
+/// attestation is refused by each with the same field and rule (`ops::attestations`, the one
+/// path).
 #[tokio::test]
 async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() {
     let e = env();
@@ -4141,39 +4210,115 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
     let csrf = csrf_of(&page.text());
     let day = yesterday();
     let start = e.state.app.ledger.size();
-
+    let spaced = format!(" {v} ");
+    let good = Typed {
+        volunteer: &spaced,
+        date: &day,
+        hours: "1.5",
+        activity: " ",
+        role: " steward ",
+        note: "gate 3",
+    };
+    let bad = Typed {
+        volunteer: "nobody",
+        ..good
+    };
+    let csv_uri = "/api/v1/orgs/org-a/attestations/csv";
+    let api_uri = "/api/v1/orgs/org-a/attestations";
+    // Each server adapter: the good one lands, the bad one is refused naming the volunteer.
     let api = call(
         &e.state,
         Method::POST,
-        "/api/v1/orgs/org-a/attestations",
+        api_uri,
         Auth::Bearer(&a),
-        Some(
-            json!({"volunteer": format!(" {v} "), "date": day, "hours": 1.5,
-                    "activity": " ", "role": " steward ", "note": "gate 3"}),
-        ),
+        Some(good.json()),
     )
     .await;
     assert_eq!(api.status, StatusCode::CREATED, "{}", api.text());
-    let form = format!(
-        "volunteer=+{v}+&date={day}&hours=1.5&activity=+&role=+steward+&note=gate+3&nonce=0123456789abcdef0123456789abcdef&csrf={csrf}"
-    );
-    let web = send(&e.state, form_post("/org/attest", &cookie, &form)).await;
-    assert_eq!(web.status, StatusCode::SEE_OTHER, "{}", web.text());
-    let csv =
-        format!("volunteer,date,hours,activity,role,note\n {v} ,{day},1.5, , steward ,gate 3\n");
-    let up = raw(
+    let api = call(
         &e.state,
-        "/api/v1/orgs/org-a/attestations/csv",
-        &a,
-        "text/csv",
-        csv.into_bytes(),
+        Method::POST,
+        api_uri,
+        Auth::Bearer(&a),
+        Some(bad.json()),
     )
     .await;
+    api.problem(422, Some("volunteer"), "id-format");
+    for (typed, nonce, refusal) in [
+        (&good, "0123456789abcdef0123456789abcdef", false),
+        (&bad, "1123456789abcdef0123456789abcdef", true),
+    ] {
+        let web = send(
+            &e.state,
+            form_post("/org/attest", &cookie, &typed.form(nonce, &csrf)),
+        )
+        .await;
+        assert_eq!(web.status, StatusCode::SEE_OTHER, "{}", web.text());
+        let shown = call(
+            &e.state,
+            Method::GET,
+            &location(&web),
+            Auth::Cookie(&cookie),
+            None,
+        )
+        .await;
+        let refused = shown.text().contains("(volunteer · id-format)");
+        assert_eq!(refused, refusal, "{}", shown.text());
+    }
+    let up = raw(&e.state, csv_uri, &a, "text/csv", good.csv()).await;
     assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());
+    let up = raw(&e.state, csv_uri, &a, "text/csv", bad.csv()).await;
+    let row = &up.problem(422, None, "csv-all-rows-valid")["errors"][0];
+    assert_eq!(
+        (row["field"].clone(), row["rule"].clone()),
+        (json!("volunteer"), json!("id-format"))
+    );
+    assert_eq!(
+        e.state.app.ledger.size(),
+        start + 3,
+        "nothing refused was appended"
+    );
 
-    let ledger = &e.state.app.ledger;
-    assert_eq!(ledger.size(), start + 3, "one entry per adapter");
-    for index in start..start + 3 {
+    // The command line, on the same data directory once the service has stopped, with the
+    // organization's key file.
+    let Env {
+        _dir: dir, state, ..
+    } = e;
+    drop(state);
+    let data = dir.path().join("data");
+    let attest = |typed: &Typed<'_>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sagat"))
+            .arg("attest")
+            .arg("--data")
+            .arg(&data)
+            .args(["--org", "org-a", "--key"])
+            .arg(data.join("orgkeys/org-a.key"))
+            .args(typed.cli_args())
+            .output()
+            .unwrap()
+    };
+    let cli = attest(&good);
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let cli = attest(&bad);
+    assert!(!cli.status.success());
+    let err = String::from_utf8_lossy(&cli.stderr);
+    assert!(
+        err.contains("--volunteer") && err.contains("id-format"),
+        "{err}"
+    );
+
+    let app = datadir::open(&data).unwrap();
+    let ledger = &app.ledger;
+    assert_eq!(
+        ledger.size(),
+        start + 4,
+        "one entry per adapter, none for a refusal"
+    );
+    for index in start..start + 4 {
         let bytes = ledger.entry(index).unwrap();
         let (stored, _) = sagat_verifier::decode_logged_event(&bytes).unwrap();
         let id = stored.event.id.clone();
@@ -4188,60 +4333,10 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
             note: Some("gate 3".to_string().into()),
         });
         assert!(
-            e.state
-                .app
-                .texts
+            app.texts
                 .same_body(ledger, &id, &stored.event.body, &expected),
             "entry {index}: {:?}",
             stored.event.body
         );
     }
-
-    // The same bad attestation, refused by each with the same field and rule.
-    let api = call(
-        &e.state,
-        Method::POST,
-        "/api/v1/orgs/org-a/attestations",
-        Auth::Bearer(&a),
-        Some(json!({"volunteer": "nobody", "date": day, "hours": 1.0})),
-    )
-    .await;
-    assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        (api.json()["field"].clone(), api.json()["rule"].clone()),
-        (json!("volunteer"), json!("id-format"))
-    );
-    let csv = format!("volunteer,date,hours\nnobody,{day},1\n");
-    let up = raw(
-        &e.state,
-        "/api/v1/orgs/org-a/attestations/csv",
-        &a,
-        "text/csv",
-        csv.into_bytes(),
-    )
-    .await;
-    assert_eq!(up.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let row = &up.json()["errors"][0];
-    assert_eq!(
-        (row["field"].clone(), row["rule"].clone()),
-        (json!("volunteer"), json!("id-format"))
-    );
-    let form = format!(
-        "volunteer=nobody&date={day}&hours=1&nonce=1123456789abcdef0123456789abcdef&csrf={csrf}"
-    );
-    let web = send(&e.state, form_post("/org/attest", &cookie, &form)).await;
-    let shown = call(
-        &e.state,
-        Method::GET,
-        &location(&web),
-        Auth::Cookie(&cookie),
-        None,
-    )
-    .await;
-    assert!(
-        shown.text().contains("(volunteer · id-format)"),
-        "{}",
-        shown.text()
-    );
-    assert_eq!(ledger.size(), start + 3, "nothing refused was appended");
 }

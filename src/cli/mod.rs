@@ -309,18 +309,10 @@ fn refused(e: ops::Error) -> anyhow::Error {
     }
 }
 
-fn event(body: EventBody) -> Event {
-    Event {
-        v: sagat_verifier::EVENT_VERSION,
-        id: new_id(),
-        created: now(),
-        body,
-    }
-}
-
-/// Signs and appends one event; returns its log index.
+/// Signs (the one way: [`ops::sign`]) and appends one event; returns its log index. The
+/// ledger's refusal keeps its own words (rule, event), as `sagat log verify` prints them.
 fn append(app: &App, body: EventBody, key: &SigningKey) -> Result<u64> {
-    let bytes = app.seal_and_sign(event(body), key)?;
+    let (_, bytes) = ops::sign(app, body, key).map_err(refused)?;
     let appended = app.ledger.append(bytes)?;
     Ok(appended.index)
 }

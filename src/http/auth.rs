@@ -330,3 +330,15 @@ pub fn clear_cookie() -> axum::http::HeaderValue {
     ))
     .expect("static cookie")
 }
+
+/// Forgets the session a request names: its cookie, or `Authorization: Bearer <session>` (the
+/// sign-out page and `DELETE /api/v1/session`). Only ever the session it is sent with.
+pub fn end_session(state: &AppState, headers: &HeaderMap) {
+    let t = crate::datadir::now();
+    if let Some(s) = cookie(headers, SESSION_COOKIE) {
+        let _ = state.tokens.remove(s, t);
+    }
+    if let Some(s) = bearer(headers).filter(|s| s.starts_with("sgt-s-")) {
+        let _ = state.tokens.remove(s, t);
+    }
+}

@@ -18,7 +18,6 @@ use utoipa::ToSchema;
 
 use sagat_verifier::{AttestationCorrected, AttestationRetracted, EventBody, HoursAttested};
 
-use super::attest_csv::parse_hours;
 use super::fields::{check_date, check_id128, Reason};
 use super::{append_one, event_ids, Created, IdempotencyKey, Ops};
 use crate::datadir::App;
@@ -74,6 +73,34 @@ impl HoursInput {
             _ => HoursInput::Unclear,
         }
     }
+}
+
+/// Parses decimal hours (`3.5`, `2`, `0.25`, or `H:MM`) into whole minutes.
+pub fn parse_hours(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let minutes = if let Some((h, m)) = t.split_once(':') {
+        let h: u32 = h.parse().map_err(|_| format!("hours {t:?} is not H:MM"))?;
+        let m: u32 = m.parse().map_err(|_| format!("hours {t:?} is not H:MM"))?;
+        if m >= 60 {
+            return Err(format!("hours {t:?}: minutes must be below 60"));
+        }
+        h.saturating_mul(60).saturating_add(m) as f64
+    } else {
+        let h: f64 = t
+            .replace(',', ".")
+            .parse()
+            .map_err(|_| format!("hours {t:?} is not a number"))?;
+        if !h.is_finite() {
+            return Err(format!("hours {t:?} is not a number"));
+        }
+        (h * 60.0).round()
+    };
+    if !(1.0..=1440.0).contains(&minutes) {
+        return Err(format!(
+            "hours {t:?} is {minutes} minutes; it must be between 1 minute and 24 hours"
+        ));
+    }
+    Ok(minutes as u32)
 }
 
 /// The whole minutes of `hours` (1..=1440), or the refused field: `hours` for text that is not
@@ -367,6 +394,18 @@ pub fn of_org(app: &App, org: &str) -> Vec<AttestationView> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hours_parse_to_minutes() {
+        assert_eq!(parse_hours("3.5"), Ok(210));
+        assert_eq!(parse_hours("2"), Ok(120));
+        assert_eq!(parse_hours("1:15"), Ok(75));
+        assert_eq!(parse_hours("0,5"), Ok(30));
+        assert!(parse_hours("0").is_err());
+        assert!(parse_hours("25").is_err());
+        assert!(parse_hours("abc").is_err());
+        assert!(parse_hours("1:75").is_err());
+    }
 
     fn input(hours: HoursInput) -> AttestInput {
         AttestInput {

@@ -11,9 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ApiJson;
-use crate::datadir::now;
 use crate::datadir::tokens::Role;
-use crate::http::auth::{self, clear_cookie, open_session, session_of, SESSION_COOKIE};
+use crate::http::auth::{self, clear_cookie, open_session, session_of};
 use crate::http::AppState;
 use crate::ops;
 use crate::ops::error::Problem;
@@ -75,12 +74,7 @@ pub async fn sign_in(
 #[utoipa::path(delete, path = "/api/v1/session", tag = "volunteer",
     responses((status = 204)))]
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(s) = auth::cookie(&headers, SESSION_COOKIE) {
-        let _ = state.tokens.remove(s, now());
-    }
-    if let Some(s) = auth::bearer(&headers).filter(|s| s.starts_with("sgt-s-")) {
-        let _ = state.tokens.remove(s, now());
-    }
+    auth::end_session(&state, &headers);
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
         .insert(header::SET_COOKIE, clear_cookie());

@@ -26,7 +26,7 @@ use axum::{Form, Router};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::datadir::tokens::Role;
-use crate::http::auth::{self, SESSION_COOKIE};
+use crate::http::auth;
 use crate::http::AppState;
 use crate::ops;
 use i18n::{t, Lang};
@@ -531,9 +531,7 @@ async fn signin(
 }
 
 async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(s) = auth::cookie(&headers, SESSION_COOKIE) {
-        let _ = state.tokens.remove(s, crate::datadir::now());
-    }
+    auth::end_session(&state, &headers);
     let mut resp = Redirect::to("/").into_response();
     resp.headers_mut()
         .insert(header::SET_COOKIE, auth::clear_cookie());
@@ -930,10 +928,8 @@ fn me_dashboard(
     csrf: &str,
     flash: Option<Markup>,
 ) -> Response {
-    let hours = state
-        .app
-        .ledger
-        .read(|s| s.volunteer_hours(volunteer))
+    let hours = ops::volunteers::hours(&state.app, volunteer)
+        .ok()
         .and_then(|h| serde_json::to_value(&h).ok())
         .unwrap_or(serde_json::Value::Null);
     let name = state
