@@ -1763,7 +1763,7 @@ async fn volunteer_certificate_issue_download_and_public_verify() {
 }
 
 fn backend_decode(png: &[u8]) -> String {
-    ops::decode_qr_photo(png).unwrap()
+    ops::verification::decode_qr_photo(png).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -3429,7 +3429,7 @@ async fn photo_bombs_are_refused_from_the_header_with_413() {
     for (w, h, ct) in [(20_000, 20_000, 2), (11_000, 11_000, 6)] {
         let bomb = png_header_only(w, h, ct);
         assert!(bomb.len() < 80, "a tiny file");
-        let err = ops::decode_qr_photo(&bomb).unwrap_err();
+        let err = ops::verification::decode_qr_photo(&bomb).unwrap_err();
         assert_eq!(err.status(), 413, "{err}");
         assert_eq!(err.problem.rule.as_deref(), Some("image-size"));
         assert!(err.problem.detail.contains(&format!("{w} × {h}")), "{err}");
@@ -3440,7 +3440,7 @@ async fn photo_bombs_are_refused_from_the_header_with_413() {
     }
     // The same header declaring a small image is decoded, and fails for the missing pixels:
     // the refusals above came from the header alone.
-    let small = ops::decode_qr_photo(&png_header_only(64, 64, 2)).unwrap_err();
+    let small = ops::verification::decode_qr_photo(&png_header_only(64, 64, 2)).unwrap_err();
     assert_eq!(small.status(), 422, "{small}");
     assert_eq!(small.problem.rule.as_deref(), Some("image"));
 }
@@ -3503,7 +3503,7 @@ async fn the_verify_page_reads_photos_as_the_command_line_tool_does() {
         out.into_inner()
     };
     let photo = png_of(&qr, 2);
-    assert_eq!(ops::decode_qr_photo(&photo).unwrap(), qr);
+    assert_eq!(ops::verification::decode_qr_photo(&photo).unwrap(), qr);
     let r = post_photo(&e.state, &photo).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("VALID"), "{}", r.text());

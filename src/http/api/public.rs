@@ -37,15 +37,16 @@ pub struct VerifyRequest {
 /// Verifies a credential's QR text against this server's trust list and status list: the
 /// same check `sagat-verify` runs offline.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "public", request_body = VerifyRequest,
-    responses((status = 200, description = "The verdict (VALID, REVOKED, EXPIRED or INVALID with reasons)", body = ops::VerifyOutcome)))]
+    responses((status = 200, description = "The verdict (VALID, REVOKED, EXPIRED or INVALID with reasons)", body = ops::verification::VerifyOutcome)))]
 pub async fn verify(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<VerifyRequest>,
-) -> ops::Result<Json<ops::VerifyOutcome>> {
+) -> ops::Result<Json<ops::verification::VerifyOutcome>> {
     let st = state.clone();
-    let outcome = tokio::task::spawn_blocking(move || ops::verify_qr(&st, &req.qr_text))
-        .await
-        .map_err(ops::Error::internal)??;
+    let outcome =
+        tokio::task::spawn_blocking(move || ops::verification::verify_qr(&st, &req.qr_text))
+            .await
+            .map_err(ops::Error::internal)??;
     state
         .metrics
         .count_verdict(&outcome.verdict.to_ascii_lowercase());
@@ -81,7 +82,7 @@ pub async fn status_list(State(state): State<AppState>) -> ops::Result<Response>
 
 /// The cached trust and status lists, made on the blocking pool when stale (signing and
 /// opening them reads the whole rule state).
-async fn exports(state: &AppState) -> ops::Result<std::sync::Arc<ops::Exports>> {
+async fn exports(state: &AppState) -> ops::Result<std::sync::Arc<ops::verification::Exports>> {
     let st = state.clone();
     tokio::task::spawn_blocking(move || st.exports.get(&st.app))
         .await

@@ -326,7 +326,7 @@ fn verdict_explanation(status: &sagat_verifier::VerdictStatus) -> Option<&'stati
     })
 }
 
-fn verdict_section(lang: Lang, o: &ops::VerifyOutcome) -> Markup {
+fn verdict_section(lang: Lang, o: &ops::verification::VerifyOutcome) -> Markup {
     use sagat_verifier::VerdictStatus as S;
     let label = match &o.status {
         S::Valid => "VALID",
@@ -373,7 +373,7 @@ fn verify_and_render(
     text: Result<String, ops::Error>,
 ) -> Response {
     let result = text.and_then(|text| {
-        let o = ops::verify_qr(state, &text)?;
+        let o = ops::verification::verify_qr(state, &text)?;
         state.metrics.count_verdict(&o.verdict.to_ascii_lowercase());
         Ok((text, o))
     });
@@ -446,7 +446,7 @@ async fn verify_photo(
         }
         (_, Some(e)) => Err(ops::Error::bad_request(e.body_text()).field("photo")),
         (Some(bytes), None) if !bytes.is_empty() => {
-            ops::decode_qr_photo_bounded(&state, bytes).await
+            ops::verification::decode_qr_photo_bounded(&state, bytes).await
         }
         _ => Err(
             ops::Error::invalid("photo", "required", "choose a photo of the QR code")
