@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-const INSTALL: &str = "install chromium chromium-driver (scripts/test does this)";
+const INSTALL: &str =
+    "install chromium chromium-driver poppler-utils zbar-tools (scripts/test does this)";
 
 fn which(cmd: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
@@ -23,6 +24,28 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
             .map(|p| p.join(cmd))
             .find(|p| p.is_file())
     })
+}
+
+/// The QR codes on page 1 of a PDF, as a 150 dpi raster read by zbarimg.
+fn printed_qr_codes(pdf: &std::path::Path) -> Vec<String> {
+    let prefix = pdf.with_extension("p1");
+    let ok = Command::new("pdftoppm")
+        .args(["-r", "150", "-png", "-singlefile", "-f", "1", "-l", "1"])
+        .arg(pdf)
+        .arg(&prefix)
+        .status()
+        .unwrap_or_else(|e| panic!("pdftoppm not found ({e}): {INSTALL}"));
+    assert!(ok.success());
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(format!("{}.png", prefix.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("zbarimg not found ({e}): {INSTALL}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -310,6 +333,25 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         c.goto(&format!("{base}/verify?lang=en")).await.unwrap();
         fill(&c, "qr_text", &qr_text).await;
         click_and_load(&c, by_id(&c, "verify-submit").await).await;
+        let verdict = by_id(&c, "verdict").await;
+        assert_eq!(
+            verdict.attr("data-verdict").await.unwrap().as_deref(),
+            Some("VALID"),
+            "{}",
+            c.source().await.unwrap_or_default()
+        );
+        assert_eq!(
+            by_id(&c, "verdict-holder").await.text().await.unwrap(),
+            "Әлия Сәрсенбаева"
+        );
+
+        // A phone camera: the printed QR code is the link to this server's verify page with
+        // the credential after `#` (docs/formats.md §1.4); opening it shows VALID.
+        let link = sagat_verifier::qr_code_text(&qr_text, Some(&format!("{base}/verify")));
+        let pdf_path = dir.path().join("certificate.pdf");
+        std::fs::write(&pdf_path, &pdf).unwrap();
+        assert_eq!(printed_qr_codes(&pdf_path), vec![link.clone()]);
+        c.goto(&link).await.unwrap();
         let verdict = by_id(&c, "verdict").await;
         assert_eq!(
             verdict.attr("data-verdict").await.unwrap().as_deref(),

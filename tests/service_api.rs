@@ -3485,6 +3485,86 @@ async fn one_certificate(e: &Env, issue: Value) -> Value {
     issue_certificate(e, &v, &s, issue).await
 }
 
+/// With a verify address in the configuration, a certificate's QR images carry the URL form
+/// `<verify URL>#VH1:…` (docs/formats.md §1.4), and the JSON check and the verify page accept
+/// that link as the certificate; the API still answers the bare QR text.
+#[tokio::test]
+async fn a_verify_url_puts_the_link_in_the_qr_code_and_every_check_takes_it() {
+    const URL: &str = "https://verify.example.kz/v";
+    let dir = tempfile::tempdir().unwrap();
+    let config = datadir::Config {
+        verify_url: Some(URL.into()),
+        ..datadir::Config::default()
+    };
+    let app = datadir::init(&dir.path().join("data"), config, datadir::now()).unwrap();
+    let state = AppState::new(
+        app,
+        &ServeOptions {
+            rate_limit_per_minute: 0,
+            ..ServeOptions::default()
+        },
+    )
+    .unwrap();
+    let op = state.ensure_operator_token().unwrap().unwrap();
+    let e = Env {
+        _dir: dir,
+        state,
+        op,
+    };
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Ұлжан Есенова").await;
+    assert_eq!(
+        attest(&e, "org-a", &a, &v, 240).await.status,
+        StatusCode::CREATED
+    );
+    let s = session(&e, &code).await;
+    let issued = issue_certificate(&e, &v, &s, json!({"lang": "kk"})).await;
+    let qr = issued["qr_text"].as_str().unwrap().to_string();
+    assert!(
+        qr.starts_with("VH1:"),
+        "the API answers the bare text: {qr}"
+    );
+    let png = call(
+        &e.state,
+        Method::GET,
+        issued["qr_png_url"].as_str().unwrap(),
+        Auth::Cookie(&s),
+        None,
+    )
+    .await;
+    assert_eq!(png.status, StatusCode::OK);
+    let link = ops::verification::decode_qr_photo(&png.body).unwrap();
+    assert_eq!(link, sagat_verifier::qr_code_text(&qr, Some(URL)));
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/verify",
+        Auth::None,
+        Some(json!({"qr_text": link})),
+    )
+    .await;
+    assert_eq!(r.json()["verdict"], "VALID", "{}", r.text());
+    let form = format!(
+        "qr_text={}",
+        link.replace('%', "%25")
+            .replace('#', "%23")
+            .replace('+', "%2B")
+            .replace(' ', "+")
+    );
+    let page = send(&e.state, form_post("/verify", "", &form)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(page.text().contains("VALID"), "{}", page.text());
+    let bad = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/verify",
+        Auth::None,
+        Some(json!({"qr_text": format!("{link}%41")})),
+    )
+    .await;
+    assert_eq!(bad.json()["code"], "bad_link", "{}", bad.text());
+}
+
 /// The verify page reads photos with `sagat-verify --image`'s own search: a small, blurred
 /// QR code (2 px per module) of a real certificate is read and VALID; a photo whose only QR
 /// code is not a certificate is a 422 that says so.

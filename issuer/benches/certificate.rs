@@ -91,6 +91,7 @@ fn certificate(qr_text: String) -> Certificate {
         checkpoint_size: 48_213,
         checkpoint_root: [0x5a; 32],
         qr_text,
+        verify_url: None,
         evidence: vec![0xa5; 12_000],
     }
 }
@@ -105,11 +106,11 @@ fn main() {
     let base_claims = claims(5);
     let full = || {
         let mut c = base_claims.clone();
-        let (_, qr_text) = sign_fitted_credential(&mut c, &key).unwrap();
+        let (_, qr_text) = sign_fitted_credential(&mut c, &key, None).unwrap();
         render_certificate(&certificate(qr_text)).unwrap()
     };
     let mut c = base_claims.clone();
-    let (_, qr_text) = sign_fitted_credential(&mut c, &key).unwrap();
+    let (_, qr_text) = sign_fitted_credential(&mut c, &key, None).unwrap();
     let fixed = certificate(qr_text);
     let bare = || render_certificate_bare(&fixed).unwrap();
 
@@ -153,7 +154,7 @@ fn main() {
     let t = Instant::now();
     for _ in 0..batch * 5 {
         let mut c = base_claims.clone();
-        black_box(sign_fitted_credential(&mut c, &key).unwrap());
+        black_box(sign_fitted_credential(&mut c, &key, None).unwrap());
     }
     let sign = t.elapsed() / (batch * 5) as u32;
     println!("### Certificate throughput (one core, {rounds} rounds × {batch}, median)\n");
@@ -187,7 +188,7 @@ fn main() {
     for n in 1..=15 {
         let raw = encode_qr_text(&sign_credential(&claims(n), &key));
         let mut c = claims(n);
-        let (_, fitted) = sign_fitted_credential(&mut c, &key).unwrap();
+        let (_, fitted) = sign_fitted_credential(&mut c, &key, None).unwrap();
         println!(
             "| {n} | {} | {} | {} | {} |",
             raw.len(),

@@ -59,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         checkpoint_size: 48_213,
         checkpoint_root: [0x5a; 32],
         qr_text: format!("VH1:{}", "6BFOXN*TS0BI$ZD-PHQ7I9AD66%".repeat(40)),
+        verify_url: Some("https://verify.example.kz/v".into()),
         evidence: vec![0xa1; 4000],
     };
     let pdf = render_certificate(&cert)?;

@@ -194,6 +194,8 @@ pub enum Text {
     LogCheckpoint,
     /// One line: how to verify.
     HowToVerify,
+    /// How to verify, with the operator's verify address `{url}`.
+    HowToVerifyAt,
     /// One line: the evidence attachment.
     EvidenceAttached,
     /// Template `Page {n} of {total}`.
@@ -319,6 +321,11 @@ fn row(key: Text) -> [&'static str; 3] {
             "Тексеру: QR-кодты sagat-verify бағдарламасымен оқыңыз — қолтаңба желісіз тексеріледі.",
             "Проверка: считайте QR-код программой sagat-verify — подпись проверяется без сети.",
             "To verify: scan the QR code with sagat-verify — the signature is checked offline.",
+        ],
+        HowToVerifyAt => [
+            "Тексеру: телефон камерасын QR-кодқа бағыттаңыз немесе {url} ашыңыз.",
+            "Проверка: наведите камеру телефона на QR-код или откройте {url}.",
+            "To verify: point your phone camera at the QR code, or open {url}.",
         ],
         EvidenceAttached => [
             "Дәлелдер (қол қойылған жазбалар мен дәлелдемелер) осы PDF-ке sagat-evidence.cbor файлы ретінде тіркелген.",

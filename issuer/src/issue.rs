@@ -39,6 +39,10 @@ pub struct IssuerIdentity {
     pub name: String,
     /// The issuer's Ed25519 signing key (its public half must be the registered one).
     pub key: SigningKey,
+    /// The operator's verify address: when set, the printed QR code carries the URL form
+    /// `<verify URL>#VH1:…` (docs/formats.md §1.4) so that a phone camera opens the check, and
+    /// the certificate prints the address. It must pass [`sagat_verifier::check_verify_url`].
+    pub verify_url: Option<String>,
 }
 
 impl std::fmt::Debug for IssuerIdentity {
@@ -46,6 +50,7 @@ impl std::fmt::Debug for IssuerIdentity {
         f.debug_struct("IssuerIdentity")
             .field("id", &self.id)
             .field("name", &self.name)
+            .field("verify_url", &self.verify_url)
             .field("kid", &hex::encode(key_id(&self.key.verifying_key())))
             .finish_non_exhaustive()
     }
@@ -224,7 +229,8 @@ pub fn issue(
             status_index: snap.status_index,
         },
     };
-    let (cose, qr_text) = sign_fitted_credential(&mut claims, &issuer.key)?;
+    let (cose, qr_text) =
+        sign_fitted_credential(&mut claims, &issuer.key, issuer.verify_url.as_deref())?;
     let evidence = encode_evidence(&evidence_bundle(ledger, &snap)?);
 
     let credential_id = credential_id_hex(&claims.id);
@@ -275,6 +281,7 @@ pub fn issue(
         checkpoint_size: snap.checkpoint.size,
         checkpoint_root: snap.checkpoint.root_hash,
         qr_text: qr_text.clone(),
+        verify_url: issuer.verify_url.clone(),
         evidence: evidence.clone(),
     };
     let pdf = render_certificate(&cert)?;
@@ -503,8 +510,9 @@ fn org_lines(snap: &Snapshot) -> Vec<OrgLine> {
     lines
 }
 
-/// Signs `claims` so that its QR code fits version [`MAX_QR_VERSION`]; `claims` is updated to
-/// what was signed. Returns the COSE_Sign1 bytes and the QR text.
+/// Signs `claims` so that its QR code — with `verify_url`, the URL form
+/// ([`sagat_verifier::qr_code_text`]) — fits version [`MAX_QR_VERSION`]; `claims` is updated to
+/// what was signed. Returns the COSE_Sign1 bytes and the (bare) QR text.
 ///
 /// The fitting order keeps as much itemized as possible (docs/formats.md §1.3):
 /// 1. every line with its organization name;
@@ -523,6 +531,7 @@ fn org_lines(snap: &Snapshot) -> Vec<OrgLine> {
 pub fn sign_fitted_credential(
     claims: &mut CredentialClaims,
     key: &SigningKey,
+    verify_url: Option<&str>,
 ) -> Result<(Vec<u8>, String), Error> {
     let all = std::mem::take(&mut claims.hours.orgs);
     // A remainder the caller already grouped stays grouped; more lines may join it.
@@ -578,7 +587,7 @@ pub fn sign_fitted_credential(
         }
         let (_, cose, text, form) = best.expect("at least one attestation reference form");
         claims.hours.attestations = form;
-        let version = qr_version(&text)?;
+        let version = qr_version(&sagat_verifier::qr_code_text(&text, verify_url))?;
         if version <= MAX_QR_VERSION {
             return Ok((cose, text));
         }

@@ -77,6 +77,9 @@ pub struct Certificate {
     pub checkpoint_root: [u8; 32],
     /// The QR text (`VH1:...`).
     pub qr_text: String,
+    /// The operator's verify address: the printed QR code carries the URL form
+    /// `<verify URL>#VH1:…` and the page says to open it; `None`: the bare QR text.
+    pub verify_url: Option<String>,
     /// The evidence bundle, attached as `sagat-evidence.cbor`.
     pub evidence: Vec<u8>,
 }
@@ -566,29 +569,21 @@ fn draw_verification_block(
     canvas.text(x, y, 7.2, false, GREY, Align::Left, &log);
 
     // Full-width lines under the block: how to verify (both languages), evidence.
+    let how = |l: Lang| match &cert.verify_url {
+        Some(url) => l.fill(Text::HowToVerifyAt, &[("url", url)]),
+        None => l.text(Text::HowToVerify).to_string(),
+    };
     let mut y = bottom - 12.0;
-    canvas.text(
-        MARGIN,
-        y,
-        8.0,
-        true,
-        NAVY,
-        Align::Left,
-        lang.text(Text::HowToVerify),
-    );
-    if let Some(second) = labels.lang2 {
+    for line in canvas.wrap(&how(lang), 8.0, true, CONTENT_W, 2) {
+        canvas.text(MARGIN, y, 8.0, true, NAVY, Align::Left, &line);
         y -= 10.0;
-        canvas.text(
-            MARGIN,
-            y,
-            7.2,
-            false,
-            GREY,
-            Align::Left,
-            second.text(Text::HowToVerify),
-        );
     }
-    y -= 10.0;
+    if let Some(second) = labels.lang2 {
+        for line in canvas.wrap(&how(second), 7.2, false, CONTENT_W, 2) {
+            canvas.text(MARGIN, y, 7.2, false, GREY, Align::Left, &line);
+            y -= 10.0;
+        }
+    }
     for line in canvas.wrap(lang.text(Text::EvidenceAttached), 6.8, false, CONTENT_W, 2) {
         canvas.text(MARGIN, y, 6.8, false, GREY, Align::Left, &line);
         y -= 8.5;
@@ -729,7 +724,10 @@ fn build_pages(
         lang: cert.lang,
         lang2: cert.lang2.filter(|l| *l != cert.lang),
     };
-    let qr = QrMatrix::new(&cert.qr_text)?;
+    let qr = QrMatrix::new(&sagat_verifier::qr_code_text(
+        &cert.qr_text,
+        cert.verify_url.as_deref(),
+    ))?;
     let new_canvas = || Canvas {
         ops: Vec::with_capacity(512),
         fonts,

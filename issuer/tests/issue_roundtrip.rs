@@ -213,6 +213,7 @@ impl World {
             id: ISSUER.into(),
             name: "Қазақстан еріктілер орталығы".into(),
             key: issuer_key(),
+            verify_url: None,
         }
     }
 }

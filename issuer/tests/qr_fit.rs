@@ -186,6 +186,7 @@ impl World {
             id: ISSUER.into(),
             name: "Қазақстан еріктілер орталығы".into(),
             key: issuer_key(),
+            verify_url: None,
         }
     }
 }
@@ -347,29 +348,41 @@ fn production_sized_claims(orgs: usize) -> CredentialClaims {
     }
 }
 
+/// Organizations always itemized in the URL form (a 30-byte verify address): measured, see
+/// docs/formats.md §1.4.
+const URL_FORM_ITEMIZED: usize = 10;
+
 #[test]
 fn production_sized_credentials_fit_and_keep_the_total_and_print_the_size_breakdown() {
-    println!("| organizations | lines named | lines kept | grouped | QR text chars | version |");
-    println!("|---:|---:|---:|---:|---:|---:|");
-    for orgs in 1..=ORGS.len() {
-        let mut claims = production_sized_claims(orgs);
-        let total = claims.hours.total_minutes;
-        let (_, text) = sign_fitted_credential(&mut claims, &issuer_key()).unwrap();
-        let version = qr_version(&text).unwrap();
-        let h = &claims.hours;
+    // Bare, and in the URL form with a production-length verify address (docs/formats.md §1.4).
+    for url in [None, Some("https://verify.volunteers.kz/v")] {
+        println!("verify URL: {url:?}");
         println!(
-            "| {orgs} | {} | {} | {} | {} | {version} |",
-            h.orgs.iter().filter(|o| o.name.is_some()).count(),
-            h.orgs.len(),
-            h.more.map_or(0, |m| m.organizations),
-            text.len(),
+            "| organizations | lines named | lines kept | grouped | QR code chars | version |"
         );
-        assert!(version <= MAX_QR_VERSION);
-        if orgs <= 10 {
-            assert_eq!(h.orgs.len(), orgs, "{orgs} organizations are all itemized");
+        println!("|---:|---:|---:|---:|---:|---:|");
+        for orgs in 1..=ORGS.len() {
+            let mut claims = production_sized_claims(orgs);
+            let total = claims.hours.total_minutes;
+            let (_, text) = sign_fitted_credential(&mut claims, &issuer_key(), url).unwrap();
+            let code = sagat_verifier::qr_code_text(&text, url);
+            let version = qr_version(&code).unwrap();
+            let h = &claims.hours;
+            println!(
+                "| {orgs} | {} | {} | {} | {} | {version} |",
+                h.orgs.iter().filter(|o| o.name.is_some()).count(),
+                h.orgs.len(),
+                h.more.map_or(0, |m| m.organizations),
+                code.len(),
+            );
+            assert!(version <= MAX_QR_VERSION);
+            let itemized = if url.is_some() { URL_FORM_ITEMIZED } else { 10 };
+            if orgs <= itemized {
+                assert_eq!(h.orgs.len(), orgs, "{orgs} organizations are all itemized");
+            }
+            let listed: u64 = h.orgs.iter().map(|o| o.minutes).sum();
+            assert_eq!(listed + h.more.map_or(0, |m| m.minutes), total);
         }
-        let listed: u64 = h.orgs.iter().map(|o| o.minutes).sum();
-        assert_eq!(listed + h.more.map_or(0, |m| m.minutes), total);
     }
     // Where the bytes go, for ten nameless lines.
     let mut claims = production_sized_claims(10);

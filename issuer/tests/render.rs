@@ -76,7 +76,7 @@ fn claims_with_orgs(orgs: usize) -> CredentialClaims {
 fn certificate(rows: usize, lang: Lang, lang2: Option<Lang>) -> (Certificate, SigningKey) {
     let key = SigningKey::from_bytes(&[7; 32]);
     let mut claims = claims_with_orgs(10);
-    let (_, qr_text) = sign_fitted_credential(&mut claims, &key).unwrap();
+    let (_, qr_text) = sign_fitted_credential(&mut claims, &key, None).unwrap();
     let cats = [
         Category::Social,
         Category::Ecological,
@@ -110,9 +110,38 @@ fn certificate(rows: usize, lang: Lang, lang2: Option<Lang>) -> (Certificate, Si
         checkpoint_size: 48_213,
         checkpoint_root: [0x5a; 32],
         qr_text,
+        verify_url: None,
         evidence: (0..5000u32).map(|i| (i * 7 % 251) as u8).collect(),
     };
     (cert, key)
+}
+
+/// With the operator's verify address the printed QR code carries the URL form
+/// `<verify URL>#VH1:…` (docs/formats.md §1.4), which a phone camera opens; every verifier reads
+/// the same signed credential from it; and the page says where to go, in each of its languages.
+#[test]
+fn a_verify_url_puts_the_url_form_in_the_qr_code_and_on_the_page() {
+    const URL: &str = "https://verify.example.kz/v";
+    let dir = tempfile::tempdir().unwrap();
+    let (mut cert, key) = certificate(10, Lang::Ru, Some(Lang::Kk));
+    let mut claims = claims_with_orgs(10);
+    let (cose, qr_text) = sign_fitted_credential(&mut claims, &key, Some(URL)).unwrap();
+    let code = sagat_verifier::qr_code_text(&qr_text, Some(URL));
+    assert!(code.starts_with(&format!("{URL}#VH1:")), "{code}");
+    assert!(qr_version(&code).unwrap() <= MAX_QR_VERSION);
+    cert.qr_text = qr_text;
+    cert.verify_url = Some(URL.into());
+    let path = write_pdf(dir.path(), "ru-kk.pdf", &render_certificate(&cert).unwrap());
+    let png = rasterize_page(&path, 1);
+    assert_eq!(scan_qr(&png), vec![code.clone()]);
+    assert_eq!(decode_qr_text(&code).unwrap(), cose);
+    let text = pdf_text(&path);
+    assert!(text.contains(URL), "{text}");
+    assert!(
+        text.contains("наведите камеру телефона на QR-код"),
+        "{text}"
+    );
+    assert!(text.contains("телефон камерасын QR-кодқа"), "{text}");
 }
 
 #[test]
@@ -273,7 +302,7 @@ fn organizations_beyond_the_qr_budget_are_grouped_minimally_keeping_the_total() 
     for orgs in [3, 10, 15] {
         let mut claims = claims_with_orgs(orgs);
         let total = claims.hours.total_minutes;
-        let (cose, text) = sign_fitted_credential(&mut claims, &key).unwrap();
+        let (cose, text) = sign_fitted_credential(&mut claims, &key, None).unwrap();
         let version = qr_version(&text).unwrap();
         assert!(
             version <= MAX_QR_VERSION,
@@ -310,7 +339,7 @@ fn organizations_beyond_the_qr_budget_are_grouped_minimally_keeping_the_total() 
     // Names go first, smallest line first: lines that all fit without names are all kept, and
     // the names that are left belong to the largest lines.
     let mut fifteen = claims_with_orgs(15);
-    sign_fitted_credential(&mut fifteen, &key).unwrap();
+    sign_fitted_credential(&mut fifteen, &key, None).unwrap();
     assert_eq!(fifteen.hours.more, None);
     assert_eq!(fifteen.hours.orgs.len(), 15);
     let named = fifteen

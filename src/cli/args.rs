@@ -39,6 +39,12 @@ pub enum Command {
         /// Issuer name printed on certificates.
         #[arg(long, default_value = "Volunteer Front Office of Kazakhstan")]
         issuer_name: String,
+        /// The public address of the verify page, e.g. `https://verify.example.kz/v`: printed
+        /// QR codes carry `<URL>#VH1:…`, so a phone camera opens the check, and certificates
+        /// name it. Without it `sagat issue` prints the bare QR text and `sagat serve` uses its
+        /// own address (`<public origin or http://ADDR>/verify`).
+        #[arg(long)]
+        verify_url: Option<String>,
     },
     /// Generate an organization key pair (PKCS#8 PEM, mode 0600). Prints the public key last.
     Keygen {

@@ -56,12 +56,14 @@ pub fn run(command: Command) -> Result<ExitCode> {
             origin,
             issuer_id,
             issuer_name,
+            verify_url,
         } => {
             let generated = origin.is_none();
             let config = Config {
                 origin: origin.unwrap_or_else(datadir::generated_origin),
                 issuer_id,
                 issuer_name,
+                verify_url,
             };
             let app = datadir::init(&data.data, config, now())?;
             println!("initialized {}", app.dir.display());

@@ -46,6 +46,11 @@ pub struct Config {
     pub issuer_id: String,
     /// Issuer display name printed on certificates.
     pub issuer_name: String,
+    /// The operator's verify address (`sagat init --verify-url`): printed certificates carry
+    /// their QR code in the URL form `<verify URL>#VH1:…` and name the address. Absent: the
+    /// bare QR text (and `sagat serve` uses its own address, [`App::with_verify_url`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_url: Option<String>,
 }
 
 /// The default configuration has an origin of its own ([`generated_origin`]).
@@ -55,6 +60,7 @@ impl Default for Config {
             origin: generated_origin(),
             issuer_id: "kz-volunteer-front-office".to_string(),
             issuer_name: "Volunteer Front Office of Kazakhstan".to_string(),
+            verify_url: None,
         }
     }
 }
@@ -143,6 +149,9 @@ pub fn init(dir: &Path, config: Config, now: i64) -> Result<App> {
     if is_initialized(dir) {
         bail!("{} is already initialized", dir.display());
     }
+    if let Some(url) = &config.verify_url {
+        sagat_verifier::check_verify_url(url).map_err(|e| anyhow::anyhow!("--verify-url: {e}"))?;
+    }
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let operator = generate_key();
     let issuer = generate_key();
@@ -223,6 +232,7 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
             id: config.issuer_id.clone(),
             name: config.issuer_name.clone(),
             key: issuer,
+            verify_url: config.verify_url.clone(),
         },
         config,
         operator_key: operator,
@@ -233,6 +243,22 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
 }
 
 impl App {
+    /// The address printed certificates send a phone camera to: the configured one
+    /// ([`Config::verify_url`]), else `fallback` (a running service's own verify page) if it is
+    /// a valid verify URL ([`sagat_verifier::check_verify_url`]).
+    pub fn with_verify_url(mut self, fallback: impl FnOnce() -> String) -> App {
+        if self.issuer.verify_url.is_none() {
+            let url = fallback();
+            match sagat_verifier::check_verify_url(&url) {
+                Ok(()) => self.issuer.verify_url = Some(url),
+                Err(e) => {
+                    tracing::warn!(%url, error = %e, "not printing a verify URL on certificates")
+                }
+            }
+        }
+        self
+    }
+
     /// Signs `event` with `key` after replacing its typed texts by commitments (the texts are
     /// stored in [`App::texts`] first, durably): the one way the server makes a log entry.
     ///

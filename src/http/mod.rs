@@ -285,15 +285,24 @@ pub async fn run(app: App, opts: ServeOptions) -> Result<()> {
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .try_init();
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.addr))?;
+    let local = listener.local_addr()?;
+    // Certificates issued here send a phone camera to this server's own verify page unless
+    // the operator named one (`sagat init --verify-url`).
+    let app = app.with_verify_url(|| {
+        let origin = opts
+            .public_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
+        format!("{}/verify", origin.trim_end_matches('/'))
+    });
     let state = AppState::new(app, &opts)?;
     if let Some(token) = state.ensure_operator_token()? {
         println!("operator token (shown once; only its SHA-256 is stored):");
         println!("{token}");
     }
-    let listener = tokio::net::TcpListener::bind(opts.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", opts.addr))?;
-    let local = listener.local_addr()?;
     if opts.demo {
         let st = state.clone();
         let info = tokio::task::spawn_blocking(move || demo::seed(&st)).await??;

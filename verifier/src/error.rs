@@ -48,6 +48,10 @@ pub enum Error {
     /// A credential QR text (`VH1:` + base45) is too long, has the wrong prefix or bad base45.
     #[error("QR text: {0}")]
     QrText(String),
+    /// A QR code's link form (`<verify URL>#VH1:…`, docs/formats.md §1.4) is malformed: a bad
+    /// verify URL, no `#`, or an escape other than `%20` and `%25`.
+    #[error("QR link: {0}")]
+    QrLink(String),
     /// A zlib (RFC 1950) stream is broken, too large when inflated, or followed by extra bytes.
     #[error("zlib: {0}")]
     Zlib(String),

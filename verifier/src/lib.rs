@@ -59,7 +59,10 @@ pub use note::{
     open_checkpoint, open_note, sign_note, Checkpoint, Note, NoteSigner, NoteVerifier,
     MAX_NOTE_BYTES, MAX_SIGNATURES,
 };
-pub use qr_text::{decode_qr_text, encode_qr_text, MAX_COSE_BYTES, MAX_QR_TEXT_CHARS, QR_PREFIX};
+pub use qr_text::{
+    check_verify_url, decode_qr_text, encode_qr_text, qr_code_text, qr_text_of, MAX_COSE_BYTES,
+    MAX_QR_TEXT_CHARS, MAX_VERIFY_URL_BYTES, QR_PREFIX,
+};
 pub use signed_event::{decode_logged_event, decode_signed_event, sign_event, SignedEvent};
 pub use status::{
     open_status_list, sign_status_list, StatusList, MAX_STATUS_LIST_BYTES, STATUS_LIST_TYP,

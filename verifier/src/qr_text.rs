@@ -9,7 +9,15 @@
 //! Limits, so no input can exhaust memory or time: text longer than [`MAX_QR_TEXT_CHARS`] is
 //! rejected before decoding, and inflating stops at [`MAX_COSE_BYTES`] (a zip bomb is rejected,
 //! not expanded).
+//!
+//! **The URL form** (docs/formats.md §1.4). A printed QR code may carry the QR text behind the
+//! operator's verify address, `<verify URL>#<QR text>`, so that any phone camera opens the check
+//! ([`qr_code_text`]); a browser never sends the part after `#` to a server. In that fragment
+//! the two base45 characters a URL cannot carry as they are, space and `%`, are written `%20`
+//! and `%25` (still QR alphanumeric characters). Only the QR text is signed: the URL is never
+//! trusted for anything, and [`decode_qr_text`] accepts both forms ([`qr_text_of`]).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::Write;
 
@@ -27,6 +35,93 @@ pub const MAX_QR_TEXT_CHARS: usize = 4096;
 /// Largest inflated credential accepted, in bytes.
 pub const MAX_COSE_BYTES: usize = 16 * 1024;
 
+/// Longest verify URL (the part before `#` in the URL form), in bytes.
+pub const MAX_VERIFY_URL_BYTES: usize = 200;
+
+/// Checks a verify URL for the URL form: `https://` or `http://` (lowercase), then 1 to
+/// [`MAX_VERIFY_URL_BYTES`] bytes in all of visible ASCII (`!` to `~`) other than `#`.
+pub fn check_verify_url(url: &str) -> Result<(), Error> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let why = match rest {
+        None => Some("does not start with https:// or http://".to_string()),
+        Some("") => Some("names no host".to_string()),
+        Some(_) if url.len() > MAX_VERIFY_URL_BYTES => Some(format!(
+            "is {} bytes; at most {MAX_VERIFY_URL_BYTES} are accepted",
+            url.len()
+        )),
+        Some(r) => r
+            .bytes()
+            .find(|&b| b == b'#' || !b.is_ascii_graphic())
+            .map(|b| format!("contains {:?}, which a verify URL may not", char::from(b))),
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(Error::QrLink(format!("the verify URL {why}"))),
+    }
+}
+
+/// What a printed QR code carries for `qr_text`: the QR text itself, or with a verify URL the
+/// URL form `<verify URL>#<qr_text>` with every space written `%20` and every `%` written `%25`.
+/// `verify_url` must pass [`check_verify_url`] (the issuer checks it when it is configured).
+pub fn qr_code_text(qr_text: &str, verify_url: Option<&str>) -> String {
+    let Some(url) = verify_url else {
+        return qr_text.to_string();
+    };
+    let mut out = String::with_capacity(url.len() + 1 + qr_text.len() + 64);
+    out.push_str(url);
+    out.push('#');
+    for c in qr_text.chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The QR text in what a QR code or a link held (leading and trailing ASCII whitespace ignored):
+/// the text itself when it starts with `VH1:`; for the URL form ([`qr_code_text`]) the part after
+/// the first `#`, with `%20` read as a space and `%25` as `%` (a plain space is a space too:
+/// an address bar may show it so), after checking the URL part with [`check_verify_url`]. Any
+/// other `%` is an error, so no two fragments stand for the same QR text.
+pub fn qr_text_of(scanned: &str) -> Result<Cow<'_, str>, Error> {
+    let text = scanned.trim_ascii();
+    if text.starts_with(QR_PREFIX) || !(text.starts_with("https://") || text.starts_with("http://"))
+    {
+        return Ok(Cow::Borrowed(text));
+    }
+    let Some((url, fragment)) = text.split_once('#') else {
+        return Err(Error::QrLink(
+            "is a link without a QR text after `#` (the URL form is <verify URL>#VH1:...)".into(),
+        ));
+    };
+    check_verify_url(url)?;
+    if !fragment.contains('%') {
+        return Ok(Cow::Borrowed(fragment));
+    }
+    let mut out = String::with_capacity(fragment.len());
+    let mut rest = fragment;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        match rest.get(at..at + 3) {
+            Some("%20") => out.push(' '),
+            Some("%25") => out.push('%'),
+            other => {
+                return Err(Error::QrLink(format!(
+                    "the link's QR text has the escape {:?}; only %20 (space) and %25 (%) are used",
+                    other.unwrap_or(&rest[at..])
+                )))
+            }
+        }
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Ok(Cow::Owned(out))
+}
+
 /// The QR text of a credential's COSE_Sign1 bytes: `VH1:` + base45(zlib(cose)).
 /// zlib at the best compression level; any RFC 1950 stream is accepted on input.
 pub fn encode_qr_text(cose: &[u8]) -> String {
@@ -37,10 +132,11 @@ pub fn encode_qr_text(cose: &[u8]) -> String {
     format!("{QR_PREFIX}{}", base45::encode(compressed))
 }
 
-/// The COSE_Sign1 bytes in a QR text. Leading and trailing ASCII whitespace (a scanner's
-/// newline) is ignored, nothing else: a BOM, U+200B or a no-break space before `VH1:` is a wrong
-/// prefix. Errors, in this order: longer than [`MAX_QR_TEXT_CHARS`] bytes after trimming (the
-/// accepted alphabet is ASCII, so bytes are characters; the message says "at most"), wrong prefix
+/// The COSE_Sign1 bytes in a QR text, bare or in the URL form ([`qr_text_of`]). Leading and
+/// trailing ASCII whitespace (a scanner's newline) is ignored, nothing else: a BOM, U+200B or a
+/// no-break space before `VH1:` is a wrong prefix. Errors, in this order: longer than
+/// [`MAX_QR_TEXT_CHARS`] bytes after trimming, URL and all (the accepted alphabet is ASCII, so
+/// bytes are characters; the message says "at most"), a bad verify URL or escape, wrong prefix
 /// ("does not start"), bad base45 ([`Error::QrText`]); broken or oversized zlib stream, or bytes
 /// after its end ([`Error::Zlib`]).
 pub fn decode_qr_text(text: &str) -> Result<Vec<u8>, Error> {
@@ -51,6 +147,8 @@ pub fn decode_qr_text(text: &str) -> Result<Vec<u8>, Error> {
             text.len()
         )));
     }
+    let text = qr_text_of(text)?;
+    let text = text.as_ref();
     let Some(body) = text.strip_prefix(QR_PREFIX) else {
         let shown: String = text.chars().take(8).collect();
         return Err(Error::QrText(format!(
@@ -198,6 +296,54 @@ mod tests {
             .bytes()
             .all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".contains(&b)));
         assert_eq!(decode_qr_text(&format!("{text}\n")).unwrap(), data);
+    }
+
+    /// The URL form carries the same QR text (spaces and `%` escaped, every character still
+    /// QR alphanumeric after the `#`), and every verifier reads it back to the same bytes.
+    #[test]
+    fn url_form_round_trips_to_the_same_credential() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let text = encode_qr_text(&data);
+        assert!(
+            text.contains(' ') && text.contains('%'),
+            "the case worth testing"
+        );
+        let url = "https://verify.example.kz/v";
+        let code = qr_code_text(&text, Some(url));
+        let (head, fragment) = code.split_once('#').unwrap();
+        assert_eq!(head, url);
+        assert!(fragment
+            .bytes()
+            .all(|b| b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ$%*+-./:".contains(&b)));
+        assert_eq!(qr_text_of(&code).unwrap(), text);
+        assert_eq!(decode_qr_text(&format!("{code}\n")).unwrap(), data);
+        // An address bar may show the spaces unescaped.
+        let shown = code.replace("%20", " ");
+        assert_eq!(decode_qr_text(&shown).unwrap(), data);
+        assert_eq!(qr_code_text(&text, None), text);
+    }
+
+    #[test]
+    fn url_form_refusals_name_what_is_wrong() {
+        let text = encode_qr_text(b"abc");
+        let refused = |t: &str| match decode_qr_text(t) {
+            Err(Error::QrLink(m) | Error::QrText(m)) => m,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert!(refused("https://verify.example.kz/v").contains("without a QR text"));
+        assert!(refused(&format!("https://#{text}")).contains("names no host"));
+        assert!(refused(&format!("https://a b/#{text}")).contains("' '"));
+        let long = format!("https://{}#{text}", "a".repeat(MAX_VERIFY_URL_BYTES));
+        assert!(refused(&long).contains("at most 200"));
+        assert!(refused(&format!("https://v.kz/#{text}%41")).contains("%41"));
+        assert!(refused(&format!("https://v.kz/#{text}%2")).contains("\"%2\""));
+        assert!(refused("https://v.kz/#hello").contains("does not start"));
+        assert!(matches!(
+            decode_qr_text(&format!("https://v.kz/#{text}%41")),
+            Err(Error::QrLink(_))
+        ));
+        assert!(check_verify_url("ftp://v.kz/").is_err());
+        assert!(check_verify_url("http://127.0.0.1:8080/verify").is_ok());
     }
 
     /// The flate2 reader [`inflate_limited`] replaced, as its test oracle.

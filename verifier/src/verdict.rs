@@ -87,6 +87,7 @@ impl InvalidReason {
             InvalidReason::Decode(Error::QrText(m)) if m.contains("does not start") => "bad_prefix",
             InvalidReason::Decode(Error::QrText(m)) if m.contains("at most") => "too_large",
             InvalidReason::Decode(Error::QrText(_)) => "bad_base45",
+            InvalidReason::Decode(Error::QrLink(_)) => "bad_link",
             InvalidReason::Decode(Error::Zlib(m)) if m.contains("more than") => "too_large",
             InvalidReason::Decode(_) => "bad_zlib",
             InvalidReason::Cose(_) => "bad_cose",

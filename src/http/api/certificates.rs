@@ -128,7 +128,8 @@ pub async fn certificate_qr_png(
     Path((id, cid)): Path<(String, String)>,
 ) -> ops::Result<Response> {
     let c = stored(&state, &caller, &id, &cid).await?;
-    let png = ops::qr_png(&c.qr_text)?;
+    let code = sagat_verifier::qr_code_text(&c.qr_text, state.app.issuer.verify_url.as_deref());
+    let png = ops::qr_png(&code)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
@@ -142,6 +143,7 @@ pub async fn certificate_qr_svg(
     Path((id, cid)): Path<(String, String)>,
 ) -> ops::Result<Response> {
     let c = stored(&state, &caller, &id, &cid).await?;
-    let svg = ops::qr_svg(&c.qr_text)?;
+    let code = sagat_verifier::qr_code_text(&c.qr_text, state.app.issuer.verify_url.as_deref());
+    let svg = ops::qr_svg(&code)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }

@@ -1,5 +1,6 @@
-//! Server-rendered web pages (maud templates; no JavaScript build step, no script at all):
-//! public verification, and dashboards for organizations, volunteers and the operator.
+//! Server-rendered web pages (maud templates; no JavaScript build step): public verification,
+//! and dashboards for organizations, volunteers and the operator. No page needs a script; the
+//! verify page has one, `/verify.js`, that hands a scanned link's `#VH1:…` to its form.
 //!
 //! - Language: `?lang=kk|ru|en` switches and is remembered in the `sagat_lang` cookie; without
 //!   either, the first of kk/ru/en in `Accept-Language` wins, then Kazakh.
@@ -7,8 +8,8 @@
 //!   opens a session cookie (HttpOnly, SameSite=Strict; `Secure` when served over HTTPS).
 //! - Cross-site request forgery: every `POST` must come from this server's own origin, and
 //!   every signed-in form carries a token bound to its session ([`csrf`]).
-//! - Every form post is handled by the same code as the JSON API (`serve::api`), so the web
-//!   pages cannot drift from the API's rules.
+//! - Every form post is handled by the same use cases as the JSON API (`crate::ops`), so the
+//!   web pages cannot drift from the API's rules.
 //! - Mobile: one column, large controls, `viewport` meta; tables scroll horizontally.
 
 pub mod csrf;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/verify", get(verify_page).post(verify_text))
+        .route("/verify.js", get(verify_script))
         .route("/signin", get(signin_page).post(signin))
         .route("/signout", post(signout))
         .route("/org", get(org_page))
@@ -352,18 +354,38 @@ fn verdict_section(lang: Lang, o: &ops::verification::VerifyOutcome) -> Markup {
     }
 }
 
+/// The verify page. A phone camera opens it from a certificate's QR code with the credential
+/// in the fragment (`/verify#VH1:…`), which only a script can read: `/verify.js` puts the link
+/// into the form and sends it, so this page alone allows a script (its own, nothing inline).
 async fn verify_page(
     headers: HeaderMap,
     State(state): State<AppState>,
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = lang_of(&headers, &q);
-    page(
+    let mut resp = page(
         lang,
         t(lang, "verify"),
         who(&state, &headers).is_some(),
-        verify_form(lang, ""),
+        html! { (verify_form(lang, "")) script src="/verify.js" {} },
+    );
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    resp
+}
+
+/// `/verify.js`: see [`verify_page`].
+async fn verify_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("verify.js"),
     )
+        .into_response()
 }
 
 fn verify_and_render(

@@ -280,10 +280,15 @@ fn sniffed_input(data: Vec<u8>, name: &str) -> Result<Input> {
 }
 
 /// Whether a positional argument names a file rather than being QR text: QR text always
-/// starts with `VH1:`; anything else that exists as a file, or ends like one of the files the
-/// tool reads, is a file (so a mistyped file name is "cannot read", not a `bad_prefix`).
+/// starts with `VH1:`, or is a link (`https://…#VH1:…`, docs/formats.md §1.4); anything else
+/// that exists as a file, or ends like one of the files the tool reads, is a file (so a
+/// mistyped file name is "cannot read", not a `bad_prefix`).
 fn names_a_file(arg: &str) -> bool {
-    if arg.trim_start().starts_with("VH1:") {
+    let arg_start = arg.trim_start();
+    if ["VH1:", "https://", "http://"]
+        .iter()
+        .any(|p| arg_start.starts_with(p))
+    {
         return false;
     }
     let lower = arg.to_ascii_lowercase();

@@ -116,6 +116,25 @@ fn valid_credential_exits_0_and_shows_the_claims() {
     assert!(stdout(&out).starts_with("ЖАРАМДЫ\n"), "{}", stdout(&out));
 }
 
+/// A phone camera's link, `<verify URL>#VH1:…` with the escapes of docs/formats.md §1.4, is the
+/// same credential: VALID from an argument; a malformed link is INVALID `bad_link`.
+#[test]
+fn the_link_form_of_a_qr_code_is_the_same_credential() {
+    let qr = case_qr("valid");
+    let link = sagat_verifier::qr_code_text(&qr, Some("https://verify.example.kz/v"));
+    assert_ne!(link, qr);
+    let mut args = trusted(&[]);
+    args.push(link.clone());
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("VALID\n"), "{}", stdout(&out));
+    let mut args = trusted(&["--json"]);
+    args.push(format!("{link}%41"));
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("bad_link"), "{}", stdout(&out));
+}
+
 #[test]
 fn revoked_and_broken_credentials_exit_1() {
     let status = vectors().join("status-revoked.cwt").display().to_string();

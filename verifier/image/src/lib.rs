@@ -210,12 +210,13 @@ pub fn read_qr(gray: &GrayImage) -> Result<(String, View), ImageError> {
     })
 }
 
-/// Searches `img` for a QR code with a `VH1:` text; codes with other texts are recorded in
-/// `others` and painted over so that the next search finds the next code.
+/// Searches `img` for a QR code with a credential: a `VH1:` text, bare or in the URL form
+/// `<verify URL>#VH1:…` (docs/formats.md §1.4, returned as read); codes with other texts are
+/// recorded in `others` and painted over so that the next search finds the next code.
 fn decode_credential(mut img: GrayImage, others: &mut Vec<String>) -> Option<String> {
     for _ in 0..MAX_CODES_PER_VIEW {
         let (text, points) = decode_one(&img)?;
-        if text.starts_with("VH1:") {
+        if is_credential_text(&text) {
             return Some(text);
         }
         others.push(text);
@@ -224,6 +225,11 @@ fn decode_credential(mut img: GrayImage, others: &mut Vec<String>) -> Option<Str
         }
     }
     None
+}
+
+/// Whether a QR code's text is a credential's: `VH1:…`, or a link whose fragment is.
+fn is_credential_text(text: &str) -> bool {
+    sagat_verifier::qr_text_of(text).is_ok_and(|t| t.starts_with(sagat_verifier::QR_PREFIX))
 }
 
 /// One QR code's text and its finder-pattern centres, or `None`.
