@@ -26,6 +26,32 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
     })
 }
 
+/// Waits for the browser check's verdict and asserts it, the holder, and that it ran here.
+async fn assert_checked_here(c: &Client, verdict: &str) {
+    let shown = by_id(c, "verdict").await;
+    let source = c.source().await.unwrap_or_default();
+    assert_eq!(
+        shown.attr("data-verdict").await.unwrap().as_deref(),
+        Some(verdict),
+        "{source}"
+    );
+    assert_eq!(
+        shown.attr("data-checked").await.unwrap().as_deref(),
+        Some("browser"),
+        "{source}"
+    );
+    assert_eq!(
+        by_id(c, "verdict-holder").await.text().await.unwrap(),
+        "Әлия Сәрсенбаева"
+    );
+    assert!(!by_id(c, "checked-here")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// The QR codes on page 1 of a PDF, as a 150 dpi raster read by zbarimg.
 fn printed_qr_codes(pdf: &std::path::Path) -> Vec<String> {
     let prefix = pdf.with_extension("p1");
@@ -329,21 +355,12 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
         click_and_load(&c, by_id(&c, "signout").await).await;
 
-        // Anyone: the verify page shows VALID for the QR text.
+        // Anyone: the verify page checks the pasted QR text in this browser (the kernel in
+        // WebAssembly) and shows VALID; the page does not change, nothing is posted.
         c.goto(&format!("{base}/verify?lang=en")).await.unwrap();
         fill(&c, "qr_text", &qr_text).await;
-        click_and_load(&c, by_id(&c, "verify-submit").await).await;
-        let verdict = by_id(&c, "verdict").await;
-        assert_eq!(
-            verdict.attr("data-verdict").await.unwrap().as_deref(),
-            Some("VALID"),
-            "{}",
-            c.source().await.unwrap_or_default()
-        );
-        assert_eq!(
-            by_id(&c, "verdict-holder").await.text().await.unwrap(),
-            "Әлия Сәрсенбаева"
-        );
+        by_id(&c, "verify-submit").await.click().await.unwrap();
+        assert_checked_here(&c, "VALID").await;
 
         // A phone camera: the printed QR code is the link to this server's verify page with
         // the credential after `#` (docs/formats.md §1.4); opening it shows VALID.
@@ -352,17 +369,29 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         std::fs::write(&pdf_path, &pdf).unwrap();
         assert_eq!(printed_qr_codes(&pdf_path), vec![link.clone()]);
         c.goto(&link).await.unwrap();
-        let verdict = by_id(&c, "verdict").await;
-        assert_eq!(
-            verdict.attr("data-verdict").await.unwrap().as_deref(),
-            Some("VALID"),
-            "{}",
-            c.source().await.unwrap_or_default()
+        assert_checked_here(&c, "VALID").await;
+        // No request of this page carried the credential: the link's fragment stays in the
+        // browser, and the kernel, the lists and the key are all it fetched.
+        let urls = c
+            .execute(
+                "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => e.name)",
+                vec![],
+            )
+            .await
+            .unwrap();
+        // What went over the wire: a URL's fragment is never part of a request (RFC 9110 §7.1).
+        let urls: Vec<String> = serde_json::from_value::<Vec<String>>(urls)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.split('#').next().unwrap_or_default().to_string())
+            .collect();
+        assert!(urls.iter().any(|u| u.ends_with("/verify/sagat-verify.wasm")), "{urls:?}");
+        let body = qr_text.trim_start_matches("VH1:");
+        assert!(
+            urls.iter().all(|u| !u.contains("VH1") && !u.contains(&body[..20])),
+            "a request carried the credential: {urls:?}"
         );
-        assert_eq!(
-            by_id(&c, "verdict-holder").await.text().await.unwrap(),
-            "Әлия Сәрсенбаева"
-        );
+        assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/verify"));
     }
     .await;
     let _ = c.close().await;

@@ -73,5 +73,6 @@ pub use trust::{
     TrustedIssuer, MAX_TRUST_LIST_BYTES, TRUST_LIST_FORMAT,
 };
 pub use verdict::{
-    verify_credential, InvalidReason, RevocationCheck, StatusListDates, Verdict, VerdictStatus,
+    verify_credential, InvalidReason, Meaning, RevocationCheck, StatusListDates, Verdict,
+    VerdictStatus,
 };

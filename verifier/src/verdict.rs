@@ -120,6 +120,73 @@ impl VerdictStatus {
     pub fn is_valid(&self) -> bool {
         *self == VerdictStatus::Valid
     }
+
+    /// What the verdict means for a person reading it, in one of eight plain classes that
+    /// every page and tool words in its languages (the exact reason stays in [`Self::code`]).
+    pub fn meaning(&self) -> Meaning {
+        use InvalidReason as R;
+        match self {
+            VerdictStatus::Valid => Meaning::Valid,
+            VerdictStatus::Revoked => Meaning::Revoked,
+            VerdictStatus::Expired => Meaning::Expired,
+            VerdictStatus::UntrustedIssuer => Meaning::UntrustedIssuer,
+            VerdictStatus::NotYetValid => Meaning::NotYetValid,
+            VerdictStatus::Invalid(R::Decode(_)) => Meaning::Unreadable,
+            VerdictStatus::Invalid(R::Cose(_) | R::Claims(_)) => Meaning::Malformed,
+            VerdictStatus::Invalid(_) => Meaning::Forged,
+        }
+    }
+}
+
+/// What a verdict means for a person ([`VerdictStatus::meaning`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Meaning {
+    /// Genuine and in force.
+    Valid,
+    /// Revoked by its issuer.
+    Revoked,
+    /// Its validity has ended.
+    Expired,
+    /// Not issued by an issuer the trust list vouches for.
+    UntrustedIssuer,
+    /// Its validity has not started.
+    NotYetValid,
+    /// The text or link is incomplete or mistyped: not a certificate code at all.
+    Unreadable,
+    /// Read, but the certificate inside is damaged or in the wrong format.
+    Malformed,
+    /// Changed or forged: the signature or the data do not match.
+    Forged,
+}
+
+impl Meaning {
+    /// Every meaning, in declaration order.
+    pub const ALL: [Meaning; 8] = [
+        Meaning::Valid,
+        Meaning::Revoked,
+        Meaning::Expired,
+        Meaning::UntrustedIssuer,
+        Meaning::NotYetValid,
+        Meaning::Unreadable,
+        Meaning::Malformed,
+        Meaning::Forged,
+    ];
+
+    /// A stable name: `valid`, `revoked`, `expired`, `untrusted`, `not_yet_valid`,
+    /// `unreadable`, `malformed`, `forged`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Meaning::Valid => "valid",
+            Meaning::Revoked => "revoked",
+            Meaning::Expired => "expired",
+            Meaning::UntrustedIssuer => "untrusted",
+            Meaning::NotYetValid => "not_yet_valid",
+            Meaning::Unreadable => "unreadable",
+            Meaning::Malformed => "malformed",
+            Meaning::Forged => "forged",
+        }
+    }
 }
 
 /// Whether and how revocation was checked.

@@ -40,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/verify", get(verify_page).post(verify_text))
         .route("/verify.js", get(verify_script))
+        .route("/verify/sagat-verify.wasm", get(verify_wasm))
+        .route("/verify/operator.vkey", get(operator_vkey))
         .route("/signin", get(signin_page).post(signin))
         .route("/signout", post(signout))
         .route("/org", get(org_page))
@@ -314,16 +316,21 @@ fn verify_form(lang: Lang, text: &str) -> Markup {
 /// What a verdict means for the person reading it, as a key of the translation table (the
 /// verifier's exact reason is shown below it, for whoever needs it).
 fn verdict_explanation(status: &sagat_verifier::VerdictStatus) -> Option<&'static str> {
-    use sagat_verifier::{InvalidReason as R, VerdictStatus as S};
-    Some(match status {
-        S::Valid => return None,
-        S::Revoked => "why_revoked",
-        S::Expired => "why_expired",
-        S::UntrustedIssuer => "why_untrusted",
-        S::NotYetValid => "why_not_yet",
-        S::Invalid(R::Decode(_)) => "why_unreadable",
-        S::Invalid(R::Cose(_) | R::Claims(_)) => "why_malformed",
-        S::Invalid(_) => "why_forged",
+    meaning_text(status.meaning())
+}
+
+/// The translation key of what a verdict means ([`sagat_verifier::Meaning`]), for the page and
+/// for the browser check's texts; `None` for a valid one.
+fn meaning_text(m: sagat_verifier::Meaning) -> Option<&'static str> {
+    use sagat_verifier::Meaning as M;
+    Some(match m {
+        M::Valid => return None,
+        M::Revoked => "why_revoked",
+        M::Expired => "why_expired",
+        M::UntrustedIssuer => "why_untrusted",
+        M::NotYetValid => "why_not_yet",
+        M::Unreadable => "why_unreadable",
+        M::Malformed => "why_malformed",
         _ => "why_forged",
     })
 }
@@ -355,8 +362,10 @@ fn verdict_section(lang: Lang, o: &ops::verification::VerifyOutcome) -> Markup {
 }
 
 /// The verify page. A phone camera opens it from a certificate's QR code with the credential
-/// in the fragment (`/verify#VH1:…`), which only a script can read: `/verify.js` puts the link
-/// into the form and sends it, so this page alone allows a script (its own, nothing inline).
+/// in the fragment (`/verify#VH1:…`), which only a script can read: `/verify.js` checks it, and
+/// pasted text, in the browser with the kernel compiled to WebAssembly, and falls back to
+/// sending the form. So this page alone allows a script (its own, nothing inline) and
+/// WebAssembly (`'wasm-unsafe-eval'`, which lets a page compile modules, not evaluate text).
 async fn verify_page(
     headers: HeaderMap,
     State(state): State<AppState>,
@@ -367,13 +376,70 @@ async fn verify_page(
         lang,
         t(lang, "verify"),
         who(&state, &headers).is_some(),
-        html! { (verify_form(lang, "")) script src="/verify.js" {} },
+        html! {
+            section id="browser-check" hidden data-texts=(browser_texts(lang)) {}
+            (verify_form(lang, ""))
+            script src="/verify.js" {}
+        },
     );
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static("default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self' 'wasm-unsafe-eval'; form-action 'self'; frame-ancestors 'none'"),
     );
     resp
+}
+
+/// The words the browser check shows, in the page's language (read by `/verify.js`): the
+/// verdict words of `sagat-verify`, what each [`sagat_verifier::Meaning`] means, the labels.
+fn browser_texts(lang: Lang) -> String {
+    use sagat_verifier::{InvalidReason as R, Meaning, VerdictStatus as S};
+    let word = |s: S| sagat_verify::verdict_word(lang.verifier(), &s);
+    let why: serde_json::Map<String, serde_json::Value> = Meaning::ALL
+        .iter()
+        .filter_map(|m| meaning_text(*m).map(|k| (m.code().to_string(), t(lang, k).into())))
+        .collect();
+    serde_json::json!({
+        "verdict": {
+            "VALID": word(S::Valid),
+            "REVOKED": word(S::Revoked),
+            "EXPIRED": word(S::Expired),
+            "UNTRUSTED": word(S::UntrustedIssuer),
+            "NOT_YET_VALID": word(S::NotYetValid),
+            "INVALID": word(S::Invalid(R::BadSignature)),
+        },
+        "why": why,
+        "holder": t(lang, "holder"),
+        "total": t(lang, "total"),
+        "period": t(lang, "period"),
+        "issuer": t(lang, "issuer"),
+        "credential": t(lang, "credential"),
+        "hours_unit": t(lang, "hours_unit"),
+        "revocation_as_of": t(lang, "revocation_as_of"),
+        "checked_here": t(lang, "checked_here"),
+    })
+    .to_string()
+}
+
+/// The verifier kernel for the browser (`verifier/wasm`, built by `build.rs`).
+async fn verify_wasm() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/wasm"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        &include_bytes!(concat!(env!("OUT_DIR"), "/sagat_verify.wasm"))[..],
+    )
+        .into_response()
+}
+
+/// The operator's note verifier key, which the trust list must be signed with (the browser
+/// check's root of trust, as `sagat-verify --root`).
+async fn operator_vkey(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{}\n", state.app.operator_vkey()),
+    )
+        .into_response()
 }
 
 /// `/verify.js`: see [`verify_page`].

@@ -1,19 +1,152 @@
-// The verify page's one script (served as /verify.js, no build step). A phone camera that scans
-// a certificate opens its link, <verify URL>#VH1:... (docs/formats.md §1.4); a browser never
-// sends the part after '#' to a server, so this hands the whole link to the check form below,
-// which takes the link as it is. Without JavaScript the page is the same form.
+// The verify page's one script (served as /verify.js; hand-written, no build step). It checks a
+// certificate in this browser with the verifier kernel compiled to WebAssembly
+// (/verify/sagat-verify.wasm, verifier/wasm): the QR text never leaves the device. Inputs: the
+// link a phone camera opens from the printed QR code, <verify URL>#VH1:... (docs/formats.md
+// §1.4: a browser never sends the part after '#'), and text pasted into the form. The trust
+// list, status list and operator key come from this server (the same the API serves). If any of
+// that fails, the form is sent to the server as without JavaScript.
 (function () {
   "use strict";
-  if (window.location.hash.length < 6) {
-    return;
-  }
   var box = document.getElementById("qr_text");
   var form = document.getElementById("verify-form");
-  if (!box || !form) {
+  var out = document.getElementById("browser-check");
+  if (!box || !form || !out) {
     return;
   }
-  box.value = window.location.href;
-  // A reload or a shared address bar then shows the plain page, not the certificate again.
-  window.history.replaceState(null, "", window.location.pathname + window.location.search);
-  form.submit();
+  var texts = JSON.parse(out.getAttribute("data-texts"));
+  var kernel = null;
+
+  function load() {
+    if (!kernel) {
+      kernel = Promise.all([
+        WebAssembly.instantiateStreaming(fetch("/verify/sagat-verify.wasm"), {}),
+        fetch("/api/v1/trust-list").then(ok).then(function (r) { return r.text(); }),
+        fetch("/api/v1/status-list").then(ok).then(function (r) { return r.arrayBuffer(); }),
+        fetch("/verify/operator.vkey").then(ok).then(function (r) { return r.text(); })
+      ]).then(function (parts) {
+        return {
+          exports: parts[0].instance.exports,
+          trust: parts[1],
+          status: base64(new Uint8Array(parts[2])),
+          root: parts[3].trim()
+        };
+      });
+    }
+    return kernel;
+  }
+
+  function ok(response) {
+    if (!response.ok) {
+      throw new Error(response.url + ": " + response.status);
+    }
+    return response;
+  }
+
+  function base64(bytes) {
+    var s = "";
+    for (var i = 0; i < bytes.length; i++) {
+      s += String.fromCharCode(bytes[i]);
+    }
+    return btoa(s);
+  }
+
+  // One call into the module: the request in its input buffer, the answer from its output.
+  function check(k, qr) {
+    var request = new TextEncoder().encode(JSON.stringify({
+      qr: qr, trust: k.trust, status: k.status, root: k.root, now: Math.floor(Date.now() / 1000)
+    }));
+    var at = k.exports.sagat_input(request.length);
+    new Uint8Array(k.exports.memory.buffer, at, request.length).set(request);
+    var len = k.exports.sagat_verify();
+    var from = k.exports.sagat_output();
+    return JSON.parse(new TextDecoder().decode(new Uint8Array(k.exports.memory.buffer, from, len)));
+  }
+
+  function hours(minutes) {
+    var h = minutes % 60 === 0 ? String(minutes / 60) : (minutes / 60).toFixed(2);
+    return h + " " + texts.hours_unit;
+  }
+
+  function when(secs) {
+    return new Date(secs * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) {
+      e.textContent = text;
+    }
+    return e;
+  }
+
+  function row(table, label, value, id) {
+    var tr = el("tr", {});
+    tr.appendChild(el("th", {}, label));
+    tr.appendChild(el("td", id ? { id: id } : {}, value));
+    table.appendChild(tr);
+  }
+
+  // The answer, built with textContent only (nothing from the certificate is parsed as HTML).
+  function show(a) {
+    out.textContent = "";
+    var verdict = el("div", {
+      "class": "verdict " + a.verdict, id: "verdict", "data-verdict": a.verdict,
+      "data-checked": "browser"
+    }, texts.verdict[a.verdict]);
+    out.appendChild(verdict);
+    if (texts.why[a.meaning]) {
+      out.appendChild(el("p", { id: "verdict-why" }, texts.why[a.meaning]));
+    }
+    if (a.detail) {
+      out.appendChild(el("p", { "class": "muted" }, a.code + ": " + a.detail));
+    }
+    var table = el("table", {});
+    if (a.holder) { row(table, texts.holder, a.holder, "verdict-holder"); }
+    if (a.total_minutes !== null) { row(table, texts.total, hours(a.total_minutes)); }
+    if (a.period) { row(table, texts.period, a.period[0] + " — " + a.period[1]); }
+    if (a.issuer_name) { row(table, texts.issuer, a.issuer_name); }
+    if (a.credential_id) { row(table, texts.credential, a.credential_id); }
+    a.organizations.forEach(function (o) {
+      row(table, o.name || ("#" + o.org_index), hours(o.minutes));
+    });
+    out.appendChild(table);
+    if (a.revocation_checked_at !== null) {
+      out.appendChild(el("p", { "class": "muted" }, texts.revocation_as_of + " " + when(a.revocation_checked_at)));
+    }
+    out.appendChild(el("p", { "class": "muted", id: "checked-here" }, texts.checked_here));
+    out.hidden = false;
+  }
+
+  function verifyHere(qr) {
+    return load().then(function (k) {
+      var answer = check(k, qr);
+      if (answer.list_error) {
+        throw new Error(answer.list_error);
+      }
+      show(answer);
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    if (form.getAttribute("data-server") === "1") {
+      return;
+    }
+    event.preventDefault();
+    verifyHere(box.value).catch(function () {
+      form.setAttribute("data-server", "1");
+      form.submit();
+    });
+  });
+
+  if (window.location.hash.length > 5) {
+    var link = window.location.href;
+    // A reload or a shared address bar then shows the plain page, not the certificate again.
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    box.value = link;
+    verifyHere(link).catch(function () {
+      form.setAttribute("data-server", "1");
+      form.submit();
+    });
+  }
 })();

@@ -1,0 +1,222 @@
+//! `sagat-verify` in the browser: the verifier kernel compiled to WebAssembly
+//! (`wasm32-unknown-unknown`), driven by the verify page's hand-written script
+//! (`src/http/web/verify.js`) — no wasm-bindgen, no JavaScript build step.
+//!
+//! The module exports three functions and its memory:
+//! - `sagat_input(len) -> ptr`: makes an input buffer of `len` bytes and returns its address;
+//!   the script writes a request there (UTF-8 JSON, [`Request`]);
+//! - `sagat_verify() -> len`: checks that request with the kernel and leaves the answer (UTF-8
+//!   JSON, [`Answer`]) in the output buffer; returns its length;
+//! - `sagat_output() -> ptr`: the output buffer's address.
+//!
+//! What it does not do: it reads nothing and sends nothing (no imports at all); the trust list,
+//! status list and operator key are given by the page, the verdict is the kernel's
+//! ([`sagat_verifier::verify_credential`], the same call `sagat-verify` and the service make).
+
+use std::cell::RefCell;
+
+use serde::{Deserialize, Serialize};
+
+use sagat_verifier::{
+    credential_id_hex, open_status_list, open_trust_list, verify_credential, NoteVerifier,
+    RevocationCheck, TrustList, Verdict, VerdictStatus,
+};
+
+/// What the page asks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The QR text or the link form, as scanned or pasted.
+    pub qr: String,
+    /// The operator-signed trust list (JSON text, `GET /api/v1/trust-list`).
+    pub trust: String,
+    /// The issuer-signed status list (COSE bytes, base64), if the page has one.
+    pub status: Option<String>,
+    /// The operator's note verifier key the trust list must be signed with.
+    pub root: String,
+    /// Now, seconds since the epoch (the browser's clock).
+    pub now: i64,
+}
+
+/// One organization line of the answer.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct OrgLine {
+    /// The line's name, else the trust list directory's, else `None`.
+    pub name: Option<String>,
+    /// Log index of the organization's registration.
+    pub org_index: u64,
+    /// Minutes.
+    pub minutes: u64,
+}
+
+/// What the page shows.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Answer {
+    /// `VALID`, `REVOKED`, `EXPIRED`, `UNTRUSTED`, `NOT_YET_VALID` or `INVALID`.
+    pub verdict: &'static str,
+    /// The kernel's machine-readable code (`valid`, `bad_signature`, `bad_link`, ...).
+    pub code: &'static str,
+    /// What it means for a person ([`sagat_verifier::Meaning::code`]): the page words it.
+    pub meaning: &'static str,
+    /// The kernel's reason in English, when not valid (for whoever needs the detail).
+    pub detail: Option<String>,
+    /// Holder's name.
+    pub holder: Option<String>,
+    /// Total minutes.
+    pub total_minutes: Option<u64>,
+    /// First and last day counted.
+    pub period: Option<(String, String)>,
+    /// Issue time (seconds since the epoch).
+    pub issued_at: Option<i64>,
+    /// Credential id.
+    pub credential_id: Option<String>,
+    /// Issuer display name from the trust list.
+    pub issuer_name: Option<String>,
+    /// Lines per organization.
+    pub organizations: Vec<OrgLine>,
+    /// The status list's issue time, when revocation was checked against one.
+    pub revocation_checked_at: Option<i64>,
+    /// The lists could not be opened (`trust`, `status` or `root` at fault): no verdict.
+    pub list_error: Option<String>,
+}
+
+/// The answer to one request (UTF-8 JSON in, UTF-8 JSON out); the exports wrap this.
+pub fn verify_request(request: &[u8]) -> Vec<u8> {
+    let answer = match serde_json::from_slice::<Request>(request) {
+        Ok(r) => answer(&r),
+        Err(e) => list_error(format!("request: {e}")),
+    };
+    serde_json::to_vec(&answer).expect("an answer serializes")
+}
+
+fn list_error(why: String) -> Answer {
+    Answer {
+        verdict: "INVALID",
+        code: "no_lists",
+        meaning: "unreadable",
+        detail: None,
+        holder: None,
+        total_minutes: None,
+        period: None,
+        issued_at: None,
+        credential_id: None,
+        issuer_name: None,
+        organizations: Vec::new(),
+        revocation_checked_at: None,
+        list_error: Some(why),
+    }
+}
+
+fn answer(r: &Request) -> Answer {
+    let root = match NoteVerifier::parse(r.root.trim()) {
+        Ok(k) => k,
+        Err(e) => return list_error(format!("operator key: {e}")),
+    };
+    let trust = match open_trust_list(&r.trust, &root) {
+        Ok(t) => t,
+        Err(e) => return list_error(format!("trust list: {e}")),
+    };
+    let status = match &r.status {
+        None => None,
+        Some(b64) => {
+            use base64::Engine as _;
+            let cose = match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+                Ok(c) => c,
+                Err(e) => return list_error(format!("status list: not base64: {e}")),
+            };
+            match open_status_list(&cose, &trust) {
+                Ok(s) => Some(s),
+                Err(e) => return list_error(format!("status list: {e}")),
+            }
+        }
+    };
+    let v = verify_credential(r.qr.as_bytes(), Some(&trust), status.as_ref(), r.now);
+    answer_of(&v, &trust)
+}
+
+fn answer_of(v: &Verdict, trust: &TrustList) -> Answer {
+    let verdict = match &v.status {
+        VerdictStatus::Valid => "VALID",
+        VerdictStatus::Revoked => "REVOKED",
+        VerdictStatus::Expired => "EXPIRED",
+        VerdictStatus::UntrustedIssuer => "UNTRUSTED",
+        VerdictStatus::NotYetValid => "NOT_YET_VALID",
+        _ => "INVALID",
+    };
+    let claims = v.claims.as_ref();
+    Answer {
+        verdict,
+        code: v.status.code(),
+        meaning: v.status.meaning().code(),
+        detail: match &v.status {
+            VerdictStatus::Invalid(r) => Some(r.to_string()),
+            _ => None,
+        },
+        holder: claims.map(|c| c.hours.holder.clone()),
+        total_minutes: claims.map(|c| c.hours.total_minutes),
+        period: claims.map(|c| (c.hours.period_from.clone(), c.hours.period_to.clone())),
+        issued_at: claims.map(|c| c.issued_at),
+        credential_id: claims.map(|c| credential_id_hex(&c.id)),
+        issuer_name: v.issuer_name.clone(),
+        organizations: claims
+            .map(|c| {
+                c.hours
+                    .orgs
+                    .iter()
+                    .map(|o| OrgLine {
+                        name: o
+                            .name
+                            .clone()
+                            .or_else(|| trust.organization(o.org_index).map(|k| k.name.clone())),
+                        org_index: o.org_index,
+                        minutes: o.minutes,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        revocation_checked_at: match v.revocation {
+            RevocationCheck::Checked { as_of } => Some(as_of),
+            _ => None,
+        },
+        list_error: None,
+    }
+}
+
+thread_local! {
+    static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+// The exports. `#[no_mangle]` is what names a function for the host (the `unsafe_code` lint
+// counts it); nothing here dereferences a pointer: the script writes the request into the
+// input buffer's bytes and reads the answer's, between calls, through the module's memory.
+
+/// Makes the input buffer `len` bytes long (zeroed); its address.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn sagat_input(len: usize) -> usize {
+    INPUT.with(|b| {
+        let mut b = b.borrow_mut();
+        b.clear();
+        b.resize(len, 0);
+        b.as_ptr() as usize
+    })
+}
+
+/// Checks the request in the input buffer; the answer's length (it is in the output buffer).
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn sagat_verify() -> usize {
+    let answer = INPUT.with(|b| verify_request(&b.borrow()));
+    OUTPUT.with(|o| {
+        *o.borrow_mut() = answer;
+        o.borrow().len()
+    })
+}
+
+/// The output buffer's address.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn sagat_output() -> usize {
+    OUTPUT.with(|o| o.borrow().as_ptr() as usize)
+}
