@@ -59,7 +59,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("app", "Сағат — волонтерлік сағаттар", "Сағат — волонтёрские часы", "Sagat — volunteer hours"),
     ("tagline", "Волонтерлік жұмыстың қол қойылған, тексерілетін дәлелі", "Подписанное, проверяемое подтверждение волонтёрской работы", "Signed, verifiable proof of volunteer work"),
     ("verify", "Сертификатты тексеру", "Проверить сертификат", "Verify a certificate"),
-    ("verify_help", "QR астындағы VH1: мәтінін қойыңыз немесе QR фотосын жүктеңіз.", "Вставьте текст VH1: под QR-кодом или загрузите фото QR-кода.", "Paste the VH1: text printed under the QR code, or upload a photo of the QR code."),
+    ("verify_help", "Телефон камерасын сертификаттағы QR-кодқа бағыттаңыз — осы бет ашылып, тексеру құрылғыңызда жүреді. Немесе QR мәтінін (VH1:… не сілтеме) қойыңыз, не QR фотосын жүктеңіз.", "Наведите камеру телефона на QR-код сертификата — откроется эта страница, и проверка пройдёт на вашем устройстве. Или вставьте текст QR-кода (VH1:… или ссылку), или загрузите фото QR-кода.", "Point your phone camera at the certificate's QR code: this page opens and checks it on your device. Or paste the QR code's text (VH1:… or the link), or upload a photo of the QR code."),
     ("qr_text", "QR мәтіні (VH1:…)", "Текст QR (VH1:…)", "QR text (VH1:…)"),
     ("photo", "QR фотосы", "Фото QR-кода", "Photo of the QR code"),
     ("check", "Тексеру", "Проверить", "Check"),

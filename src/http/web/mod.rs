@@ -120,6 +120,7 @@ button.secondary{background:#6b7785}.row{display:grid;grid-template-columns:repe
 .verdict{font-size:clamp(1.25rem,6.5vw,2rem);font-weight:800;text-align:center;padding:1rem;border-radius:.6rem;color:#fff;overflow-wrap:anywhere}
 .VALID{background:#2e8b57}.REVOKED,.INVALID,.UNTRUSTED{background:#c0392b}.EXPIRED,.NOT_YET_VALID{background:#b9770e}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e1e5ea;padding:.35rem;text-align:left;vertical-align:top}
+.facts td,.facts th{overflow-wrap:anywhere}.facts th{width:38%}.facts td.mono{font-family:ui-monospace,monospace;font-size:.8rem}
 code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:#6b7785;font-size:.85rem}
 .inline{display:flex;gap:.4rem;flex-wrap:wrap}.inline input{flex:1 1 7rem;width:auto}.inline button{width:auto;margin-top:0}
 "#;
@@ -350,7 +351,7 @@ fn verdict_section(lang: Lang, o: &ops::verification::VerifyOutcome) -> Markup {
             div class={ "verdict " (label) } id="verdict" data-verdict=(label) { (sagat_verify::verdict_word(lang.verifier(), &o.status)) }
             @if let Some(why) = verdict_explanation(&o.status) { p id="verdict-why" { (t(lang, why)) } }
             @if !o.reasons.is_empty() { ul.muted { @for r in &o.reasons { li { (r) } } } }
-            table {
+            table.facts {
                 @if let Some(h) = &o.holder { tr { th { (t(lang, "holder")) } td id="verdict-holder" { (h) } } }
                 @if let Some(m) = o.total_minutes { tr { th { (t(lang, "total")) } td { (hours_text(lang, m)) } } }
                 @if let Some(i) = &o.issuer { tr { th { (t(lang, "issuer")) } td { (i) } } }

@@ -80,10 +80,10 @@
     return e;
   }
 
-  function row(table, label, value, id) {
+  function row(table, label, value, attrs, head) {
     var tr = el("tr", {});
-    tr.appendChild(el("th", {}, label));
-    tr.appendChild(el("td", id ? { id: id } : {}, value));
+    tr.appendChild(el(head === false ? "td" : "th", {}, label));
+    tr.appendChild(el("td", attrs || {}, value));
     table.appendChild(tr);
   }
 
@@ -101,14 +101,14 @@
     if (a.detail) {
       out.appendChild(el("p", { "class": "muted" }, a.code + ": " + a.detail));
     }
-    var table = el("table", {});
-    if (a.holder) { row(table, texts.holder, a.holder, "verdict-holder"); }
+    var table = el("table", { "class": "facts" });
+    if (a.holder) { row(table, texts.holder, a.holder, { id: "verdict-holder" }); }
     if (a.total_minutes !== null) { row(table, texts.total, hours(a.total_minutes)); }
     if (a.period) { row(table, texts.period, a.period[0] + " — " + a.period[1]); }
     if (a.issuer_name) { row(table, texts.issuer, a.issuer_name); }
-    if (a.credential_id) { row(table, texts.credential, a.credential_id); }
+    if (a.credential_id) { row(table, texts.credential, a.credential_id, { "class": "mono" }); }
     a.organizations.forEach(function (o) {
-      row(table, o.name || ("#" + o.org_index), hours(o.minutes));
+      row(table, o.name || ("#" + o.org_index), hours(o.minutes), {}, false);
     });
     out.appendChild(table);
     if (a.revocation_checked_at !== null) {
