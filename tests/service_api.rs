@@ -3475,6 +3475,11 @@ async fn photo_errors_are_4xx_pages_never_200() {
 /// Organization `org-a`, one volunteer with 4 hours, and their certificate (`issue` body):
 /// the answer of the issue request.
 async fn one_certificate(e: &Env, issue: Value) -> Value {
+    one_certificate_and_session(e, issue).await.0
+}
+
+/// [`one_certificate`], and the volunteer's session.
+async fn one_certificate_and_session(e: &Env, issue: Value) -> (Value, String) {
     let a = org(e, "org-a").await;
     let (v, code) = volunteer(e, "org-a", &a, "Ұлжан Есенова").await;
     assert_eq!(
@@ -3482,7 +3487,7 @@ async fn one_certificate(e: &Env, issue: Value) -> Value {
         StatusCode::CREATED
     );
     let s = session(e, &code).await;
-    issue_certificate(e, &v, &s, issue).await
+    (issue_certificate(e, &v, &s, issue).await, s)
 }
 
 /// With a verify address in the configuration, a certificate's QR images carry the URL form
@@ -3511,14 +3516,7 @@ async fn a_verify_url_puts_the_link_in_the_qr_code_and_every_check_takes_it() {
         state,
         op,
     };
-    let a = org(&e, "org-a").await;
-    let (v, code) = volunteer(&e, "org-a", &a, "Ұлжан Есенова").await;
-    assert_eq!(
-        attest(&e, "org-a", &a, &v, 240).await.status,
-        StatusCode::CREATED
-    );
-    let s = session(&e, &code).await;
-    let issued = issue_certificate(&e, &v, &s, json!({"lang": "kk"})).await;
+    let (issued, s) = one_certificate_and_session(&e, json!({"lang": "kk"})).await;
     let qr = issued["qr_text"].as_str().unwrap().to_string();
     assert!(
         qr.starts_with("VH1:"),

@@ -237,6 +237,12 @@ pub async fn stored(ops: &Arc<Ops>, id: &str, cid: &str) -> Result<StoredCert> {
         })
 }
 
+/// What a stored certificate's QR code carries when this server draws it: the link form with
+/// the verify address in force (docs/formats.md §1.4), or the bare QR text without one.
+pub fn printed_qr_text(app: &App, cert: &StoredCert) -> String {
+    sagat_verifier::qr_code_text(&cert.qr_text, app.issuer.verify_url.as_deref())
+}
+
 /// Revokes credential `id` (operator; the issuer key signs `CredentialRevoked`, off the
 /// reactor). `id_field` is the request field that carried the id (its 422 and 404 name it).
 pub async fn revoke_credential(

@@ -128,8 +128,7 @@ pub async fn certificate_qr_png(
     Path((id, cid)): Path<(String, String)>,
 ) -> ops::Result<Response> {
     let c = stored(&state, &caller, &id, &cid).await?;
-    let code = sagat_verifier::qr_code_text(&c.qr_text, state.app.issuer.verify_url.as_deref());
-    let png = ops::qr_png(&code)?;
+    let png = ops::qr_png(&certificates::printed_qr_text(&state.app, &c))?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
@@ -143,7 +142,6 @@ pub async fn certificate_qr_svg(
     Path((id, cid)): Path<(String, String)>,
 ) -> ops::Result<Response> {
     let c = stored(&state, &caller, &id, &cid).await?;
-    let code = sagat_verifier::qr_code_text(&c.qr_text, state.app.issuer.verify_url.as_deref());
-    let svg = ops::qr_svg(&code)?;
+    let svg = ops::qr_svg(&certificates::printed_qr_text(&state.app, &c))?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
