@@ -212,7 +212,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         .spawn()
         .expect("start sagat serve");
     let stdout = server.stdout.take().unwrap();
-    let _server = Guard(server);
+    let mut server = Guard(server);
     // The first start prints the operator token once, then "listening on".
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -337,6 +337,22 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             .unwrap()
             .unwrap_or_default();
         assert!(qr_text.starts_with("VH1:"), "{qr_text}");
+        // A second certificate, in Kazakh, for the offline check below.
+        by_id(&c, "cert-lang")
+            .await
+            .select_by_value("kk")
+            .await
+            .unwrap();
+        click_and_load(&c, by_id(&c, "cert-submit").await).await;
+        flash_ok(&c).await;
+        let mut second = None;
+        for shown in c.find_all(Locator::Css("textarea[readonly]")).await.unwrap() {
+            let text = shown.prop("value").await.unwrap().unwrap_or_default();
+            if text != qr_text {
+                second = Some(text);
+            }
+        }
+        let second = second.expect("a second certificate");
         let session = c
             .get_all_cookies()
             .await
@@ -392,6 +408,45 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             "a request carried the credential: {urls:?}"
         );
         assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/verify"));
+
+        // Offline: once the page's service worker keeps it all, the server is stopped, and a
+        // second certificate's link still verifies on the device, a tampered one is INVALID
+        // with its meaning in the page's language.
+        let mut kept = false;
+        for _ in 0..150 {
+            let controlled = c
+                .execute("return !!navigator.serviceWorker.controller", vec![])
+                .await
+                .unwrap();
+            if controlled == serde_json::Value::Bool(true) {
+                kept = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(kept, "the verify page's service worker never took control");
+        // The Russian page, opened once online, is kept too.
+        c.goto(&format!("{base}/verify?lang=ru")).await.unwrap();
+        by_id(&c, "verify-form").await;
+        server.0.kill().unwrap();
+        server.0.wait().unwrap();
+        let verify_url = format!("{base}/verify");
+        c.goto(&sagat_verifier::qr_code_text(&second, Some(&verify_url)))
+            .await
+            .unwrap();
+        assert_checked_here(&c, "VALID").await;
+        let mut tampered = second.clone().into_bytes();
+        let at = tampered.len() / 2;
+        tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        c.goto(&sagat_verifier::qr_code_text(&tampered, Some(&format!("{verify_url}?lang=ru"))))
+            .await
+            .unwrap();
+        let shown = by_id(&c, "verdict").await;
+        assert_eq!(shown.attr("data-verdict").await.unwrap().as_deref(), Some("INVALID"));
+        assert_eq!(shown.attr("data-checked").await.unwrap().as_deref(), Some("browser"));
+        let why = by_id(&c, "verdict-why").await.text().await.unwrap();
+        assert!(why.contains("Сертификат") || why.contains("Текст"), "{why}");
     }
     .await;
     let _ = c.close().await;

@@ -42,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .route("/verify.js", get(verify_script))
         .route("/verify/sagat-verify.wasm", get(verify_wasm))
         .route("/verify/operator.vkey", get(operator_vkey))
+        .route("/verify/sw.js", get(verify_worker))
+        .route("/verify/manifest.webmanifest", get(verify_manifest))
         .route("/signin", get(signin_page).post(signin))
         .route("/signout", post(signout))
         .route("/org", get(org_page))
@@ -126,6 +128,17 @@ code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:
 "#;
 
 fn page(lang: Lang, title: &str, signed_in: bool, body: Markup) -> Response {
+    page_with_head(lang, title, signed_in, html! {}, body)
+}
+
+/// [`page`] with more in its `head` (the verify page's web app manifest).
+fn page_with_head(
+    lang: Lang,
+    title: &str,
+    signed_in: bool,
+    head: Markup,
+    body: Markup,
+) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -134,6 +147,7 @@ fn page(lang: Lang, title: &str, signed_in: bool, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Sagat" }
                 style { (PreEscaped(STYLE)) }
+                (head)
             }
             body {
                 header {
@@ -373,12 +387,16 @@ async fn verify_page(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = lang_of(&headers, &q);
-    let mut resp = page(
+    let mut resp = page_with_head(
         lang,
         t(lang, "verify"),
         who(&state, &headers).is_some(),
+        html! { link rel="manifest" href="/verify/manifest.webmanifest"; },
         html! {
-            section id="browser-check" hidden data-texts=(browser_texts(lang)) {}
+            section id="browser-check" hidden data-texts=(browser_texts(lang))
+                data-wasm=(VERIFY_FILES[2]) data-trust=(VERIFY_FILES[3])
+                data-status=(VERIFY_FILES[4]) data-root=(VERIFY_FILES[5])
+                data-worker="/verify/sw.js" data-scope="/verify" {}
             (verify_form(lang, ""))
             script src="/verify.js" {}
         },
@@ -421,6 +439,77 @@ fn browser_texts(lang: Lang) -> String {
     .to_string()
 }
 
+/// What the browser check needs, which its service worker keeps for offline use: the page, its
+/// script, the verifier, the trust list, the status list, the operator key, the manifest.
+const VERIFY_FILES: [&str; 7] = [
+    "/verify",
+    "/verify.js",
+    "/verify/sagat-verify.wasm",
+    "/api/v1/trust-list",
+    "/api/v1/status-list",
+    "/verify/operator.vkey",
+    "/verify/manifest.webmanifest",
+];
+
+/// The verifier kernel for the browser's bytes (`verifier/wasm`, built by `build.rs`).
+const VERIFY_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sagat_verify.wasm"));
+
+/// `/verify/sw.js`: the service worker ([`VERIFY_FILES`] kept; its cache named after a digest
+/// of the script and the verifier, so a new build replaces the old copies). Its scope is the
+/// page `/verify`, which is above its own folder: `Service-Worker-Allowed` grants that.
+async fn verify_worker() -> Response {
+    use sha2::{Digest, Sha256};
+    static WORKER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = WORKER.get_or_init(|| {
+        let digest = Sha256::new()
+            .chain_update(include_str!("verify.js"))
+            .chain_update(VERIFY_WASM)
+            .finalize();
+        include_str!("verify-sw.js")
+            .replace(
+                "__FILES__",
+                &serde_json::to_string(&VERIFY_FILES).expect("JSON"),
+            )
+            .replace(
+                "__VERSION__",
+                &serde_json::to_string(&hex::encode(&digest[..8])).expect("JSON"),
+            )
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (
+                header::HeaderName::from_static("service-worker-allowed"),
+                "/verify",
+            ),
+        ],
+        body.clone(),
+    )
+        .into_response()
+}
+
+/// `/verify/manifest.webmanifest`: the verify page as an app a phone can keep, in the
+/// request's language.
+async fn verify_manifest(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
+    let lang = lang_of(&headers, &q);
+    let manifest = serde_json::json!({
+        "name": format!("Sagat — {}", t(lang, "verify")),
+        "short_name": "Sagat",
+        "lang": lang.code(),
+        "start_url": "/verify",
+        "scope": "/verify",
+        "display": "standalone",
+        "background_color": "#f5f6f8",
+        "theme_color": "#0b5d7a",
+    });
+    (
+        [(header::CONTENT_TYPE, "application/manifest+json")],
+        manifest.to_string(),
+    )
+        .into_response()
+}
+
 /// The verifier kernel for the browser (`verifier/wasm`, built by `build.rs`).
 async fn verify_wasm() -> Response {
     (
@@ -428,7 +517,7 @@ async fn verify_wasm() -> Response {
             (header::CONTENT_TYPE, "application/wasm"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        &include_bytes!(concat!(env!("OUT_DIR"), "/sagat_verify.wasm"))[..],
+        VERIFY_WASM,
     )
         .into_response()
 }

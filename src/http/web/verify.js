@@ -1,6 +1,7 @@
 // The verify page's one script (served as /verify.js; hand-written, no build step). It checks a
 // certificate in this browser with the verifier kernel compiled to WebAssembly
-// (/verify/sagat-verify.wasm, verifier/wasm): the QR text never leaves the device. Inputs: the
+// (verifier/wasm; its address and the lists' are the data-* attributes of #browser-check): the
+// QR text never leaves the device. Inputs: the
 // link a phone camera opens from the printed QR code, <verify URL>#VH1:... (docs/formats.md
 // §1.4: a browser never sends the part after '#'), and text pasted into the form. The trust
 // list, status list and operator key come from this server (the same the API serves). If any of
@@ -14,15 +15,21 @@
     return;
   }
   var texts = JSON.parse(out.getAttribute("data-texts"));
+  var url = function (name) { return out.getAttribute("data-" + name); };
   var kernel = null;
+
+  // Kept for offline use (the page, this script, the verifier and the lists): see sw.js.
+  if ("serviceWorker" in navigator && url("worker")) {
+    navigator.serviceWorker.register(url("worker"), { scope: url("scope") }).catch(function () {});
+  }
 
   function load() {
     if (!kernel) {
       kernel = Promise.all([
-        WebAssembly.instantiateStreaming(fetch("/verify/sagat-verify.wasm"), {}),
-        fetch("/api/v1/trust-list").then(ok).then(function (r) { return r.text(); }),
-        fetch("/api/v1/status-list").then(ok).then(function (r) { return r.arrayBuffer(); }),
-        fetch("/verify/operator.vkey").then(ok).then(function (r) { return r.text(); })
+        WebAssembly.instantiateStreaming(fetch(url("wasm")), {}),
+        fetch(url("trust")).then(ok).then(function (r) { return r.text(); }),
+        fetch(url("status")).then(ok).then(function (r) { return r.arrayBuffer(); }),
+        fetch(url("root")).then(ok).then(function (r) { return r.text(); })
       ]).then(function (parts) {
         return {
           exports: parts[0].instance.exports,
