@@ -64,9 +64,20 @@
     }));
     var at = k.exports.sagat_input(request.length);
     new Uint8Array(k.exports.memory.buffer, at, request.length).set(request);
-    var len = k.exports.sagat_verify();
+    var len;
+    try {
+      len = k.exports.sagat_verify();
+    } catch (trap) {
+      // The module aborted on a panic: say why, and start a fresh one next time.
+      kernel = null;
+      throw new Error(output(k, k.exports.sagat_panic()) || String(trap));
+    }
+    return JSON.parse(output(k, len));
+  }
+
+  function output(k, len) {
     var from = k.exports.sagat_output();
-    return JSON.parse(new TextDecoder().decode(new Uint8Array(k.exports.memory.buffer, from, len)));
+    return new TextDecoder().decode(new Uint8Array(k.exports.memory.buffer, from, len));
   }
 
   function hours(minutes) {

@@ -7,8 +7,14 @@
 //!   the script writes a request there (UTF-8 JSON, [`Request`]);
 //! - `sagat_verify() -> len`: checks that request with the kernel and leaves the answer (UTF-8
 //!   JSON, [`Answer`]) in the output buffer; returns its length;
-//! - `sagat_output() -> ptr`: the output buffer's address.
+//! - `sagat_output() -> ptr`: the output buffer's address;
+//! - `sagat_panic() -> len`: after a call trapped (the module aborts on a panic), its message in
+//!   the output buffer.
 //!
+//! Not here yet: reading QR codes from photos and camera frames on the device. The one
+//! QR-image reader (`sagat-verify-image`, rxing) builds for this target but traps on every code
+//! it reads: rxing stamps each result with `chrono::Utc::now()`, and this target has no clock
+//! (its `wasm_support` feature would bind JavaScript's through wasm-bindgen imports).
 //! What it does not do: it reads nothing and sends nothing (no imports at all); the trust list,
 //! status list and operator key are given by the page, the verdict is the kernel's
 //! ([`sagat_verifier::verify_credential`], the same call `sagat-verify` and the service make).
@@ -183,6 +189,7 @@ fn answer_of(v: &Verdict, trust: &TrustList) -> Answer {
 }
 
 thread_local! {
+    static PANIC: RefCell<String> = const { RefCell::new(String::new()) };
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -191,10 +198,14 @@ thread_local! {
 // counts it); nothing here dereferences a pointer: the script writes the request into the
 // input buffer's bytes and reads the answer's, between calls, through the module's memory.
 
-/// Makes the input buffer `len` bytes long (zeroed); its address.
+/// Makes the input buffer `len` bytes long (zeroed); its address. Also keeps the message of a
+/// panic (the module aborts on one: the call traps), for [`sagat_panic`].
 #[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn sagat_input(len: usize) -> usize {
+    std::panic::set_hook(Box::new(|info| {
+        PANIC.with(|p| *p.borrow_mut() = info.to_string());
+    }));
     INPUT.with(|b| {
         let mut b = b.borrow_mut();
         b.clear();
@@ -208,10 +219,22 @@ pub extern "C" fn sagat_input(len: usize) -> usize {
 #[no_mangle]
 pub extern "C" fn sagat_verify() -> usize {
     let answer = INPUT.with(|b| verify_request(&b.borrow()));
+    set_output(answer)
+}
+
+fn set_output(bytes: Vec<u8>) -> usize {
     OUTPUT.with(|o| {
-        *o.borrow_mut() = answer;
+        *o.borrow_mut() = bytes;
         o.borrow().len()
     })
+}
+
+/// After a call trapped: its panic message in the output buffer; the message's length.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn sagat_panic() -> usize {
+    let message = PANIC.with(|p| p.borrow().clone());
+    set_output(message.into_bytes())
 }
 
 /// The output buffer's address.
