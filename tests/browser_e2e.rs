@@ -44,6 +44,11 @@ async fn assert_checked_here(c: &Client, verdict: &str) {
         by_id(c, "verdict-holder").await.text().await.unwrap(),
         "Әлия Сәрсенбаева"
     );
+    let passed = c
+        .find_all(Locator::Css("#verdict-checks [data-outcome=passed]"))
+        .await
+        .unwrap();
+    assert_eq!(passed.len(), 6, "{source}");
     assert!(!by_id(c, "checked-here")
         .await
         .text()
@@ -445,6 +450,11 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         let shown = by_id(&c, "verdict").await;
         assert_eq!(shown.attr("data-verdict").await.unwrap().as_deref(), Some("INVALID"));
         assert_eq!(shown.attr("data-checked").await.unwrap().as_deref(), Some("browser"));
+        let failed = c
+            .find(Locator::Css("#verdict-checks [data-outcome=failed]"))
+            .await
+            .unwrap();
+        assert!(failed.attr("data-check").await.unwrap().is_some());
         let why = by_id(&c, "verdict-why").await.text().await.unwrap();
         assert!(why.contains("Сертификат") || why.contains("Текст"), "{why}");
     }

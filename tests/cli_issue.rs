@@ -116,6 +116,17 @@ fn issue_verify_revoke() {
     assert!(qr.starts_with("VH1:"), "last line is the QR text: {out}");
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
+    // A Kazakh certificate names its issuer in Kazakh (the default front office's names).
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext not found: install poppler-utils (scripts/test does this)");
+    let text = String::from_utf8_lossy(&text.stdout).to_uppercase();
+    assert!(
+        text.contains(&"Қазақстанның волонтерлік фронт-офисі".to_uppercase()),
+        "{text}"
+    );
 
     let trust = tmp.path().join("trust.json");
     let status = tmp.path().join("status.cwt");

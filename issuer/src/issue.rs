@@ -35,14 +35,38 @@ use crate::Error;
 pub struct IssuerIdentity {
     /// Issuer id, as in `IssuerKeyRegistered.issuer`.
     pub id: String,
-    /// Display name printed on certificates.
+    /// Display name (the trust list's, and the certificate's in English and any language
+    /// without a name of its own).
     pub name: String,
+    /// The name in Kazakh and in Russian, printed on certificates in those languages.
+    pub local_names: LocalNames,
     /// The issuer's Ed25519 signing key (its public half must be the registered one).
     pub key: SigningKey,
     /// The operator's verify address: when set, the printed QR code carries the URL form
     /// `<verify URL>#VH1:…` (docs/formats.md §1.4) so that a phone camera opens the check, and
     /// the certificate prints the address. It must pass [`sagat_verifier::check_verify_url`].
     pub verify_url: Option<String>,
+}
+
+/// An issuer's name in Kazakh and Russian (its English name is [`IssuerIdentity::name`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LocalNames {
+    /// Kazakh.
+    pub kk: Option<String>,
+    /// Russian.
+    pub ru: Option<String>,
+}
+
+impl IssuerIdentity {
+    /// The issuer's name as a certificate in `lang` prints it.
+    pub fn name_in(&self, lang: Lang) -> &str {
+        let local = match lang {
+            Lang::Kk => self.local_names.kk.as_deref(),
+            Lang::Ru => self.local_names.ru.as_deref(),
+            Lang::En => None,
+        };
+        local.unwrap_or(&self.name)
+    }
 }
 
 impl std::fmt::Debug for IssuerIdentity {
@@ -276,7 +300,7 @@ pub fn issue(
         rows,
         credential_id: credential_id.clone(),
         issued_at: now,
-        issuer_name: issuer.name.clone(),
+        issuer_name: issuer.name_in(req.lang).to_string(),
         issuer_kid: hex::encode(key_id(&issuer.key.verifying_key())),
         checkpoint_size: snap.checkpoint.size,
         checkpoint_root: snap.checkpoint.root_hash,

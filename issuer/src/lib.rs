@@ -26,7 +26,7 @@ pub use error::Error;
 pub use i18n::{Lang, Text};
 pub use issue::{
     export_status_list, export_trust_list, issue, revoke, sign_fitted_credential, IssueRequest,
-    IssuedCertificate, IssuerIdentity,
+    IssuedCertificate, IssuerIdentity, LocalNames,
 };
 pub use pdf::{
     render_certificate, render_certificate_bare, Certificate, CertificateRow, EVIDENCE_FILE_NAME,

@@ -213,6 +213,7 @@ impl World {
             id: ISSUER.into(),
             name: "Қазақстан еріктілер орталығы".into(),
             key: issuer_key(),
+            local_names: Default::default(),
             verify_url: None,
         }
     }

@@ -36,9 +36,16 @@ pub enum Command {
         /// Issuer id (the credentials' `iss`).
         #[arg(long, default_value = "kz-volunteer-front-office")]
         issuer_id: String,
-        /// Issuer name printed on certificates.
+        /// Issuer name printed on certificates (English).
         #[arg(long, default_value = "Volunteer Front Office of Kazakhstan")]
         issuer_name: String,
+        /// The issuer's name on Kazakh certificates (default: the front office's, with the
+        /// default --issuer-name; otherwise --issuer-name).
+        #[arg(long)]
+        issuer_name_kk: Option<String>,
+        /// The issuer's name on Russian certificates (as --issuer-name-kk).
+        #[arg(long)]
+        issuer_name_ru: Option<String>,
         /// The public address of the verify page, e.g. `https://verify.example.kz/v`: printed
         /// QR codes carry `<URL>#VH1:…`, so a phone camera opens the check, and certificates
         /// name it. Without it `sagat issue` prints the bare QR text and `sagat serve` uses its

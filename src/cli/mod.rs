@@ -56,13 +56,27 @@ pub fn run(command: Command) -> Result<ExitCode> {
             origin,
             issuer_id,
             issuer_name,
+            issuer_name_kk,
+            issuer_name_ru,
             verify_url,
         } => {
             let generated = origin.is_none();
+            // The default names go together: a custom --issuer-name is not the front office.
+            let defaults = Config::default();
+            let (kk, ru) = if issuer_name == defaults.issuer_name {
+                (
+                    issuer_name_kk.or(defaults.issuer_name_kk),
+                    issuer_name_ru.or(defaults.issuer_name_ru),
+                )
+            } else {
+                (issuer_name_kk, issuer_name_ru)
+            };
             let config = Config {
                 origin: origin.unwrap_or_else(datadir::generated_origin),
                 issuer_id,
                 issuer_name,
+                issuer_name_kk: kk,
+                issuer_name_ru: ru,
                 verify_url,
             };
             let app = datadir::init(&data.data, config, now())?;

@@ -44,8 +44,15 @@ pub struct Config {
     pub origin: String,
     /// Issuer id used in `IssuerKeyRegistered` and the credentials' `iss` claim.
     pub issuer_id: String,
-    /// Issuer display name printed on certificates.
+    /// Issuer display name printed on certificates (in English, and in a language without a
+    /// name of its own).
     pub issuer_name: String,
+    /// The issuer's name in Kazakh (`sagat init --issuer-name-kk`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_name_kk: Option<String>,
+    /// The issuer's name in Russian (`sagat init --issuer-name-ru`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_name_ru: Option<String>,
     /// The operator's verify address (`sagat init --verify-url`): printed certificates carry
     /// their QR code in the URL form `<verify URL>#VH1:…` and name the address. Absent: the
     /// bare QR text (and `sagat serve` uses its own address, [`App::with_verify_url`]).
@@ -60,6 +67,8 @@ impl Default for Config {
             origin: generated_origin(),
             issuer_id: "kz-volunteer-front-office".to_string(),
             issuer_name: "Volunteer Front Office of Kazakhstan".to_string(),
+            issuer_name_kk: Some("Қазақстанның волонтерлік фронт-офисі".to_string()),
+            issuer_name_ru: Some("Волонтёрский фронт-офис Казахстана".to_string()),
             verify_url: None,
         }
     }
@@ -231,6 +240,10 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
         issuer: IssuerIdentity {
             id: config.issuer_id.clone(),
             name: config.issuer_name.clone(),
+            local_names: sagat_issuer::LocalNames {
+                kk: config.issuer_name_kk.clone(),
+                ru: config.issuer_name_ru.clone(),
+            },
             key: issuer,
             verify_url: config.verify_url.clone(),
         },

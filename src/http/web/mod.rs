@@ -122,6 +122,7 @@ button.secondary{background:#6b7785}.row{display:grid;grid-template-columns:repe
 .verdict{font-size:clamp(1.25rem,6.5vw,2rem);font-weight:800;text-align:center;padding:1rem;border-radius:.6rem;color:#fff;overflow-wrap:anywhere}
 .VALID{background:#2e8b57}.REVOKED,.INVALID,.UNTRUSTED{background:#c0392b}.EXPIRED,.NOT_YET_VALID{background:#b9770e}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e1e5ea;padding:.35rem;text-align:left;vertical-align:top}
+.checks{list-style:none;padding:0;margin:.3rem 0}.checks li{padding:.15rem 0}[data-outcome=failed]{color:#c0392b;font-weight:600}[data-outcome=not_reached]{color:#6b7785}
 .facts td,.facts th{overflow-wrap:anywhere}.facts th{width:38%}.facts td.mono{font-family:ui-monospace,monospace;font-size:.8rem}
 code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:#6b7785;font-size:.85rem}
 .inline{display:flex;gap:.4rem;flex-wrap:wrap}.inline input{flex:1 1 7rem;width:auto}.inline button{width:auto;margin-top:0}
@@ -433,6 +434,17 @@ fn browser_texts(lang: Lang) -> String {
         "issuer": t(lang, "issuer"),
         "credential": t(lang, "credential"),
         "hours_unit": t(lang, "hours_unit"),
+        "issued_on": t(lang, "issued_on"),
+        "checks": t(lang, "checks"),
+        "check": {
+            "readable": t(lang, "check_readable"),
+            "issuer": t(lang, "check_issuer"),
+            "signature": t(lang, "check_signature"),
+            "consistent": t(lang, "check_consistent"),
+            "revocation": t(lang, "check_revocation"),
+            "validity": t(lang, "check_validity"),
+        },
+        "not_checked": t(lang, "not_checked"),
         "revocation_as_of": t(lang, "revocation_as_of"),
         "checked_here": t(lang, "checked_here"),
     })

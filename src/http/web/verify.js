@@ -124,11 +124,22 @@
     if (a.total_minutes !== null) { row(table, texts.total, hours(a.total_minutes)); }
     if (a.period) { row(table, texts.period, a.period[0] + " — " + a.period[1]); }
     if (a.issuer_name) { row(table, texts.issuer, a.issuer_name); }
+    if (a.issued_at !== null) { row(table, texts.issued_on, when(a.issued_at).slice(0, 10)); }
     if (a.credential_id) { row(table, texts.credential, a.credential_id, { "class": "mono" }); }
     a.organizations.forEach(function (o) {
       row(table, o.name || ("#" + o.org_index), hours(o.minutes), {}, false);
     });
     out.appendChild(table);
+    // Each check with its mark, in the kernel's order; those after a failed one were not made.
+    out.appendChild(el("h2", {}, texts.checks));
+    var list = el("ul", { id: "verdict-checks", "class": "checks" });
+    a.checks.forEach(function (c) {
+      var mark = { passed: "✓", failed: "✗", not_checked: "?", not_reached: "–" }[c[1]];
+      var line = mark + " " + texts.check[c[0]];
+      if (c[1] === "not_checked") { line += " (" + texts.not_checked + ")"; }
+      list.appendChild(el("li", { "data-check": c[0], "data-outcome": c[1] }, line));
+    });
+    out.appendChild(list);
     if (a.revocation_checked_at !== null) {
       out.appendChild(el("p", { "class": "muted" }, texts.revocation_as_of + " " + when(a.revocation_checked_at)));
     }

@@ -82,6 +82,9 @@ pub struct Answer {
     pub organizations: Vec<OrgLine>,
     /// The status list's issue time, when revocation was checked against one.
     pub revocation_checked_at: Option<i64>,
+    /// The checks in the kernel's order (docs/formats.md §5), each `passed`, `failed`,
+    /// `not_checked` (revocation without a status list) or `not_reached` (an earlier one failed).
+    pub checks: Vec<(&'static str, &'static str)>,
     /// The lists could not be opened (`trust`, `status` or `root` at fault): no verdict.
     pub list_error: Option<String>,
 }
@@ -109,6 +112,7 @@ fn list_error(why: String) -> Answer {
         issuer_name: None,
         organizations: Vec::new(),
         revocation_checked_at: None,
+        checks: Vec::new(),
         list_error: Some(why),
     }
 }
@@ -184,8 +188,53 @@ fn answer_of(v: &Verdict, trust: &TrustList) -> Answer {
             RevocationCheck::Checked { as_of } => Some(as_of),
             _ => None,
         },
+        checks: checks_of(v),
         list_error: None,
     }
+}
+
+/// The check names, in the kernel's order: the code reads (QR text, COSE, claims), the issuer
+/// is in the trust list, the signature is the issuer's, the numbers add up, not revoked, within
+/// its validity dates.
+pub const CHECKS: [&str; 6] = [
+    "readable",
+    "issuer",
+    "signature",
+    "consistent",
+    "revocation",
+    "validity",
+];
+
+/// Each check's outcome for a verdict: every check before the one that failed passed, the ones
+/// after were not reached (the kernel stops at the first failure).
+fn checks_of(v: &Verdict) -> Vec<(&'static str, &'static str)> {
+    use sagat_verifier::InvalidReason as R;
+    let failed = match &v.status {
+        VerdictStatus::Valid => None,
+        VerdictStatus::Invalid(R::Decode(_) | R::Cose(_) | R::Claims(_)) => Some(0),
+        VerdictStatus::UntrustedIssuer => Some(1),
+        VerdictStatus::Invalid(R::Inconsistent(_)) => Some(3),
+        VerdictStatus::Invalid(_) => Some(2),
+        VerdictStatus::Revoked => Some(4),
+        _ => Some(5),
+    };
+    let revocation = match v.revocation {
+        RevocationCheck::Checked { .. } => "passed",
+        _ => "not_checked",
+    };
+    CHECKS
+        .iter()
+        .enumerate()
+        .map(|(i, &name)| {
+            let outcome = match failed {
+                Some(f) if i == f => "failed",
+                Some(f) if i > f => "not_reached",
+                _ if name == "revocation" => revocation,
+                _ => "passed",
+            };
+            (name, outcome)
+        })
+        .collect()
 }
 
 thread_local! {

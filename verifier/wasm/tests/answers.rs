@@ -46,6 +46,17 @@ fn a_good_credential_is_valid_with_its_facts() {
     assert!(a["total_minutes"].as_u64().unwrap() > 0);
     assert!(a["revocation_checked_at"].as_i64().is_some(), "{a}");
     assert!(!a["organizations"].as_array().unwrap().is_empty());
+    assert_eq!(
+        a["checks"],
+        json!([
+            ["readable", "passed"],
+            ["issuer", "passed"],
+            ["signature", "passed"],
+            ["consistent", "passed"],
+            ["revocation", "passed"],
+            ["validity", "passed"]
+        ])
+    );
     // The same credential as the link a phone camera opens.
     let qr = case("valid")["qr"].as_str().unwrap().to_string();
     let link = sagat_verifier::qr_code_text(&qr, Some("https://verify.example.kz/v"));
@@ -98,6 +109,24 @@ fn each_failure_has_its_code_and_meaning() {
             (Some(verdict), Some(code), Some(meaning)),
             "{name}: {a}"
         );
+        // Exactly one check failed, every one before it passed, none after it was reached.
+        let outcomes: Vec<&str> = a["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[1].as_str().unwrap())
+            .collect();
+        let failed = outcomes.iter().position(|o| *o == "failed").unwrap();
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == "failed").count(),
+            1,
+            "{name}"
+        );
+        assert!(
+            outcomes[failed + 1..].iter().all(|o| *o == "not_reached"),
+            "{name}"
+        );
+        assert!(outcomes[..failed].iter().all(|o| *o == "passed"), "{name}");
     }
     let qr = case("valid")["qr"].as_str().unwrap().to_string();
     let bad = format!(
