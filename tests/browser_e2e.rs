@@ -413,6 +413,10 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             "a request carried the credential: {urls:?}"
         );
         assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/verify"));
+        // Switching the page's language keeps the result: the same verdict, in Kazakh.
+        click_and_load(&c, c.find(Locator::Css("nav a[lang=kk]")).await.unwrap()).await;
+        assert_checked_here(&c, "VALID").await;
+        assert_eq!(by_id(&c, "verdict").await.text().await.unwrap(), "ЖАРАМДЫ");
 
         // Offline: once the page's service worker keeps it all, the server is stopped, and a
         // second certificate's link still verifies on the device, a tampered one is INVALID

@@ -3563,6 +3563,52 @@ async fn a_verify_url_puts_the_link_in_the_qr_code_and_every_check_takes_it() {
     assert_eq!(bad.json()["code"], "bad_link", "{}", bad.text());
 }
 
+/// The browser verifier is served as WebAssembly, gzip-compressed when the request allows it
+/// (the same module either way), and its service worker may control the verify page.
+#[tokio::test]
+async fn the_browser_verifier_is_served_compressed_when_allowed() {
+    use std::io::Read as _;
+    let e = env();
+    let get = |accept: Option<&'static str>| {
+        let mut b = Request::builder().uri("/verify/sagat-verify.wasm");
+        if let Some(a) = accept {
+            b = b.header(header::ACCEPT_ENCODING, a);
+        }
+        send(&e.state, b.body(Body::empty()).unwrap())
+    };
+    let plain = get(None).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(plain.headers[header::CONTENT_TYPE], "application/wasm");
+    assert!(plain.body.starts_with(b"\0asm"), "a WebAssembly module");
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    let zipped = get(Some("gzip, br")).await;
+    assert_eq!(zipped.headers[header::CONTENT_ENCODING], "gzip");
+    assert!(
+        zipped.body.len() < plain.body.len() / 2,
+        "{}",
+        zipped.body.len()
+    );
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped.body[..])
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain.body);
+    let worker = send(
+        &e.state,
+        Request::builder()
+            .uri("/verify/sw.js")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(worker.headers["service-worker-allowed"], "/verify");
+    assert!(
+        worker.text().contains("\"/verify/sagat-verify.wasm\""),
+        "{}",
+        worker.text()
+    );
+}
+
 /// The verify page reads photos with `sagat-verify --image`'s own search: a small, blurred
 /// QR code (2 px per module) of a real certificate is read and VALID; a photo whose only QR
 /// code is not a certificate is a 422 that says so.

@@ -15,13 +15,13 @@
 //! when the request's `Accept-Encoding` allows gzip, as the spec recommends.
 
 use axum::extract::{Path, State};
-use std::io::Write as _;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::headers::{accepts_gzip, gzip};
 use super::AppState;
 use crate::ops;
 
@@ -137,32 +137,6 @@ async fn checkpoint(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Whether an `Accept-Encoding` header allows gzip (RFC 9110 §12.5.3: `gzip` or `*`, q > 0).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                let p = p.trim();
-                p.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
-}
-
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes)?;
-    enc.finish()
-}
-
 async fn tile(
     State(state): State<AppState>,
     Path(rest): Path<String>,
@@ -202,7 +176,7 @@ async fn tile(
             .headers_mut()
             .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         if accepts_gzip(&headers) {
-            let zipped = gzip(&bytes)
+            let zipped = gzip(&bytes, flate2::Compression::default())
                 .map_err(|e| ops::Error::internal(format!("cannot gzip an entry bundle: {e}")))?;
             response
                 .headers_mut()

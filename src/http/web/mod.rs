@@ -28,6 +28,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::datadir::tokens::Role;
 use crate::http::auth;
+use crate::http::headers::{accepts_gzip, gzip};
 use crate::http::AppState;
 use crate::ops;
 use i18n::{t, Lang};
@@ -522,16 +523,32 @@ async fn verify_manifest(headers: HeaderMap, Query(q): Query<LangQuery>) -> Resp
         .into_response()
 }
 
-/// The verifier kernel for the browser (`verifier/wasm`, built by `build.rs`).
-async fn verify_wasm() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/wasm"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        VERIFY_WASM,
-    )
-        .into_response()
+/// The verifier kernel for the browser (`verifier/wasm`, built by `build.rs`), gzip-compressed
+/// (once, at the best level: 452 KB become 176 KB) when the request allows it.
+async fn verify_wasm(headers: HeaderMap) -> Response {
+    static ZIPPED: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    let zipped = accepts_gzip(&headers)
+        .then(|| {
+            ZIPPED
+                .get_or_init(|| gzip(VERIFY_WASM, flate2::Compression::best()).ok())
+                .as_deref()
+        })
+        .flatten();
+    let mut resp = match zipped {
+        Some(z) => ([(header::CONTENT_ENCODING, "gzip")], z).into_response(),
+        None => VERIFY_WASM.into_response(),
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/wasm"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    resp
 }
 
 /// The operator's note verifier key, which the trust list must be signed with (the browser

@@ -147,6 +147,10 @@
     out.hidden = false;
   }
 
+  // The last certificate checked in this tab, so that switching the page's language shows its
+  // result again (kept on this device only, in the tab's session storage).
+  var LAST = "sagat-verify-last";
+
   function verifyHere(qr) {
     return load().then(function (k) {
       var answer = check(k, qr);
@@ -154,6 +158,7 @@
         throw new Error(answer.list_error);
       }
       show(answer);
+      try { window.sessionStorage.setItem(LAST, qr); } catch (e) { /* storage off: fine */ }
     });
   }
 
@@ -167,6 +172,13 @@
       form.submit();
     });
   });
+
+  var last = null;
+  try { last = window.sessionStorage.getItem(LAST); } catch (e) { /* storage off */ }
+  if (window.location.hash.length <= 5 && last && /[?&]lang=/.test(window.location.search)) {
+    box.value = last;
+    verifyHere(last).catch(function () { /* the form is still there */ });
+  }
 
   if (window.location.hash.length > 5) {
     var link = window.location.href;
