@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
+#[path = "../verifier/image/tests/image_set/mod.rs"]
+mod image_set;
+
 const INSTALL: &str =
     "install chromium chromium-driver poppler-utils zbar-tools (scripts/test does this)";
 
@@ -197,6 +200,273 @@ async fn flash_ok(c: &Client) -> String {
     text
 }
 
+/// A chromedriver session of headless Chromium with a phone-sized window, its own profile and
+/// `extra` flags.
+async fn open_browser(
+    chromium: &std::path::Path,
+    driver_port: u16,
+    profile: &std::path::Path,
+    extra: &[String],
+) -> Client {
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--lang=en-US",
+        "--window-size=412,915",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.extend(extra.iter().cloned());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "binary": chromium, "args": args }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver session failed ({e}): {INSTALL}"))
+}
+
+/// The URLs this page requested (navigation and resources), each without its fragment: a
+/// URL's fragment is never part of a request (RFC 9110 §7.1).
+async fn requested_urls(c: &Client) -> Vec<String> {
+    let urls = c
+        .execute(
+            "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => e.name)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value::<Vec<String>>(urls)
+        .unwrap()
+        .into_iter()
+        .map(|u| u.split('#').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A photo-like camera frame of the printed certificate: page 1 at 200 dpi, the 1280 × 720
+/// part around its QR code (50 mm, bottom left: issuer/src/pdf.rs), as a phone sees paper on
+/// a table: perspective, a 4° tilt, uneven light, a dark surround, blur (the verifier image
+/// set's `photo_like`). Written as a PNG (the photo) and as a one-frame Y4M (the fake camera).
+fn camera_frame(pdf: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let prefix = pdf.with_extension("frame");
+    let ok = Command::new("pdftoppm")
+        .args([
+            "-r",
+            "200",
+            "-gray",
+            "-png",
+            "-singlefile",
+            "-f",
+            "1",
+            "-l",
+            "1",
+        ])
+        .args(["-x", "0", "-y", "1600", "-W", "1280", "-H", "720"])
+        .arg(pdf)
+        .arg(&prefix)
+        .status()
+        .unwrap_or_else(|e| panic!("pdftoppm not found ({e}): {INSTALL}"));
+    assert!(ok.success());
+    let crop = prefix.with_extension("frame.png");
+    let page = image::open(&crop).unwrap().into_luma8();
+    assert_eq!(page.dimensions(), (1280, 720));
+    let frame = image_set::photo_like(&page);
+    let png = prefix.with_extension("photo.png");
+    frame.save(&png).unwrap();
+    // YUV4MPEG2, 4:2:0: the gray frame as luma, neutral chroma.
+    let y4m = prefix.with_extension("y4m");
+    let mut bytes = b"YUV4MPEG2 W1280 H720 F30:1 Ip A1:1 C420jpeg\nFRAME\n".to_vec();
+    bytes.extend_from_slice(frame.as_raw());
+    bytes.resize(bytes.len() + 2 * (640 * 360), 128);
+    std::fs::write(&y4m, bytes).unwrap();
+    (png, y4m)
+}
+
+/// The camera scan and the photo check run on the device: a fake camera shows the
+/// photo-like frame of `pdf`, the page reads it and shows VALID; the same frame as a photo
+/// file, chosen in the photo form, is VALID too; no request carried the image or the QR text.
+/// Returns the page's times from the frame to the text and to the verdict, in ms.
+async fn camera_and_photo_check_on_device(
+    chromium: &std::path::Path,
+    driver_port: u16,
+    base: &str,
+    pdf: &std::path::Path,
+    qr_text: &str,
+) -> (String, String) {
+    let (photo, y4m) = camera_frame(pdf);
+    let profile = tempfile::tempdir().unwrap();
+    let c = open_browser(
+        chromium,
+        driver_port,
+        profile.path(),
+        &[
+            "--use-fake-device-for-media-stream".into(),
+            "--use-fake-ui-for-media-stream".into(),
+            format!("--use-file-for-fake-video-capture={}", y4m.display()),
+        ],
+    )
+    .await;
+    let result = async {
+        c.goto(&format!("{base}/verify?lang=ru")).await.unwrap();
+        by_id(&c, "camera-start").await.click().await.unwrap();
+        assert_checked_here(&c, "VALID").await;
+        assert_eq!(
+            by_id(&c, "verdict").await.text().await.unwrap(),
+            "ДЕЙСТВИТЕЛЕН"
+        );
+        let out = by_id(&c, "browser-check").await;
+        let read_ms = out.attr("data-read-ms").await.unwrap().unwrap_or_default();
+        let verdict_ms = out
+            .attr("data-verdict-ms")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(!verdict_ms.is_empty(), "no frame-to-verdict time");
+
+        c.goto(&format!("{base}/verify?lang=en")).await.unwrap();
+        by_id(&c, "photo")
+            .await
+            .send_keys(&photo.display().to_string())
+            .await
+            .unwrap();
+        by_id(&c, "photo-submit").await.click().await.unwrap();
+        assert_checked_here(&c, "VALID").await;
+        assert_eq!(
+            c.current_url().await.unwrap().as_str(),
+            format!("{base}/verify?lang=en"),
+            "the photo form was sent"
+        );
+        let urls = requested_urls(&c).await;
+        let body = qr_text.trim_start_matches("VH1:");
+        assert!(
+            urls.iter().all(|u| !u.contains("VH1")
+                && !u.contains(&body[..20])
+                && !u.ends_with("/verify/photo")),
+            "a request carried the image or the credential: {urls:?}"
+        );
+        (read_ms, verdict_ms)
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}
+
+/// A static web server for a folder (as any host of `sagat verify-site`'s folder would be):
+/// GET of a file by its path, the query ignored, `/` is `index.html`; types by extension.
+fn serve_folder(dir: std::path::PathBuf) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut line = String::new();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                // The rest of the head is not needed.
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = line.split(' ').nth(1).unwrap_or("/");
+                let path = path
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or("/")
+                    .trim_start_matches('/');
+                let name = if path.is_empty() { "index.html" } else { path };
+                let kind = match name.rsplit('.').next() {
+                    Some("html") => "text/html; charset=utf-8",
+                    Some("js") => "text/javascript",
+                    Some("wasm") => "application/wasm",
+                    Some("json") | Some("webmanifest") => "application/json",
+                    _ => "application/octet-stream",
+                };
+                let reply = match std::fs::read(dir.join(name)) {
+                    Ok(body) if !name.contains("..") => {
+                        let mut r = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        r.extend(body);
+                        r
+                    }
+                    _ => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
+                    }
+                };
+                let _ = stream.write_all(&reply);
+            });
+        }
+    });
+    addr
+}
+
+/// `sagat verify-site` writes a folder that checks certificates on its own, on any static
+/// host: a certificate's link to it is VALID, a tampered one INVALID with the reason in
+/// Russian; no request carries the credential.
+async fn static_folder_checks(c: &Client, data: &std::path::Path, good: &str, tampered: &str) {
+    let site = data.with_file_name("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_sagat"))
+        .args(["verify-site", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("verify site written to"), "{said}");
+    let base = format!("http://{}", serve_folder(site));
+    c.goto(&sagat_verifier::qr_code_text(
+        good,
+        Some(&format!("{base}/")),
+    ))
+    .await
+    .unwrap();
+    assert_checked_here(c, "VALID").await;
+    c.goto(&sagat_verifier::qr_code_text(
+        tampered,
+        Some(&format!("{base}/ru.html?lang=ru")),
+    ))
+    .await
+    .unwrap();
+    let shown = by_id(c, "verdict").await;
+    assert_eq!(
+        shown.attr("data-verdict").await.unwrap().as_deref(),
+        Some("INVALID")
+    );
+    assert_eq!(shown.text().await.unwrap(), "НЕДЕЙСТВИТЕЛЕН");
+    let urls = requested_urls(c).await;
+    let body = good.trim_start_matches("VH1:");
+    assert!(
+        urls.iter()
+            .all(|u| !u.contains("VH1") && !u.contains(&body[..20])),
+        "a request carried the credential: {urls:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
     let chromium = which("chromium").unwrap_or_else(|| panic!("chromium not found: {INSTALL}"));
@@ -248,24 +518,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         format!("127.0.0.1:{driver_port}").parse().unwrap(),
         "chromedriver",
     );
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--lang=en-US", "--window-size=412,915",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }),
-    );
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .unwrap_or_else(|e| panic!("chromedriver session failed ({e}): {INSTALL}"));
+    let c = open_browser(&chromium, driver_port, profile.path(), &[]).await;
 
     let result = async {
         // Operator: register an organization (server holds its key) and mint its token.
@@ -351,7 +604,11 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         click_and_load(&c, by_id(&c, "cert-submit").await).await;
         flash_ok(&c).await;
         let mut second = None;
-        for shown in c.find_all(Locator::Css("textarea[readonly]")).await.unwrap() {
+        for shown in c
+            .find_all(Locator::Css("textarea[readonly]"))
+            .await
+            .unwrap()
+        {
             let text = shown.prop("value").await.unwrap().unwrap_or_default();
             if text != qr_text {
                 second = Some(text);
@@ -391,32 +648,87 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         assert_eq!(printed_qr_codes(&pdf_path), vec![link.clone()]);
         c.goto(&link).await.unwrap();
         assert_checked_here(&c, "VALID").await;
+        // A camera pointed at the printed page, and the same view as a photo: read here.
+        let (read_ms, verdict_ms) =
+            camera_and_photo_check_on_device(&chromium, driver_port, &base, &pdf_path, &qr_text)
+                .await;
+        println!("camera frame to QR text: {read_ms} ms; to the verdict: {verdict_ms} ms");
         // No request of this page carried the credential: the link's fragment stays in the
         // browser, and the kernel, the lists and the key are all it fetched.
-        let urls = c
-            .execute(
-                "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map(e => e.name)",
-                vec![],
-            )
-            .await
-            .unwrap();
-        // What went over the wire: a URL's fragment is never part of a request (RFC 9110 §7.1).
-        let urls: Vec<String> = serde_json::from_value::<Vec<String>>(urls)
-            .unwrap()
-            .into_iter()
-            .map(|u| u.split('#').next().unwrap_or_default().to_string())
-            .collect();
-        assert!(urls.iter().any(|u| u.ends_with("/verify/sagat-verify.wasm")), "{urls:?}");
+        let urls = requested_urls(&c).await;
+        assert!(
+            urls.iter()
+                .any(|u| u.ends_with("/verify/sagat-verify.wasm")),
+            "{urls:?}"
+        );
         let body = qr_text.trim_start_matches("VH1:");
         assert!(
-            urls.iter().all(|u| !u.contains("VH1") && !u.contains(&body[..20])),
+            urls.iter()
+                .all(|u| !u.contains("VH1") && !u.contains(&body[..20])),
             "a request carried the credential: {urls:?}"
         );
-        assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/verify"));
+        assert_eq!(
+            c.current_url().await.unwrap().as_str(),
+            format!("{base}/verify")
+        );
         // Switching the page's language keeps the result: the same verdict, in Kazakh.
         click_and_load(&c, c.find(Locator::Css("nav a[lang=kk]")).await.unwrap()).await;
         assert_checked_here(&c, "VALID").await;
         assert_eq!(by_id(&c, "verdict").await.text().await.unwrap(), "ЖАРАМДЫ");
+
+        // The operator revokes the first certificate: its link now shows REVOKED, checked on
+        // the device against the new status list, which the page dates.
+        sign_in(&c, &base, &operator_token, "/operator").await;
+        let credential_id = href
+            .split("/certificates/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("credential id in the PDF link")
+            .to_string();
+        let revoke = c
+            .find(Locator::Css("form[action='/operator/revoke']"))
+            .await
+            .unwrap();
+        for (name, value) in [
+            ("credential", credential_id.as_str()),
+            ("reason", "issued twice"),
+        ] {
+            revoke
+                .find(Locator::Css(&format!("input[name={name}]")))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        click_and_load(&c, revoke.find(Locator::Css("button")).await.unwrap()).await;
+        flash_ok(&c).await;
+        click_and_load(&c, by_id(&c, "signout").await).await;
+        c.goto(&sagat_verifier::qr_code_text(
+            &qr_text,
+            Some(&format!("{base}/verify?lang=en")),
+        ))
+        .await
+        .unwrap();
+        let shown = by_id(&c, "verdict").await;
+        assert_eq!(
+            shown.attr("data-verdict").await.unwrap().as_deref(),
+            Some("REVOKED")
+        );
+        assert_eq!(
+            shown.attr("data-checked").await.unwrap().as_deref(),
+            Some("browser")
+        );
+        let failed = c
+            .find(Locator::Css("#verdict-checks [data-outcome=failed]"))
+            .await
+            .unwrap();
+        assert_eq!(
+            failed.attr("data-check").await.unwrap().as_deref(),
+            Some("revocation")
+        );
+        let as_of = by_id(&c, "revocation-as-of").await.text().await.unwrap();
+        assert!(as_of.starts_with("Revocation list as of 20"), "{as_of}");
 
         // Offline: once the page's service worker keeps it all, the server is stopped, and a
         // second certificate's link still verifies on the device, a tampered one is INVALID
@@ -448,12 +760,21 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         let at = tampered.len() / 2;
         tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).unwrap();
-        c.goto(&sagat_verifier::qr_code_text(&tampered, Some(&format!("{verify_url}?lang=ru"))))
-            .await
-            .unwrap();
+        c.goto(&sagat_verifier::qr_code_text(
+            &tampered,
+            Some(&format!("{verify_url}?lang=ru")),
+        ))
+        .await
+        .unwrap();
         let shown = by_id(&c, "verdict").await;
-        assert_eq!(shown.attr("data-verdict").await.unwrap().as_deref(), Some("INVALID"));
-        assert_eq!(shown.attr("data-checked").await.unwrap().as_deref(), Some("browser"));
+        assert_eq!(
+            shown.attr("data-verdict").await.unwrap().as_deref(),
+            Some("INVALID")
+        );
+        assert_eq!(
+            shown.attr("data-checked").await.unwrap().as_deref(),
+            Some("browser")
+        );
         let failed = c
             .find(Locator::Css("#verdict-checks [data-outcome=failed]"))
             .await
@@ -461,6 +782,9 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         assert!(failed.attr("data-check").await.unwrap().is_some());
         let why = by_id(&c, "verdict-why").await.text().await.unwrap();
         assert!(why.contains("Сертификат") || why.contains("Текст"), "{why}");
+
+        // The same page as a static folder, hosted by any web server.
+        static_folder_checks(&c, &data, &second, &tampered).await;
     }
     .await;
     let _ = c.close().await;

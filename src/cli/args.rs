@@ -170,6 +170,17 @@ pub enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
+    /// Write the verify page as a static folder that any web server, CDN or university can
+    /// host at the verify URL: the page in kk/ru/en, its script, the verifier (WebAssembly),
+    /// the trust list and status list as signed now, the operator key, a web app manifest and
+    /// a service worker for offline use. Write it again to refresh the lists.
+    VerifySite {
+        #[command(flatten)]
+        data: DataDir,
+        /// The folder to write (made if missing; files of the same names are replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run the HTTP service (API, web pages, log read API). Initializes the data directory on
     /// first start and prints the operator token once.
     Serve {

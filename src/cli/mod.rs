@@ -220,6 +220,26 @@ pub fn run(command: Command) -> Result<ExitCode> {
             println!("trust list written to {}", out.display());
             println!("verify it with the operator key: {}", app.operator_vkey());
         }
+        Command::VerifySite { data, out } => {
+            let app = datadir::open(&data.data)?;
+            let now = now();
+            let trust = sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now)?;
+            let status = sagat_issuer::export_status_list(&app.ledger, &app.issuer, now)?;
+            let files = crate::http::web::verify_site(&trust, &status, &app.operator_vkey());
+            std::fs::create_dir_all(&out)?;
+            for (name, bytes) in &files {
+                write_atomically(&out.join(name), bytes)?;
+            }
+            println!(
+                "verify site written to {} ({} files)",
+                out.display(),
+                files.len()
+            );
+            match &app.config.verify_url {
+                Some(url) => println!("host it at {url} (the address the printed QR codes open)"),
+                None => println!("host it at the verify URL set with sagat init --verify-url"),
+            }
+        }
         Command::Serve {
             data,
             addr,

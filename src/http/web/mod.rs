@@ -15,6 +15,9 @@
 pub mod csrf;
 pub mod forms;
 pub mod i18n;
+mod verify_site;
+
+pub use verify_site::verify_site;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -125,6 +128,7 @@ button.secondary{background:#6b7785}.row{display:grid;grid-template-columns:repe
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #e1e5ea;padding:.35rem;text-align:left;vertical-align:top}
 .checks{list-style:none;padding:0;margin:.3rem 0}.checks li{padding:.15rem 0}[data-outcome=failed]{color:#c0392b;font-weight:600}[data-outcome=not_reached]{color:#6b7785}
 .facts td,.facts th{overflow-wrap:anywhere}.facts th{width:38%}.facts td.mono{font-family:ui-monospace,monospace;font-size:.8rem}
+#camera-view{width:100%;max-width:28rem;border-radius:8px;background:#000;display:block;margin:.5rem 0}#camera-view[hidden]{display:none}
 code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:#6b7785;font-size:.85rem}
 .inline{display:flex;gap:.4rem;flex-wrap:wrap}.inline input{flex:1 1 7rem;width:auto}.inline button{width:auto;margin-top:0}
 "#;
@@ -311,17 +315,27 @@ async fn home(
     )
 }
 
-fn verify_form(lang: Lang, text: &str) -> Markup {
+/// The verify forms. `served`: they can go to the server (the no-JavaScript check); in the
+/// static folder (`sagat verify-site`) only the script checks, on the device.
+fn verify_form(lang: Lang, text: &str, served: bool) -> Markup {
+    let never = (!served).then_some("never");
     html! {
         section {
             h1 { (t(lang, "verify")) }
             p.muted { (t(lang, "verify_help")) }
-            form method="post" action="/verify" id="verify-form" {
+            form method="post" action=[served.then_some("/verify")] id="verify-form" data-server=[never] {
                 label for="qr_text" { (t(lang, "qr_text")) }
                 textarea id="qr_text" name="qr_text" required { (text) }
                 button id="verify-submit" type="submit" { (t(lang, "check")) }
             }
-            form method="post" action="/verify/photo" enctype="multipart/form-data" {
+            // The camera scan needs the script (it reads frames on this device): shown by it.
+            div id="camera" hidden {
+                button id="camera-start" type="button" { (t(lang, "camera_start")) }
+                button id="camera-stop" type="button" class="secondary" hidden { (t(lang, "camera_stop")) }
+                video id="camera-view" hidden playsinline muted {}
+            }
+            p id="scan-status" role="status" {}
+            form method="post" action=[served.then_some("/verify/photo")] enctype="multipart/form-data" id="photo-form" data-server=[never] {
                 label for="photo" { (t(lang, "photo")) }
                 input id="photo" type="file" name="photo" accept="image/*" capture="environment";
                 button id="photo-submit" type="submit" class="secondary" { (t(lang, "upload_check")) }
@@ -394,14 +408,7 @@ async fn verify_page(
         t(lang, "verify"),
         who(&state, &headers).is_some(),
         html! { link rel="manifest" href="/verify/manifest.webmanifest"; },
-        html! {
-            section id="browser-check" hidden data-texts=(browser_texts(lang))
-                data-wasm=(VERIFY_FILES[2]) data-trust=(VERIFY_FILES[3])
-                data-status=(VERIFY_FILES[4]) data-root=(VERIFY_FILES[5])
-                data-worker="/verify/sw.js" data-scope="/verify" {}
-            (verify_form(lang, ""))
-            script src="/verify.js" {}
-        },
+        verify_site::verify_body(lang, &verify_site::SERVED, true),
     );
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
@@ -448,46 +455,21 @@ fn browser_texts(lang: Lang) -> String {
         "not_checked": t(lang, "not_checked"),
         "revocation_as_of": t(lang, "revocation_as_of"),
         "checked_here": t(lang, "checked_here"),
+        "camera_looking": t(lang, "camera_looking"),
+        "camera_denied": t(lang, "camera_denied"),
+        "photo_reading": t(lang, "photo_reading"),
+        "photo_no_qr": t(lang, "photo_no_qr"),
+        "no_verifier": t(lang, "no_verifier"),
     })
     .to_string()
 }
 
-/// What the browser check needs, which its service worker keeps for offline use: the page, its
-/// script, the verifier, the trust list, the status list, the operator key, the manifest.
-const VERIFY_FILES: [&str; 7] = [
-    "/verify",
-    "/verify.js",
-    "/verify/sagat-verify.wasm",
-    "/api/v1/trust-list",
-    "/api/v1/status-list",
-    "/verify/operator.vkey",
-    "/verify/manifest.webmanifest",
-];
-
-/// The verifier kernel for the browser's bytes (`verifier/wasm`, built by `build.rs`).
-const VERIFY_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sagat_verify.wasm"));
-
-/// `/verify/sw.js`: the service worker ([`VERIFY_FILES`] kept; its cache named after a digest
+/// `/verify/sw.js`: the service worker ([`verify_site::SERVED`]'s files kept; its cache named after a digest
 /// of the script and the verifier, so a new build replaces the old copies). Its scope is the
 /// page `/verify`, which is above its own folder: `Service-Worker-Allowed` grants that.
 async fn verify_worker() -> Response {
-    use sha2::{Digest, Sha256};
     static WORKER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = WORKER.get_or_init(|| {
-        let digest = Sha256::new()
-            .chain_update(include_str!("verify.js"))
-            .chain_update(VERIFY_WASM)
-            .finalize();
-        include_str!("verify-sw.js")
-            .replace(
-                "__FILES__",
-                &serde_json::to_string(&VERIFY_FILES).expect("JSON"),
-            )
-            .replace(
-                "__VERSION__",
-                &serde_json::to_string(&hex::encode(&digest[..8])).expect("JSON"),
-            )
-    });
+    let body = WORKER.get_or_init(|| verify_site::worker_script(&verify_site::SERVED));
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -506,19 +488,10 @@ async fn verify_worker() -> Response {
 /// request's language.
 async fn verify_manifest(headers: HeaderMap, Query(q): Query<LangQuery>) -> Response {
     let lang = lang_of(&headers, &q);
-    let manifest = serde_json::json!({
-        "name": format!("Sagat — {}", t(lang, "verify")),
-        "short_name": "Sagat",
-        "lang": lang.code(),
-        "start_url": "/verify",
-        "scope": "/verify",
-        "display": "standalone",
-        "background_color": "#f5f6f8",
-        "theme_color": "#0b5d7a",
-    });
+    let manifest = verify_site::manifest(lang, &verify_site::SERVED);
     (
         [(header::CONTENT_TYPE, "application/manifest+json")],
-        manifest.to_string(),
+        manifest,
     )
         .into_response()
 }
@@ -530,13 +503,13 @@ async fn verify_wasm(headers: HeaderMap) -> Response {
     let zipped = accepts_gzip(&headers)
         .then(|| {
             ZIPPED
-                .get_or_init(|| gzip(VERIFY_WASM, flate2::Compression::best()).ok())
+                .get_or_init(|| gzip(verify_site::VERIFY_WASM, flate2::Compression::best()).ok())
                 .as_deref()
         })
         .flatten();
     let mut resp = match zipped {
         Some(z) => ([(header::CONTENT_ENCODING, "gzip")], z).into_response(),
-        None => VERIFY_WASM.into_response(),
+        None => verify_site::VERIFY_WASM.into_response(),
     };
     let h = resp.headers_mut();
     h.insert(
@@ -568,7 +541,7 @@ async fn verify_script() -> Response {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("verify.js"),
+        verify_site::VERIFY_SCRIPT,
     )
         .into_response()
 }
@@ -589,7 +562,7 @@ fn verify_and_render(
             lang,
             t(lang, "verdict"),
             signed_in,
-            html! { (verdict_section(lang, &o)) (verify_form(lang, &text)) },
+            html! { (verdict_section(lang, &o)) (verify_form(lang, &text, true)) },
         ),
         Err(e) => {
             // The page shows the error; the status says it too (413, 415, 422, 503, ...).
@@ -597,7 +570,7 @@ fn verify_and_render(
                 lang,
                 t(lang, "verify"),
                 signed_in,
-                html! { (flash_err(lang, &e)) (verify_form(lang, "")) },
+                html! { (flash_err(lang, &e)) (verify_form(lang, "", true)) },
             );
             *resp.status_mut() =
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

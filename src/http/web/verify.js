@@ -1,11 +1,14 @@
 // The verify page's one script (served as /verify.js; hand-written, no build step). It checks a
 // certificate in this browser with the verifier kernel compiled to WebAssembly
 // (verifier/wasm; its address and the lists' are the data-* attributes of #browser-check): the
-// QR text never leaves the device. Inputs: the
-// link a phone camera opens from the printed QR code, <verify URL>#VH1:... (docs/formats.md
-// §1.4: a browser never sends the part after '#'), and text pasted into the form. The trust
-// list, status list and operator key come from this server (the same the API serves). If any of
-// that fails, the form is sent to the server as without JavaScript.
+// QR text, the photo and the camera's frames never leave the device. Inputs: the link a phone
+// camera opens from the printed QR code, <verify URL>#VH1:... (docs/formats.md §1.4: a browser
+// never sends the part after '#'); a live camera scan (getUserMedia; each frame drawn on a
+// canvas and read by the module's QR reader, the one `sagat-verify --image` uses); a photo or
+// scan chosen in the photo form (drawn and read the same way); text pasted into the form. The
+// trust list, status list and operator key come from this server (the same the API serves).
+// If the module or the lists cannot be had, the forms are sent to the server as without
+// JavaScript.
 (function () {
   "use strict";
   var box = document.getElementById("qr_text");
@@ -18,6 +21,21 @@
   var url = function (name) { return out.getAttribute("data-" + name); };
   var kernel = null;
 
+  // The static folder's English page (sagat verify-site) opens the Kazakh or Russian one when
+  // the browser prefers it and no language was chosen; the fragment (a certificate) goes along.
+  var pages = url("pick-lang");
+  if (pages && !/[?&]lang=/.test(window.location.search)) {
+    var preferred = (navigator.languages || [navigator.language || ""]).map(function (l) {
+      return String(l).slice(0, 2).toLowerCase();
+    });
+    for (var i = 0; i < preferred.length && preferred[i] !== "en"; i++) {
+      if (preferred[i] === "kk" || preferred[i] === "ru") {
+        window.location.replace(preferred[i] + ".html?lang=" + preferred[i] + window.location.hash);
+        return;
+      }
+    }
+  }
+
   // Kept for offline use (the page, this script, the verifier and the lists): see sw.js.
   if ("serviceWorker" in navigator && url("worker")) {
     navigator.serviceWorker.register(url("worker"), { scope: url("scope") }).catch(function () {});
@@ -26,7 +44,9 @@
   function load() {
     if (!kernel) {
       kernel = Promise.all([
-        WebAssembly.instantiateStreaming(fetch(url("wasm")), {}),
+        // Compiled from the bytes, not streamed: a static host may not send application/wasm.
+        fetch(url("wasm")).then(ok).then(function (r) { return r.arrayBuffer(); })
+          .then(function (bytes) { return WebAssembly.instantiate(bytes, {}); }),
         fetch(url("trust")).then(ok).then(function (r) { return r.text(); }),
         fetch(url("status")).then(ok).then(function (r) { return r.arrayBuffer(); }),
         fetch(url("root")).then(ok).then(function (r) { return r.text(); })
@@ -57,22 +77,48 @@
     return btoa(s);
   }
 
-  // One call into the module: the request in its input buffer, the answer from its output.
-  function check(k, qr) {
-    var request = new TextEncoder().encode(JSON.stringify({
-      qr: qr, trust: k.trust, status: k.status, root: k.root, now: Math.floor(Date.now() / 1000)
-    }));
-    var at = k.exports.sagat_input(request.length);
-    new Uint8Array(k.exports.memory.buffer, at, request.length).set(request);
-    var len;
+  // The bytes into the module's input buffer.
+  function input(k, bytes) {
+    var at = k.exports.sagat_input(bytes.length);
+    new Uint8Array(k.exports.memory.buffer, at, bytes.length).set(bytes);
+  }
+
+  // One call into the module; its output's length.
+  function call(k, exported) {
     try {
-      len = k.exports.sagat_verify();
+      return exported();
     } catch (trap) {
       // The module aborted on a panic: say why, and start a fresh one next time.
       kernel = null;
       throw new Error(output(k, k.exports.sagat_panic()) || String(trap));
     }
-    return JSON.parse(output(k, len));
+  }
+
+  // The request in the module's input buffer, the answer from its output.
+  function check(k, qr) {
+    input(k, new TextEncoder().encode(JSON.stringify({
+      qr: qr, trust: k.trust, status: k.status, root: k.root, now: Math.floor(Date.now() / 1000)
+    })));
+    return JSON.parse(output(k, call(k, k.exports.sagat_verify)));
+  }
+
+  // Larger images are drawn smaller first: the reader scales them to this long side anyway
+  // (sagat-verify-image's MAX_SIDE).
+  var MAX_SIDE = 4200;
+
+  // The credential QR text in an image or a video frame, read on this device; null if none.
+  function readPixels(k, source, width, height) {
+    var scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+    var w = Math.max(1, Math.round(width * scale));
+    var h = Math.max(1, Math.round(height * scale));
+    var canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(source, 0, 0, w, h);
+    input(k, context.getImageData(0, 0, w, h).data);
+    var len = call(k, function () { return k.exports.sagat_read_qr(w, h); });
+    return len ? output(k, len) : null;
   }
 
   function output(k, len) {
@@ -83,6 +129,29 @@
   function hours(minutes) {
     var h = minutes % 60 === 0 ? String(minutes / 60) : (minutes / 60).toFixed(2);
     return h + " " + texts.hours_unit;
+  }
+
+  // How long ago, in the page's language (the status list's age).
+  function ago(secs) {
+    var days = Math.round((Date.now() / 1000 - secs) / 86400);
+    var hours = Math.round((Date.now() / 1000 - secs) / 3600);
+    try {
+      var format = new Intl.RelativeTimeFormat(document.documentElement.lang, { numeric: "auto" });
+      return Math.abs(hours) < 48 ? format.format(-hours, "hour") : format.format(-days, "day");
+    } catch (e) {
+      return "";
+    }
+  }
+
+  // A form the script could not check: to the server, as without JavaScript; in the static
+  // folder there is none, so say so.
+  function fallback(f) {
+    if (f.getAttribute("data-server") === "never") {
+      say(texts.no_verifier);
+      return;
+    }
+    f.setAttribute("data-server", "1");
+    f.submit();
   }
 
   function when(secs) {
@@ -141,7 +210,9 @@
     });
     out.appendChild(list);
     if (a.revocation_checked_at !== null) {
-      out.appendChild(el("p", { "class": "muted" }, texts.revocation_as_of + " " + when(a.revocation_checked_at)));
+      var age = ago(a.revocation_checked_at);
+      out.appendChild(el("p", { "class": "muted", id: "revocation-as-of" },
+        texts.revocation_as_of + " " + when(a.revocation_checked_at) + (age ? " (" + age + ")" : "")));
     }
     out.appendChild(el("p", { "class": "muted", id: "checked-here" }, texts.checked_here));
     out.hidden = false;
@@ -167,11 +238,112 @@
       return;
     }
     event.preventDefault();
-    verifyHere(box.value).catch(function () {
-      form.setAttribute("data-server", "1");
-      form.submit();
-    });
+    verifyHere(box.value).catch(function () { fallback(form); });
   });
+
+  var scanStatus = document.getElementById("scan-status");
+  function say(text) {
+    if (scanStatus) { scanStatus.textContent = text; }
+  }
+
+  // A photo or scan from the photo form: read here, never uploaded (unless the module or the
+  // lists cannot be had: then the form goes to the server, as without JavaScript).
+  var photoForm = document.getElementById("photo-form");
+  var photo = document.getElementById("photo");
+  if (photoForm && photo && window.createImageBitmap) {
+    photoForm.addEventListener("submit", function (event) {
+      if (photoForm.getAttribute("data-server") === "1" || !photo.files.length) {
+        return;
+      }
+      event.preventDefault();
+      say(texts.photo_reading);
+      load().then(function (k) {
+        return createImageBitmap(photo.files[0], { imageOrientation: "from-image" })
+          .then(function (bitmap) {
+            return readPixels(k, bitmap, bitmap.width, bitmap.height);
+          }, function () { return null; })
+          .then(function (qr) {
+            if (!qr) {
+              say(texts.photo_no_qr);
+              return;
+            }
+            say("");
+            return verifyHere(qr);
+          });
+      }).catch(function () { fallback(photoForm); });
+    });
+  }
+
+  // The live camera scan: frames read here until one holds a certificate's QR code. The
+  // page notes how long the last frame took to a text and to the verdict (data-read-ms,
+  // data-verdict-ms on #browser-check), which the browser test records.
+  var camera = document.getElementById("camera");
+  var video = document.getElementById("camera-view");
+  var startButton = document.getElementById("camera-start");
+  var stopButton = document.getElementById("camera-stop");
+  var stream = null;
+  if (camera && video && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    camera.hidden = false;
+    startButton.addEventListener("click", startCamera);
+    stopButton.addEventListener("click", stopCamera);
+  }
+
+  function startCamera() {
+    load().then(function (k) {
+      return navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: "environment", width: { ideal: 1920 }, height: { ideal: 1080 } }
+      }).then(function (s) {
+        stream = s;
+        video.srcObject = s;
+        video.hidden = false;
+        stopButton.hidden = false;
+        startButton.hidden = true;
+        say(texts.camera_looking);
+        return video.play().then(function () { scan(k); });
+      });
+    }).catch(function () {
+      stopCamera();
+      say(texts.camera_denied);
+    });
+  }
+
+  function stopCamera() {
+    if (stream) {
+      stream.getTracks().forEach(function (track) { track.stop(); });
+    }
+    stream = null;
+    video.srcObject = null;
+    video.hidden = true;
+    stopButton.hidden = true;
+    startButton.hidden = false;
+  }
+
+  function scan(k) {
+    if (!stream) {
+      return;
+    }
+    var qr = null;
+    var started = performance.now();
+    if (video.readyState >= 2 && video.videoWidth) {
+      qr = readPixels(k, video, video.videoWidth, video.videoHeight);
+    }
+    if (!qr) {
+      // The next frame after a pause, so that the page stays responsive.
+      setTimeout(function () { scan(k); }, 100);
+      return;
+    }
+    var read = performance.now();
+    stopCamera();
+    say("");
+    verifyHere(qr).then(function () {
+      out.setAttribute("data-read-ms", String(Math.round(read - started)));
+      out.setAttribute("data-verdict-ms", String(Math.round(performance.now() - started)));
+    }, function () {
+      box.value = qr;
+      fallback(form);
+    });
+  }
 
   var last = null;
   try { last = window.sessionStorage.getItem(LAST); } catch (e) { /* storage off */ }
@@ -185,9 +357,6 @@
     // A reload or a shared address bar then shows the plain page, not the certificate again.
     window.history.replaceState(null, "", window.location.pathname + window.location.search);
     box.value = link;
-    verifyHere(link).catch(function () {
-      form.setAttribute("data-server", "1");
-      form.submit();
-    });
+    verifyHere(link).catch(function () { fallback(form); });
   }
 })();

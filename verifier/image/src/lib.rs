@@ -30,12 +30,12 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::HashSet;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use image::{imageops, GrayImage};
-use rxing::{BarcodeFormat, DecodeHints, PointF};
+use rxing::common::{BitMatrix, DetectorRXingResult, HybridBinarizer};
+use rxing::{BinaryBitmap, DecodeHints, Luma8LuminanceSource, PointF};
 
 /// Why no credential QR was read.
 #[derive(Debug)]
@@ -233,29 +233,61 @@ fn is_credential_text(text: &str) -> bool {
 }
 
 /// One QR code's text and its finder-pattern centres, or `None`.
+///
+/// These are the steps of rxing's `MultiFormatReader` for a QR code with `TryHarder` (its port
+/// of zxing-cpp's reader, then ZXing's classic detector), called one by one: the reader itself
+/// stamps each result with `chrono::Utc::now()`, which traps on `wasm32-unknown-unknown`
+/// (no clock there), and this function must run the same in the browser as in `sagat-verify`.
 fn decode_one(img: &GrayImage) -> Option<(String, Vec<PointF>)> {
     if img.width() == 0 || img.height() == 0 {
         return None;
     }
-    let (luma, w, h) = (img.as_raw().clone(), img.width(), img.height());
-    // A decoder bug must not take the verifier down: a panic inside rxing counts as "not found".
-    std::panic::catch_unwind(move || {
-        let mut hints = DecodeHints {
-            TryHarder: Some(true),
-            PossibleFormats: Some(HashSet::from([BarcodeFormat::QR_CODE])),
-            ..DecodeHints::default()
-        };
-        rxing::helpers::detect_in_luma_with_hints(
-            luma,
-            w,
-            h,
-            Some(BarcodeFormat::QR_CODE),
-            &mut hints,
-        )
+    // A decoder bug must not take the verifier down: a panic inside rxing counts as "not found"
+    // (natively; the browser build aborts, and its script starts a fresh module).
+    std::panic::catch_unwind(|| {
+        // The binarizer keeps its source ('static): a copy of the pixels.
+        let source =
+            Luma8LuminanceSource::new(img.as_raw().clone(), img.width(), img.height()).ok()?;
+        let bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+        let bits = bitmap.get_black_matrix();
+        read_with_cpp_port(bits).or_else(|| read_with_classic_detector(bits))
     })
-    .ok()?
     .ok()
-    .map(|r| (r.getText().to_string(), r.getPoints().to_vec()))
+    .flatten()
+}
+
+/// zxing-cpp's QR reader as ported by rxing: every set of three finder patterns, sampled and
+/// decoded; the first valid one.
+fn read_with_cpp_port(bits: &BitMatrix) -> Option<(String, Vec<PointF>)> {
+    use rxing::qrcode::cpp_port::{decoder::Decode, detector};
+    let mut patterns = detector::FindFinderPatterns(bits, true, 0);
+    for set in detector::GenerateFinderPatternSets(&mut patterns) {
+        let Ok(sampled) = detector::SampleQR(bits, &set) else {
+            continue;
+        };
+        match Decode(sampled.getBits()) {
+            Ok(d) if d.isValid() => return Some((d.text(), sampled.getPoints().to_vec())),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// ZXing's classic QR detector and decoder, which rxing tries when the port finds nothing.
+fn read_with_classic_detector(bits: &BitMatrix) -> Option<(String, Vec<PointF>)> {
+    let hints = DecodeHints {
+        TryHarder: Some(true),
+        ..DecodeHints::default()
+    };
+    let detected = rxing::qrcode::detector::Detector::new(bits)
+        .detect_with_hints(&hints)
+        .ok()?;
+    let decoded = rxing::qrcode::decoder::qrcode_decoder::decode_bitmatrix_with_hints(
+        detected.getBits(),
+        &hints,
+    )
+    .ok()?;
+    Some((decoded.getText().to_string(), detected.getPoints().to_vec()))
 }
 
 /// Paints white the box around a decoded code's finder-pattern centres, with a margin of a

@@ -8,13 +8,14 @@
 //! - `sagat_verify() -> len`: checks that request with the kernel and leaves the answer (UTF-8
 //!   JSON, [`Answer`]) in the output buffer; returns its length;
 //! - `sagat_output() -> ptr`: the output buffer's address;
+//! - `sagat_read_qr(width, height) -> len`: reads the credential QR code in the input buffer,
+//!   taken as `width` × `height` RGBA pixels (a camera frame or a photo drawn on a canvas,
+//!   `getImageData`), with the one QR-image reader (`sagat-verify-image`, as `sagat-verify
+//!   --image`); leaves its text in the output buffer and returns its length, 0 when no
+//!   credential QR code was found;
 //! - `sagat_panic() -> len`: after a call trapped (the module aborts on a panic), its message in
 //!   the output buffer.
 //!
-//! Not here yet: reading QR codes from photos and camera frames on the device. The one
-//! QR-image reader (`sagat-verify-image`, rxing) builds for this target but traps on every code
-//! it reads: rxing stamps each result with `chrono::Utc::now()`, and this target has no clock
-//! (its `wasm_support` feature would bind JavaScript's through wasm-bindgen imports).
 //! What it does not do: it reads nothing and sends nothing (no imports at all); the trust list,
 //! status list and operator key are given by the page, the verdict is the kernel's
 //! ([`sagat_verifier::verify_credential`], the same call `sagat-verify` and the service make).
@@ -269,6 +270,25 @@ pub extern "C" fn sagat_input(len: usize) -> usize {
 pub extern "C" fn sagat_verify() -> usize {
     let answer = INPUT.with(|b| verify_request(&b.borrow()));
     set_output(answer)
+}
+
+/// Reads the credential QR code in the input buffer, `width` × `height` RGBA pixels; the
+/// text's length (in the output buffer), 0 when none was found or the buffer is not that size.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn sagat_read_qr(width: u32, height: u32) -> usize {
+    let text = INPUT.with(|b| read_qr_in_pixels(&b.borrow(), width, height));
+    set_output(text.map(String::into_bytes).unwrap_or_default())
+}
+
+/// The credential QR text in `width` × `height` RGBA pixels, if there is one: grayscale as
+/// the image crate converts a decoded photo, then the one reader's views.
+pub fn read_qr_in_pixels(rgba: &[u8], width: u32, height: u32) -> Option<String> {
+    let pixels = image::RgbaImage::from_raw(width, height, rgba.to_vec())?;
+    let gray = image::DynamicImage::ImageRgba8(pixels).into_luma8();
+    sagat_verify_image::read_qr(&gray)
+        .ok()
+        .map(|(text, _view)| text)
 }
 
 fn set_output(bytes: Vec<u8>) -> usize {
