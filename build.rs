@@ -20,6 +20,11 @@ fn main() {
         "verifier/Cargo.toml",
         "verifier/wasm/src",
         "verifier/wasm/Cargo.toml",
+        "verifier/image/src",
+        "verifier/image/Cargo.toml",
+        "verifier/pdf/src",
+        "verifier/pdf/Cargo.toml",
+        ".cargo/config.toml",
         "Cargo.lock",
     ] {
         println!("cargo:rerun-if-changed={watched}");

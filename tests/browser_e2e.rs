@@ -51,7 +51,13 @@ async fn assert_checked_here(c: &Client, verdict: &str) {
         .find_all(Locator::Css("#verdict-checks [data-outcome=passed]"))
         .await
         .unwrap();
-    assert_eq!(passed.len(), 6, "{source}");
+    // The six checks of a credential, and the evidence of a PDF when one was given.
+    assert!(passed.len() >= 6, "{source}");
+    let failed = c
+        .find_all(Locator::Css("#verdict-checks [data-outcome=failed]"))
+        .await
+        .unwrap();
+    assert!(failed.is_empty(), "{source}");
     assert!(!by_id(c, "checked-here")
         .await
         .text()
@@ -294,9 +300,60 @@ fn camera_frame(pdf: &std::path::Path) -> (std::path::PathBuf, std::path::PathBu
     (png, y4m)
 }
 
-/// The camera scan and the photo check run on the device: a fake camera shows the
-/// photo-like frame of `pdf`, the page reads it and shows VALID; the same frame as a photo
-/// file, chosen in the photo form, is VALID too; no request carried the image or the QR text.
+/// A copy of the certificate PDF whose embedded evidence has one byte of its last entry
+/// changed; the copy's path and that entry's log index.
+fn tampered_evidence_pdf(pdf: &std::path::Path) -> (std::path::PathBuf, u64) {
+    let mut doc = lopdf::Document::load(pdf).unwrap();
+    let mut index = None;
+    for object in doc.objects.values_mut() {
+        let lopdf::Object::Stream(stream) = object else {
+            continue;
+        };
+        let is_file = stream.dict.get(b"Type").ok().and_then(|t| t.as_name().ok())
+            == Some(b"EmbeddedFile".as_slice());
+        if !is_file {
+            continue;
+        }
+        let bytes = stream
+            .decompressed_content()
+            .unwrap_or_else(|_| stream.content.clone());
+        let mut bundle = sagat_verifier::decode_evidence(&bytes).unwrap();
+        let last = bundle.entries.last_mut().unwrap();
+        let at = last.entry.len() - 10;
+        last.entry[at] ^= 1;
+        index = Some(last.index);
+        stream.dict.remove(b"Filter");
+        stream.set_plain_content(sagat_verifier::encode_evidence(&bundle));
+    }
+    let path = pdf.with_extension("tampered.pdf");
+    doc.save(&path).unwrap();
+    (path, index.expect("the PDF embeds its evidence"))
+}
+
+/// Waits (bounded) until the browser check's evidence line shows `outcome`; the last seen.
+async fn wait_for_evidence(c: &Client, outcome: &str) -> Option<String> {
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = match c
+            .find(Locator::Css("#verdict-checks [data-check=evidence]"))
+            .await
+        {
+            Ok(e) => e.attr("data-outcome").await.unwrap(),
+            Err(_) => None,
+        };
+        if seen.as_deref() == Some(outcome) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    seen
+}
+
+/// The camera scan, the photo check and the PDF check run on the device: a fake camera shows
+/// the photo-like frame of `pdf`, the page reads it and shows VALID; the same frame as a photo
+/// file, chosen in the photo form, is VALID too; `pdf` itself is VALID with its evidence
+/// checked, and with one evidence entry changed INVALID naming the entry; no request carried
+/// the image, the PDF or the QR text.
 /// Returns the page's times from the frame to the text and to the verdict, in ms.
 async fn camera_and_photo_check_on_device(
     chromium: &std::path::Path,
@@ -334,8 +391,11 @@ async fn camera_and_photo_check_on_device(
             .unwrap()
             .unwrap_or_default();
         assert!(!verdict_ms.is_empty(), "no frame-to-verdict time");
+        // Every request of every page below, checked at the end.
+        let mut urls = requested_urls(&c).await;
 
-        c.goto(&format!("{base}/verify?lang=en")).await.unwrap();
+        // A fresh page each time (no `?lang=`, which would show the last result again).
+        c.goto(&format!("{base}/verify")).await.unwrap();
         by_id(&c, "photo")
             .await
             .send_keys(&photo.display().to_string())
@@ -345,16 +405,63 @@ async fn camera_and_photo_check_on_device(
         assert_checked_here(&c, "VALID").await;
         assert_eq!(
             c.current_url().await.unwrap().as_str(),
-            format!("{base}/verify?lang=en"),
+            format!("{base}/verify"),
             "the photo form was sent"
         );
-        let urls = requested_urls(&c).await;
+        urls.extend(requested_urls(&c).await);
+        // The certificate PDF, chosen in the same form: checked here down to its evidence.
+        c.goto(&format!("{base}/verify")).await.unwrap();
+        by_id(&c, "photo")
+            .await
+            .send_keys(&pdf.display().to_string())
+            .await
+            .unwrap();
+        by_id(&c, "photo-submit").await.click().await.unwrap();
+        let evidence = wait_for_evidence(&c, "passed").await;
+        assert_eq!(evidence.as_deref(), Some("passed"));
+        assert_checked_here(&c, "VALID").await;
+        assert!(by_id(&c, "evidence-summary")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .starts_with('1'));
+        urls.extend(requested_urls(&c).await);
+        // One evidence entry changed: INVALID, naming that entry.
+        let (tampered, index) = tampered_evidence_pdf(pdf);
+        c.goto(&format!("{base}/verify")).await.unwrap();
+        by_id(&c, "photo")
+            .await
+            .send_keys(&tampered.display().to_string())
+            .await
+            .unwrap();
+        by_id(&c, "photo-submit").await.click().await.unwrap();
+        let outcome = wait_for_evidence(&c, "failed").await;
+        assert_eq!(
+            outcome.as_deref(),
+            Some("failed"),
+            "{}",
+            c.source().await.unwrap_or_default()
+        );
+        assert_eq!(
+            by_id(&c, "verdict")
+                .await
+                .attr("data-verdict")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("INVALID")
+        );
+        let page = by_id(&c, "browser-check").await.text().await.unwrap();
+        assert!(page.contains(&format!("log entry {index}")), "{page}");
+
+        urls.extend(requested_urls(&c).await);
         let body = qr_text.trim_start_matches("VH1:");
         assert!(
             urls.iter().all(|u| !u.contains("VH1")
                 && !u.contains(&body[..20])
                 && !u.ends_with("/verify/photo")),
-            "a request carried the image or the credential: {urls:?}"
+            "a request carried the image, the PDF or the credential: {urls:?}"
         );
         (read_ms, verdict_ms)
     }

@@ -73,6 +73,6 @@ pub use trust::{
     TrustedIssuer, MAX_TRUST_LIST_BYTES, TRUST_LIST_FORMAT,
 };
 pub use verdict::{
-    verify_credential, InvalidReason, Meaning, RevocationCheck, StatusListDates, Verdict,
-    VerdictStatus,
+    check_credential_evidence, verify_credential, InvalidReason, Meaning, RevocationCheck,
+    StatusListDates, Verdict, VerdictStatus,
 };

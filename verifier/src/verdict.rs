@@ -20,8 +20,8 @@
 //! Revocation comes before time so a revoked credential is always reported as revoked.
 
 use crate::{
-    decode_qr_text, parse_credential, CredentialClaims, Error, EvidenceError, StatusList,
-    TrustList, TrustedIssuer,
+    decode_evidence, decode_qr_text, parse_credential, verify_evidence, CredentialClaims, Error,
+    EvidenceError, EvidenceSummary, NoteVerifier, StatusList, TrustList, TrustedIssuer,
 };
 
 /// The outcome.
@@ -394,4 +394,46 @@ fn judge(
         VerdictStatus::Valid
     };
     (status, revocation)
+}
+
+/// The deep check of a certificate's evidence bundle (a PDF's `sagat-evidence.cbor`,
+/// docs/formats.md), as `sagat-verify --pdf` and the browser build run it after
+/// [`verify_credential`]: only for a valid verdict with claims. The bundle is decoded
+/// ([`decode_evidence`]) and checked against the claims and the operator key
+/// ([`verify_evidence`]: every counted hour back to its organization's signature and the
+/// signed log), and the key that signed the credential must be one the operator registered for
+/// its issuer in that log. On failure the verdict becomes INVALID with the reason (it names the
+/// entry) and `None` is returned; on success, the summary.
+pub fn check_credential_evidence(
+    verdict: &mut Verdict,
+    evidence: &[u8],
+    trust: Option<&TrustList>,
+    operator: &NoteVerifier,
+) -> Option<EvidenceSummary> {
+    if !verdict.status.is_valid() {
+        return None;
+    }
+    let claims = verdict.claims.as_ref()?;
+    let summary = match decode_evidence(evidence) {
+        Err(e) => Err(InvalidReason::EvidenceMalformed(e)),
+        Ok(bundle) => verify_evidence(claims, &bundle, operator).map_err(InvalidReason::Evidence),
+    };
+    let summary = summary.and_then(|summary| {
+        let signer = trust.and_then(|t| t.find_kid(verdict.kid.as_deref().unwrap_or_default()));
+        match signer {
+            Some(s) if !summary.issuer_keys.contains(&s.public_key) => {
+                Err(InvalidReason::Evidence(EvidenceError::IssuerKey(
+                    "the key that signed the credential was never registered in the log".into(),
+                )))
+            }
+            _ => Ok(summary),
+        }
+    });
+    match summary {
+        Ok(summary) => Some(summary),
+        Err(reason) => {
+            verdict.status = VerdictStatus::Invalid(reason);
+            None
+        }
+    }
 }

@@ -323,12 +323,8 @@ fn verify_form(lang: Lang, text: &str, served: bool) -> Markup {
         section {
             h1 { (t(lang, "verify")) }
             p.muted { (t(lang, "verify_help")) }
-            form method="post" action=[served.then_some("/verify")] id="verify-form" data-server=[never] {
-                label for="qr_text" { (t(lang, "qr_text")) }
-                textarea id="qr_text" name="qr_text" required { (text) }
-                button id="verify-submit" type="submit" { (t(lang, "check")) }
-            }
             // The camera scan needs the script (it reads frames on this device): shown by it.
+            // Then a photo, then pasted text, for a device without a camera.
             div id="camera" hidden {
                 button id="camera-start" type="button" { (t(lang, "camera_start")) }
                 button id="camera-stop" type="button" class="secondary" hidden { (t(lang, "camera_stop")) }
@@ -339,6 +335,11 @@ fn verify_form(lang: Lang, text: &str, served: bool) -> Markup {
                 label for="photo" { (t(lang, "photo")) }
                 input id="photo" type="file" name="photo" accept="image/*" capture="environment";
                 button id="photo-submit" type="submit" class="secondary" { (t(lang, "upload_check")) }
+            }
+            form method="post" action=[served.then_some("/verify")] id="verify-form" data-server=[never] {
+                label for="qr_text" { (t(lang, "qr_text")) }
+                textarea id="qr_text" name="qr_text" required { (text) }
+                button id="verify-submit" type="submit" { (t(lang, "check")) }
             }
         }
     }
@@ -451,7 +452,11 @@ fn browser_texts(lang: Lang) -> String {
             "consistent": t(lang, "check_consistent"),
             "revocation": t(lang, "check_revocation"),
             "validity": t(lang, "check_validity"),
+            "evidence": t(lang, "check_evidence"),
         },
+        "photo_or_pdf": t(lang, "photo_or_pdf"),
+        "evidence_entries": t(lang, "evidence_entries"),
+        "evidence_missing": t(lang, "evidence_missing"),
         "not_checked": t(lang, "not_checked"),
         "revocation_as_of": t(lang, "revocation_as_of"),
         "checked_here": t(lang, "checked_here"),

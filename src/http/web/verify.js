@@ -94,10 +94,12 @@
     }
   }
 
-  // The request in the module's input buffer, the answer from its output.
-  function check(k, qr) {
+  // The request in the module's input buffer, the answer from its output. `given` is
+  // { qr: text } or { pdf: base64 } (a certificate PDF: its evidence is checked too).
+  function check(k, given) {
     input(k, new TextEncoder().encode(JSON.stringify({
-      qr: qr, trust: k.trust, status: k.status, root: k.root, now: Math.floor(Date.now() / 1000)
+      qr: given.qr || "", pdf: given.pdf || null, trust: k.trust, status: k.status,
+      root: k.root, now: Math.floor(Date.now() / 1000)
     })));
     return JSON.parse(output(k, call(k, k.exports.sagat_verify)));
   }
@@ -209,6 +211,12 @@
       list.appendChild(el("li", { "data-check": c[0], "data-outcome": c[1] }, line));
     });
     out.appendChild(list);
+    if (a.evidence && a.evidence.outcome === "passed") {
+      out.appendChild(el("p", { "class": "muted", id: "evidence-summary" },
+        a.evidence.attestations + " " + texts.evidence_entries));
+    } else if (a.evidence && a.evidence.outcome === "missing") {
+      out.appendChild(el("p", { id: "evidence-summary" }, texts.evidence_missing));
+    }
     if (a.revocation_checked_at !== null) {
       var age = ago(a.revocation_checked_at);
       out.appendChild(el("p", { "class": "muted", id: "revocation-as-of" },
@@ -222,14 +230,20 @@
   // result again (kept on this device only, in the tab's session storage).
   var LAST = "sagat-verify-last";
 
-  function verifyHere(qr) {
+  // `given`: the QR text, or { pdf: base64 }.
+  function verifyHere(given) {
+    if (typeof given === "string") {
+      given = { qr: given };
+    }
     return load().then(function (k) {
-      var answer = check(k, qr);
+      var answer = check(k, given);
       if (answer.list_error) {
         throw new Error(answer.list_error);
       }
       show(answer);
-      try { window.sessionStorage.setItem(LAST, qr); } catch (e) { /* storage off: fine */ }
+      try {
+        window.sessionStorage.setItem(LAST, JSON.stringify(given));
+      } catch (e) { /* storage off or full: fine */ }
     });
   }
 
@@ -248,17 +262,41 @@
 
   // A photo or scan from the photo form: read here, never uploaded (unless the module or the
   // lists cannot be had: then the form goes to the server, as without JavaScript).
+  // A certificate PDF chosen there, or dropped anywhere on the page, is checked here down to
+  // its evidence (every counted hour back to its organization's signature and the log).
   var photoForm = document.getElementById("photo-form");
   var photo = document.getElementById("photo");
   if (photoForm && photo && window.createImageBitmap) {
+    photo.setAttribute("accept", "image/*,application/pdf");
+    var label = document.querySelector("label[for=photo]");
+    if (label) { label.textContent = texts.photo_or_pdf; }
     photoForm.addEventListener("submit", function (event) {
       if (photoForm.getAttribute("data-server") === "1" || !photo.files.length) {
         return;
       }
       event.preventDefault();
-      say(texts.photo_reading);
-      load().then(function (k) {
-        return createImageBitmap(photo.files[0], { imageOrientation: "from-image" })
+      checkFile(photo.files[0]);
+    });
+    document.addEventListener("dragover", function (event) { event.preventDefault(); });
+    document.addEventListener("drop", function (event) {
+      var files = event.dataTransfer && event.dataTransfer.files;
+      if (files && files.length) {
+        event.preventDefault();
+        checkFile(files[0]);
+      }
+    });
+  }
+
+  function checkFile(file) {
+    say(texts.photo_reading);
+    load().then(function (k) {
+      return file.arrayBuffer().then(function (buffer) {
+        var bytes = new Uint8Array(buffer);
+        if (String.fromCharCode.apply(null, bytes.subarray(0, 5)) === "%PDF-") {
+          say("");
+          return verifyHere({ pdf: base64(bytes) });
+        }
+        return createImageBitmap(file, { imageOrientation: "from-image" })
           .then(function (bitmap) {
             return readPixels(k, bitmap, bitmap.width, bitmap.height);
           }, function () { return null; })
@@ -270,8 +308,8 @@
             say("");
             return verifyHere(qr);
           });
-      }).catch(function () { fallback(photoForm); });
-    });
+      });
+    }).catch(function () { fallback(photoForm); });
   }
 
   // The live camera scan: frames read here until one holds a certificate's QR code. The
@@ -348,8 +386,11 @@
   var last = null;
   try { last = window.sessionStorage.getItem(LAST); } catch (e) { /* storage off */ }
   if (window.location.hash.length <= 5 && last && /[?&]lang=/.test(window.location.search)) {
-    box.value = last;
-    verifyHere(last).catch(function () { /* the form is still there */ });
+    var given = null;
+    try { given = JSON.parse(last); } catch (e) { /* an older copy: the text itself */ }
+    given = given && typeof given === "object" ? given : { qr: last };
+    box.value = given.qr || "";
+    verifyHere(given).catch(function () { /* the form is still there */ });
   }
 
   if (window.location.hash.length > 5) {

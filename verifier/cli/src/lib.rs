@@ -13,13 +13,13 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use sagat_verifier::{
-    credential_id_hex, date_from_unix, decode_evidence, format_date, open_status_list,
-    open_trust_list, org_line_label, verify_credential, verify_evidence, DirectoryOrganization,
-    InvalidReason, NoteVerifier, RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus,
+    check_credential_evidence, credential_id_hex, date_from_unix, format_date, open_status_list,
+    open_trust_list, org_line_label, verify_credential, DirectoryOrganization, NoteVerifier,
+    RevocationCheck, StatusList, TrustList, Verdict, VerdictStatus,
 };
 
 mod i18n;
-mod pdf;
+use sagat_verify_pdf as pdf;
 
 pub use i18n::Lang;
 pub use sagat_verify_image::{
@@ -459,49 +459,29 @@ fn run(args: &Args) -> Result<u8> {
         .as_ref()
         .map(|t| t.organizations.clone())
         .unwrap_or_default();
-    if let (Some(bytes), Some(claims)) = (&input.evidence, verdict.claims.clone()) {
+    if let (Some(bytes), true) = (&input.evidence, verdict.claims.is_some()) {
         if verdict.status.is_valid() {
             match &root {
                 None => evidence = EvidenceOutcome::NoOperatorKey,
-                Some(root) => match decode_evidence(bytes) {
-                    Err(e) => {
-                        verdict.status = VerdictStatus::Invalid(InvalidReason::EvidenceMalformed(e))
+                Some(root) => {
+                    let checked =
+                        check_credential_evidence(&mut verdict, bytes, trust.as_ref(), root);
+                    if let Some(summary) = checked {
+                        for o in &summary.organizations {
+                            if !directory.iter().any(|d| d.log_index == o.log_index) {
+                                directory.push(DirectoryOrganization {
+                                    log_index: o.log_index,
+                                    id: o.id.clone(),
+                                    name: o.name.clone(),
+                                });
+                            }
+                        }
+                        evidence = EvidenceOutcome::Ok {
+                            attestations: summary.attestations,
+                            size: summary.checkpoint.size,
+                        };
                     }
-                    Ok(bundle) => match verify_evidence(&claims, &bundle, root) {
-                        Err(e) => {
-                            verdict.status = VerdictStatus::Invalid(InvalidReason::Evidence(e))
-                        }
-                        Ok(summary) => {
-                            let signer = trust.as_ref().and_then(|t| {
-                                t.find_kid(verdict.kid.as_deref().unwrap_or_default())
-                            });
-                            if let Some(signer) = signer {
-                                if !summary.issuer_keys.contains(&signer.public_key) {
-                                    verdict.status = VerdictStatus::Invalid(InvalidReason::Evidence(
-                                        sagat_verifier::EvidenceError::IssuerKey(
-                                            "the key that signed the credential was never registered in the log".into(),
-                                        ),
-                                    ));
-                                }
-                            }
-                            if verdict.status.is_valid() {
-                                for o in &summary.organizations {
-                                    if !directory.iter().any(|d| d.log_index == o.log_index) {
-                                        directory.push(DirectoryOrganization {
-                                            log_index: o.log_index,
-                                            id: o.id.clone(),
-                                            name: o.name.clone(),
-                                        });
-                                    }
-                                }
-                                evidence = EvidenceOutcome::Ok {
-                                    attestations: summary.attestations,
-                                    size: summary.checkpoint.size,
-                                };
-                            }
-                        }
-                    },
-                },
+                }
             }
         }
     } else if input.from_pdf && input.evidence.is_none() && verdict.status.is_valid() {

@@ -1,5 +1,5 @@
 // The browser verifier's .wasm in Node: N verifications of the credential test vector `valid`,
-// through the same three exports the verify page's script calls (src/http/web/verify.js). The
+// through the exports the verify page's script calls for a text (src/http/web/verify.js). The
 // native baseline is `examples/native_verifications.rs` (docs/benchmarks.md, "Browser verifier").
 // Run: node verifier/wasm/bench/verify.mjs path/to/sagat_verify_wasm.wasm 2000
 import { readFileSync } from "node:fs";

@@ -2,7 +2,7 @@
 //! (`wasm32-unknown-unknown`), driven by the verify page's hand-written script
 //! (`src/http/web/verify.js`) — no wasm-bindgen, no JavaScript build step.
 //!
-//! The module exports three functions and its memory:
+//! The module exports five functions and its memory:
 //! - `sagat_input(len) -> ptr`: makes an input buffer of `len` bytes and returns its address;
 //!   the script writes a request there (UTF-8 JSON, [`Request`]);
 //! - `sagat_verify() -> len`: checks that request with the kernel and leaves the answer (UTF-8
@@ -25,16 +25,21 @@ use std::cell::RefCell;
 use serde::{Deserialize, Serialize};
 
 use sagat_verifier::{
-    credential_id_hex, open_status_list, open_trust_list, verify_credential, NoteVerifier,
-    RevocationCheck, TrustList, Verdict, VerdictStatus,
+    check_credential_evidence, credential_id_hex, open_status_list, open_trust_list,
+    verify_credential, NoteVerifier, RevocationCheck, TrustList, Verdict, VerdictStatus,
 };
 
 /// What the page asks.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
-    /// The QR text or the link form, as scanned or pasted.
+    /// The QR text or the link form, as scanned or pasted (empty when `pdf` is given).
+    #[serde(default)]
     pub qr: String,
+    /// A certificate PDF (base64), dropped or chosen on the page: its QR text and its evidence
+    /// are read from it (`sagat-verify-pdf`), and the evidence is checked too.
+    #[serde(default)]
+    pub pdf: Option<String>,
     /// The operator-signed trust list (JSON text, `GET /api/v1/trust-list`).
     pub trust: String,
     /// The issuer-signed status list (COSE bytes, base64), if the page has one.
@@ -88,6 +93,23 @@ pub struct Answer {
     pub checks: Vec<(&'static str, &'static str)>,
     /// The lists could not be opened (`trust`, `status` or `root` at fault): no verdict.
     pub list_error: Option<String>,
+    /// The deep check of a PDF's evidence, when a PDF was given.
+    pub evidence: Option<EvidenceAnswer>,
+}
+
+/// The outcome of a PDF's deep check.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct EvidenceAnswer {
+    /// `passed`; `failed` (the verdict is INVALID and its detail names the entry); `missing`
+    /// (the PDF has no `sagat-evidence.cbor`); `unreadable` (named but not readable); or
+    /// `not_reached` (the credential failed first).
+    pub outcome: &'static str,
+    /// Counted attestations checked, when passed.
+    pub attestations: Option<usize>,
+    /// The log size of the checkpoint they were proven against, when passed.
+    pub log_size: Option<u64>,
+    /// Why it is unreadable.
+    pub detail: Option<String>,
 }
 
 /// The answer to one request (UTF-8 JSON in, UTF-8 JSON out); the exports wrap this.
@@ -115,6 +137,19 @@ fn list_error(why: String) -> Answer {
         revocation_checked_at: None,
         checks: Vec::new(),
         list_error: Some(why),
+        evidence: None,
+    }
+}
+
+/// A PDF that is no certificate (unreadable, or without a QR text): INVALID, not readable.
+fn not_a_certificate(why: String) -> Answer {
+    Answer {
+        verdict: "INVALID",
+        code: "bad_pdf",
+        list_error: None,
+        detail: Some(why),
+        checks: vec![("readable", "failed")],
+        ..list_error(String::new())
     }
 }
 
@@ -141,8 +176,77 @@ fn answer(r: &Request) -> Answer {
             }
         }
     };
-    let v = verify_credential(r.qr.as_bytes(), Some(&trust), status.as_ref(), r.now);
-    answer_of(&v, &trust)
+    let pdf = match r.pdf.as_deref().map(read_certificate_pdf) {
+        None => None,
+        Some(Ok(contents)) => Some(contents),
+        Some(Err(why)) => return not_a_certificate(why),
+    };
+    let qr = match &pdf {
+        Some(contents) => contents.qr_text.clone().unwrap_or_default(),
+        None => r.qr.clone(),
+    };
+    let mut v = verify_credential(qr.as_bytes(), Some(&trust), status.as_ref(), r.now);
+    let evidence = pdf.map(|contents| evidence_of(&mut v, contents, &trust, &root));
+    let mut a = answer_of(&v, &trust);
+    if let Some(e) = evidence {
+        let mark = match e.outcome {
+            "missing" | "unreadable" => "not_checked",
+            other => other,
+        };
+        a.checks.push(("evidence", mark));
+        a.evidence = Some(e);
+    }
+    a
+}
+
+/// A PDF given as base64, read by the one certificate-PDF reader; it must carry a QR text.
+fn read_certificate_pdf(b64: &str) -> Result<sagat_verify_pdf::PdfContents, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| format!("pdf: not base64: {e}"))?;
+    let contents = sagat_verify_pdf::read_pdf(&bytes)?;
+    if contents.qr_text.is_none() {
+        return Err(
+            "the PDF carries no QR text (no /SagatQR info entry): is it a Sagat certificate?"
+                .into(),
+        );
+    }
+    Ok(contents)
+}
+
+/// The deep check of a PDF's evidence (the kernel's, as `sagat-verify --pdf` runs it).
+fn evidence_of(
+    v: &mut Verdict,
+    contents: sagat_verify_pdf::PdfContents,
+    trust: &TrustList,
+    root: &NoteVerifier,
+) -> EvidenceAnswer {
+    let mut e = EvidenceAnswer {
+        outcome: "not_reached",
+        attestations: None,
+        log_size: None,
+        detail: None,
+    };
+    if !v.status.is_valid() {
+        return e;
+    }
+    match (contents.evidence, contents.evidence_unreadable) {
+        (Some(bytes), _) => match check_credential_evidence(v, &bytes, Some(trust), root) {
+            Some(summary) => {
+                e.outcome = "passed";
+                e.attestations = Some(summary.attestations);
+                e.log_size = Some(summary.checkpoint.size);
+            }
+            None => e.outcome = "failed",
+        },
+        (None, Some(why)) => {
+            e.outcome = "unreadable";
+            e.detail = Some(why);
+        }
+        (None, None) => e.outcome = "missing",
+    }
+    e
 }
 
 fn answer_of(v: &Verdict, trust: &TrustList) -> Answer {
@@ -191,6 +295,7 @@ fn answer_of(v: &Verdict, trust: &TrustList) -> Answer {
         },
         checks: checks_of(v),
         list_error: None,
+        evidence: None,
     }
 }
 
@@ -211,7 +316,10 @@ pub const CHECKS: [&str; 6] = [
 fn checks_of(v: &Verdict) -> Vec<(&'static str, &'static str)> {
     use sagat_verifier::InvalidReason as R;
     let failed = match &v.status {
-        VerdictStatus::Valid => None,
+        // The deep check runs only after all six passed; its own line says it failed.
+        VerdictStatus::Valid | VerdictStatus::Invalid(R::Evidence(_) | R::EvidenceMalformed(_)) => {
+            None
+        }
         VerdictStatus::Invalid(R::Decode(_) | R::Cose(_) | R::Claims(_)) => Some(0),
         VerdictStatus::UntrustedIssuer => Some(1),
         VerdictStatus::Invalid(R::Inconsistent(_)) => Some(3),

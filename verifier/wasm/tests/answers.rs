@@ -169,3 +169,104 @@ fn lists_that_do_not_open_give_no_verdict() {
         "{a}"
     );
 }
+
+/// A minimal certificate PDF as the issuer lays it out: the QR text in the info dictionary
+/// (`/SagatQR`), the evidence as the Flate-compressed embedded file `sagat-evidence.cbor`.
+fn pdf(qr: &str, evidence: Option<&[u8]>) -> String {
+    use base64::Engine as _;
+    use lopdf::{dictionary, Document, Object, Stream, StringFormat};
+    let s = |t: &str| Object::String(t.as_bytes().to_vec(), StringFormat::Literal);
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => pages_id };
+    if let Some(evidence) = evidence {
+        let mut file = Stream::new(dictionary! { "Type" => "EmbeddedFile" }, evidence.to_vec());
+        file.compress().unwrap();
+        let file_id = doc.add_object(file);
+        let spec_id = doc.add_object(dictionary! {
+            "Type" => "Filespec", "F" => s("sagat-evidence.cbor"), "UF" => s("sagat-evidence.cbor"),
+            "EF" => dictionary! { "F" => file_id },
+        });
+        catalog.set(
+            "Names",
+            dictionary! { "EmbeddedFiles" => dictionary! { "Names" => vec![s("sagat-evidence.cbor"), spec_id.into()] } },
+        );
+    }
+    let catalog_id = doc.add_object(catalog);
+    let info_id = doc.add_object(dictionary! { "SagatQR" => s(qr) });
+    doc.trailer.set("Root", catalog_id);
+    doc.trailer.set("Info", info_id);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The answer to a PDF of case `name`'s QR text with `evidence`.
+fn pdf_answer(name: &str, evidence: Option<&[u8]>) -> Value {
+    let c = case(name);
+    let request = json!({
+        "pdf": pdf(c["qr"].as_str().unwrap(), evidence),
+        "trust": String::from_utf8(read("trust.json")).unwrap(),
+        "status": status("status.cwt"),
+        "root": String::from_utf8(read("root.vkey")).unwrap(),
+        "now": c["now"],
+    });
+    serde_json::from_slice(&verify_request(request.to_string().as_bytes())).unwrap()
+}
+
+#[test]
+fn a_pdf_is_checked_down_to_its_evidence() {
+    let evidence = read("evidence.cbor");
+    let a = pdf_answer("valid", Some(&evidence));
+    assert_eq!(a["verdict"], "VALID", "{a}");
+    assert_eq!(a["evidence"]["outcome"], "passed");
+    assert_eq!(a["evidence"]["attestations"], 3);
+    assert_eq!(a["checks"][6], json!(["evidence", "passed"]));
+
+    // One entry's bytes changed: INVALID, the detail names that entry, the six checks passed.
+    let mut bundle = sagat_verifier::decode_evidence(&evidence).unwrap();
+    let last = bundle.entries.last_mut().unwrap();
+    let at = last.entry.len() - 10;
+    last.entry[at] ^= 1;
+    let index = last.index;
+    let a = pdf_answer("valid", Some(&sagat_verifier::encode_evidence(&bundle)));
+    assert_eq!(a["verdict"], "INVALID", "{a}");
+    assert_eq!(a["evidence"]["outcome"], "failed");
+    assert_eq!(a["checks"][5], json!(["validity", "passed"]));
+    assert_eq!(a["checks"][6], json!(["evidence", "failed"]));
+    let detail = a["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("log entry {index}")), "{detail}");
+
+    // Evidence that does not support the credential's numbers.
+    let a = pdf_answer("evidence_does_not_add_up", Some(&evidence));
+    assert_eq!(a["verdict"], "INVALID", "{a}");
+    assert_eq!(a["code"], "evidence_mismatch");
+}
+
+#[test]
+fn a_pdf_without_evidence_or_qr_text_says_so() {
+    let a = pdf_answer("valid", None);
+    assert_eq!(a["verdict"], "VALID", "{a}");
+    assert_eq!(a["evidence"]["outcome"], "missing");
+    assert_eq!(a["checks"][6], json!(["evidence", "not_checked"]));
+
+    let request = json!({
+        "pdf": "bm90IGEgcGRm",
+        "trust": String::from_utf8(read("trust.json")).unwrap(),
+        "status": null,
+        "root": String::from_utf8(read("root.vkey")).unwrap(),
+        "now": 0,
+    });
+    let a: Value = serde_json::from_slice(&verify_request(request.to_string().as_bytes())).unwrap();
+    assert_eq!(a["verdict"], "INVALID", "{a}");
+    assert_eq!(a["code"], "bad_pdf");
+    assert_eq!(a["meaning"], "unreadable");
+    assert!(a["detail"].as_str().unwrap().contains("PDF"), "{a}");
+}

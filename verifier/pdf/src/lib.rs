@@ -1,6 +1,13 @@
-//! Reading a Sagat certificate PDF: the QR text from the info dictionary (`/SagatQR`, or a
-//! `VH1:` text in `/Keywords`) and the evidence bundle from the embedded file
-//! `sagat-evidence.cbor` (ISO 32000-1 §7.11.4 embedded file streams).
+//! # sagat-verify-pdf: reading a Sagat certificate PDF
+//!
+//! The one certificate-PDF reader: `sagat-verify --pdf` and the browser build (a PDF dropped
+//! on the verify page) call [`read_pdf`]. It finds the QR text in the info dictionary
+//! (`/SagatQR`, or a `VH1:` text in `/Keywords`) and the evidence bundle in the embedded file
+//! `sagat-evidence.cbor` (ISO 32000-1 §7.11.4 embedded file streams), and returns bytes; the
+//! kernel (`sagat-verifier`) checks them (docs/formats.md). It does not render, and it checks
+//! nothing of what the page shows.
+
+#![forbid(unsafe_code)]
 
 use lopdf::{Document, Object};
 
