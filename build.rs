@@ -6,7 +6,7 @@
 //! The nested build has a target directory of its own (`target/browser-verifier`, shared by
 //! every profile of the outer build, so `cargo test`, `clippy` and `doc` build it once), the
 //! workspace's lock file (`--locked`), and a release profile for size (no debug info, stripped,
-//! `opt-level = 3`: 15% faster than `"s"` for 13% more bytes, docs/benchmarks.md; LTO, abort on panic). The result is copied to `OUT_DIR/sagat_verify.wasm`.
+//! `opt-level = 3`: `"s"` is 1.27× slower for 10% fewer gzip bytes, docs/benchmarks.md; LTO, abort on panic). The result is copied to `OUT_DIR/sagat_verify.wasm`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -66,6 +66,24 @@ async fn assert_checked_here(c: &Client, verdict: &str) {
         .is_empty());
 }
 
+/// Asserts the browser check's verdict and that it ran here; the name of the check that failed.
+async fn failed_here(c: &Client, verdict: &str) -> Option<String> {
+    let shown = by_id(c, "verdict").await;
+    assert_eq!(
+        shown.attr("data-verdict").await.unwrap().as_deref(),
+        Some(verdict)
+    );
+    assert_eq!(
+        shown.attr("data-checked").await.unwrap().as_deref(),
+        Some("browser")
+    );
+    let failed = c
+        .find(Locator::Css("#verdict-checks [data-outcome=failed]"))
+        .await
+        .unwrap();
+    failed.attr("data-check").await.unwrap()
+}
+
 /// The QR codes on page 1 of a PDF, as a 150 dpi raster read by zbarimg.
 fn printed_qr_codes(pdf: &std::path::Path) -> Vec<String> {
     let prefix = pdf.with_extension("p1");
@@ -444,13 +462,8 @@ async fn camera_and_photo_check_on_device(
             c.source().await.unwrap_or_default()
         );
         assert_eq!(
-            by_id(&c, "verdict")
-                .await
-                .attr("data-verdict")
-                .await
-                .unwrap()
-                .as_deref(),
-            Some("INVALID")
+            failed_here(&c, "INVALID").await.as_deref(),
+            Some("evidence")
         );
         let page = by_id(&c, "browser-check").await.text().await.unwrap();
         assert!(page.contains(&format!("log entry {index}")), "{page}");
@@ -559,12 +572,11 @@ async fn static_folder_checks(c: &Client, data: &std::path::Path, good: &str, ta
     ))
     .await
     .unwrap();
-    let shown = by_id(c, "verdict").await;
+    assert!(failed_here(c, "INVALID").await.is_some());
     assert_eq!(
-        shown.attr("data-verdict").await.unwrap().as_deref(),
-        Some("INVALID")
+        by_id(c, "verdict").await.text().await.unwrap(),
+        "НЕДЕЙСТВИТЕЛЕН"
     );
-    assert_eq!(shown.text().await.unwrap(), "НЕДЕЙСТВИТЕЛЕН");
     let urls = requested_urls(c).await;
     let body = good.trim_start_matches("VH1:");
     assert!(
@@ -817,25 +829,14 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         ))
         .await
         .unwrap();
-        let shown = by_id(&c, "verdict").await;
         assert_eq!(
-            shown.attr("data-verdict").await.unwrap().as_deref(),
-            Some("REVOKED")
-        );
-        assert_eq!(
-            shown.attr("data-checked").await.unwrap().as_deref(),
-            Some("browser")
-        );
-        let failed = c
-            .find(Locator::Css("#verdict-checks [data-outcome=failed]"))
-            .await
-            .unwrap();
-        assert_eq!(
-            failed.attr("data-check").await.unwrap().as_deref(),
+            failed_here(&c, "REVOKED").await.as_deref(),
             Some("revocation")
         );
         let as_of = by_id(&c, "revocation-as-of").await.text().await.unwrap();
         assert!(as_of.starts_with("Revocation list as of 20"), "{as_of}");
+        // Its age, as the page says it: made after the revocation, minutes ago.
+        assert!(as_of.ends_with(" min ago)"), "{as_of}");
 
         // Offline: once the page's service worker keeps it all, the server is stopped, and a
         // second certificate's link still verifies on the device, a tampered one is INVALID
@@ -873,20 +874,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         ))
         .await
         .unwrap();
-        let shown = by_id(&c, "verdict").await;
-        assert_eq!(
-            shown.attr("data-verdict").await.unwrap().as_deref(),
-            Some("INVALID")
-        );
-        assert_eq!(
-            shown.attr("data-checked").await.unwrap().as_deref(),
-            Some("browser")
-        );
-        let failed = c
-            .find(Locator::Css("#verdict-checks [data-outcome=failed]"))
-            .await
-            .unwrap();
-        assert!(failed.attr("data-check").await.unwrap().is_some());
+        assert!(failed_here(&c, "INVALID").await.is_some());
         let why = by_id(&c, "verdict-why").await.text().await.unwrap();
         assert!(why.contains("Сертификат") || why.contains("Текст"), "{why}");
 

@@ -5,7 +5,9 @@
 // camera opens from the printed QR code, <verify URL>#VH1:... (docs/formats.md §1.4: a browser
 // never sends the part after '#'); a live camera scan (getUserMedia; each frame drawn on a
 // canvas and read by the module's QR reader, the one `sagat-verify --image` uses); a photo or
-// scan chosen in the photo form (drawn and read the same way); text pasted into the form. The
+// scan chosen in the photo form (drawn and read the same way); a certificate PDF chosen there or
+// dropped on the page (checked down to its evidence, as sagat-verify --pdf does); text pasted
+// into the form. The
 // trust list, status list and operator key come from this server (the same the API serves).
 // If the module or the lists cannot be had, the forms are sent to the server as without
 // JavaScript.
@@ -133,16 +135,12 @@
     return h + " " + texts.hours_unit;
   }
 
-  // How long ago, in the page's language (the status list's age).
+  // How long ago, in the page's language (the status list's age): minutes, hours or days.
   function ago(secs) {
-    var days = Math.round((Date.now() / 1000 - secs) / 86400);
-    var hours = Math.round((Date.now() / 1000 - secs) / 3600);
-    try {
-      var format = new Intl.RelativeTimeFormat(document.documentElement.lang, { numeric: "auto" });
-      return Math.abs(hours) < 48 ? format.format(-hours, "hour") : format.format(-days, "day");
-    } catch (e) {
-      return "";
-    }
+    var minutes = Math.max(0, Math.round((Date.now() / 1000 - secs) / 60));
+    var n = minutes < 60 ? minutes : minutes < 2880 ? Math.round(minutes / 60) : Math.round(minutes / 1440);
+    var unit = minutes < 60 ? "age_minutes" : minutes < 2880 ? "age_hours" : "age_days";
+    return texts[unit].replace("{n}", String(n));
   }
 
   // A form the script could not check: to the server, as without JavaScript; in the static

@@ -5,6 +5,9 @@
 #[path = "../../tests/credential_fixture/mod.rs"]
 mod credential_fixture;
 
+#[path = "../../pdf/tests/certificate_pdf/mod.rs"]
+mod certificate_pdf;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -368,38 +371,9 @@ fn image_with_a_second_non_credential_qr() {
     assert!(err.contains("https://example.org/about"), "{err}");
 }
 
-/// A minimal certificate PDF laid out as the issuer writes it: the QR text in the info
-/// dictionary (`/SagatQR`) and the evidence as the embedded file `sagat-evidence.cbor`
-/// (Flate-compressed, listed in `/Names /EmbeddedFiles`).
+/// A minimal certificate PDF laid out as the issuer writes it, with `evidence` attached.
 fn write_pdf(qr: &str, evidence: &[u8], path: &std::path::Path) {
-    use lopdf::{dictionary, Document, Object, Stream, StringFormat};
-    let s = |t: &str| Object::String(t.as_bytes().to_vec(), StringFormat::Literal);
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let mut file = Stream::new(dictionary! { "Type" => "EmbeddedFile" }, evidence.to_vec());
-    file.compress().unwrap();
-    let file_id = doc.add_object(file);
-    let spec_id = doc.add_object(dictionary! {
-        "Type" => "Filespec", "F" => s("sagat-evidence.cbor"), "UF" => s("sagat-evidence.cbor"),
-        "EF" => dictionary! { "F" => file_id },
-    });
-    let catalog_id = doc.add_object(dictionary! {
-        "Type" => "Catalog", "Pages" => pages_id,
-        "Names" => dictionary! { "EmbeddedFiles" => dictionary! { "Names" => vec![s("sagat-evidence.cbor"), spec_id.into()] } },
-    });
-    let info_id = doc.add_object(dictionary! { "Title" => s("Certificate"), "SagatQR" => s(qr) });
-    doc.trailer.set("Root", catalog_id);
-    doc.trailer.set("Info", info_id);
-    doc.save(path).unwrap();
+    std::fs::write(path, certificate_pdf::certificate_pdf(qr, Some(evidence))).unwrap();
 }
 
 #[test]

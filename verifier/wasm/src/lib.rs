@@ -4,7 +4,9 @@
 //!
 //! The module exports five functions and its memory:
 //! - `sagat_input(len) -> ptr`: makes an input buffer of `len` bytes and returns its address;
-//!   the script writes a request there (UTF-8 JSON, [`Request`]);
+//!   the script writes a request there (UTF-8 JSON, [`Request`]: a QR text, or a certificate
+//!   PDF whose QR text and evidence are read by `sagat-verify-pdf` and the evidence checked by
+//!   [`sagat_verifier::check_credential_evidence`], as `sagat-verify --pdf` does);
 //! - `sagat_verify() -> len`: checks that request with the kernel and leaves the answer (UTF-8
 //!   JSON, [`Answer`]) in the output buffer; returns its length;
 //! - `sagat_output() -> ptr`: the output buffer's address;

@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+#[path = "../../pdf/tests/certificate_pdf/mod.rs"]
+mod certificate_pdf;
+
 use sagat_verify_wasm::verify_request;
 use serde_json::{json, Value};
 
@@ -170,42 +173,10 @@ fn lists_that_do_not_open_give_no_verdict() {
     );
 }
 
-/// A minimal certificate PDF as the issuer lays it out: the QR text in the info dictionary
-/// (`/SagatQR`), the evidence as the Flate-compressed embedded file `sagat-evidence.cbor`.
+/// A certificate PDF with case `qr` and `evidence`, as base64 (the page sends it so).
 fn pdf(qr: &str, evidence: Option<&[u8]>) -> String {
     use base64::Engine as _;
-    use lopdf::{dictionary, Document, Object, Stream, StringFormat};
-    let s = |t: &str| Object::String(t.as_bytes().to_vec(), StringFormat::Literal);
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let mut catalog = dictionary! { "Type" => "Catalog", "Pages" => pages_id };
-    if let Some(evidence) = evidence {
-        let mut file = Stream::new(dictionary! { "Type" => "EmbeddedFile" }, evidence.to_vec());
-        file.compress().unwrap();
-        let file_id = doc.add_object(file);
-        let spec_id = doc.add_object(dictionary! {
-            "Type" => "Filespec", "F" => s("sagat-evidence.cbor"), "UF" => s("sagat-evidence.cbor"),
-            "EF" => dictionary! { "F" => file_id },
-        });
-        catalog.set(
-            "Names",
-            dictionary! { "EmbeddedFiles" => dictionary! { "Names" => vec![s("sagat-evidence.cbor"), spec_id.into()] } },
-        );
-    }
-    let catalog_id = doc.add_object(catalog);
-    let info_id = doc.add_object(dictionary! { "SagatQR" => s(qr) });
-    doc.trailer.set("Root", catalog_id);
-    doc.trailer.set("Info", info_id);
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64::engine::general_purpose::STANDARD.encode(certificate_pdf::certificate_pdf(qr, evidence))
 }
 
 /// The answer to a PDF of case `name`'s QR text with `evidence`.
