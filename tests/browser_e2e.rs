@@ -447,6 +447,9 @@ async fn camera_and_photo_check_on_device(
         urls.extend(requested_urls(&c).await);
         // One evidence entry changed: INVALID, naming that entry.
         let (tampered, index) = tampered_evidence_pdf(pdf);
+        // In Russian (the language is kept in a cookie; no `?lang=` on the checking page).
+        c.goto(&format!("{base}/verify?lang=ru")).await.unwrap();
+        by_id(&c, "photo").await;
         c.goto(&format!("{base}/verify")).await.unwrap();
         by_id(&c, "photo")
             .await
@@ -466,6 +469,10 @@ async fn camera_and_photo_check_on_device(
             Some("evidence")
         );
         let page = by_id(&c, "browser-check").await.text().await.unwrap();
+        assert!(
+            page.contains(&format!("Запись журнала №{index} ")),
+            "{page}"
+        );
         assert!(page.contains(&format!("log entry {index}")), "{page}");
 
         urls.extend(requested_urls(&c).await);

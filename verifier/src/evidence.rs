@@ -247,6 +247,24 @@ pub enum EvidenceError {
     CredentialIssuedMismatch(String),
 }
 
+impl EvidenceError {
+    /// The log entry at fault, when one is (so a page can name it in its own language).
+    pub fn entry(&self) -> Option<u64> {
+        use EvidenceError as E;
+        match self {
+            E::NotInLog { index, .. }
+            | E::MalformedEntry { index, .. }
+            | E::NotOperatorSigned { index, .. }
+            | E::UnregisteredOrganization { index, .. }
+            | E::BadOrganizationSignature { index, .. }
+            | E::OrganizationSuspended { index, .. }
+            | E::RetractedCounted { index }
+            | E::OutsidePeriod { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+}
+
 /// What a successful deep check established.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -190,6 +190,12 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("age_minutes", "{n} мин бұрын", "{n} мин назад", "{n} min ago"),
     ("age_hours", "{n} сағ бұрын", "{n} ч назад", "{n} h ago"),
     ("age_days", "{n} күн бұрын", "{n} дн. назад", "{n} days ago"),
+    (
+        "evidence_entry",
+        "Дәлелдердің №{n} журнал жазбасы сертификатты растамайды: PDF өзгертілген не бүлінген.",
+        "Запись журнала №{n} в доказательствах не подтверждает сертификат: PDF изменён или повреждён.",
+        "Log entry {n} of the evidence does not support the certificate: the PDF was altered or damaged.",
+    ),
     ("total", "Барлығы", "Всего", "Total"),
     ("hours_unit", "сағ", "ч", "h"),
     ("issuer", "Беруші", "Выдал", "Issuer"),

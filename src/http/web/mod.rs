@@ -457,6 +457,7 @@ fn browser_texts(lang: Lang) -> String {
         "photo_or_pdf": t(lang, "photo_or_pdf"),
         "evidence_entries": t(lang, "evidence_entries"),
         "evidence_missing": t(lang, "evidence_missing"),
+        "evidence_entry": t(lang, "evidence_entry"),
         "age_minutes": t(lang, "age_minutes"),
         "age_hours": t(lang, "age_hours"),
         "age_days": t(lang, "age_days"),

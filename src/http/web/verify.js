@@ -212,6 +212,9 @@
     if (a.evidence && a.evidence.outcome === "passed") {
       out.appendChild(el("p", { "class": "muted", id: "evidence-summary" },
         a.evidence.attestations + " " + texts.evidence_entries));
+    } else if (a.evidence && a.evidence.entry !== null) {
+      out.appendChild(el("p", { id: "evidence-summary" },
+        texts.evidence_entry.replace("{n}", String(a.evidence.entry))));
     } else if (a.evidence && a.evidence.outcome === "missing") {
       out.appendChild(el("p", { id: "evidence-summary" }, texts.evidence_missing));
     }

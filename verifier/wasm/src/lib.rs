@@ -112,6 +112,8 @@ pub struct EvidenceAnswer {
     pub log_size: Option<u64>,
     /// Why it is unreadable.
     pub detail: Option<String>,
+    /// When it failed at one log entry: that entry's index.
+    pub entry: Option<u64>,
 }
 
 /// The answer to one request (UTF-8 JSON in, UTF-8 JSON out); the exports wrap this.
@@ -229,6 +231,7 @@ fn evidence_of(
         attestations: None,
         log_size: None,
         detail: None,
+        entry: None,
     };
     if !v.status.is_valid() {
         return e;
@@ -240,7 +243,14 @@ fn evidence_of(
                 e.attestations = Some(summary.attestations);
                 e.log_size = Some(summary.checkpoint.size);
             }
-            None => e.outcome = "failed",
+            None => {
+                e.outcome = "failed";
+                if let VerdictStatus::Invalid(sagat_verifier::InvalidReason::Evidence(why)) =
+                    &v.status
+                {
+                    e.entry = why.entry();
+                }
+            }
         },
         (None, Some(why)) => {
             e.outcome = "unreadable";

@@ -214,6 +214,7 @@ fn a_pdf_is_checked_down_to_its_evidence() {
     assert_eq!(a["checks"][6], json!(["evidence", "failed"]));
     let detail = a["detail"].as_str().unwrap();
     assert!(detail.contains(&format!("log entry {index}")), "{detail}");
+    assert_eq!(a["evidence"]["entry"], index);
 
     // Evidence that does not support the credential's numbers.
     let a = pdf_answer("evidence_does_not_add_up", Some(&evidence));
