@@ -4388,6 +4388,13 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
         .await;
         let refused = shown.text().contains("(volunteer · id-format)");
         assert_eq!(refused, refusal, "{}", shown.text());
+        // The rule in the page's words (its translation table; the page is in Kazakh, the
+        // default), above the exact reason.
+        let words = http::web::i18n::rule_text(http::web::i18n::Lang::Kk, "id-format").unwrap();
+        let said = shown
+            .text()
+            .contains(&format!(r#"<span id="flash-said">{words}</span>"#));
+        assert_eq!(said, refusal, "{}", shown.text());
     }
     let up = raw(&e.state, csv_uri, &a, "text/csv", good.csv()).await;
     assert_eq!(up.status, StatusCode::CREATED, "{}", up.text());

@@ -279,6 +279,271 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("csrf_token", "Форманың қорғау белгісі жоқ немесе бұл сессияға сәйкес емес, сондықтан ештеңе өзгертілмеді. Бетті қайта жүктеп, қайталап көріңіз.", "Защитный код формы отсутствует или не относится к этой сессии, поэтому ничего не изменено. Обновите страницу и попробуйте снова.", "The form's security token is missing or belongs to another session, so nothing was changed. Reload the page and try again."),
 ];
 
+/// What each ledger rule means for the person whose entry broke it, in plain words (kk / ru /
+/// en), by the rule's stable name ([`sagat_ledger::Rule::name`]): a refused form says this,
+/// in the page's language, above the service's exact reason. Every rule has its line (tested).
+const RULES: &[(&str, &str, &str, &str)] = &[
+    (
+        "version",
+        "Бұл жазбаның нұсқасы белгісіз.",
+        "Неизвестная версия записи.",
+        "This entry's version is not one the ledger knows.",
+    ),
+    (
+        "id-format",
+        "Идентификатор пішімі қате.",
+        "Идентификатор в неверном формате.",
+        "An id is not in its format.",
+    ),
+    (
+        "duplicate-id",
+        "Бұл идентификатор бұрыннан бар.",
+        "Такой идентификатор уже есть.",
+        "This id is already used.",
+    ),
+    (
+        "idempotency",
+        "Бұл сұрау бұрын басқа деректермен жіберілген.",
+        "Этот запрос уже был отправлен с другими данными.",
+        "This request was already sent with different data.",
+    ),
+    (
+        "kid",
+        "Жазба басқа кілтпен қол қойылған.",
+        "Запись подписана не тем ключом.",
+        "The entry is signed with the wrong key.",
+    ),
+    (
+        "signature",
+        "Қолтаңба дұрыс емес.",
+        "Подпись неверна.",
+        "The signature does not verify.",
+    ),
+    (
+        "event-type",
+        "Жазба түрі белгісіз.",
+        "Неизвестный тип записи.",
+        "This kind of entry is not one the ledger knows.",
+    ),
+    (
+        "log-index",
+        "Журнал жазбаны қазір қабылдай алмайды; кейінірек қайталаңыз.",
+        "Журнал сейчас не может принять запись; повторите позже.",
+        "The log cannot take the entry now; try again later.",
+    ),
+    (
+        "required-text",
+        "Міндетті мәтін бос.",
+        "Обязательный текст пуст.",
+        "A required text is empty.",
+    ),
+    (
+        "text-format",
+        "Мәтін тым ұзын немесе рұқсат етілмеген таңбалары бар.",
+        "Текст слишком длинный или содержит недопустимые символы.",
+        "A text is too long or holds characters that are not allowed.",
+    ),
+    (
+        "date-format",
+        "Күн нақты күн болуы керек (ЖЖЖЖ-АА-КК).",
+        "Дата должна быть настоящей датой (ГГГГ-ММ-ДД).",
+        "The date must be a real date (YYYY-MM-DD).",
+    ),
+    (
+        "date-range",
+        "Күн 2000 жылдан ерте немесе болашақта.",
+        "Дата раньше 2000 года или в будущем.",
+        "The date is before 2000 or in the future.",
+    ),
+    (
+        "minutes",
+        "Уақыт 1 минуттан 24 сағатқа дейін болуы керек.",
+        "Время должно быть от 1 минуты до 24 часов.",
+        "The time must be from 1 minute to 24 hours.",
+    ),
+    (
+        "public-key",
+        "Ашық кілт жарамсыз немесе қазірдің өзінде қолданыста.",
+        "Открытый ключ непригоден или уже действует.",
+        "The public key is not usable, or is already the one in force.",
+    ),
+    (
+        "org-exists",
+        "Мұндай ұйым тіркелмеген.",
+        "Такая организация не зарегистрирована.",
+        "No organization is registered with this id.",
+    ),
+    (
+        "org-unique",
+        "Бұл ұйым бұрыннан тіркелген.",
+        "Эта организация уже зарегистрирована.",
+        "This organization is already registered.",
+    ),
+    (
+        "org-suspended",
+        "Ұйымның жұмысы тоқтатылған: ол жазба қоса алмайды.",
+        "Организация приостановлена и не может добавлять записи.",
+        "The organization is suspended and cannot add entries.",
+    ),
+    (
+        "org-status",
+        "Ұйым қазірдің өзінде осы күйде.",
+        "Организация уже в этом состоянии.",
+        "The organization is already in that state.",
+    ),
+    (
+        "org-update-changes",
+        "Өзгеретін ештеңе жоқ: жаңа мәндер қазіргілермен бірдей.",
+        "Нечего менять: новые значения совпадают с текущими.",
+        "Nothing to change: the new values are the current ones.",
+    ),
+    (
+        "volunteer-exists",
+        "Мұндай ерікті тіркелмеген.",
+        "Такой волонтёр не зарегистрирован.",
+        "No volunteer is enrolled with this id.",
+    ),
+    (
+        "volunteer-unique",
+        "Бұл ерікті бұрыннан тіркелген.",
+        "Этот волонтёр уже зарегистрирован.",
+        "This volunteer is already enrolled.",
+    ),
+    (
+        "activity-dates",
+        "Іс-шара аяқталғаннан кейін басталады.",
+        "Мероприятие начинается позже, чем заканчивается.",
+        "The activity starts after it ends.",
+    ),
+    (
+        "activity-exists",
+        "Мұндай іс-шара жарияланбаған.",
+        "Такое мероприятие не опубликовано.",
+        "No activity is published with this id.",
+    ),
+    (
+        "activity-org",
+        "Бұл іс-шара басқа ұйымдікі.",
+        "Это мероприятие другой организации.",
+        "This activity belongs to another organization.",
+    ),
+    (
+        "activity-period",
+        "Жұмыс күні іс-шара кезеңінен тыс.",
+        "День работы вне сроков мероприятия.",
+        "The day worked is outside the activity's dates.",
+    ),
+    (
+        "activity-unique",
+        "Бұл іс-шара бұрыннан жарияланған.",
+        "Это мероприятие уже опубликовано.",
+        "This activity is already published.",
+    ),
+    (
+        "attestation-exists",
+        "Мұндай растау жоқ.",
+        "Такого подтверждения нет.",
+        "There is no attestation with this id.",
+    ),
+    (
+        "attesting-org",
+        "Бұл растауды басқа ұйым жасаған.",
+        "Это подтверждение сделала другая организация.",
+        "Another organization made this attestation.",
+    ),
+    (
+        "attestation-live",
+        "Бұл растау кері қайтарылған.",
+        "Это подтверждение отозвано.",
+        "This attestation was retracted.",
+    ),
+    (
+        "attestation-unique",
+        "Бұл растау бұрыннан бар.",
+        "Это подтверждение уже есть.",
+        "This attestation already exists.",
+    ),
+    (
+        "daily-limit",
+        "Ерікті бір күнде 24 сағаттан артық жұмыс істей алмайды.",
+        "У волонтёра не может быть больше 24 часов за один день.",
+        "A volunteer cannot have more than 24 hours on one day.",
+    ),
+    (
+        "issuer-exists",
+        "Мұндай беруші тіркелмеген.",
+        "Такой издатель не зарегистрирован.",
+        "No issuer is registered with this id.",
+    ),
+    (
+        "issuer-unique",
+        "Бұл беруші бұрыннан тіркелген.",
+        "Этот издатель уже зарегистрирован.",
+        "This issuer is already registered.",
+    ),
+    (
+        "issuer-period",
+        "Кілттің мерзімі басталғаннан кейін аяқталуы керек.",
+        "Срок ключа должен заканчиваться позже, чем начинается.",
+        "The key's validity must end after it starts.",
+    ),
+    (
+        "issuer-validity",
+        "Сертификат беруші кілтінің мерзімінен тыс берілген.",
+        "Сертификат выдан вне срока действия ключа издателя.",
+        "The certificate was issued outside the issuer key's validity.",
+    ),
+    (
+        "credential-unique",
+        "Бұл сертификат бұрыннан берілген.",
+        "Этот сертификат уже выдан.",
+        "This certificate was already issued.",
+    ),
+    (
+        "credential-hash",
+        "Сертификат хэші дұрыс емес.",
+        "Неверный хэш сертификата.",
+        "The certificate's hash is wrong.",
+    ),
+    (
+        "status-index",
+        "Кері қайтару тізіміндегі бұл орын бос емес.",
+        "Это место в списке отзыва уже занято.",
+        "This place in the revocation list is taken.",
+    ),
+    (
+        "credential-exists",
+        "Мұндай сертификат берілмеген.",
+        "Такой сертификат не выдавался.",
+        "No certificate was issued with this id.",
+    ),
+    (
+        "credential-issuer",
+        "Бұл сертификатты басқа беруші берген.",
+        "Этот сертификат выдал другой издатель.",
+        "Another issuer issued this certificate.",
+    ),
+    (
+        "credential-live",
+        "Бұл сертификат бұрыннан кері қайтарылған.",
+        "Этот сертификат уже отозван.",
+        "This certificate was already revoked.",
+    ),
+];
+
+/// What the rule named `rule` means, in `lang`: a ledger rule's line of [`RULES`], or `None`
+/// for a rule of another layer (whose exact reason the page shows as it is).
+pub fn rule_text(lang: Lang, rule: &str) -> Option<&'static str> {
+    RULES
+        .iter()
+        .find(|(r, ..)| *r == rule)
+        .map(|(_, kk, ru, en)| match lang {
+            Lang::Kk => *kk,
+            Lang::Ru => *ru,
+            Lang::En => *en,
+        })
+}
+
 /// A category's name in `lang`, from its wire name (the wire name itself when unknown): the
 /// certificate's own translation table (`sagat_issuer::Lang::category`), so a page and a
 /// certificate never name a category differently.
@@ -310,6 +575,29 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every ledger rule has a plain sentence in each language, and the three differ (none is
+    /// left in English), and the table names no rule the ledger does not have.
+    #[test]
+    fn every_ledger_rule_is_said_in_kazakh_russian_and_english() {
+        for rule in sagat_ledger::Rule::ALL {
+            let said: Vec<&str> = Lang::ALL
+                .iter()
+                .map(|&l| rule_text(l, rule.name()).unwrap_or_else(|| panic!("{rule} has no text")))
+                .collect();
+            assert!(
+                said.iter().all(|t| t.ends_with('.') && t.len() > 10),
+                "{rule}: {said:?}"
+            );
+            assert!(said[0] != said[2] && said[1] != said[2], "{rule}: {said:?}");
+        }
+        for (name, ..) in RULES {
+            assert!(
+                sagat_ledger::Rule::ALL.iter().any(|r| r.name() == *name),
+                "{name} is no ledger rule"
+            );
+        }
+    }
 
     #[test]
     fn every_key_is_unique_and_translated() {

@@ -189,18 +189,28 @@ fn page_with_head(
 }
 
 fn flash_ok(msg: Markup) -> Markup {
-    html! { div.flash.ok id="flash" data-ok="1" { (msg) } }
+    html! { div.flash.ok id="flash" data-ok="1" role="status" { (msg) } }
 }
 
 fn flash_err(lang: Lang, e: &ops::Error) -> Markup {
     html! {
-        div.flash.err id="flash" data-ok="0" {
-            strong { (t(lang, "problem")) ": " } (e.problem.detail)
+        div.flash.err id="flash" data-ok="0" role="alert" {
+            strong { (t(lang, "problem")) ": " }
+            // A ledger rule in the page's language, then the service's exact reason.
+            @if let Some(said) = e.problem.rule.as_deref().and_then(|r| i18n::rule_text(lang, r)) {
+                span id="flash-said" { (said) } " " span.muted { (e.problem.detail) }
+            } @else {
+                (e.problem.detail)
+            }
             @if let Some(f) = &e.problem.field { " " span.muted { "(" (f) @if let Some(r) = &e.problem.rule { " · " (r) } ")" } }
             @if !e.problem.errors.is_empty() {
                 div.scroll { table id="row-errors" {
                     tr { th { (t(lang, "line")) } th { "field" } th { (t(lang, "problem")) } }
-                    @for r in &e.problem.errors { tr { td { (r.line) } td { (r.field) } td { (r.detail) } } }
+                    @for r in &e.problem.errors {
+                        tr { td { (r.line) } td { (r.field) } td {
+                            @if let Some(said) = i18n::rule_text(lang, &r.rule) { (said) " " span.muted { (r.detail) } } @else { (r.detail) }
+                        } }
+                    }
                 } }
             }
         }
