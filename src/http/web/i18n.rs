@@ -531,7 +531,7 @@ const RULES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// What the rule named `rule` means, in `lang`: a ledger rule's line of [`RULES`], or `None`
+/// What the rule named `rule` means, in `lang`: a ledger rule's line of the table, or `None`
 /// for a rule of another layer (whose exact reason the page shows as it is).
 pub fn rule_text(lang: Lang, rule: &str) -> Option<&'static str> {
     RULES
