@@ -646,6 +646,12 @@ async fn a_volunteer_never_sees_another_volunteer() {
     .await;
     r.problem(401, Some("code"), "valid-credential");
     // (The re-issue also ended s1; the sign-out below uses a session of the new code.)
+    // The code is short and grouped, and is read as a person types it: lower case, spaces
+    // for hyphens, the letter O for the digit 0.
+    assert_eq!(fresh.len(), 19, "{fresh}");
+    assert!(!fresh.contains(['I', 'L', 'O', 'U']), "{fresh}");
+    let typed = fresh.replace('-', " ").replace('0', "O").to_lowercase();
+    let _typed_session = session(&e, &typed).await;
     let s_fresh = session(&e, &fresh).await;
     // Signing out ends the session.
     let r = call(

@@ -30,8 +30,13 @@
 //! next change.
 //!
 //! Secret text forms (the prefix tells a human what a leaked string is; never parsed for
-//! authority): `sgt-op-…` operator token, `sgt-org-…` organization token, `sgt-vol-…` volunteer
-//! access code, `sgt-s-…` web session; the rest is base64url (no padding) of the 32 bytes.
+//! authority): `sgt-op-…` operator token, `sgt-org-…` organization token, `sgt-s-…` web
+//! session; the rest is base64url (no padding) of the 32 bytes. A volunteer's access code is
+//! typed by a person, often on a phone: 16 symbols of Crockford's base32 in four groups
+//! (`7KQ2-M9XD-4TNB-H3RW`, 80 random bits; no I, L, O or U, and typed `O`, `I`, `L`, lower case,
+//! spaces or missing hyphens are read as the code they mean: [`canonical_access_code`]). Its
+//! hash is of that canonical form. Codes of the earlier form (`sgt-vol-` and 43 base64url
+//! characters) keep working until re-issued.
 
 use std::collections::HashMap;
 use std::fs;
@@ -103,6 +108,7 @@ impl Kind {
             (Kind::Session, _) => "sgt-s-",
             (_, Role::Operator) => "sgt-op-",
             (_, Role::Org(_)) => "sgt-org-",
+            // Only sessions of volunteers use this: their access codes are short ones.
             (_, Role::Volunteer(_)) => "sgt-vol-",
         }
     }
@@ -226,6 +232,52 @@ fn index(records: &[Record]) -> PrefixIndex {
 
 fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Crockford's base32 alphabet (<https://www.crockford.com/base32.html>): digits and upper-case
+/// letters without I, L, O and U.
+pub const ACCESS_CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Symbols in an access code (5 bits each: 80 bits).
+pub const ACCESS_CODE_SYMBOLS: usize = 16;
+
+/// A new access code: [`ACCESS_CODE_SYMBOLS`] uniformly random symbols of
+/// [`ACCESS_CODE_ALPHABET`] (each the low 5 bits of an OS-random byte; 256 is a multiple of 32,
+/// so no symbol is likelier), in groups of four joined by `-`.
+fn new_access_code() -> String {
+    let mut bytes = [0u8; ACCESS_CODE_SYMBOLS];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let symbols: Vec<char> = bytes
+        .iter()
+        .map(|b| char::from(ACCESS_CODE_ALPHABET[usize::from(b & 31)]))
+        .collect();
+    grouped(&symbols)
+}
+
+fn grouped(symbols: &[char]) -> String {
+    symbols
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The canonical form of a typed access code, if `text` is one: spaces and hyphens dropped,
+/// letters upper-cased, `O` read as `0` and `I`/`L` as `1` (Crockford's decoding rules), then
+/// exactly [`ACCESS_CODE_SYMBOLS`] symbols of the alphabet, grouped as issued.
+pub fn canonical_access_code(text: &str) -> Option<String> {
+    let mut symbols = Vec::with_capacity(ACCESS_CODE_SYMBOLS);
+    for c in text.chars() {
+        let c = match c.to_ascii_uppercase() {
+            ' ' | '-' | '\u{a0}' => continue,
+            'O' => '0',
+            'I' | 'L' => '1',
+            c if c.is_ascii() && ACCESS_CODE_ALPHABET.contains(&(c as u8)) => c,
+            _ => return None,
+        };
+        symbols.push(c);
+    }
+    (symbols.len() == ACCESS_CODE_SYMBOLS).then(|| grouped(&symbols))
 }
 
 fn random_secret(prefix: &str) -> String {
@@ -413,7 +465,7 @@ impl TokenStore {
         now: i64,
     ) -> Result<String> {
         let role = Role::Volunteer(volunteer.to_string());
-        let secret = random_secret(Kind::AccessCode.prefix(&role));
+        let secret = new_access_code();
         let mut records = self.records.lock().expect("token store lock");
         let mut by = enrolled_by.map(str::to_string);
         records.retain(|r| {
@@ -747,6 +799,48 @@ mod tests {
         assert_eq!(token_ttl(None), Ok(Some(DEFAULT_TOKEN_TTL_SECS)));
         assert_eq!(token_ttl(Some(0)), Ok(None));
         assert!(token_ttl(Some(MAX_TOKEN_TTL_DAYS + 1)).is_err());
+    }
+
+    #[test]
+    fn access_codes_are_short_grouped_and_read_as_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path()).unwrap();
+        let code = store.issue_access_code("v1", Some("eco"), 100).unwrap();
+        assert_eq!(code.len(), 19, "{code}");
+        assert_eq!(code.matches('-').count(), 3, "{code}");
+        assert!(code
+            .chars()
+            .all(|c| c == '-' || ACCESS_CODE_ALPHABET.contains(&(c as u8))));
+        assert_eq!(canonical_access_code(&code).as_deref(), Some(code.as_str()));
+        // As a person might type it: lower case, spaces for hyphens, O for 0, l for 1.
+        let typed: String = code
+            .chars()
+            .map(|c| match c {
+                '-' => ' ',
+                '0' => 'O',
+                '1' => 'l',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        let canonical = canonical_access_code(&typed).unwrap();
+        assert_eq!(canonical, code);
+        assert_eq!(
+            store.lookup(&canonical, Kind::AccessCode, 101),
+            Some(Role::Volunteer("v1".into()))
+        );
+        // One symbol short, one too many, or a letter outside the alphabet: not a code.
+        assert_eq!(canonical_access_code(&code[1..]), None);
+        assert_eq!(canonical_access_code(&format!("{code}7")), None);
+        assert_eq!(canonical_access_code(&code.replacen(|c: char| c != '-', "U", 1)), None);
+        // Uniform symbols: over 500 codes (8,000 symbols, 250 expected of each) every symbol
+        // occurs, and none more than twice as often as expected.
+        let mut counts = [0usize; 32];
+        for _ in 0..500 {
+            for c in new_access_code().bytes().filter(|&b| b != b'-') {
+                counts[ACCESS_CODE_ALPHABET.iter().position(|&a| a == c).unwrap()] += 1;
+            }
+        }
+        assert!(counts.iter().all(|&n| n > 125 && n < 500), "{counts:?}");
     }
 
     #[test]

@@ -291,7 +291,10 @@ pub fn open_session(
     code: &str,
 ) -> ops::Result<(Role, axum::http::HeaderValue)> {
     client.check_sign_in(state)?;
-    let code = code.trim();
+    // A typed access code in its canonical form (see `canonical_access_code`); anything else
+    // (a token, an access code of the earlier form) as given.
+    let canonical = crate::datadir::tokens::canonical_access_code(code);
+    let code = canonical.as_deref().unwrap_or(code.trim());
     let t = crate::datadir::now();
     let role = state
         .tokens

@@ -131,6 +131,9 @@ button.secondary{background:#6b7785}.row{display:grid;grid-template-columns:repe
 #camera-view{width:100%;max-width:28rem;border-radius:8px;background:#000;display:block;margin:.5rem 0}#camera-view[hidden]{display:none}
 code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:#6b7785;font-size:.85rem}
 .inline{display:flex;gap:.4rem;flex-wrap:wrap}.inline input{flex:1 1 7rem;width:auto}.inline button{width:auto;margin-top:0}
+input.secret{-webkit-text-security:disc;font-family:ui-monospace,monospace;letter-spacing:.08em}.show-toggle:checked~input.secret{-webkit-text-security:none}
+.show-toggle{width:auto;margin:.3rem .3rem 0 0}.show-label{display:inline;font-size:.85rem}
+.access-code{font-size:1.35rem;font-weight:700;letter-spacing:.08em;white-space:nowrap;word-break:keep-all}
 "#;
 
 fn page(lang: Lang, title: &str, signed_in: bool, body: Markup) -> Response {
@@ -665,7 +668,11 @@ fn signin_form(lang: Lang) -> Markup {
             p.muted { (t(lang, "signin_org")) " · " (t(lang, "signin_vol")) " · " (t(lang, "signin_op")) }
             form method="post" action="/signin" id="signin-form" {
                 label for="code" { (t(lang, "code")) }
-                input id="code" name="code" type="password" autocomplete="off" required;
+                // Hidden as typed unless "show" is ticked: CSS only (these pages run no script).
+                input id="show-code" type="checkbox" class="show-toggle";
+                label for="show-code" class="show-label" { (t(lang, "show_code")) }
+                input id="code" name="code" type="text" class="secret" autocomplete="off" autocapitalize="characters" spellcheck="false" required aria-describedby="code-help";
+                p.muted id="code-help" { (t(lang, "code_help")) }
                 button id="signin-submit" type="submit" { (t(lang, "signin")) }
             }
         }
@@ -951,7 +958,7 @@ async fn org_enroll(
         Ok(html! {
             p { (t(lang, "enrolled")) }
             p { (t(lang, "volunteer_id")) ": " code id="new-volunteer-id" { (e.volunteer) } }
-            p { (t(lang, "code")) ": " code id="new-access-code" { (e.access_code) } }
+            p { (t(lang, "access_code")) ": " code.access-code id="new-access-code" { (e.access_code) } }
         })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
@@ -971,7 +978,7 @@ async fn org_reissue_code(
     let r = async {
         let code = ops::volunteers::reissue_access_code(&state.ops, &org, &id, false, "volunteer")?
             .access_code;
-        Ok(html! { p { (t(lang, "code")) ": " code id="new-access-code" { (code) } } })
+        Ok(html! { p { (t(lang, "access_code")) ": " code.access-code id="new-access-code" { (code) } } })
     };
     post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
 }
