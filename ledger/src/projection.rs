@@ -450,6 +450,13 @@ impl State {
             .collect()
     }
 
+    /// Every issued credential, in issue order.
+    pub fn credentials(&self) -> Vec<CredentialInfo> {
+        (0..self.credentials.len())
+            .map(|p| self.credential_info(p))
+            .collect()
+    }
+
     /// The lowest status-list index above every one taken (0 when none is).
     pub fn next_status_index(&self) -> u64 {
         self.status_indices

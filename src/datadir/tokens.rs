@@ -517,6 +517,20 @@ impl TokenStore {
             .and_then(|r| r.enrolled_by.clone())
     }
 
+    /// The volunteers `org` enrolled through the service (one scan of the records: the store
+    /// keeps no index by organization yet).
+    pub fn enrolled_by_org(&self, org: &str) -> Vec<String> {
+        let records = self.records.lock().expect("token store lock");
+        records
+            .iter()
+            .filter(|r| r.kind == Kind::AccessCode && r.enrolled_by.as_deref() == Some(org))
+            .filter_map(|r| match &r.role {
+                Role::Volunteer(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Forgets one secret (sign-out). Unknown secrets are ignored.
     pub fn remove(&self, secret: &str, now: i64) -> Result<()> {
         let want = hex::encode(digest(secret));

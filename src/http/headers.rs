@@ -106,3 +106,18 @@ pub fn gzip(bytes: &[u8], level: flate2::Compression) -> std::io::Result<Vec<u8>
     enc.write_all(bytes)?;
     enc.finish()
 }
+
+/// A CSV answer the browser saves as `filename` (the API's and the organization page's hours
+/// export).
+pub fn csv_attachment(filename: &str, csv: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response()
+}

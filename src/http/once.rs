@@ -28,6 +28,10 @@ pub struct Flash {
     /// runs it again instead of showing this outcome (the idempotency key derived from the nonce
     /// still keeps it from appending twice).
     pub retry: bool,
+    /// After a refusal: what the form said (its fields but the nonce and the CSRF token), so
+    /// the page shows the form filled in again; empty after a success. Held in memory only,
+    /// as long as the outcome.
+    pub kept: Vec<(String, String)>,
 }
 
 type Key = ([u8; 16], String);
@@ -144,6 +148,7 @@ mod tests {
                 Flash {
                     html: text.into(),
                     retry: false,
+                    kept: Vec::new(),
                 }
             }
         };

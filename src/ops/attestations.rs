@@ -357,6 +357,8 @@ pub struct AttestationView {
     pub volunteer: String,
     /// Activity id.
     pub activity: Option<String>,
+    /// Category of the activity (wire name); absent without an activity.
+    pub category: Option<String>,
     /// Day (after corrections).
     pub date: String,
     /// Minutes (after corrections).
@@ -367,19 +369,88 @@ pub struct AttestationView {
     pub retracted: bool,
 }
 
-/// The attestations `org` made, newest first.
-pub fn of_org(app: &App, org: &str) -> Vec<AttestationView> {
-    let mut v: Vec<AttestationView> = app.ledger.read(|s| {
+/// Which of an organization's attestations to list, and which page of them. Every filter is
+/// optional; dates are inclusive, `YYYY-MM-DD`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttestationQuery {
+    /// Only this volunteer's.
+    pub volunteer: Option<String>,
+    /// Only this activity's.
+    pub activity: Option<String>,
+    /// Only days on or after this one.
+    pub from: Option<String>,
+    /// Only days on or before this one.
+    pub to: Option<String>,
+    /// Page number, from 1 (default 1).
+    pub page: Option<usize>,
+    /// Rows per page (1..=1000); absent: every row on one page.
+    pub per_page: Option<usize>,
+}
+
+/// Most rows a page may ask for.
+pub const MAX_PER_PAGE: usize = 1000;
+
+/// One page of an organization's attestations, newest day first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationPage {
+    /// Attestations that match the filters (all pages).
+    pub total: usize,
+    /// Minutes of the live ones among them (all pages).
+    pub live_minutes: u64,
+    /// This page's number, from 1.
+    pub page: usize,
+    /// Number of pages (at least 1).
+    pub pages: usize,
+    /// This page's rows.
+    pub rows: Vec<AttestationView>,
+}
+
+fn optional_filter<'a>(
+    field: &'static str,
+    value: &'a Option<String>,
+    check: fn(&str, &str) -> super::Result<()>,
+) -> super::Result<Option<&'a str>> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => check(field, v).map(|()| Some(v)),
+        None => Ok(None),
+    }
+}
+
+/// The attestations `org` made (live, corrected and retracted) that match `q`, newest day
+/// first (then newest entry first), one page of them; 422 naming the filter that is not an id
+/// or a date, or a page size out of range.
+pub fn list(app: &App, org: &str, q: &AttestationQuery) -> super::Result<AttestationPage> {
+    let volunteer = optional_filter("volunteer", &q.volunteer, check_id128)?;
+    let activity = optional_filter("activity", &q.activity, check_id128)?;
+    let from = optional_filter("from", &q.from, check_date)?;
+    let to = optional_filter("to", &q.to, check_date)?;
+    if let Some(n) = q.per_page.filter(|n| !(1..=MAX_PER_PAGE).contains(n)) {
+        return Err(super::Error::invalid(
+            "per_page",
+            "page-size",
+            format!("per_page {n} is not in 1..={MAX_PER_PAGE}"),
+        ));
+    }
+    let mut rows: Vec<AttestationView> = app.ledger.read(|s| {
         s.attestations_by_org(org)
             .into_iter()
-            .map(|info| {
+            .filter(|info| {
                 let a = &info.attestation;
+                volunteer.is_none_or(|v| a.volunteer == v)
+                    && activity.is_none_or(|x| a.activity.as_deref() == Some(x))
+                    && from.is_none_or(|d| a.date.as_str() >= d)
+                    && to.is_none_or(|d| a.date.as_str() <= d)
+            })
+            .map(|info| {
+                let a = info.attestation;
                 AttestationView {
-                    attestation: a.attestation.clone(),
+                    attestation: a.attestation,
                     index: a.index,
-                    volunteer: a.volunteer.clone(),
-                    activity: a.activity.clone(),
-                    date: a.date.clone(),
+                    volunteer: a.volunteer,
+                    activity: a.activity,
+                    category: a.category.map(|c| c.as_str().to_string()),
+                    date: a.date,
                     minutes: a.minutes,
                     corrected: a.corrected_at.is_some(),
                     retracted: info.retracted_at.is_some(),
@@ -387,8 +458,109 @@ pub fn of_org(app: &App, org: &str) -> Vec<AttestationView> {
             })
             .collect()
     });
-    v.sort_by_key(|a| std::cmp::Reverse(a.index));
-    v
+    rows.sort_by(|a, b| b.date.cmp(&a.date).then(b.index.cmp(&a.index)));
+    let total = rows.len();
+    let live_minutes = rows
+        .iter()
+        .filter(|a| !a.retracted)
+        .map(|a| u64::from(a.minutes))
+        .sum();
+    let per_page = q.per_page.unwrap_or(total.max(1));
+    let pages = total.div_ceil(per_page).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let rows = rows
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Ok(AttestationPage {
+        total,
+        live_minutes,
+        page,
+        pages,
+        rows,
+    })
+}
+
+/// `org`'s live hours as CSV for its own reports, one row per (month, volunteer, activity):
+/// `month,volunteer,name,activity,activity_title,category,attestations,minutes,hours`
+/// (`hours` as `H:MM`; the name from the erasable directory, empty once erased; the activity's
+/// English title; `uncategorized` without an activity), sorted by month, then name.
+pub fn hours_csv(app: &App, org: &str) -> super::Result<Vec<u8>> {
+    use std::collections::BTreeMap;
+    let (atts, titles): (Vec<_>, BTreeMap<String, String>) = app.ledger.read(|s| {
+        let titles = s
+            .activities_of(org)
+            .into_iter()
+            .map(|a| (a.activity, a.titles.get("en").to_string()))
+            .collect();
+        (s.attestations_by_org(org), titles)
+    });
+    // (month, volunteer, activity) → (category, attestations, minutes)
+    let mut groups: BTreeMap<(String, String, String), (String, u64, u64)> = BTreeMap::new();
+    for info in atts.into_iter().filter(|i| i.retracted_at.is_none()) {
+        let a = info.attestation;
+        let month = a.date.get(..7).unwrap_or(&a.date).to_string();
+        let category = a
+            .category
+            .map_or("uncategorized", |c| c.as_str())
+            .to_string();
+        let g = groups
+            .entry((month, a.volunteer, a.activity.unwrap_or_default()))
+            .or_insert((category, 0, 0));
+        g.1 += 1;
+        g.2 += u64::from(a.minutes);
+    }
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut rows: Vec<_> = groups
+        .into_iter()
+        .map(|((month, volunteer, activity), (category, n, minutes))| {
+            let name = names
+                .entry(volunteer.clone())
+                .or_insert_with(|| {
+                    app.directory
+                        .get(&volunteer)
+                        .ok()
+                        .flatten()
+                        .map(|r| r.name)
+                        .unwrap_or_default()
+                })
+                .clone();
+            (month, name, volunteer, activity, category, n, minutes)
+        })
+        .collect();
+    rows.sort();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let write = |w: &mut csv::Writer<Vec<u8>>, r: &[&str]| w.write_record(r).map_err(super::Error::internal);
+    write(
+        &mut w,
+        &["month", "volunteer", "name", "activity", "activity_title", "category", "attestations", "minutes", "hours"],
+    )?;
+    for (month, name, volunteer, activity, category, n, minutes) in &rows {
+        let title = titles.get(activity).map(String::as_str).unwrap_or("");
+        write(
+            &mut w,
+            &[
+                month,
+                volunteer,
+                name,
+                activity,
+                title,
+                category,
+                &n.to_string(),
+                &minutes.to_string(),
+                &format!("{}:{:02}", minutes / 60, minutes % 60),
+            ],
+        )?;
+    }
+    w.into_inner().map_err(super::Error::internal)
+}
+
+/// Every attestation `org` made, newest day first (the API's listing without a page).
+pub fn of_org(app: &App, org: &str) -> Vec<AttestationView> {
+    list(app, org, &AttestationQuery::default())
+        .map(|p| p.rows)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -189,7 +189,11 @@ pub fn issue_request(volunteer: &str, req: IssueCertificate) -> Result<sagat_iss
 /// Issues a certificate for `volunteer` (the issuer runs off the reactor) and stores its PDF
 /// for download ([`crate::datadir::certstore`]).
 pub async fn issue_for(ops: &Arc<Ops>, volunteer: &str, req: IssueCertificate) -> Result<Issued> {
-    let lang = req.lang.trim().to_string();
+    // The stored languages: `kk`, or `kk+en` for a certificate printed in two.
+    let lang = match req.lang2.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l2) => format!("{}+{l2}", req.lang.trim()),
+        None => req.lang.trim().to_string(),
+    };
     let request = issue_request(volunteer, req)?;
     let (o, vol) = (ops.clone(), volunteer.to_string());
     let (id, qr_text) = tokio::task::spawn_blocking(move || -> Result<(String, String)> {
@@ -291,4 +295,117 @@ pub async fn register_issuer(ops: &Ops, req: RegisterIssuer) -> Result<Landed> {
         valid_until: req.valid_until,
     });
     Ok(append_as_operator(ops, body).await?.1)
+}
+
+/// A revocation as a person reads it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RevokedView {
+    /// Log index of `CredentialRevoked`.
+    pub index: u64,
+    /// When (Unix seconds, the event's `created`).
+    pub at: i64,
+    /// The operator's reason; `None` when its text is not stored here.
+    pub reason: Option<String>,
+}
+
+/// One certificate in a list: what it says and whether it still holds.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificateRow {
+    /// Credential id.
+    pub credential_id: String,
+    /// Volunteer it was issued to.
+    pub volunteer: String,
+    /// Log index of `CredentialIssued`.
+    pub index: u64,
+    /// Issued (Unix seconds), from the credential when this server holds it.
+    pub issued_at: Option<i64>,
+    /// Printed language(s): `kk`, or `kk+en`; `None` when this server holds no PDF.
+    pub lang: Option<String>,
+    /// Total minutes the credential states.
+    pub total_minutes: Option<u64>,
+    /// The period it covers (`YYYY-MM-DD`).
+    pub period: Option<(String, String)>,
+    /// Its revocation, if revoked.
+    pub revoked: Option<RevokedView>,
+    /// Whether this server holds the PDF.
+    pub downloadable: bool,
+}
+
+fn revoked_view(app: &App, r: &sagat_ledger::Revocation) -> RevokedView {
+    let event = super::logged_event(app, r.index);
+    RevokedView {
+        index: r.index,
+        at: event.as_ref().map_or(0, |e| e.created),
+        reason: event.and_then(|e| super::free_text(app, &e, &r.reason)),
+    }
+}
+
+/// The rows of `infos` (newest first), with what the stored certificates say.
+fn certificate_rows(ops: &Ops, mut infos: Vec<sagat_ledger::CredentialInfo>) -> Vec<CertificateRow> {
+    infos.sort_by_key(|c| std::cmp::Reverse(c.issued_index));
+    infos
+        .into_iter()
+        .map(|c| {
+            let stored = ops.certs.get(&c.volunteer, &c.credential).ok().flatten();
+            let claims = stored.as_ref().and_then(|s| {
+                let cose = sagat_verifier::decode_qr_text(&s.qr_text).ok()?;
+                sagat_verifier::parse_credential(&cose).ok().map(|u| u.claims)
+            });
+            CertificateRow {
+                credential_id: c.credential.clone(),
+                volunteer: c.volunteer.clone(),
+                index: c.issued_index,
+                issued_at: claims.as_ref().map(|k| k.issued_at),
+                lang: stored.as_ref().map(|s| s.lang.clone()),
+                total_minutes: claims.as_ref().map(|k| k.hours.total_minutes),
+                period: claims.map(|k| (k.hours.period_from, k.hours.period_to)),
+                revoked: c.revoked.as_ref().map(|r| revoked_view(&ops.app, r)),
+                downloadable: stored.is_some(),
+            }
+        })
+        .collect()
+}
+
+/// Volunteer `id`'s certificates, newest first.
+pub fn list_of_volunteer(ops: &Ops, id: &str) -> Vec<CertificateRow> {
+    let infos = ops.app.ledger.read(|s| s.credentials_of(id));
+    certificate_rows(ops, infos)
+}
+
+/// Certificates for the operator's search, newest first, at most `limit`: a credential id or
+/// a volunteer id (32 hex digits) finds exactly that; other text is looked for in the holders'
+/// names (case-insensitive, from the erasable directory); empty text lists the newest.
+pub fn search(ops: &Ops, query: &str, limit: usize) -> Vec<CertificateRow> {
+    let q = query.trim().to_lowercase();
+    let infos = ops.app.ledger.read(|s| {
+        if sagat_verifier::is_valid_id128(&q) {
+            match s.credential(&q) {
+                Some(c) => vec![c],
+                None => s.credentials_of(&q),
+            }
+        } else {
+            s.credentials()
+        }
+    });
+    let infos: Vec<_> = if q.is_empty() || sagat_verifier::is_valid_id128(&q) {
+        infos
+    } else {
+        let mut names = std::collections::HashMap::new();
+        infos
+            .into_iter()
+            .filter(|c| {
+                *names.entry(c.volunteer.clone()).or_insert_with(|| {
+                    ops.app
+                        .directory
+                        .get(&c.volunteer)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|r| r.name.to_lowercase().contains(&q))
+                })
+            })
+            .collect()
+    };
+    let mut rows = certificate_rows(ops, infos);
+    rows.truncate(limit);
+    rows
 }

@@ -272,3 +272,29 @@ pub fn refuse_if_suspended(app: &App, org: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Why and since when an organization is suspended.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Suspension {
+    /// Log index of the `OrganizationSuspended` entry.
+    pub index: u64,
+    /// When the operator suspended it (Unix seconds, the event's `created`).
+    pub since: i64,
+    /// The operator's reason; `None` when its text is not stored here.
+    pub reason: Option<String>,
+}
+
+/// `org`'s current suspension, read from the log entry that made it; `None` when active.
+pub fn suspension(app: &App, org: &str) -> Option<Suspension> {
+    let index = app.ledger.read(|s| s.organization(org)?.suspended_at)?;
+    let event = super::logged_event(app, index)?;
+    let reason = match &event.body {
+        EventBody::OrganizationSuspended(e) => super::free_text(app, &event, &e.reason),
+        _ => None,
+    };
+    Some(Suspension {
+        index,
+        since: event.created,
+        reason,
+    })
+}

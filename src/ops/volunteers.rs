@@ -130,3 +130,72 @@ pub fn hours(app: &App, id: &str) -> Result<sagat_ledger::VolunteerHours> {
         .read(|s| s.volunteer_hours(id))
         .ok_or_else(|| Error::not_found("id", format!("no volunteer {id}")))
 }
+
+/// One volunteer of an organization's roster.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RosterEntry {
+    /// Volunteer id.
+    pub volunteer: String,
+    /// Name from the erasable directory; `None` once erased.
+    pub name: Option<String>,
+    /// Whether this organization enrolled the volunteer (it may then re-issue the code).
+    pub enrolled_here: bool,
+    /// Minutes this organization attested (live attestations).
+    pub minutes: u64,
+    /// Live attestations by this organization.
+    pub attestations: u64,
+    /// Day of the latest live attestation by this organization.
+    pub last_date: Option<String>,
+}
+
+/// `org`'s roster: the volunteers it enrolled or attested, by name (case-insensitive; erased
+/// names last), each with the hours it attested. `search` keeps those whose name contains it
+/// (case-insensitive) or whose id starts with it. Names stay outside the log: they come from the
+/// erasable directory, one read per volunteer.
+pub fn roster(ops: &Ops, org: &str, search: Option<&str>) -> Vec<RosterEntry> {
+    use std::collections::BTreeMap;
+    let mut by_id: BTreeMap<String, RosterEntry> = BTreeMap::new();
+    let blank = |volunteer: &str| RosterEntry {
+        volunteer: volunteer.to_string(),
+        name: None,
+        enrolled_here: false,
+        minutes: 0,
+        attestations: 0,
+        last_date: None,
+    };
+    for v in ops.tokens.enrolled_by_org(org) {
+        by_id.entry(v.clone()).or_insert_with(|| blank(&v)).enrolled_here = true;
+    }
+    for info in ops.app.ledger.read(|s| s.attestations_by_org(org)) {
+        let a = info.attestation;
+        let e = by_id
+            .entry(a.volunteer.clone())
+            .or_insert_with(|| blank(&a.volunteer));
+        if info.retracted_at.is_none() {
+            e.minutes += u64::from(a.minutes);
+            e.attestations += 1;
+            if e.last_date.as_deref() < Some(a.date.as_str()) {
+                e.last_date = Some(a.date);
+            }
+        }
+    }
+    let needle = search
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty());
+    let mut out: Vec<RosterEntry> = by_id
+        .into_values()
+        .map(|mut e| {
+            e.name = ops.app.directory.get(&e.volunteer).ok().flatten().map(|r| r.name);
+            e
+        })
+        .filter(|e| match &needle {
+            None => true,
+            Some(n) => {
+                e.volunteer.starts_with(n.as_str())
+                    || e.name.as_deref().is_some_and(|name| name.to_lowercase().contains(n.as_str()))
+            }
+        })
+        .collect();
+    out.sort_by_cached_key(|e| (e.name.is_none(), e.name.as_deref().map(str::to_lowercase)));
+    out
+}

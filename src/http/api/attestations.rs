@@ -3,7 +3,7 @@
 //! [`crate::ops::csv_upload`].
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -17,7 +17,7 @@ use super::{
 };
 use crate::http::auth::OrgCaller;
 use crate::http::AppState;
-use crate::ops::attestations::{self, Attest, AttestationView, Correct};
+use crate::ops::attestations::{self, Attest, AttestationQuery, AttestationView, Correct};
 use crate::ops::csv_upload::{self, CsvAccepted};
 use crate::ops::error::Problem;
 use crate::ops::fields::Reason;
@@ -27,6 +27,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_attestations, attest))
         .routes(routes!(attest_csv))
+        .routes(routes!(hours_csv))
         .routes(routes!(post_signed_event))
         .routes(routes!(correct_attestation))
         .routes(routes!(retract_attestation))
@@ -48,16 +49,33 @@ pub async fn attest(
     Ok(created_or_replayed(done))
 }
 
-/// Lists the organization's attestations (organization).
+/// Lists the organization's attestations (organization), newest day first, filtered by
+/// volunteer, activity and dates; `per_page` pages it. `X-Total-Count` says how many match.
 #[utoipa::path(get, path = "/api/v1/orgs/{org}/attestations", tag = "organization", security(("bearer" = [])),
-    params(("org" = String, Path)),
-    responses((status = 200, body = Vec<AttestationView>), (status = 403, body = Problem)))]
+    params(("org" = String, Path), AttestationQuery),
+    responses((status = 200, body = Vec<AttestationView>, headers(("X-Total-Count" = usize, description = "Attestations matching the filters, on every page"))), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn list_attestations(
     State(state): State<AppState>,
     _: OrgCaller,
     Path(org): Path<String>,
-) -> ops::Result<Json<Vec<AttestationView>>> {
-    Ok(Json(attestations::of_org(&state.app, &org)))
+    Query(q): Query<AttestationQuery>,
+) -> ops::Result<Response> {
+    let page = attestations::list(&state.app, &org, &q)?;
+    Ok(([("x-total-count", page.total.to_string())], Json(page.rows)).into_response())
+}
+
+/// The organization's live hours as CSV, one row per month, volunteer and activity
+/// (organization): `month,volunteer,name,activity,activity_title,category,attestations,minutes,hours`.
+#[utoipa::path(get, path = "/api/v1/orgs/{org}/hours.csv", tag = "organization", security(("bearer" = [])),
+    params(("org" = String, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+pub async fn hours_csv(
+    State(state): State<AppState>,
+    _: OrgCaller,
+    Path(org): Path<String>,
+) -> ops::Result<Response> {
+    let csv = attestations::hours_csv(&state.app, &org)?;
+    Ok(crate::http::headers::csv_attachment(&format!("{org}-hours.csv"), csv))
 }
 
 /// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.

@@ -15,6 +15,7 @@
 pub mod csrf;
 pub mod forms;
 pub mod i18n;
+mod org;
 mod verify_site;
 
 pub use verify_site::verify_site;
@@ -22,7 +23,7 @@ pub use verify_site::verify_site;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -50,13 +51,16 @@ pub fn routes() -> Router<AppState> {
         .route("/verify/manifest.webmanifest", get(verify_manifest))
         .route("/signin", get(signin_page).post(signin))
         .route("/signout", post(signout))
-        .route("/org", get(org_page))
-        .route("/org/attest", post(org_attest))
-        .route("/org/enroll", post(org_enroll))
-        .route("/org/activity", post(org_activity))
-        .route("/org/code", post(org_reissue_code))
-        .route("/org/attestations/{id}/retract", post(org_retract))
-        .route("/org/attestations/{id}/correct", post(org_correct))
+        .route("/org", get(org::org_page))
+        .route("/org/volunteers", get(org::org_volunteers_page))
+        .route("/org/attestations", get(org::org_attestations_page))
+        .route("/org/hours.csv", get(org::org_hours_csv))
+        .route("/org/attest", post(org::org_attest))
+        .route("/org/enroll", post(org::org_enroll))
+        .route("/org/activity", post(org::org_activity))
+        .route("/org/code", post(org::org_reissue_code))
+        .route("/org/attestations/{id}/retract", post(org::org_retract))
+        .route("/org/attestations/{id}/correct", post(org::org_correct))
         .route("/me", get(me_page))
         .route("/me/certificate", post(me_certificate))
         .route("/operator", get(operator_page))
@@ -71,7 +75,7 @@ pub fn routes() -> Router<AppState> {
 pub fn upload_routes() -> Router<AppState> {
     Router::new()
         .route("/verify/photo", post(verify_photo))
-        .route("/org/csv", post(org_csv))
+        .route("/org/csv", post(org::org_csv))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,6 +137,14 @@ code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.muted{color:
 .inline{display:flex;gap:.4rem;flex-wrap:wrap}.inline input{flex:1 1 7rem;width:auto}.inline button{width:auto;margin-top:0}
 input.secret{-webkit-text-security:disc;font-family:ui-monospace,monospace;letter-spacing:.08em}.show-toggle:checked~input.secret{-webkit-text-security:none}
 .show-toggle{width:auto;margin:.3rem .3rem 0 0}.show-label{display:inline;font-size:.85rem}
+nav.tabs{display:flex;gap:.3rem;flex-wrap:wrap;margin:0 0 1rem}nav.tabs a{padding:.45rem .8rem;border-radius:.4rem;background:#fff;color:#0b5d7a;text-decoration:none;box-shadow:0 1px 2px #0002}nav.tabs a[aria-current]{background:#0b5d7a;color:#fff}
+a.button{display:inline-block;padding:.45rem .8rem;border-radius:.4rem;background:#0b5d7a;color:#fff;text-decoration:none;font-weight:600}a.button.secondary,button.secondary{background:#5c6773}button.danger{background:#a93226}
+fieldset.plain{border:0;margin:0;padding:0;min-width:0}fieldset.plain[disabled]{opacity:.6}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#0b5d7a;padding:.4rem;z-index:9}
+nav.pager{display:flex;gap:1rem;justify-content:center;align-items:center;margin-top:.8rem}label.confirm{display:flex;gap:.4rem;align-items:flex-start;color:#1c2430}label.confirm input{width:auto;margin-top:.25rem}
+details form{margin-top:.5rem}details label input{margin-top:.2rem}
+@media (max-width:40rem){table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}table.cards tr{border:1px solid #e1e5ea;border-radius:.5rem;margin:0 0 .6rem;padding:.4rem .6rem}table.cards td{border:0;padding:.2rem 0}table.cards td[data-label]::before{content:attr(data-label) ": ";color:#5c6773;font-size:.85rem}}
 .access-code{font-size:1.35rem;font-weight:700;letter-spacing:.08em;white-space:nowrap;word-break:keep-all}
 "#;
 
@@ -159,6 +171,7 @@ fn page_with_head(
                 (head)
             }
             body {
+                a.skip href="#main" { (t(lang, "skip")) }
                 header {
                     a href="/" { (t(lang, "app")) }
                     nav {
@@ -173,7 +186,7 @@ fn page_with_head(
                         }
                     }
                 }
-                main { (body) }
+                main id="main" { (body) }
             }
         }
     };
@@ -220,24 +233,74 @@ fn flash_err(lang: Lang, e: &ops::Error) -> Markup {
     }
 }
 
+/// Hours as a person says them: `31 h 30 min`, `2 h`, `45 min` (units in `lang`).
 fn hours_text(lang: Lang, minutes: u64) -> String {
-    let h = minutes as f64 / 60.0;
-    if minutes.is_multiple_of(60) {
-        format!("{} {}", minutes / 60, t(lang, "hours_unit"))
-    } else {
-        format!("{h:.2} {}", t(lang, "hours_unit"))
+    let (h, m) = (minutes / 60, minutes % 60);
+    let (hu, mu) = (t(lang, "hours_unit"), t(lang, "minutes_unit"));
+    match (h, m) {
+        (0, m) => format!("{m} {mu}"),
+        (h, 0) => format!("{h} {hu}"),
+        (h, m) => format!("{h} {hu} {m} {mu}"),
     }
+}
+
+/// A `YYYY-MM-DD` day as the page's language writes it: `DD.MM.YYYY` in Kazakh and Russian,
+/// unchanged in English (ISO 8601 reads the same everywhere). Anything else as it is.
+fn date_text(lang: Lang, iso: &str) -> String {
+    let parts: Vec<&str> = iso.split('-').collect();
+    match (lang, parts.as_slice()) {
+        (Lang::Kk | Lang::Ru, [y, m, d]) if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            format!("{d}.{m}.{y}")
+        }
+        _ => iso.to_string(),
+    }
+}
+
+fn opt(f: &Fields, k: &str) -> Option<String> {
+    f.get(k)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// A page that says what went wrong, in the page's language, with the error's status.
+fn error_page(lang: Lang, e: &ops::Error) -> Response {
+    let mut resp = page(lang, t(lang, "problem"), false, flash_err(lang, e));
+    *resp.status_mut() =
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp
 }
 
 fn who(state: &AppState, headers: &HeaderMap) -> Option<Role> {
     auth::resolve(state, headers).map(|(r, _)| r)
 }
 
-/// The outcome of this caller's form post named by `?done=`, if any.
-fn flash_of(state: &AppState, headers: &HeaderMap, q: &LangQuery) -> Option<Markup> {
-    let nonce = q.done.as_deref()?;
-    let (_, secret) = auth::resolve(state, headers)?;
-    state.forms.get(&secret, nonce).map(|f| PreEscaped(f.html))
+/// The outcome of this caller's form post named by `?done=`, if any, and what a refused form
+/// said (to fill it in again; empty otherwise).
+fn flash_of(state: &AppState, headers: &HeaderMap, q: &LangQuery) -> (Option<Markup>, Kept) {
+    let found = q.done.as_deref().and_then(|nonce| {
+        let (_, secret) = auth::resolve(state, headers)?;
+        state.forms.get(&secret, nonce)
+    });
+    match found {
+        Some(f) => (Some(PreEscaped(f.html)), Kept(f.kept.into_iter().collect())),
+        None => (None, Kept::default()),
+    }
+}
+
+/// What a refused form said, by field name: the page fills the form in with it.
+#[derive(Debug, Default)]
+struct Kept(HashMap<String, String>);
+
+impl Kept {
+    /// The value of `field` as it was sent, or `""`.
+    fn get(&self, field: &str) -> &str {
+        self.0.get(field).map_or("", String::as_str)
+    }
+
+    /// The value of `field` as it was sent, or `default` when nothing was kept.
+    fn or<'a>(&'a self, field: &str, default: &'a str) -> &'a str {
+        self.0.get(field).map_or(default, String::as_str)
+    }
 }
 
 /// Post/Redirect/Get: runs a form's `action` at most once per (signed-in credential, `nonce`)
@@ -248,7 +311,7 @@ async fn post_once<Fut>(
     state: &AppState,
     headers: &HeaderMap,
     lang: Lang,
-    nonce: Option<&str>,
+    form: &Fields,
     back: &str,
     action: Fut,
 ) -> Response
@@ -258,20 +321,28 @@ where
     let secret = auth::resolve(state, headers)
         .map(|(_, s)| s)
         .unwrap_or_default();
-    let nonce = nonce
+    let nonce = nonce_of(form)
         .filter(|n| forms::is_nonce(n))
         .map(str::to_string)
         .unwrap_or_else(forms::new_nonce);
     state
         .forms
         .run_once(&secret, &nonce, || async move {
-            let (flash, retry) = match action.await {
-                Ok(m) => (flash_ok(m), false),
-                Err(e) => (flash_err(lang, &e), e.status() >= 500),
+            let (flash, retry, kept) = match action.await {
+                Ok(m) => (flash_ok(m), false, Vec::new()),
+                Err(e) => {
+                    let kept = form
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "nonce" && k.as_str() != csrf::FIELD)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    (flash_err(lang, &e), e.status() >= 500, kept)
+                }
             };
             forms::Flash {
                 html: flash.into_string(),
                 retry,
+                kept,
             }
         })
         .await;
@@ -745,363 +816,6 @@ async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Organization dashboard.
-
-fn org_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    match who(state, headers) {
-        Some(Role::Org(o)) => Some(o),
-        _ => None,
-    }
-}
-
-fn org_dashboard(
-    state: &AppState,
-    lang: Lang,
-    org: &str,
-    csrf: &str,
-    flash: Option<Markup>,
-) -> Response {
-    let activities = ops::activities::of_org(&state.app, org);
-    let attestations = ops::attestations::of_org(&state.app, org);
-    let info = state.app.ledger.read(|s| {
-        s.organization(org)
-            .map(|o| (o.names.get(lang.code()).to_string(), o.suspended))
-    });
-    let (name, suspended) = info.unwrap_or_else(|| (org.to_string(), false));
-    let today = sagat_verifier::format_date((crate::datadir::now() / 86_400) as i32);
-    let body = html! {
-        @if let Some(f) = flash { (f) }
-        section {
-            h1 { (name) @if suspended { " " span.muted { "(" (t(lang, "suspended")) ")" } } }
-            p.muted.mono { (org) }
-        }
-        section {
-            h2 { (t(lang, "attest")) }
-            form method="post" action="/org/attest" id="attest-form" {
-                (forms::hidden_fields(csrf))
-                label for="attest-volunteer" { (t(lang, "volunteer_id")) }
-                input id="attest-volunteer" name="volunteer" required pattern="[0-9a-f]{32}" autocomplete="off";
-                div.row {
-                    div { label for="attest-date" { (t(lang, "date")) } input id="attest-date" name="date" type="date" value=(today) required; }
-                    div { label for="attest-hours" { (t(lang, "hours")) } input id="attest-hours" name="hours" inputmode="decimal" required placeholder="3.5"; }
-                }
-                label for="attest-activity" { (t(lang, "activity")) }
-                select id="attest-activity" name="activity" {
-                    option value="" { (t(lang, "none")) }
-                    @for a in &activities { option value=(a.activity) { (a.titles.get(lang.code())) " (" (a.from) ")" } }
-                }
-                div.row {
-                    div { label for="attest-role" { (t(lang, "role")) } input id="attest-role" name="role"; }
-                    div { label for="attest-note" { (t(lang, "note")) } input id="attest-note" name="note"; }
-                }
-                button id="attest-submit" type="submit" { (t(lang, "save")) }
-            }
-        }
-        section {
-            h2 { (t(lang, "csv_upload")) }
-            p.muted { (t(lang, "csv_help")) }
-            form method="post" action="/org/csv" enctype="multipart/form-data" id="csv-form" {
-                (forms::hidden_fields(csrf))
-                input id="csv-file" type="file" name="csv" accept=".csv,text/csv" required;
-                button id="csv-submit" type="submit" { (t(lang, "upload")) }
-            }
-        }
-        section {
-            h2 { (t(lang, "enroll")) }
-            form method="post" action="/org/enroll" id="enroll-form" {
-                (forms::hidden_fields(csrf))
-                label for="enroll-name" { (t(lang, "name")) }
-                input id="enroll-name" name="name" required;
-                label for="enroll-contact" { (t(lang, "contact")) }
-                input id="enroll-contact" name="contact";
-                button id="enroll-submit" type="submit" { (t(lang, "enroll")) }
-            }
-            form method="post" action="/org/code" class="inline" style="margin-top:.8rem" {
-                (forms::hidden_fields(csrf))
-                input name="volunteer" placeholder=(t(lang, "volunteer_id")) pattern="[0-9a-f]{32}" required;
-                button type="submit" class="secondary" { (t(lang, "new_code")) }
-            }
-        }
-        section {
-            h2 { (t(lang, "publish")) }
-            form method="post" action="/org/activity" id="activity-form" {
-                (forms::hidden_fields(csrf))
-                label { (t(lang, "title")) " (en)" } input name="title_en" required;
-                div.row {
-                    div { label { (t(lang, "title")) " (kk)" } input name="title_kk"; }
-                    div { label { (t(lang, "title")) " (ru)" } input name="title_ru"; }
-                }
-                div.row {
-                    div { label { (t(lang, "category")) } select name="category" { @for c in sagat_verifier::Category::ALL { option value=(c.as_str()) { (i18n::category(lang, c.as_str())) } } } }
-                    div { label { (t(lang, "place")) } input name="place"; }
-                }
-                div.row {
-                    div { label { (t(lang, "from")) } input name="from" type="date" value=(today) required; }
-                    div { label { (t(lang, "to")) } input name="to" type="date" value=(today) required; }
-                }
-                button type="submit" { (t(lang, "publish")) }
-            }
-        }
-        section {
-            h2 { (t(lang, "attestations")) " (" (attestations.len()) ")" }
-            div.scroll { table id="attestations" {
-                tr { th { (t(lang, "date")) } th { (t(lang, "hours")) } th { (t(lang, "volunteer_id")) } th {} }
-                @for a in attestations.iter().take(200) {
-                    tr data-attestation=(a.attestation) {
-                        td { (a.date) }
-                        td { (hours_text(lang, a.minutes as u64))
-                            @if a.corrected { br; span.muted { (t(lang, "corrected")) } }
-                            @if a.retracted { br; span.muted { (t(lang, "retracted")) } } }
-                        td.mono { (a.volunteer.get(..8).unwrap_or(&a.volunteer)) "…" }
-                        td {
-                            @if !a.retracted {
-                                details {
-                                    summary { (t(lang, "correct")) " / " (t(lang, "retract")) }
-                                    form method="post" action={ "/org/attestations/" (a.attestation) "/correct" } {
-                                        (forms::hidden_fields(csrf))
-                                        div.row {
-                                            input name="date" type="date" value=(a.date) required;
-                                            input name="hours" inputmode="decimal" value=(format!("{}", a.minutes as f64 / 60.0)) required;
-                                        }
-                                        input name="reason" placeholder=(t(lang, "reason")) required;
-                                        button type="submit" { (t(lang, "correct")) }
-                                    }
-                                    form method="post" action={ "/org/attestations/" (a.attestation) "/retract" } {
-                                        (forms::hidden_fields(csrf))
-                                        input name="reason" placeholder=(t(lang, "reason")) required;
-                                        button type="submit" class="secondary" { (t(lang, "retract")) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            } }
-        }
-    };
-    page(lang, t(lang, "org_dash"), true, body)
-}
-
-async fn org_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    match org_of(&state, &headers) {
-        Some(org) => {
-            let flash = flash_of(&state, &headers, &q);
-            org_dashboard(
-                &state,
-                lang,
-                &org,
-                &csrf::request_token(&state, &headers),
-                flash,
-            )
-        }
-        None => to_signin(lang),
-    }
-}
-
-fn opt(f: &Fields, k: &str) -> Option<String> {
-    f.get(k)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-async fn org_attest(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    csrf::CsrfForm(f): csrf::CsrfForm,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
-    };
-    let r = async {
-        let input = ops::attestations::AttestInput {
-            volunteer: opt(&f, "volunteer").unwrap_or_default(),
-            date: opt(&f, "date").unwrap_or_default(),
-            hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
-            activity: opt(&f, "activity"),
-            role: opt(&f, "role"),
-            note: opt(&f, "note"),
-        };
-        let key = form_key(nonce_of(&f));
-        let done = ops::attestations::attest(&state.ops, &org, input, key.as_ref()).await?;
-        Ok(
-            html! { (t(lang, "done")) " " span.mono id="attested-id" { (done.id) } " · #" (done.index) },
-        )
-    };
-    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
-}
-
-async fn org_enroll(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    csrf::CsrfForm(f): csrf::CsrfForm,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
-    };
-    let r = async {
-        let e = ops::volunteers::enroll(
-            &state.ops,
-            &org,
-            &f.get("name").cloned().unwrap_or_default(),
-            opt(&f, "contact"),
-        )
-        .await?;
-        Ok(html! {
-            p { (t(lang, "enrolled")) }
-            p { (t(lang, "volunteer_id")) ": " code id="new-volunteer-id" { (e.volunteer) } }
-            p { (t(lang, "access_code")) ": " code.access-code id="new-access-code" { (e.access_code) } }
-        })
-    };
-    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
-}
-
-async fn org_reissue_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    csrf::CsrfForm(f): csrf::CsrfForm,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
-    };
-    let id = opt(&f, "volunteer").unwrap_or_default();
-    let r = async {
-        let code = ops::volunteers::reissue_access_code(&state.ops, &org, &id, false, "volunteer")?
-            .access_code;
-        Ok(html! { p { (t(lang, "access_code")) ": " code.access-code id="new-access-code" { (code) } } })
-    };
-    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
-}
-
-async fn org_activity(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    csrf::CsrfForm(f): csrf::CsrfForm,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
-    };
-    let r = async {
-        let req = ops::activities::PublishActivity {
-            title_en: f.get("title_en").cloned().unwrap_or_default(),
-            title_kk: opt(&f, "title_kk"),
-            title_ru: opt(&f, "title_ru"),
-            category: f.get("category").cloned().unwrap_or_default(),
-            place: opt(&f, "place"),
-            from: f.get("from").cloned().unwrap_or_default(),
-            to: f.get("to").cloned().unwrap_or_default(),
-        };
-        let key = form_key(nonce_of(&f));
-        let done = ops::activities::publish(&state.ops, &org, req, key.as_ref()).await?;
-        Ok(html! { (t(lang, "done")) " " span.mono { (done.id) } })
-    };
-    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
-}
-
-async fn org_retract(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    Path(id): Path<String>,
-    csrf::CsrfForm(f): csrf::CsrfForm,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
-    };
-    let r = async {
-        let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
-        let key = form_key(nonce_of(&f));
-        ops::attestations::retract(&state.ops, &org, &id, &reason, key.as_ref()).await?;
-        Ok(html! { (t(lang, "done")) })
-    };
-    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
-}
-
-async fn org_correct(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    Path(id): Path<String>,
-    csrf::CsrfForm(f): csrf::CsrfForm,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
-    };
-    let r = async {
-        let input = ops::attestations::CorrectInput {
-            date: f.get("date").cloned().unwrap_or_default(),
-            hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
-            reason: ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default()),
-        };
-        let key = form_key(nonce_of(&f));
-        ops::attestations::correct(&state.ops, &org, &id, input, key.as_ref()).await?;
-        Ok(html! { (t(lang, "done")) })
-    };
-    post_once(&state, &headers, lang, nonce_of(&f), "/org", r).await
-}
-
-async fn org_csv(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-    mut mp: Multipart,
-) -> Response {
-    let lang = lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
-    };
-    let mut csv = None;
-    let mut nonce = None;
-    let mut csrf_token = None;
-    let mut too_large = None;
-    loop {
-        match mp.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csv") => match field.bytes().await {
-                    Ok(b) => csv = Some(b),
-                    Err(e) => too_large = Some(e.body_text()),
-                },
-                Some("nonce") => nonce = field.text().await.ok(),
-                Some(csrf::FIELD) => csrf_token = field.text().await.ok(),
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(e) => {
-                too_large = Some(e.body_text());
-                break;
-            }
-        }
-    }
-    if let Err(why) = csrf::check_token(&state, &headers, csrf_token.as_deref()) {
-        return csrf::refusal_page(lang, why);
-    }
-    let r = async {
-        match (csv, too_large) {
-            (_, Some(e)) => Err(ops::Error::new(ops::Kind::TooLarge, e).field("csv").rule("body-size")),
-            (Some(bytes), None) => ops::csv_upload::upload(&state.ops, &org, &bytes, form_key(nonce.as_deref()).as_ref()).await.map(|ok| html! {
-                (t(lang, "done")) " " span id="csv-rows" { (ok.rows) } " × · " (hours_text(lang, ok.minutes)) " · #" (ok.first_index) "…" (ok.last_index)
-            }),
-            (None, None) => Err(ops::Error::invalid("csv", "required", "choose a CSV file")),
-        }
-    };
-    post_once(&state, &headers, lang, nonce.as_deref(), "/org", r).await
-}
-
-// ---------------------------------------------------------------------------------------------
 // Volunteer pages.
 
 fn breakdown(
@@ -1223,7 +937,7 @@ async fn me_page(
     let lang = lang_of(&headers, &q);
     match volunteer_of(&state, &headers) {
         Some(v) => {
-            let flash = flash_of(&state, &headers, &q);
+            let (flash, _) = flash_of(&state, &headers, &q);
             me_dashboard(
                 &state,
                 lang,
@@ -1260,13 +974,19 @@ async fn me_certificate(
         ops::certificates::issue_for(&state.ops, &v, req).await?;
         Ok(html! { (t(lang, "cert_ready")) })
     };
-    post_once(&state, &headers, lang, nonce_of(&f), "/me", r).await
+    post_once(&state, &headers, lang, &f, "/me", r).await
 }
 
 // ---------------------------------------------------------------------------------------------
 // Operator pages.
 
-fn operator_dashboard(state: &AppState, lang: Lang, csrf: &str, flash: Option<Markup>) -> Response {
+fn operator_dashboard(
+    state: &AppState,
+    lang: Lang,
+    csrf: &str,
+    flash: Option<Markup>,
+    kept: &Kept,
+) -> Response {
     let orgs: Vec<(String, String, bool)> = state.app.ledger.read(|s| {
         s.organizations()
             .into_iter()
@@ -1359,8 +1079,8 @@ async fn operator_page(
     if !is_operator(&state, &headers) {
         return to_signin(lang);
     }
-    let flash = flash_of(&state, &headers, &q);
-    operator_dashboard(&state, lang, &csrf::request_token(&state, &headers), flash)
+    let (flash, kept) = flash_of(&state, &headers, &q);
+    operator_dashboard(&state, lang, &csrf::request_token(&state, &headers), flash, &kept)
 }
 
 async fn op_register(
@@ -1387,7 +1107,7 @@ async fn op_register(
             (t(lang, "done")) " " span.mono { (ok.org) } " · #" (ok.index)
         })
     };
-    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
+    post_once(&state, &headers, lang, &f, "/operator", r).await
 }
 
 async fn op_token(
@@ -1407,7 +1127,7 @@ async fn op_token(
             html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } },
         )
     };
-    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
+    post_once(&state, &headers, lang, &f, "/operator", r).await
 }
 
 async fn op_status(
@@ -1427,7 +1147,7 @@ async fn op_status(
         let l = ops::organizations::change_status(&state.ops, &org, &reason, suspend).await?;
         Ok(html! { (t(lang, "done")) " #" (l.index) })
     };
-    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
+    post_once(&state, &headers, lang, &f, "/operator", r).await
 }
 
 /// The operator's rename form: blank fields keep their value (the API's `PATCH` can also
@@ -1453,7 +1173,7 @@ async fn op_rename(
         let l = ops::organizations::update(&state.ops, &org, &changes).await?;
         Ok(html! { (t(lang, "done")) " " span.mono { (org) } " · #" (l.index) })
     };
-    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
+    post_once(&state, &headers, lang, &f, "/operator", r).await
 }
 
 async fn op_revoke(
@@ -1478,5 +1198,5 @@ async fn op_revoke(
             ops::certificates::revoke_credential(&state.ops, &id, &reason, "credential").await?;
         Ok(html! { (t(lang, "done")) " #" (landed.index) })
     };
-    post_once(&state, &headers, lang, nonce_of(&f), "/operator", r).await
+    post_once(&state, &headers, lang, &f, "/operator", r).await
 }
