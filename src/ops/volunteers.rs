@@ -199,3 +199,49 @@ pub fn roster(ops: &Ops, org: &str, search: Option<&str>) -> Vec<RosterEntry> {
     out.sort_by_cached_key(|e| (e.name.is_none(), e.name.as_deref().map(str::to_lowercase)));
     out
 }
+
+/// One of a volunteer's own attestations, as they read it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EntryView {
+    /// Attestation id (to quote when reporting a wrong one).
+    pub attestation: String,
+    /// Log index of `HoursAttested`.
+    pub index: u64,
+    /// Day worked (after corrections).
+    pub date: String,
+    /// Organization id.
+    pub org: String,
+    /// Activity id, if any.
+    pub activity: Option<String>,
+    /// Category (wire name) of the activity; absent without one.
+    pub category: Option<String>,
+    /// Minutes (after corrections).
+    pub minutes: u32,
+    /// Whether the organization corrected it.
+    pub corrected: bool,
+}
+
+/// Volunteer `id`'s live attestations, newest day first (a 404 naming `id` when not enrolled).
+pub fn entries(app: &App, id: &str) -> Result<Vec<EntryView>> {
+    let (exists, live) = app
+        .ledger
+        .read(|s| (s.volunteer_exists(id), s.live_attestations(id)));
+    if !exists {
+        return Err(Error::not_found("id", format!("no volunteer {id}")));
+    }
+    let mut out: Vec<EntryView> = live
+        .into_iter()
+        .map(|a| EntryView {
+            attestation: a.attestation,
+            index: a.index,
+            date: a.date,
+            org: a.org,
+            activity: a.activity,
+            category: a.category.map(|c| c.as_str().to_string()),
+            minutes: a.minutes,
+            corrected: a.corrected_at.is_some(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.date.cmp(&a.date).then(b.index.cmp(&a.index)));
+    Ok(out)
+}
