@@ -121,3 +121,22 @@ pub fn csv_attachment(filename: &str, csv: Vec<u8>) -> axum::response::Response 
     )
         .into_response()
 }
+
+/// A stored certificate's PDF as a download named after its credential id and language(s)
+/// (the API's and the volunteer page's link), never cached by anyone between.
+pub fn pdf_attachment(cert: crate::datadir::certstore::StoredCert) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let disposition = format!(
+        "attachment; filename=\"sagat-certificate-{}-{}.pdf\"",
+        cert.credential_id, cert.lang
+    );
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        cert.pdf,
+    )
+        .into_response()
+}

@@ -241,7 +241,7 @@ pub fn router(state: AppState) -> Router {
                 .route_layer(same_origin)
                 .layer(DefaultBodyLimit::max(state.max_upload_bytes)),
         )
-        .fallback(api::not_found)
+        .fallback(crate::http::web::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,

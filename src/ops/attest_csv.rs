@@ -154,14 +154,46 @@ fn quote_error(record: &csv::ByteRecord, headers: Option<&csv::ByteRecord>) -> O
     ))
 }
 
+/// The file's field separator, from its header line: `;` when that line has a `;` and no `,`
+/// (what a spreadsheet writes where the decimal separator is a comma, as in the kk and ru
+/// locales), else `,`.
+fn delimiter_of(start: &[u8]) -> u8 {
+    let header = start.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    if header.contains(&b';') && !header.contains(&b',') {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// A day as a spreadsheet in the kk and ru locales writes it, `DD.MM.YYYY` (one-digit day and
+/// month too), as `YYYY-MM-DD`; any other text as it is (the date check then names it).
+pub fn iso_date(text: &str) -> String {
+    let parts: Vec<&str> = text.split('.').collect();
+    match parts.as_slice() {
+        [d, m, y]
+            if (1..=2).contains(&d.len())
+                && (1..=2).contains(&m.len())
+                && y.len() == 4
+                && [d, m, y].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            format!("{y}-{m:0>2}-{d:0>2}")
+        }
+        _ => text.to_string(),
+    }
+}
+
 /// Reads `input` record by record (one record in memory at a time), hands every good row to
 /// `on_row` in file order, and returns an error for every bad row.
 fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<RowError> {
+    let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
+    let delimiter = delimiter_of(std::io::BufRead::fill_buf(&mut input).unwrap_or(&[]));
     // No trimming by the reader: a trailing line break in a field must stay visible to
     // `quote_error`; fields are trimmed below.
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::None)
         .flexible(true)
+        .delimiter(delimiter)
         .from_reader(input);
     let mut errors = Vec::new();
     let headers = match reader.byte_headers() {
@@ -243,7 +275,7 @@ fn read_rows(org: &str, input: impl Read, mut on_row: impl FnMut(Row)) -> Vec<Ro
         };
         let input = super::attestations::AttestInput {
             volunteer: get(Some(c_vol)).unwrap_or_default(),
-            date: get(Some(c_date)).unwrap_or_default(),
+            date: iso_date(&get(Some(c_date)).unwrap_or_default()),
             hours: super::attestations::HoursInput::Hours(get(Some(c_hours)).unwrap_or_default()),
             activity: get(c_act),
             role: get(c_role),
@@ -423,5 +455,26 @@ mod tests {
             panic!("not an attestation")
         };
         assert_eq!((h.date.as_str(), h.minutes), ("2025-05-02", 120));
+    }
+
+    #[test]
+    fn spreadsheet_dates_and_semicolons_are_read() {
+        assert_eq!(iso_date("05.03.2026"), "2026-03-05");
+        assert_eq!(iso_date("5.3.2026"), "2026-03-05");
+        assert_eq!(iso_date("2026-03-05"), "2026-03-05");
+        assert_eq!(iso_date("5.3.26"), "5.3.26");
+        let v = "ab".repeat(16);
+        let csv = format!("volunteer;date;hours\n{v};05.03.2026;2,5\n{v};31.02.2026;1\n");
+        let (rows, errors) = parse("org-a", csv.as_bytes());
+        assert_eq!(rows.len(), 1, "{errors:?}");
+        assert_eq!(rows[0].body.date, "2026-03-05");
+        assert_eq!(rows[0].body.minutes, 150);
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].rule), (3, "date-format"));
+        // A comma header keeps commas, even with `;` inside a note.
+        let csv = format!("volunteer,date,hours,note\n{v},2026-03-05,1,a;b\n");
+        let (rows, errors) = parse("org-a", csv.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(rows.len(), 1);
     }
 }

@@ -93,7 +93,8 @@ pub async fn upload(
         Arc::<[u8]>::from(bytes),
         idempotency.cloned(),
     );
-    let parse = move || parse(&org_id, &body, &key, idem.as_ref());
+    let o = ops.clone();
+    let parse = move || parse(&o.app, &org_id, &body, &key, idem.as_ref());
     let (rows, entries, texts) = tokio::task::spawn_blocking(parse.clone())
         .await
         .map_err(Error::internal)??;
@@ -188,8 +189,11 @@ fn events_of(
 type Parsed = (Vec<SignedRow>, Vec<Vec<u8>>, sagat_ledger::PendingTexts);
 
 /// The blocking parsing part of [`upload`]: parses and signs every row; the rows and their
-/// entries, or every bad row.
+/// entries, or every bad row. A file with bad lines also has its good lines dry-run against the
+/// ledger's rules, so one answer names the syntax and the rule errors together (a daily limit
+/// or an unknown volunteer on line 7 and a bad date on line 9).
 fn parse(
+    app: &App,
     org: &str,
     bytes: &[u8],
     key: &ed25519_dalek::SigningKey,
@@ -203,6 +207,11 @@ fn parse(
     let (rows, entries, errors) =
         attest_csv::parse_signed(org, bytes, key, now(), id_of, &mut texts);
     if !errors.is_empty() || rows.is_empty() {
+        let mut errors = errors;
+        if !entries.is_empty() {
+            errors.extend(rule_errors(app, &entries, |p| rows[p].line)?);
+            errors.sort_by_key(|e| e.line);
+        }
         let mut errors: Vec<RowError> = errors.into_iter().map(row_error).collect();
         if errors.is_empty() {
             errors.push(RowError {

@@ -103,19 +103,7 @@ pub async fn certificate_pdf(
     Path((id, cid)): Path<(String, String)>,
 ) -> ops::Result<Response> {
     let c = stored(&state, &caller, &id, &cid).await?;
-    let disposition = format!(
-        "attachment; filename=\"sagat-certificate-{cid}-{}.pdf\"",
-        c.lang
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        c.pdf,
-    )
-        .into_response())
+    Ok(crate::http::headers::pdf_attachment(c))
 }
 
 /// The certificate's QR code as PNG.

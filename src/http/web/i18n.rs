@@ -256,6 +256,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("cert_revoked", "КЕРІ ҚАЙТАРЫЛҒАН — бұл сертификат енді жарамсыз", "ОТОЗВАН — этот сертификат больше не действует", "REVOKED — this certificate is no longer valid"),
     ("revoked_on", "Кері қайтарылған күні:", "Отозван", "Revoked on"),
     ("qr_alt", "Сертификаттың QR-коды", "QR-код сертификата", "The certificate's QR code"),
+    ("not_found", "Бет табылмады", "Страница не найдена", "Page not found"),
+    ("not_found_help", "Мұндай бет жоқ: сілтеме қате немесе ескірген болуы мүмкін.", "Такой страницы нет: ссылка неверна или устарела.", "There is no such page: the link may be wrong or out of date."),
+    ("session_ended", "Сессия аяқталды (12 сағаттан кейін немесе шыққаннан соң). Қайта кіріңіз: ештеңе жоғалған жоқ.", "Сеанс завершён (через 12 часов или после выхода). Войдите снова: ничего не потеряно.", "Your session has ended (after 12 hours, or you signed out). Sign in again: nothing was lost."),
     ("bad_code", "Код немесе токен белгісіз.", "Неизвестный код или токен.", "Unknown code or token."),
     ("org_dash", "Ұйым", "Организация", "Organization"),
     ("attest", "Сағаттарды растау", "Подтвердить часы", "Attest hours"),
@@ -581,11 +584,35 @@ const RULES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// What the rule named `rule` means, in `lang`: a ledger rule's line of the table, or `None`
-/// for a rule of another layer (whose exact reason the page shows as it is).
+/// The rules of the application layer (`crate::ops`) and the service that a person meets on a
+/// page, in the same plain words (kk / ru / en).
+const APP_RULES: &[(&str, &str, &str, &str)] = &[
+    ("required", "Міндетті өріс толтырылмаған.", "Не заполнено обязательное поле.", "A required field is empty."),
+    ("confirm", "Әрекетті растау үшін белгіні қойыңыз.", "Отметьте флажок, чтобы подтвердить действие.", "Tick the box to confirm."),
+    ("body-size", "Файл тым үлкен.", "Файл слишком большой.", "The file is too large."),
+    ("page-size", "Бір беттегі жолдар саны рұқсат етілгеннен көп.", "Слишком много строк на странице.", "Too many rows asked for one page."),
+    ("language", "Бұл тіл қолдау көрсетілмейді: kk, ru немесе en таңдаңыз.", "Этот язык не поддерживается: выберите kk, ru или en.", "This language is not supported: choose kk, ru or en."),
+    ("holder-name", "Волонтердің аты жоқ (өшірілген): сертификат шығару мүмкін емес.", "У волонтёра нет имени (оно удалено): сертификат выпустить нельзя.", "The volunteer has no name (it was erased): no certificate can be issued."),
+    ("qr-capacity", "Сертификатқа тым көп ұйым кіреді: кезеңді қысқартыңыз немесе бір ұйымды таңдаңыз.", "В сертификат входит слишком много организаций: сократите период или выберите одну организацию.", "Too many organizations for one certificate: shorten the period or choose one organization."),
+    ("issuable", "Бұл кезеңде расталған сағат жоқ: сертификат шығаруға болмайды.", "За этот период нет подтверждённых часов: сертификат выпустить нельзя.", "There are no attested hours in this period: no certificate can be issued."),
+    ("period", "Кезең дұрыс емес: басталу күні аяқталу күнінен кеш.", "Неверный период: начало позже конца.", "The period is not right: it starts after it ends."),
+    ("csv-header", "CSV файлының бірінші жолы volunteer,date,hours болуы керек.", "Первая строка CSV должна быть volunteer,date,hours.", "The CSV file's first line must be volunteer,date,hours."),
+    ("csv-quote", "CSV жолындағы тырнақшалар жабылмаған.", "В строке CSV не закрыты кавычки.", "A quote in this CSV line is not closed."),
+    ("csv-row", "CSV жолындағы бағандар саны тақырыппен сәйкес емес.", "Число столбцов в строке CSV не совпадает с заголовком.", "This CSV line does not have the header's columns."),
+    ("csv-nonempty", "CSV файлында растау жолы жоқ.", "В файле CSV нет строк с подтверждениями.", "The CSV file has no attestation lines."),
+    ("csv-all-rows-valid", "Кейбір жолдар қате, сондықтан ештеңе қосылмады: төмендегі жолдарды түзетіп, файлды қайта жүктеңіз.", "Некоторые строки с ошибками, поэтому ничего не добавлено: исправьте строки ниже и загрузите файл снова.", "Some lines are wrong, so nothing was added: fix the lines below and upload the file again."),
+    ("image-size", "Фото тым үлкен.", "Фото слишком большое.", "The photo is too large."),
+    ("image-format", "Бұл файл фото емес (JPEG, PNG немесе WebP таңдаңыз).", "Этот файл не фото (выберите JPEG, PNG или WebP).", "This file is not a photo (choose a JPEG, PNG or WebP)."),
+    ("decode-capacity", "Сервер қазір бос емес: бір минуттан кейін қайталаңыз.", "Сервер сейчас занят: повторите через минуту.", "The server is busy: try again in a minute."),
+    ("enrolling-org", "Жаңа кодты волонтерді тіркеген ұйым ғана бере алады.", "Новый код может выдать только организация, которая зарегистрировала волонтёра.", "Only the organization that enrolled the volunteer can give a new code."),
+];
+
+/// What the rule named `rule` means, in `lang`: a ledger rule's line of the table, then one of
+/// the application layer's, or `None` (the page then shows the exact reason as it is).
 pub fn rule_text(lang: Lang, rule: &str) -> Option<&'static str> {
     RULES
         .iter()
+        .chain(APP_RULES)
         .find(|(r, ..)| *r == rule)
         .map(|(_, kk, ru, en)| match lang {
             Lang::Kk => *kk,
@@ -647,6 +674,22 @@ mod tests {
                 "{name} is no ledger rule"
             );
         }
+    }
+
+    /// The application layer's rules: one line each, said differently in each language, and
+    /// none that is also a ledger rule (that table's line would hide this one).
+    #[test]
+    fn every_application_rule_is_said_in_each_language_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (name, kk, ru, en) in APP_RULES {
+            assert!(seen.insert(*name), "{name} twice");
+            assert!(kk != en && ru != en && kk != ru, "{name}");
+            assert!(
+                !sagat_ledger::Rule::ALL.iter().any(|r| r.name() == *name),
+                "{name} is a ledger rule"
+            );
+        }
+        assert_eq!(rule_text(Lang::Ru, "confirm"), Some("Отметьте флажок, чтобы подтвердить действие."));
     }
 
     #[test]

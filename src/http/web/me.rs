@@ -153,7 +153,7 @@ fn certificates_section(state: &AppState, lang: Lang, volunteer: &str, csrf: &st
                         tr { th { (t(lang, "credential")) } td.mono { (c.credential_id) } }
                     }
                     @if c.revoked.is_none() && c.downloadable {
-                        p { a.button id=[(i == 0).then_some("pdf-link")] href={ (base) "/pdf" } download { (t(lang, "download_pdf")) } }
+                        p { a.button id=[(i == 0).then_some("pdf-link")] href={ "/me/certificates/" (c.credential_id) "/pdf" } download { (t(lang, "download_pdf")) } }
                         img alt=(t(lang, "qr_alt")) width="240" height="240" src={ (base) "/qr.svg" };
                         @if let Some(stored) = state.ops.certs.get(volunteer, &c.credential_id).ok().flatten() {
                             details {
@@ -175,7 +175,7 @@ pub(super) async fn me_page(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(volunteer) = volunteer_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let (flash, kept) = flash_of(&state, &headers, &q);
     let csrf = csrf::request_token(&state, &headers);
@@ -202,7 +202,7 @@ pub(super) async fn me_certificate(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(v) = volunteer_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let req = ops::certificates::IssueCertificate {
         lang: f
@@ -219,4 +219,23 @@ pub(super) async fn me_certificate(
         Ok(html! { (t(lang, "cert_ready")) })
     };
     post_once(&state, &headers, lang, &f, "/me", r).await
+}
+
+/// `/me/certificates/{cid}/pdf`: the download link of the page. The API's `…/pdf` needs a
+/// session too, but answers JSON; here an ended session leads to the sign-in page, and a
+/// missing certificate to a page that says so.
+pub(super) async fn me_certificate_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    axum::extract::Path(cid): axum::extract::Path<String>,
+) -> Response {
+    let lang = super::lang_of(&headers, &q);
+    let Some(v) = volunteer_of(&state, &headers) else {
+        return to_signin(lang, &headers);
+    };
+    match ops::certificates::stored(&state.ops, &v, &cid).await {
+        Ok(c) => crate::http::headers::pdf_attachment(c),
+        Err(e) => super::error_page(lang, &e),
+    }
 }

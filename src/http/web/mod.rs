@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/org/attestations/{id}/correct", post(org::org_correct))
         .route("/me", get(me::me_page))
         .route("/me/certificate", post(me::me_certificate))
+        .route("/me/certificates/{cid}/pdf", get(me::me_certificate_pdf))
         .route("/operator", get(operator::operator_page))
         .route("/operator/org", post(operator::op_register))
         .route("/operator/token", post(operator::op_token))
@@ -88,6 +89,8 @@ struct LangQuery {
     lang: Option<String>,
     /// After a form post: the nonce whose outcome the page shows (see [`forms`]).
     done: Option<String>,
+    /// On the sign-in page: the session had ended.
+    expired: Option<String>,
 }
 
 fn lang_of(headers: &HeaderMap, q: &LangQuery) -> Lang {
@@ -364,8 +367,44 @@ fn form_key(nonce: Option<&str>) -> Option<ops::IdempotencyKey> {
         .and_then(|n| ops::IdempotencyKey::parse(n).ok())
 }
 
-fn to_signin(lang: Lang) -> Response {
-    Redirect::to(&format!("/signin?lang={}", lang.code())).into_response()
+/// Sends a caller without a session to sign in; one whose session cookie no longer opens
+/// anything (it expired after 12 hours, or was ended) is told so there.
+fn to_signin(lang: Lang, headers: &HeaderMap) -> Response {
+    let expired = auth::cookie(headers, auth::SESSION_COOKIE).is_some();
+    let to = format!(
+        "/signin?lang={}{}",
+        lang.code(),
+        if expired { "&expired=1" } else { "" }
+    );
+    Redirect::to(&to).into_response()
+}
+
+/// The fallback for a path no route has: a page in the reader's language for a browser, the
+/// API's problem+json for everyone else and under `/api/` and `/log/`.
+pub async fn not_found(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !browser || path.starts_with("/api/") || path.starts_with("/log/") {
+        return crate::http::api::not_found().await.into_response();
+    }
+    let lang = lang_of(&headers, &LangQuery::default());
+    let mut resp = page(
+        lang,
+        t(lang, "not_found"),
+        false,
+        html! {
+            section {
+                h1 { (t(lang, "not_found")) }
+                p id="not-found" { (t(lang, "not_found_help")) }
+                p { a href="/" { (t(lang, "app")) } " · " a href="/verify" { (t(lang, "verify")) } " · " a href="/signin" { (t(lang, "signin")) } }
+            }
+        },
+    );
+    *resp.status_mut() = StatusCode::NOT_FOUND;
+    resp
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -758,11 +797,17 @@ async fn signin_page(
     Query(q): Query<LangQuery>,
 ) -> Response {
     let lang = lang_of(&headers, &q);
+    let signed_in = who(&state, &headers).is_some();
     page(
         lang,
         t(lang, "signin"),
-        who(&state, &headers).is_some(),
-        signin_form(lang),
+        signed_in,
+        html! {
+            @if q.expired.is_some() && !signed_in {
+                div.flash.err id="flash" data-ok="0" role="alert" { (t(lang, "session_ended")) }
+            }
+            (signin_form(lang))
+        },
     )
 }
 

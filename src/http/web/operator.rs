@@ -185,7 +185,7 @@ pub(super) async fn operator_page(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     }
     let (flash, kept) = flash_of(&state, &headers, &q);
     let csrf = csrf::request_token(&state, &headers);
@@ -200,7 +200,7 @@ pub(super) async fn op_register(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     }
     let req = ops::organizations::RegisterOrg {
         id: f.get("id").cloned().unwrap_or_default().trim().to_string(),
@@ -227,7 +227,7 @@ pub(super) async fn op_token(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     }
     let org = f.get("org").cloned().unwrap_or_default();
     let r = async {
@@ -247,7 +247,7 @@ pub(super) async fn op_status(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     }
     let org = f.get("org").cloned().unwrap_or_default();
     let suspend = f.get("action").map(String::as_str) == Some("suspend");
@@ -277,7 +277,7 @@ pub(super) async fn op_rename(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     }
     let org = f.get("org").cloned().unwrap_or_default();
     let changes = ops::organizations::OrgChanges {
@@ -301,7 +301,7 @@ pub(super) async fn op_revoke(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     if !is_operator(&state, &headers) {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     }
     let id = f
         .get("credential")

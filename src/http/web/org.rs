@@ -81,7 +81,7 @@ pub(super) async fn org_page(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let (flash, kept) = flash_of(&state, &headers, &q);
     let csrf = csrf::request_token(&state, &headers);
@@ -182,7 +182,7 @@ pub(super) async fn org_volunteers_page(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let (flash, _) = flash_of(&state, &headers, &q);
     let csrf = csrf::request_token(&state, &headers);
@@ -242,7 +242,7 @@ pub(super) async fn org_attestations_page(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let (mut flash, _) = flash_of(&state, &headers, &q);
     filter.per_page = Some(PER_PAGE);
@@ -388,7 +388,7 @@ pub(super) async fn org_hours_csv(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     match ops::attestations::hours_csv(&state.app, &org) {
         Ok(csv) => crate::http::headers::csv_attachment(&format!("{org}-hours.csv"), csv),
@@ -404,7 +404,7 @@ pub(super) async fn org_attest(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let r = async {
         let input = ops::attestations::AttestInput {
@@ -437,7 +437,7 @@ pub(super) async fn org_enroll(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let r = async {
         let e = ops::volunteers::enroll(
@@ -464,7 +464,7 @@ pub(super) async fn org_reissue_code(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let id = opt(&f, "volunteer").unwrap_or_default();
     let r = async {
@@ -487,7 +487,7 @@ pub(super) async fn org_activity(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let r = async {
         let req = ops::activities::PublishActivity {
@@ -515,7 +515,7 @@ pub(super) async fn org_retract(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let r = async {
         // The page asks to confirm; the API's caller has decided already.
@@ -543,7 +543,7 @@ pub(super) async fn org_correct(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let r = async {
         let input = ops::attestations::CorrectInput {
@@ -566,7 +566,7 @@ pub(super) async fn org_csv(
 ) -> Response {
     let lang = super::lang_of(&headers, &q);
     let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang);
+        return to_signin(lang, &headers);
     };
     let mut csv = None;
     let mut form = Fields::new();
