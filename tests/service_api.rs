@@ -4477,3 +4477,439 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pages people live in: the organization's roster and list, the volunteer's page, errors.
+
+fn days_ago(n: i32) -> String {
+    sagat_verifier::format_date((datadir::now() / 86_400) as i32 - n)
+}
+
+async fn attest_on(e: &Env, token: &str, vol: &str, date: &str, minutes: u32) {
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/attestations",
+        Auth::Bearer(token),
+        Some(json!({"volunteer": vol, "date": date, "minutes": minutes})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
+
+async fn page_of(e: &Env, uri: &str, cookie: &str) -> String {
+    let r = call(&e.state, Method::GET, uri, Auth::Cookie(cookie), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.text());
+    r.text()
+}
+
+/// Posts a form of `page` (its csrf and a fresh nonce added) and returns the page it leads to.
+async fn post_form(e: &Env, uri: &str, cookie: &str, page: &str, fields: &str) -> String {
+    let nonce = sagat::http::web::forms::new_nonce();
+    let body = format!("{fields}&nonce={nonce}&csrf={}", csrf_of(page));
+    let r = send(&e.state, form_post(uri, cookie, &body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    page_of(e, &location(&r), cookie).await
+}
+
+#[tokio::test]
+async fn the_organization_finds_its_volunteers_by_name_and_pages_filters_and_exports_its_hours() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v1, _) = volunteer(&e, "org-a", &a, "Айгерім Сейітова").await;
+    let (v2, _) = volunteer(&e, "org-a", &a, "Бекзат").await;
+    let (v3, _) = volunteer(&e, "org-a", &a, "Dana Li").await;
+    // 60 days of one hour for v1, one of 90 minutes for v2 three days ago: 61 rows.
+    for n in 1..=60 {
+        attest_on(&e, &a, &v1, &days_ago(n), 60).await;
+    }
+    attest_on(&e, &a, &v2, &days_ago(3), 90).await;
+    let cookie = web_session(&e, &a).await;
+
+    // The roster, by name; a search by part of a name, in another case, finds only that one.
+    let roster = page_of(&e, "/org/volunteers?lang=en", &cookie).await;
+    for (id, name) in [(&v1, "Айгерім Сейітова"), (&v2, "Бекзат"), (&v3, "Dana Li")]
+    {
+        assert!(
+            roster.contains(name) && roster.contains(id.as_str()),
+            "{name}: {roster}"
+        );
+    }
+    assert!(roster.contains("60 h"), "{roster}");
+    let found = page_of(
+        &e,
+        "/org/volunteers?q=%D0%B0%D0%B9%D0%B3%D0%B5%D1%80",
+        &cookie,
+    )
+    .await;
+    assert!(
+        found.contains("Айгерім") && !found.contains("Бекзат") && !found.contains("Dana"),
+        "{found}"
+    );
+    let found = page_of(&e, &format!("/org/volunteers?q={}", &v3[..6]), &cookie).await;
+    assert!(
+        found.contains("Dana Li") && !found.contains("Бекзат"),
+        "{found}"
+    );
+    // The attest form picks a volunteer by name (the chosen one preselected).
+    let overview = page_of(&e, &format!("/org?volunteer={v2}"), &cookie).await;
+    assert!(
+        overview.contains(&format!("<option value=\"{v2}\" selected>Бекзат")),
+        "{overview}"
+    );
+
+    // Newest first, 50 a page: page 1 of 2 starts with yesterday; page 2 holds the other 11.
+    let rows = |page: &str| page.matches("data-attestation=").count();
+    let list = page_of(&e, "/org/attestations?lang=ru", &cookie).await;
+    assert!(list.contains("data-total=\"61\""), "{list}");
+    assert_eq!(rows(&list), 50);
+    assert!(list.contains("1 / 2"), "{list}");
+    let first_day = list.split("data-attestation=").nth(1).unwrap();
+    let yesterday_ru = {
+        let y = days_ago(1);
+        format!("{}.{}.{}", &y[8..10], &y[5..7], &y[..4])
+    };
+    assert!(first_day[..400].contains(&yesterday_ru), "{first_day}");
+    assert!(
+        list.contains("Айгерім Сейітова") && list.contains("1 ч"),
+        "{list}"
+    );
+    let second = page_of(&e, "/org/attestations?page=2", &cookie).await;
+    assert_eq!(rows(&second), 11);
+    // Filters: a volunteer; a range of days.
+    let only_v2 = page_of(
+        &e,
+        &format!("/org/attestations?volunteer={v2}&lang=en"),
+        &cookie,
+    )
+    .await;
+    assert!(
+        only_v2.contains("data-total=\"1\"") && only_v2.contains("1 h 30 min"),
+        "{only_v2}"
+    );
+    let range = format!("/org/attestations?from={}&to={}", days_ago(10), days_ago(1));
+    assert!(page_of(&e, &range, &cookie)
+        .await
+        .contains("data-total=\"11\""));
+    // A bad filter is said in the page's language, and the page still lists.
+    let bad = page_of(&e, "/org/attestations?from=1.2.2026&lang=kk", &cookie).await;
+    assert!(
+        bad.contains("id=\"flash\"") && bad.contains("data-total=\"61\""),
+        "{bad}"
+    );
+    assert!(bad.contains(
+        sagat::http::web::i18n::rule_text(sagat::http::web::i18n::Lang::Kk, "date-format").unwrap()
+    ));
+    // The API filters and pages the same way.
+    let api = call(
+        &e.state,
+        Method::GET,
+        &format!("/api/v1/orgs/org-a/attestations?volunteer={v1}&per_page=7&page=2"),
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text());
+    assert_eq!(api.headers["x-total-count"], "60");
+    assert_eq!(api.json().as_array().unwrap().len(), 7);
+    assert_eq!(api.json()[0]["date"], days_ago(8));
+    call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a/attestations?per_page=0",
+        Auth::Bearer(&a),
+        None,
+    )
+    .await
+    .problem(422, Some("per_page"), "page-size");
+
+    // The export: one row per month, volunteer and activity, adding up to every live minute.
+    let csv = call(
+        &e.state,
+        Method::GET,
+        "/org/hours.csv",
+        Auth::Cookie(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let api_csv = call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a/hours.csv",
+        Auth::Bearer(&a),
+        None,
+    )
+    .await;
+    assert_eq!(csv.body, api_csv.body);
+    let text = csv.text();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("month,volunteer,name,activity,activity_title,category,attestations,minutes,hours")
+    );
+    let (mut minutes, mut months) = (0u64, std::collections::BTreeSet::new());
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        minutes += f[7].parse::<u64>().unwrap();
+        if f[1] == v1 {
+            assert_eq!(f[2], "Айгерім Сейітова");
+            months.insert(f[0].to_string());
+        }
+        if f[1] == v2 {
+            assert_eq!(
+                (f[2], f[5], f[6], f[7], f[8]),
+                ("Бекзат", "uncategorized", "1", "90", "1:30")
+            );
+        }
+    }
+    assert_eq!(minutes, 60 * 60 + 90);
+    assert!(months.len() >= 2, "{text}");
+    // Another organization's token cannot read this export.
+    let b = org(&e, "org-b").await;
+    call(
+        &e.state,
+        Method::GET,
+        "/api/v1/orgs/org-a/hours.csv",
+        Auth::Bearer(&b),
+        None,
+    )
+    .await
+    .problem(403, None, "org-scope");
+
+    // A retraction asks to confirm: without the tick nothing changes, and the page says why
+    // in its language; with it, the row is retracted.
+    let id = only_v2.split("data-attestation=\"").nth(1).unwrap()[..32].to_string();
+    let live = |e: &Env| {
+        e.state
+            .app
+            .ledger
+            .read(|s| s.volunteer_hours(&v2).unwrap().total_minutes)
+    };
+    let refused = post_form(
+        &e,
+        &format!("/org/attestations/{id}/retract?lang=ru"),
+        &cookie,
+        &only_v2,
+        "reason=ошибка",
+    )
+    .await;
+    assert!(refused.contains("Отметьте флажок"), "{refused}");
+    assert_eq!(live(&e), 90);
+    let done = post_form(
+        &e,
+        &format!("/org/attestations/{id}/retract"),
+        &cookie,
+        &only_v2,
+        "reason=wrong&confirm=yes",
+    )
+    .await;
+    assert!(done.contains("data-ok=\"1\""), "{done}");
+    assert_eq!(live(&e), 0);
+}
+
+#[tokio::test]
+async fn pages_say_what_went_wrong_in_the_readers_language_and_keep_what_was_typed() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, code) = volunteer(&e, "org-a", &a, "Бекзат").await;
+    attest_on(&e, &a, &v, &days_ago(2), 150).await;
+    let cookie = web_session(&e, &a).await;
+
+    // A refused attest form comes back filled in, with the rule in the page's language.
+    let overview = page_of(&e, "/org?lang=kk", &cookie).await;
+    let back = post_form(
+        &e,
+        "/org/attest?lang=kk",
+        &cookie,
+        &overview,
+        &format!(
+            "volunteer={v}&date={}&hours=30&note=concert+stage",
+            days_ago(1)
+        ),
+    )
+    .await;
+    assert!(back.contains("data-ok=\"0\""), "{back}");
+    assert!(
+        back.contains("value=\"concert stage\"") && back.contains("value=\"30\""),
+        "{back}"
+    );
+    assert!(
+        back.contains(&format!("<option value=\"{v}\" selected>")),
+        "{back}"
+    );
+    // A success message in words.
+    let ok = post_form(
+        &e,
+        "/org/attest?lang=en",
+        &cookie,
+        &overview,
+        &format!("volunteer={v}&date={}&hours=1%3A30", days_ago(1)),
+    )
+    .await;
+    assert!(
+        ok.contains("Attested:") && ok.contains("1 h 30 min"),
+        "{ok}"
+    );
+
+    // A path no route has: a page in the reader's language for a browser, JSON for the API.
+    let req = Request::builder()
+        .uri("/nowhere")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .header(header::ACCEPT_LANGUAGE, "ru-RU,ru;q=0.9")
+        .body(Body::empty())
+        .unwrap();
+    let r = send(&e.state, req).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text().contains("Страница не найдена"), "{}", r.text());
+    call(&e.state, Method::GET, "/api/v1/nowhere", Auth::None, None)
+        .await
+        .problem(404, Some("path"), "exists");
+
+    // An ended session: the next page is the sign-in page, which says so.
+    let r = call(
+        &e.state,
+        Method::GET,
+        "/org",
+        Auth::Cookie("sagat_session=sgt-s-ended"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let to = location(&r);
+    assert!(
+        to.starts_with("/signin?") && to.contains("expired=1"),
+        "{to}"
+    );
+    let signin = call(
+        &e.state,
+        Method::GET,
+        &to.replace("lang=kk", "lang=en"),
+        Auth::Cookie("sagat_session=sgt-s-ended"),
+        None,
+    )
+    .await;
+    assert!(
+        signin.text().contains("Your session has ended"),
+        "{}",
+        signin.text()
+    );
+
+    // The volunteer sees each entry and, after the operator revokes it, the certificate marked.
+    let s = session(&e, &code).await;
+    let me = page_of(&e, "/me?lang=ru", &s).await;
+    assert_eq!(me.matches("data-attestation=").count(), 2, "{me}");
+    assert!(me.contains("2 ч 30 мин") && me.contains("Ошибка?"), "{me}");
+    let issued = issue_certificate(&e, &v, &s, json!({"lang": "kk", "lang2": "en"})).await;
+    let cid = issued["credential_id"].as_str().unwrap().to_string();
+    let me = page_of(&e, "/me?lang=en", &s).await;
+    assert!(
+        me.contains("Қазақша + English") && me.contains("4 h"),
+        "{me}"
+    );
+    assert!(me.contains(&format!("/me/certificates/{cid}/pdf")), "{me}");
+    let pdf = call(
+        &e.state,
+        Method::GET,
+        &format!("/me/certificates/{cid}/pdf"),
+        Auth::Cookie(&s),
+        None,
+    )
+    .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    let r = call(
+        &e.state,
+        Method::POST,
+        &format!("/api/v1/credentials/{cid}/revoke"),
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "issued by mistake"})),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let me = page_of(&e, "/me?lang=en", &s).await;
+    assert!(
+        me.contains("REVOKED") && me.contains("issued by mistake"),
+        "{me}"
+    );
+    assert!(!me.contains(&format!("/me/certificates/{cid}/pdf")), "{me}");
+
+    // A suspended organization sees since when and why; its forms are disabled.
+    let r = call(
+        &e.state,
+        Method::POST,
+        "/api/v1/orgs/org-a/suspend",
+        Auth::Bearer(&e.op),
+        Some(json!({"reason": "annual audit"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // (Suspension ended its sessions; its token still signs in, to see this.)
+    let cookie = web_session(&e, &a).await;
+    let overview = page_of(&e, "/org?lang=en", &cookie).await;
+    assert!(
+        overview.contains("id=\"suspended\"") && overview.contains("annual audit"),
+        "{overview}"
+    );
+    assert!(
+        overview.contains("<fieldset class=\"plain\" disabled>"),
+        "{overview}"
+    );
+}
+
+/// A spreadsheet's CSV (`;`, `DD.MM.YYYY`, decimal commas) is read; a file with a bad date on
+/// one line and an unknown volunteer on another names both in one answer, and adds nothing.
+#[tokio::test]
+async fn csv_from_a_spreadsheet_is_read_and_every_kind_of_error_comes_in_one_answer() {
+    let e = env();
+    let a = org(&e, "org-a").await;
+    let (v, _) = volunteer(&e, "org-a", &a, "Бекзат").await;
+    let y = days_ago(1);
+    let dmy = format!("{}.{}.{}", &y[8..10], &y[5..7], &y[..4]);
+    let nobody = "ab".repeat(16);
+    let bad = format!("volunteer;date;hours\n{v};{dmy};2,5\n{nobody};{dmy};1\n{v};31.02.2026;1\n");
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        bad.into_bytes(),
+    )
+    .await;
+    let p = r.problem(422, None, "csv-all-rows-valid");
+    let named: Vec<(u64, String)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["line"].as_u64().unwrap(),
+                x["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (3, "volunteer-exists".to_string()),
+            (4, "date-format".to_string())
+        ],
+        "{p}"
+    );
+    assert_eq!(total_minutes(&e, &v), 0);
+    let good = format!("volunteer;date;hours\n{v};{dmy};2,5\n");
+    let r = raw(
+        &e.state,
+        "/api/v1/orgs/org-a/attestations/csv",
+        &a,
+        "text/csv",
+        good.into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(total_minutes(&e, &v), 150);
+}

@@ -845,7 +845,10 @@ mod tests {
         // One symbol short, one too many, or a letter outside the alphabet: not a code.
         assert_eq!(canonical_access_code(&code[1..]), None);
         assert_eq!(canonical_access_code(&format!("{code}7")), None);
-        assert_eq!(canonical_access_code(&code.replacen(|c: char| c != '-', "U", 1)), None);
+        assert_eq!(
+            canonical_access_code(&code.replacen(|c: char| c != '-', "U", 1)),
+            None
+        );
         // Uniform symbols: over 500 codes (8,000 symbols, 250 expected of each) every symbol
         // occurs, and none more than twice as often as expected.
         let mut counts = [0usize; 32];

@@ -114,7 +114,10 @@ pub fn csv_attachment(filename: &str, csv: Vec<u8>) -> axum::response::Response 
     let disposition = format!("attachment; filename=\"{filename}\"");
     (
         [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
             (axum::http::header::CONTENT_DISPOSITION, disposition),
         ],
         csv,
@@ -132,9 +135,15 @@ pub fn pdf_attachment(cert: crate::datadir::certstore::StoredCert) -> axum::resp
     );
     (
         [
-            (axum::http::header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
             (axum::http::header::CONTENT_DISPOSITION, disposition),
-            (axum::http::header::CACHE_CONTROL, "private, no-store".to_string()),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_string(),
+            ),
         ],
         cert.pdf,
     )

@@ -175,7 +175,9 @@ pub fn iso_date(text: &str) -> String {
             if (1..=2).contains(&d.len())
                 && (1..=2).contains(&m.len())
                 && y.len() == 4
-                && [d, m, y].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
+                && [d, m, y]
+                    .iter()
+                    .all(|p| p.bytes().all(|b| b.is_ascii_digit())) =>
         {
             format!("{y}-{m:0>2}-{d:0>2}")
         }

@@ -531,10 +531,22 @@ pub fn hours_csv(app: &App, org: &str) -> super::Result<Vec<u8>> {
         .collect();
     rows.sort();
     let mut w = csv::Writer::from_writer(Vec::new());
-    let write = |w: &mut csv::Writer<Vec<u8>>, r: &[&str]| w.write_record(r).map_err(super::Error::internal);
+    let write = |w: &mut csv::Writer<Vec<u8>>, r: &[&str]| {
+        w.write_record(r).map_err(super::Error::internal)
+    };
     write(
         &mut w,
-        &["month", "volunteer", "name", "activity", "activity_title", "category", "attestations", "minutes", "hours"],
+        &[
+            "month",
+            "volunteer",
+            "name",
+            "activity",
+            "activity_title",
+            "category",
+            "attestations",
+            "minutes",
+            "hours",
+        ],
     )?;
     for (month, name, volunteer, activity, category, n, minutes) in &rows {
         let title = titles.get(activity).map(String::as_str).unwrap_or("");

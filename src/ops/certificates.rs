@@ -190,7 +190,12 @@ pub fn issue_request(volunteer: &str, req: IssueCertificate) -> Result<sagat_iss
 /// for download ([`crate::datadir::certstore`]).
 pub async fn issue_for(ops: &Arc<Ops>, volunteer: &str, req: IssueCertificate) -> Result<Issued> {
     // The stored languages: `kk`, or `kk+en` for a certificate printed in two.
-    let lang = match req.lang2.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+    let lang = match req
+        .lang2
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
         Some(l2) => format!("{}+{l2}", req.lang.trim()),
         None => req.lang.trim().to_string(),
     };
@@ -341,7 +346,10 @@ fn revoked_view(app: &App, r: &sagat_ledger::Revocation) -> RevokedView {
 }
 
 /// The rows of `infos` (newest first), with what the stored certificates say.
-fn certificate_rows(ops: &Ops, mut infos: Vec<sagat_ledger::CredentialInfo>) -> Vec<CertificateRow> {
+fn certificate_rows(
+    ops: &Ops,
+    mut infos: Vec<sagat_ledger::CredentialInfo>,
+) -> Vec<CertificateRow> {
     infos.sort_by_key(|c| std::cmp::Reverse(c.issued_index));
     infos
         .into_iter()
@@ -349,7 +357,9 @@ fn certificate_rows(ops: &Ops, mut infos: Vec<sagat_ledger::CredentialInfo>) -> 
             let stored = ops.certs.get(&c.volunteer, &c.credential).ok().flatten();
             let claims = stored.as_ref().and_then(|s| {
                 let cose = sagat_verifier::decode_qr_text(&s.qr_text).ok()?;
-                sagat_verifier::parse_credential(&cose).ok().map(|u| u.claims)
+                sagat_verifier::parse_credential(&cose)
+                    .ok()
+                    .map(|u| u.claims)
             });
             CertificateRow {
                 credential_id: c.credential.clone(),

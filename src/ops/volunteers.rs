@@ -164,7 +164,10 @@ pub fn roster(ops: &Ops, org: &str, search: Option<&str>) -> Vec<RosterEntry> {
         last_date: None,
     };
     for v in ops.tokens.enrolled_by_org(org) {
-        by_id.entry(v.clone()).or_insert_with(|| blank(&v)).enrolled_here = true;
+        by_id
+            .entry(v.clone())
+            .or_insert_with(|| blank(&v))
+            .enrolled_here = true;
     }
     for info in ops.app.ledger.read(|s| s.attestations_by_org(org)) {
         let a = info.attestation;
@@ -185,14 +188,22 @@ pub fn roster(ops: &Ops, org: &str, search: Option<&str>) -> Vec<RosterEntry> {
     let mut out: Vec<RosterEntry> = by_id
         .into_values()
         .map(|mut e| {
-            e.name = ops.app.directory.get(&e.volunteer).ok().flatten().map(|r| r.name);
+            e.name = ops
+                .app
+                .directory
+                .get(&e.volunteer)
+                .ok()
+                .flatten()
+                .map(|r| r.name);
             e
         })
         .filter(|e| match &needle {
             None => true,
             Some(n) => {
                 e.volunteer.starts_with(n.as_str())
-                    || e.name.as_deref().is_some_and(|name| name.to_lowercase().contains(n.as_str()))
+                    || e.name
+                        .as_deref()
+                        .is_some_and(|name| name.to_lowercase().contains(n.as_str()))
             }
         })
         .collect();

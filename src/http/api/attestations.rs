@@ -75,7 +75,10 @@ pub async fn hours_csv(
     Path(org): Path<String>,
 ) -> ops::Result<Response> {
     let csv = attestations::hours_csv(&state.app, &org)?;
-    Ok(crate::http::headers::csv_attachment(&format!("{org}-hours.csv"), csv))
+    Ok(crate::http::headers::csv_attachment(
+        &format!("{org}-hours.csv"),
+        csv,
+    ))
 }
 
 /// CSV bulk attestation (organization): header `volunteer,date,hours[,activity,role,note]`.

@@ -689,7 +689,10 @@ mod tests {
                 "{name} is a ledger rule"
             );
         }
-        assert_eq!(rule_text(Lang::Ru, "confirm"), Some("Отметьте флажок, чтобы подтвердить действие."));
+        assert_eq!(
+            rule_text(Lang::Ru, "confirm"),
+            Some("Отметьте флажок, чтобы подтвердить действие.")
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ fn volunteer_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
 
 /// A day from Unix seconds, in the page's language.
 fn day_of(lang: Lang, unix: i64) -> String {
-    date_text(lang, &sagat_verifier::format_date(unix.div_euclid(86_400) as i32))
+    date_text(
+        lang,
+        &sagat_verifier::format_date(unix.div_euclid(86_400) as i32),
+    )
 }
 
 fn breakdown(lang: Lang, title: &'static str, id: &str, rows: &[(String, u64)]) -> Markup {
@@ -38,14 +41,31 @@ fn breakdown(lang: Lang, title: &'static str, id: &str, rows: &[(String, u64)]) 
     }
 }
 
-fn hours_section(state: &AppState, lang: Lang, volunteer: &str, org_names: &BTreeMap<String, String>) -> Markup {
+fn hours_section(
+    state: &AppState,
+    lang: Lang,
+    volunteer: &str,
+    org_names: &BTreeMap<String, String>,
+) -> Markup {
     let hours = ops::volunteers::hours(&state.app, volunteer).ok();
-    let name = state.app.directory.get(volunteer).ok().flatten().map(|r| r.name);
+    let name = state
+        .app
+        .directory
+        .get(volunteer)
+        .ok()
+        .flatten()
+        .map(|r| r.name);
     let total = hours.as_ref().map_or(0, |h| h.total_minutes);
     let (by_org, by_category, by_year): (Vec<_>, Vec<_>, Vec<_>) = match &hours {
         Some(h) => (
-            h.by_org.iter().map(|(o, m)| (org_names.get(o).cloned().unwrap_or_else(|| o.clone()), *m)).collect(),
-            h.by_category.iter().map(|(c, m)| (i18n::category(lang, c).to_string(), *m)).collect(),
+            h.by_org
+                .iter()
+                .map(|(o, m)| (org_names.get(o).cloned().unwrap_or_else(|| o.clone()), *m))
+                .collect(),
+            h.by_category
+                .iter()
+                .map(|(c, m)| (i18n::category(lang, c).to_string(), *m))
+                .collect(),
             h.by_year.iter().map(|(y, m)| (y.to_string(), *m)).collect(),
         ),
         None => Default::default(),
@@ -67,7 +87,12 @@ fn hours_section(state: &AppState, lang: Lang, volunteer: &str, org_names: &BTre
 
 /// Each attestation, newest first, with a way to report a wrong one: the organization is named
 /// and the attestation's number given to quote (corrections are the organization's to make).
-fn entries_section(state: &AppState, lang: Lang, volunteer: &str, org_names: &BTreeMap<String, String>) -> Markup {
+fn entries_section(
+    state: &AppState,
+    lang: Lang,
+    volunteer: &str,
+    org_names: &BTreeMap<String, String>,
+) -> Markup {
     let entries = ops::volunteers::entries(&state.app, volunteer).unwrap_or_default();
     let titles: BTreeMap<String, String> = state.app.ledger.read(|s| {
         entries
@@ -109,7 +134,13 @@ fn entries_section(state: &AppState, lang: Lang, volunteer: &str, org_names: &BT
     }
 }
 
-fn certificates_section(state: &AppState, lang: Lang, volunteer: &str, csrf: &str, kept: &Kept) -> Markup {
+fn certificates_section(
+    state: &AppState,
+    lang: Lang,
+    volunteer: &str,
+    csrf: &str,
+    kept: &Kept,
+) -> Markup {
     let certs = ops::certificates::list_of_volunteer(&state.ops, volunteer);
     fn lang_names(codes: &str) -> String {
         codes

@@ -25,7 +25,10 @@ pub(super) struct CertQuery {
 }
 
 fn day_of(lang: Lang, unix: i64) -> String {
-    date_text(lang, &sagat_verifier::format_date(unix.div_euclid(86_400) as i32))
+    date_text(
+        lang,
+        &sagat_verifier::format_date(unix.div_euclid(86_400) as i32),
+    )
 }
 
 fn orgs_section(state: &AppState, lang: Lang, csrf: &str) -> Markup {
@@ -189,7 +192,14 @@ pub(super) async fn operator_page(
     }
     let (flash, kept) = flash_of(&state, &headers, &q);
     let csrf = csrf::request_token(&state, &headers);
-    operator_dashboard(&state, lang, &csrf, flash, &kept, &c.cert.unwrap_or_default())
+    operator_dashboard(
+        &state,
+        lang,
+        &csrf,
+        flash,
+        &kept,
+        &c.cert.unwrap_or_default(),
+    )
 }
 
 pub(super) async fn op_register(
@@ -261,7 +271,11 @@ pub(super) async fn op_status(
             ));
         }
         let l = ops::organizations::change_status(&state.ops, &org, &reason, suspend).await?;
-        let said = if suspend { "org_suspended_done" } else { "org_reinstated_done" };
+        let said = if suspend {
+            "org_suspended_done"
+        } else {
+            "org_reinstated_done"
+        };
         Ok(html! { (t(lang, said)) " " span.mono { (org) } " · #" (l.index) })
     };
     post_once(&state, &headers, lang, &f, "/operator", r).await

@@ -54,7 +54,10 @@ fn org_heading(state: &AppState, lang: Lang, org: &str) -> (Markup, bool) {
     let name = state
         .app
         .ledger
-        .read(|s| s.organization(org).map(|o| o.names.get(lang.code()).to_string()))
+        .read(|s| {
+            s.organization(org)
+                .map(|o| o.names.get(lang.code()).to_string())
+        })
         .unwrap_or_else(|| org.to_string());
     let suspension = ops::organizations::suspension(&state.app, org);
     let markup = html! {
@@ -255,13 +258,15 @@ pub(super) async fn org_attestations_page(
                 per_page: Some(PER_PAGE),
                 ..Default::default()
             };
-            ops::attestations::list(&state.app, &org, &all).unwrap_or(ops::attestations::AttestationPage {
-                total: 0,
-                live_minutes: 0,
-                page: 1,
-                pages: 1,
-                rows: Vec::new(),
-            })
+            ops::attestations::list(&state.app, &org, &all).unwrap_or(
+                ops::attestations::AttestationPage {
+                    total: 0,
+                    live_minutes: 0,
+                    page: 1,
+                    pages: 1,
+                    rows: Vec::new(),
+                },
+            )
         }
     };
     let csrf = csrf::request_token(&state, &headers);
@@ -278,7 +283,12 @@ pub(super) async fn org_attestations_page(
     let chosen = |v: &Option<String>| v.clone().unwrap_or_default();
     let page_link = |n: usize| {
         let mut url = format!("/org/attestations?page={n}");
-        for (k, v) in [("volunteer", &filter.volunteer), ("activity", &filter.activity), ("from", &filter.from), ("to", &filter.to)] {
+        for (k, v) in [
+            ("volunteer", &filter.volunteer),
+            ("activity", &filter.activity),
+            ("from", &filter.from),
+            ("to", &filter.to),
+        ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 url.push_str(&format!("&{k}={}", url_escape(v)));
             }
@@ -593,7 +603,8 @@ pub(super) async fn org_csv(
             }
         }
     }
-    if let Err(why) = csrf::check_token(&state, &headers, form.get(csrf::FIELD).map(String::as_str)) {
+    if let Err(why) = csrf::check_token(&state, &headers, form.get(csrf::FIELD).map(String::as_str))
+    {
         return csrf::refusal_page(lang, why);
     }
     let limit = state.max_upload_bytes;
