@@ -21,6 +21,131 @@ mod image_set;
 const INSTALL: &str =
     "install chromium chromium-driver poppler-utils zbar-tools (scripts/test does this)";
 
+/// axe-core, installed by `.ci/run` (`npm ci --prefix tests/axe`).
+fn axe_source() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is missing at {} ({e}): run `npm ci --prefix tests/axe` (scripts/test does this)",
+            path.display()
+        )
+    })
+}
+
+/// Where the tour's screenshots go, for a person to look at.
+fn screenshot_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("page-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The viewports every page is looked at in: a laptop and a phone.
+const VIEWPORTS: [(u32, u32); 2] = [(1366, 768), (390, 844)];
+
+/// Opens each of `paths` in kk, ru and en at both [`VIEWPORTS`]: runs axe-core on it (every
+/// rule it has; a violation fails the test, listed with its elements), checks that nothing is
+/// wider than the window (no sideways scrolling on a phone), and writes a screenshot named after
+/// the page, language and width to [`screenshot_dir`].
+async fn tour(c: &Client, base: &str, name: &str, paths: &[&str]) {
+    let axe = axe_source();
+    let mut problems = Vec::new();
+    for (w, h) in VIEWPORTS {
+        c.set_window_size(w, h).await.unwrap();
+        for path in paths {
+            for lang in ["kk", "ru", "en"] {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                c.goto(&format!("{base}{path}{sep}lang={lang}"))
+                    .await
+                    .unwrap();
+                c.wait()
+                    .at_most(Duration::from_secs(15))
+                    .for_element(Locator::Css("main"))
+                    .await
+                    .unwrap();
+                let html_lang = c
+                    .find(Locator::Css("html"))
+                    .await
+                    .unwrap()
+                    .attr("lang")
+                    .await
+                    .unwrap();
+                assert_eq!(html_lang.as_deref(), Some(lang), "{path}");
+                c.execute(&axe, vec![]).await.unwrap();
+                let found = c
+                    .execute_async(
+                        "const done = arguments[arguments.length - 1];
+                         axe.run(document).then(r => done({passes: r.passes.length, violations: r.violations.map(v =>
+                           v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))}),
+                           e => done({error: String(e)}));",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                // axe ran and checked something: a run that failed must not read as "no violations".
+                let passes = found["passes"].as_u64().unwrap_or(0);
+                assert!(
+                    passes >= 10,
+                    "axe-core did not run on {path} ({lang}): {found}"
+                );
+                for v in found["violations"].as_array().cloned().unwrap_or_default() {
+                    problems.push(format!(
+                        "{path} {lang} {w}px: {}",
+                        v.as_str().unwrap_or("?")
+                    ));
+                }
+                let wide = c
+                    .execute(
+                        "return [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, .visually-hidden, table.cards thead')).slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right));",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                if wide.as_array().is_some_and(|a| !a.is_empty()) {
+                    problems.push(format!(
+                        "{path} {lang} {w}px: wider than the window: {wide}"
+                    ));
+                }
+                let file = format!(
+                    "{name}-{}-{lang}-{w}.png",
+                    path.trim_start_matches('/')
+                        .split('?')
+                        .next()
+                        .unwrap()
+                        .replace('/', "_")
+                );
+                // The whole page, for a person to look at (the checks above ran at the viewport).
+                let tall = c
+                    .execute("return document.documentElement.scrollHeight", vec![])
+                    .await
+                    .unwrap()
+                    .as_u64()
+                    .unwrap_or(u64::from(h));
+                c.set_window_size(w, (tall as u32).clamp(h, 6000))
+                    .await
+                    .unwrap();
+                let shot = c.screenshot().await.unwrap();
+                c.set_window_size(w, h).await.unwrap();
+                std::fs::write(
+                    screenshot_dir().join(if path == &"/" {
+                        format!("{name}-home-{lang}-{w}.png")
+                    } else {
+                        file
+                    }),
+                    shot,
+                )
+                .unwrap();
+            }
+        }
+    }
+    c.set_window_size(412, 915).await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "accessibility or layout problems:\n{}",
+        problems.join("\n")
+    );
+}
+
 fn which(cmd: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -647,6 +772,15 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
     let c = open_browser(&chromium, driver_port, profile.path(), &[]).await;
 
     let result = async {
+        // Everyone's pages, before anyone signs in.
+        tour(
+            &c,
+            &base,
+            "public",
+            &["/", "/verify", "/signin", "/no-such-page"],
+        )
+        .await;
+        println!("screenshots: {}", screenshot_dir().display());
         // Operator: register an organization (server holds its key) and mint its token.
         sign_in(&c, &base, &operator_token, "/operator").await;
         let form = by_id(&c, "register-form").await;
@@ -688,10 +822,36 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         flash_ok(&c).await;
         let volunteer = by_id(&c, "new-volunteer-id").await.text().await.unwrap();
         let code = by_id(&c, "new-access-code").await.text().await.unwrap();
-        fill(&c, "attest-volunteer", &volunteer).await;
+        assert_eq!(code.len(), 19, "a short grouped access code: {code}");
+        // The volunteer is picked by name in the attest form.
+        by_id(&c, "attest-volunteer").await;
+        c.find(Locator::XPath(
+            "//select[@id='attest-volunteer']/option[contains(., 'Әлия Сәрсенбаева')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
         fill(&c, "attest-hours", "3.5").await;
         click_and_load(&c, by_id(&c, "attest-submit").await).await;
-        flash_ok(&c).await;
+        assert!(flash_ok(&c).await.contains("3 h 30 min"));
+        // The roster and the list show the volunteer by name.
+        c.goto(&format!("{base}/org/attestations?lang=en"))
+            .await
+            .unwrap();
+        let row = by_id(&c, "attestations").await.text().await.unwrap();
+        assert!(
+            row.contains("Әлия Сәрсенбаева") && row.contains(&volunteer[..8]),
+            "{row}"
+        );
+        tour(
+            &c,
+            &base,
+            "org",
+            &["/org", "/org/volunteers", "/org/attestations"],
+        )
+        .await;
         click_and_load(&c, by_id(&c, "signout").await).await;
 
         // Volunteer: sees the hours, issues an English certificate, downloads the PDF.
@@ -714,8 +874,10 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             .await
             .unwrap()
             .expect("PDF link");
-        let qr_text = by_id(&c, "qr-text")
+        let qr_text = c
+            .find(Locator::Css("textarea[readonly]"))
             .await
+            .unwrap()
             .prop("value")
             .await
             .unwrap()
@@ -749,6 +911,17 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             .find(|k| k.name() == "sagat_session")
             .expect("session cookie");
         assert_eq!(session.http_only(), Some(true));
+        // Signing in again with the code typed as a person might (lower case, spaces) works.
+        click_and_load(&c, by_id(&c, "signout").await).await;
+        sign_in(&c, &base, &code.to_lowercase().replace('-', " "), "/me").await;
+        tour(&c, &base, "volunteer", &["/me"]).await;
+        let session = c
+            .get_all_cookies()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| k.name() == "sagat_session")
+            .expect("session cookie");
         let (head, pdf) = http_get(addr, &href, &format!("sagat_session={}", session.value()));
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         assert!(
@@ -811,24 +984,42 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
             .and_then(|rest| rest.split('/').next())
             .expect("credential id in the PDF link")
             .to_string();
-        let revoke = c
-            .find(Locator::Css("form[action='/operator/revoke']"))
+        // Found by the holder's name; revoked from its row, after ticking the confirmation.
+        fill(&c, "cert-q", "Әлия").await;
+        click_and_load(
+            &c,
+            c.find(Locator::Css("form[role=search] button"))
+                .await
+                .unwrap(),
+        )
+        .await;
+        let row = c
+            .find(Locator::Css(&format!(
+                "tr[data-credential='{credential_id}']"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("no row for {credential_id} ({e})"));
+        row.find(Locator::Css("summary"))
+            .await
+            .unwrap()
+            .click()
             .await
             .unwrap();
-        for (name, value) in [
-            ("credential", credential_id.as_str()),
-            ("reason", "issued twice"),
-        ] {
-            revoke
-                .find(Locator::Css(&format!("input[name={name}]")))
-                .await
-                .unwrap()
-                .send_keys(value)
-                .await
-                .unwrap();
-        }
-        click_and_load(&c, revoke.find(Locator::Css("button")).await.unwrap()).await;
-        flash_ok(&c).await;
+        row.find(Locator::Css("input[name=reason]"))
+            .await
+            .unwrap()
+            .send_keys("issued twice")
+            .await
+            .unwrap();
+        row.find(Locator::Css("input[name=confirm]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click_and_load(&c, row.find(Locator::Css("button")).await.unwrap()).await;
+        assert!(flash_ok(&c).await.contains(&credential_id));
+        tour(&c, &base, "operator", &["/operator"]).await;
         click_and_load(&c, by_id(&c, "signout").await).await;
         c.goto(&sagat_verifier::qr_code_text(
             &qr_text,

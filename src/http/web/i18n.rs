@@ -35,6 +35,16 @@ impl Lang {
         }
     }
 
+    /// The same language for the certificate's texts (categories, durations): one wording
+    /// for a concept on the pages and in the PDF.
+    pub fn issuer(self) -> sagat_issuer::Lang {
+        match self {
+            Lang::Kk => sagat_issuer::Lang::Kk,
+            Lang::Ru => sagat_issuer::Lang::Ru,
+            Lang::En => sagat_issuer::Lang::En,
+        }
+    }
+
     /// The code.
     pub fn code(self) -> &'static str {
         match self {
@@ -214,7 +224,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
         "Код волонтёра — 16 знаков, например 7KQ2-M9XD-4TNB-H3RW (можно без дефисов и строчными буквами). Если код потерян, новый выдаст организация, которая вас зарегистрировала; старый сразу перестанет действовать.",
         "A volunteer's code has 16 characters, like 7KQ2-M9XD-4TNB-H3RW (hyphens and capitals are optional). Lost it? The organization that enrolled you gives you a new one; the old one stops working at once.",
     ),
-    ("minutes_unit", "мин", "мин", "min"),
+    ("uncategorized", "Санатсыз", "Без категории", "Uncategorized"),
     ("skip", "Негізгі мазмұнға өту", "Перейти к содержанию", "Skip to content"),
     ("overview", "Басты бет", "Главная", "Overview"),
     ("roster", "Волонтерлер", "Волонтёры", "Volunteers"),
@@ -259,6 +269,18 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("not_found", "Бет табылмады", "Страница не найдена", "Page not found"),
     ("not_found_help", "Мұндай бет жоқ: сілтеме қате немесе ескірген болуы мүмкін.", "Такой страницы нет: ссылка неверна или устарела.", "There is no such page: the link may be wrong or out of date."),
     ("session_ended", "Сессия аяқталды (12 сағаттан кейін немесе шыққаннан соң). Қайта кіріңіз: ештеңе жоғалған жоқ.", "Сеанс завершён (через 12 часов или после выхода). Войдите снова: ничего не потеряно.", "Your session has ended (after 12 hours, or you signed out). Sign in again: nothing was lost."),
+    ("status", "Күйі", "Статус", "Status"),
+    ("active", "жұмыс істейді", "действует", "active"),
+    ("valid", "жарамды", "действителен", "valid"),
+    ("revoked", "кері қайтарылған", "отозван", "revoked"),
+    ("certificates", "Сертификаттар", "Сертификаты", "Certificates"),
+    ("search_cert", "Иесінің аты, волонтер ID немесе сертификат ID", "Имя владельца, ID волонтёра или ID сертификата", "Holder's name, volunteer id or certificate id"),
+    ("no_certificates", "Сертификат табылмады.", "Сертификаты не найдены.", "No certificates found."),
+    ("confirm_suspend", "Иә, тоқтата тұру: ұйым сағат растай алмайды, оның сессиялары аяқталады", "Да, приостановить: организация не сможет подтверждать часы, её сеансы завершатся", "Yes, suspend: the organization can no longer attest hours, and its sessions end"),
+    ("confirm_revoke", "Иә, кері қайтару: бұл сертификат барлық жерде жарамсыз болады, мұны болдырмау мүмкін емес", "Да, отозвать: сертификат станет недействительным везде, отменить это нельзя", "Yes, revoke: the certificate becomes invalid everywhere, and this cannot be undone"),
+    ("org_suspended_done", "Ұйымның жұмысы тоқтатылды:", "Работа организации приостановлена:", "Organization suspended:"),
+    ("org_reinstated_done", "Ұйымның жұмысы қалпына келтірілді:", "Работа организации восстановлена:", "Organization reinstated:"),
+    ("cert_revoked_done", "Сертификат кері қайтарылды:", "Сертификат отозван:", "Certificate revoked:"),
     ("bad_code", "Код немесе токен белгісіз.", "Неизвестный код или токен.", "Unknown code or token."),
     ("org_dash", "Ұйым", "Организация", "Organization"),
     ("attest", "Сағаттарды растау", "Подтвердить часы", "Attest hours"),
@@ -625,13 +647,9 @@ pub fn rule_text(lang: Lang, rule: &str) -> Option<&'static str> {
 /// certificate's own translation table (`sagat_issuer::Lang::category`), so a page and a
 /// certificate never name a category differently.
 pub fn category(lang: Lang, wire: &str) -> &str {
-    let issuer_lang = match lang {
-        Lang::Kk => sagat_issuer::Lang::Kk,
-        Lang::Ru => sagat_issuer::Lang::Ru,
-        Lang::En => sagat_issuer::Lang::En,
-    };
     match sagat_verifier::Category::parse(wire) {
-        Some(c) => issuer_lang.category(c),
+        Some(c) => lang.issuer().category(c),
+        None if wire == sagat_ledger::UNCATEGORIZED => t(lang, "uncategorized"),
         None => wire,
     }
 }
@@ -695,6 +713,28 @@ mod tests {
         );
     }
 
+    /// Every key the pages ask for is in the table (a missing one would show its key).
+    #[test]
+    fn every_key_the_pages_use_is_in_the_table() {
+        let pages = [
+            include_str!("mod.rs"),
+            include_str!("org.rs"),
+            include_str!("me.rs"),
+            include_str!("operator.rs"),
+            include_str!("verify_site.rs"),
+            include_str!("csrf.rs"),
+        ];
+        let mut used = 0;
+        for src in pages {
+            for call in src.split("t(lang, \"").skip(1) {
+                let key = &call[..call.find('"').unwrap()];
+                assert!(TABLE.iter().any(|(k, ..)| *k == key), "no text for {key:?}");
+                used += 1;
+            }
+        }
+        assert!(used > 100, "{used}");
+    }
+
     #[test]
     fn every_key_is_unique_and_translated() {
         let mut keys = std::collections::HashSet::new();
@@ -713,5 +753,9 @@ mod tests {
         }
         assert_eq!(category(Lang::Ru, "animal_welfare"), "Защита животных");
         assert_eq!(category(Lang::En, "not_a_category"), "not_a_category");
+        assert_eq!(
+            category(Lang::Ru, sagat_ledger::UNCATEGORIZED),
+            "Без категории"
+        );
     }
 }

@@ -238,15 +238,11 @@ fn flash_err(lang: Lang, e: &ops::Error) -> Markup {
     }
 }
 
-/// Hours as a person says them: `31 h 30 min`, `2 h`, `45 min` (units in `lang`).
+/// Hours as a person says them, `31 h 30 min` (`31 сағ 30 мин`, `31 ч 30 мин`): the
+/// certificate's own wording (`sagat_issuer::Lang::duration`), so a page and a PDF never say
+/// a duration differently.
 fn hours_text(lang: Lang, minutes: u64) -> String {
-    let (h, m) = (minutes / 60, minutes % 60);
-    let (hu, mu) = (t(lang, "hours_unit"), t(lang, "minutes_unit"));
-    match (h, m) {
-        (0, m) => format!("{m} {mu}"),
-        (h, 0) => format!("{h} {hu}"),
-        (h, m) => format!("{h} {hu} {m} {mu}"),
-    }
+    lang.issuer().duration(minutes)
 }
 
 /// A `YYYY-MM-DD` day as the page's language writes it: `DD.MM.YYYY` in Kazakh and Russian,
@@ -390,7 +386,10 @@ pub async fn not_found(headers: HeaderMap, uri: axum::http::Uri) -> Response {
     if !browser || path.starts_with("/api/") || path.starts_with("/log/") {
         return crate::http::api::not_found().await.into_response();
     }
-    let lang = lang_of(&headers, &LangQuery::default());
+    let q = Query::<LangQuery>::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let lang = lang_of(&headers, &q);
     let mut resp = page(
         lang,
         t(lang, "not_found"),
