@@ -41,8 +41,40 @@ use i18n::{t, Lang};
 
 type Fields = HashMap<String, String>;
 
+tokio::task_local! {
+    /// The query of the request being answered, without `lang`: the language links of the
+    /// page keep it, so switching language keeps what the page shows (`?done=` with a one-time
+    /// access code, the list's filters and page).
+    static KEPT_QUERY: String;
+}
+
+/// Runs a page's handler with [`KEPT_QUERY`] set from its request.
+async fn keep_query(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let kept: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .filter(|(k, _)| k != "lang"),
+        )
+        .finish();
+    KEPT_QUERY.scope(kept, next.run(req)).await
+}
+
+/// The link that shows this page in `lang`, keeping the rest of its query.
+fn lang_link(lang: Lang) -> String {
+    let kept = KEPT_QUERY.try_with(String::clone).unwrap_or_default();
+    if kept.is_empty() {
+        format!("?lang={}", lang.code())
+    } else {
+        format!("?{kept}&lang={}", lang.code())
+    }
+}
+
 /// Routes with small bodies.
 pub fn routes() -> Router<AppState> {
+    routes_without_query().layer(axum::middleware::from_fn(keep_query))
+}
+
+fn routes_without_query() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/verify", get(verify_page).post(verify_text))
@@ -123,7 +155,7 @@ fn lang_of(headers: &HeaderMap, q: &LangQuery) -> Lang {
 const STYLE: &str = r#"
 *{box-sizing:border-box}body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1c2430;line-height:1.45}
 header{background:#0b5d7a;color:#fff;padding:.7rem 1rem;display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;justify-content:space-between}
-header a{color:#fff;text-decoration:none;font-weight:600}nav a{margin-left:.6rem;font-weight:400;font-size:.95rem}
+header a{color:#fff;text-decoration:none;font-weight:600}nav a{margin-left:.6rem;font-weight:400;font-size:.95rem;white-space:nowrap}
 main{max-width:52rem;margin:0 auto;padding:1rem}section{background:#fff;border-radius:.6rem;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px #0002}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:0 0 .7rem}
 label{display:block;margin:.5rem 0 .2rem;font-size:.9rem;color:#44505f}
@@ -150,6 +182,7 @@ fieldset.plain{border:0;margin:0;padding:0;min-width:0}fieldset.plain[disabled]{
 nav.pager{display:flex;gap:1rem;justify-content:center;align-items:center;margin-top:.8rem}label.confirm{display:flex;gap:.4rem;align-items:flex-start;color:#1c2430}label.confirm input{width:auto;margin-top:.25rem}
 details form{margin-top:.5rem}details label input{margin-top:.2rem}
 @media (max-width:40rem){table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}table.cards tr{border:1px solid #e1e5ea;border-radius:.5rem;margin:0 0 .6rem;padding:.4rem .6rem}table.cards td{border:0;padding:.2rem 0}table.cards td[data-label]::before{content:attr(data-label) ": ";color:#5c6773;font-size:.85rem}}
+article.cert{border-top:1px solid #e1e5ea;padding-top:.8rem;margin-top:.8rem}article.cert:first-of-type{border-top:0;margin-top:0;padding-top:0}
 .access-code{font-size:1.35rem;font-weight:700;letter-spacing:.08em;white-space:nowrap;word-break:keep-all}
 "#;
 
@@ -182,7 +215,7 @@ fn page_with_head(
                     nav {
                         a href="/verify" { (t(lang, "verify")) }
                         @for l in Lang::ALL {
-                            @if l != lang { a href={ "?lang=" (l.code()) } lang=(l.code()) { (l.endonym()) } }
+                            @if l != lang { a href=(lang_link(l)) lang=(l.code()) { (l.endonym()) } }
                         }
                         @if signed_in {
                             form method="post" action="/signout" style="display:inline" {
