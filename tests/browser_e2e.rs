@@ -563,12 +563,9 @@ async fn camera_and_photo_check_on_device(
         let evidence = wait_for_evidence(&c, "passed").await;
         assert_eq!(evidence.as_deref(), Some("passed"));
         assert_checked_here(&c, "VALID").await;
-        assert!(by_id(&c, "evidence-summary")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .starts_with('1'));
+        // Every counted attestation: the one from the form and the CSV's 24.
+        let summary = by_id(&c, "evidence-summary").await.text().await.unwrap();
+        assert!(summary.starts_with("25 "), "{summary}");
         urls.extend(requested_urls(&c).await);
         // One evidence entry changed: INVALID, naming that entry.
         let (tampered, index) = tampered_evidence_pdf(pdf);
@@ -836,6 +833,40 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         fill(&c, "attest-hours", "3.5").await;
         click_and_load(&c, by_id(&c, "attest-submit").await).await;
         assert!(flash_ok(&c).await.contains("3 h 30 min"));
+        // A CSV upload (the page's script sends it, showing progress): 24 days of 1:30.
+        let csv_path = dir.path().join("concert.csv");
+        let mut csv = String::from("volunteer;date;hours\n");
+        for n in 2..26 {
+            let day = sagat_verifier::format_date(
+                (std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+                    / 86_400) as i32
+                    - n,
+            );
+            csv.push_str(&format!(
+                "{volunteer};{}.{}.{};1,5\n",
+                &day[8..10],
+                &day[5..7],
+                &day[..4]
+            ));
+        }
+        std::fs::write(&csv_path, csv).unwrap();
+        let form = by_id(&c, "csv-form").await;
+        assert_eq!(
+            form.attr("data-enhanced").await.unwrap().as_deref(),
+            Some("1"),
+            "the upload script did not run"
+        );
+        by_id(&c, "csv-file")
+            .await
+            .send_keys(csv_path.to_str().unwrap())
+            .await
+            .unwrap();
+        click_and_load(&c, by_id(&c, "csv-submit").await).await;
+        let said = flash_ok(&c).await;
+        assert!(said.contains("24") && said.contains("36 h"), "{said}");
         // The roster and the list show the volunteer by name.
         c.goto(&format!("{base}/org/attestations?lang=en"))
             .await
@@ -859,7 +890,7 @@ async fn org_attests_volunteer_downloads_pdf_public_verifies_valid() {
         let total = by_id(&c, "total-hours").await;
         assert_eq!(
             total.attr("data-minutes").await.unwrap().as_deref(),
-            Some("210")
+            Some("2370") // 3:30 attested on the form + 24 × 1:30 from the CSV
         );
         by_id(&c, "cert-lang")
             .await

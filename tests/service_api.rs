@@ -4765,9 +4765,20 @@ async fn pages_say_what_went_wrong_in_the_readers_language_and_keep_what_was_typ
     // Switching language keeps the result shown (the one-time outcome's `done`).
     let kk_link = ok.split("lang=\"kk\"").next().unwrap();
     let href = &kk_link[kk_link.rfind("href=\"").unwrap() + 6..];
-    assert!(href.starts_with("?done=") && href.contains("&amp;lang=kk"), "{href}");
-    let filtered = page_of(&e, &format!("/org/attestations?volunteer={v}&lang=en"), &cookie).await;
-    assert!(filtered.contains(&format!("href=\"?volunteer={v}&amp;lang=ru\"")), "{filtered}");
+    assert!(
+        href.starts_with("?done=") && href.contains("&amp;lang=kk"),
+        "{href}"
+    );
+    let filtered = page_of(
+        &e,
+        &format!("/org/attestations?volunteer={v}&lang=en"),
+        &cookie,
+    )
+    .await;
+    assert!(
+        filtered.contains(&format!("href=\"?volunteer={v}&amp;lang=ru\"")),
+        "{filtered}"
+    );
 
     // A path no route has: a page in the reader's language for a browser, JSON for the API.
     let req = Request::builder()

@@ -86,6 +86,7 @@ fn routes_without_query() -> Router<AppState> {
         .route("/signin", get(signin_page).post(signin))
         .route("/signout", post(signout))
         .route("/org", get(org::org_page))
+        .route("/org-upload.js", get(org::upload_script))
         .route("/org/volunteers", get(org::org_volunteers_page))
         .route("/org/attestations", get(org::org_attestations_page))
         .route("/org/hours.csv", get(org::org_hours_csv))

@@ -132,10 +132,13 @@ pub(super) async fn org_page(
         section {
             h2 { (t(lang, "csv_upload")) }
             p.muted id="csv-help" { (t(lang, "csv_help")) }
-            form method="post" action="/org/csv" enctype="multipart/form-data" id="csv-form" {
+            form method="post" action="/org/csv" enctype="multipart/form-data" id="csv-form"
+                data-sending=(t(lang, "csv_sending")) data-checking=(t(lang, "csv_checking")) data-failed=(t(lang, "csv_failed")) {
                 (forms::hidden_fields(&csrf))
                 label for="csv-file" { (t(lang, "csv_file")) }
                 input id="csv-file" type="file" name="csv" accept=".csv,text/csv" required aria-describedby="csv-help";
+                progress id="csv-progress" max="100" hidden aria-label=(t(lang, "csv_progress")) {}
+                p id="csv-status" role="status" {}
                 button id="csv-submit" type="submit" { (t(lang, "upload")) }
             }
         }
@@ -172,7 +175,35 @@ pub(super) async fn org_page(
         }
         }
     };
-    page(lang, t(lang, "org_dash"), true, body)
+    let mut resp = super::page_with_head(
+        lang,
+        t(lang, "org_dash"),
+        true,
+        html! { script src="/org-upload.js" defer {} },
+        body,
+    );
+    // This page alone runs a script: its own, for the CSV upload's progress.
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static("default-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    resp
+}
+
+/// `/org-upload.js`: the CSV upload's progress on `/org`.
+pub(super) async fn upload_script() -> Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("org-upload.js"),
+    )
+        .into_response()
 }
 
 /// `/org/volunteers`: the volunteers this organization enrolled or attested, by name, with a
