@@ -530,6 +530,26 @@ pub fn entries_bundle(app: &App, index: u64, width: u16) -> Result<Vec<u8>> {
         .map_err(ledger_error)
 }
 
+/// The event of log entry `index`, as stored (`None` past the end or when it does not decode).
+pub fn logged_event(app: &App, index: u64) -> Option<Event> {
+    let bytes = app.ledger.entry(index).ok()?;
+    sagat_verifier::decode_logged_event(&bytes)
+        .ok()
+        .map(|(stored, _)| stored.event)
+}
+
+/// The text behind `text` of logged `event`: a draft as it is, a commitment from the texts
+/// store (`None` when erased or kept by the client that signed).
+pub fn free_text(app: &App, event: &Event, text: &sagat_verifier::FreeText) -> Option<String> {
+    match text {
+        sagat_verifier::FreeText::Committed(c) => {
+            let owner = sagat_ledger::text_owner(&app.ledger, &event.id, &event.body);
+            app.texts.text(&owner, c).ok().flatten()
+        }
+        sagat_verifier::FreeText::Draft(t) => Some(t.clone()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,25 +625,5 @@ mod tests {
             },
         ));
         assert_eq!(disk.problem.status, 503);
-    }
-}
-
-/// The event of log entry `index`, as stored (`None` past the end or when it does not decode).
-pub fn logged_event(app: &App, index: u64) -> Option<Event> {
-    let bytes = app.ledger.entry(index).ok()?;
-    sagat_verifier::decode_logged_event(&bytes)
-        .ok()
-        .map(|(stored, _)| stored.event)
-}
-
-/// The text behind `text` of logged `event`: a draft as it is, a commitment from the texts
-/// store (`None` when erased or kept by the client that signed).
-pub fn free_text(app: &App, event: &Event, text: &sagat_verifier::FreeText) -> Option<String> {
-    match text {
-        sagat_verifier::FreeText::Committed(c) => {
-            let owner = sagat_ledger::text_owner(&app.ledger, &event.id, &event.body);
-            app.texts.text(&owner, c).ok().flatten()
-        }
-        sagat_verifier::FreeText::Draft(t) => Some(t.clone()),
     }
 }
