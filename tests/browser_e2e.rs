@@ -96,7 +96,7 @@ async fn tour(c: &Client, base: &str, name: &str, paths: &[&str]) {
                 }
                 let wide = c
                     .execute(
-                        "return [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, .visually-hidden, table.cards thead')).slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right));",
+                        "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll, .visually-hidden, table.cards thead')).slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right));",
                         vec![],
                     )
                     .await
@@ -116,7 +116,7 @@ async fn tour(c: &Client, base: &str, name: &str, paths: &[&str]) {
                 );
                 // The whole page, for a person to look at (the checks above ran at the viewport).
                 let tall = c
-                    .execute("return document.documentElement.scrollHeight", vec![])
+                    .execute("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight) + window.outerHeight - window.innerHeight", vec![])
                     .await
                     .unwrap()
                     .as_u64()

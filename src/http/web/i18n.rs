@@ -297,7 +297,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ("note", "Ескертпе", "Примечание", "Note"),
     ("save", "Сақтау", "Сохранить", "Save"),
     ("csv_upload", "CSV жүктеу", "Загрузка CSV", "CSV upload"),
-    ("csv_help", "Тақырып: volunteer,date,hours[,activity,role,note]. Барлық жол дұрыс болса ғана қосылады.", "Заголовок: volunteer,date,hours[,activity,role,note]. Добавляется, только если все строки верны.", "Header: volunteer,date,hours[,activity,role,note]. Appended only if every row is valid."),
+    ("csv_help", "Бірінші жол: volunteer,date,hours (қосымша: activity,role,note). Excel файлын CSV ретінде сақтаңыз: «;» бөлгіші, 05.03.2026 күндері және 2,5 сағаттары да оқылады. Файл тек барлық жол дұрыс болса қосылады; қате жолдардың бәрі бірден көрсетіледі.", "Первая строка: volunteer,date,hours (дополнительно: activity,role,note). Сохраните таблицу Excel как CSV: разделитель «;», даты 05.03.2026 и часы 2,5 тоже читаются. Файл добавляется, только если все строки верны; все ошибочные строки показываются сразу.", "First line: volunteer,date,hours (optional: activity,role,note). Save the spreadsheet as CSV: “;” separators, dates like 05.03.2026 and hours like 2,5 are read too. The file is added only if every line is right; every wrong line is shown at once."),
     ("upload", "Жүктеу", "Загрузить", "Upload"),
     ("line", "Жол", "Строка", "Line"),
     ("problem", "Қате", "Ошибка", "Problem"),

@@ -156,7 +156,7 @@ fn lang_of(headers: &HeaderMap, q: &LangQuery) -> Lang {
 const STYLE: &str = r#"
 *{box-sizing:border-box}body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f6f8;color:#1c2430;line-height:1.45}
 header{background:#0b5d7a;color:#fff;padding:.7rem 1rem;display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;justify-content:space-between}
-header a{color:#fff;text-decoration:none;font-weight:600}nav a{margin-left:.6rem;font-weight:400;font-size:.95rem;white-space:nowrap}
+header a{color:#fff;text-decoration:none;font-weight:600}header nav{display:flex;flex-wrap:wrap;align-items:center;gap:.3rem .8rem}header nav a{font-weight:400;font-size:.95rem;white-space:nowrap}
 main{max-width:52rem;margin:0 auto;padding:1rem}section{background:#fff;border-radius:.6rem;padding:1rem;margin:0 0 1rem;box-shadow:0 1px 2px #0002}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:0 0 .7rem}
 label{display:block;margin:.5rem 0 .2rem;font-size:.9rem;color:#44505f}
@@ -220,7 +220,7 @@ fn page_with_head(
                         }
                         @if signed_in {
                             form method="post" action="/signout" style="display:inline" {
-                                button id="signout" class="secondary" style="width:auto;margin:0 0 0 .6rem;padding:.3rem .6rem" { (t(lang, "signout")) }
+                                button id="signout" class="secondary" style="width:auto;margin:0;padding:.3rem .6rem" { (t(lang, "signout")) }
                             }
                         }
                     }
