@@ -285,7 +285,7 @@ fn row(key: Text) -> [&'static str; 3] {
         Period => ["Кезең", "Период", "Period"],
         PeriodRange => ["{from} – {to}", "{from} – {to}", "{from} – {to}"],
         Organizations => ["Ұйымдар", "Организации", "Organizations"],
-        Attestations => ["Жазбалар", "Записи", "Attestations"],
+        Attestations => ["Растаулар", "Подтверждения", "Attestations"],
         ActivitiesHeading => [
             "Расталған волонтерлік жұмыс",
             "Подтверждённая волонтёрская работа",
@@ -299,8 +299,8 @@ fn row(key: Text) -> [&'static str; 3] {
         ColumnDate => ["Күні", "Дата", "Date"],
         ColumnOrganization => ["Ұйым", "Организация", "Organization"],
         ColumnActivity => ["Іс-шара", "Мероприятие", "Activity"],
-        ColumnCategory => ["Санаты", "Категория", "Category"],
-        ColumnHours => ["Уақыты", "Часы", "Hours"],
+        ColumnCategory => ["Санат", "Категория", "Category"],
+        ColumnHours => ["Сағат", "Часы", "Hours"],
         TableTotal => ["Барлығы", "Итого", "Total"],
         NoActivity => ["—", "—", "—"],
         Corrected => ["түзетілген", "исправлено", "corrected"],
@@ -313,8 +313,8 @@ fn row(key: Text) -> [&'static str; 3] {
             "Ed25519 digital signature, key {kid}",
         ],
         LogCheckpoint => [
-            "Тізілім: {size} жазба, түбір {root}",
-            "Реестр: {size} записей, корень {root}",
+            "Журнал: {size} жазба, түбір {root}",
+            "Журнал: {size} записей, корень {root}",
             "Log: {size} entries, root {root}",
         ],
         HowToVerify => [

@@ -206,7 +206,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
         "Запись журнала №{n} в доказательствах не подтверждает сертификат: PDF изменён или повреждён.",
         "Log entry {n} of the evidence does not support the certificate: the PDF was altered or damaged.",
     ),
-    ("total", "Барлығы", "Всего", "Total"),
+    ("total", "Барлығы", "Итого", "Total"),
     ("hours_unit", "сағ", "ч", "h"),
     ("issuer", "Беруші", "Выдал", "Issuer"),
     ("credential", "Сертификат", "Сертификат", "Credential"),
@@ -347,7 +347,7 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     ),
     ("reinstate", "Қалпына келтіру", "Восстановить", "Reinstate"),
     ("revoke", "Сертификатты кері қайтару", "Отозвать сертификат", "Revoke a certificate"),
-    ("credential_id", "Сертификат ID", "ID сертификата", "Credential id"),
+    ("credential_id", "Сертификат нөмірі", "Номер сертификата", "Credential ID"),
     ("orgs", "Ұйымдар", "Организации", "Organizations"),
     ("suspended", "тоқтатылған", "приостановлена", "suspended"),
     ("log", "Журнал", "Журнал", "Log"),
@@ -737,6 +737,38 @@ mod tests {
             }
         }
         assert!(used > 100, "{used}");
+    }
+
+    /// One Kazakh and one Russian term per concept: where a page and the certificate name the
+    /// same thing, the page's word is the certificate's (`sagat_issuer::Text`), in both.
+    #[test]
+    fn pages_and_certificates_use_one_term_per_concept() {
+        use sagat_issuer::Text;
+        let glossary = [
+            ("date", Text::ColumnDate),
+            ("org", Text::ColumnOrganization),
+            ("activity", Text::ColumnActivity),
+            ("category", Text::ColumnCategory),
+            ("hours", Text::ColumnHours),
+            ("total", Text::TableTotal),
+            ("period", Text::Period),
+            ("orgs", Text::Organizations),
+            ("attestations", Text::Attestations),
+            ("corrected", Text::Corrected),
+            ("credential_id", Text::CredentialId),
+            ("issued_on", Text::IssueDate),
+        ];
+        for (key, text) in glossary {
+            for lang in [Lang::Kk, Lang::Ru] {
+                let page = t(lang, key);
+                let pdf = lang.issuer().text(text);
+                assert_eq!(page.to_lowercase(), pdf.to_lowercase(), "{key} in {lang:?}");
+            }
+        }
+        for lang in [Lang::Kk, Lang::Ru] {
+            let log = lang.issuer().text(Text::LogCheckpoint);
+            assert!(log.starts_with(t(lang, "log")), "{log}");
+        }
     }
 
     #[test]
