@@ -6,8 +6,9 @@
 //! on replay, these views are identical after a rebuild from an empty state.
 //!
 //! Cost: a volunteer's views walk that volunteer's live attestations (kept sorted by day); the
-//! per-organization views ([`State::org_hours`], [`State::attestations_by_org`]) scan every
-//! attestation — a few milliseconds per million, and no extra memory per event.
+//! per-organization views ([`State::org_hours`], [`State::attestations_by_org`]) walk that
+//! organization's own attestations (their positions, kept in log order: 4 bytes each), not every
+//! attestation of the log.
 //!
 //! Roles and notes are not kept in memory (they would dominate its size); every view carries the
 //! log index of its `HoursAttested` entry, where they can be read. `role` is therefore `None` here.
@@ -287,7 +288,11 @@ impl State {
             volunteers: 0,
         };
         let mut volunteers = BTreeSet::new();
-        for a in self.atts.iter().filter(|a| a.org == o && a.is_live()) {
+        let mine = self.orgs[o as usize]
+            .atts
+            .iter()
+            .map(|&p| &self.atts[p as usize]);
+        for a in mine.filter(|a| a.is_live()) {
             hours.total_minutes += u64::from(a.minutes());
             hours.attestations += 1;
             volunteers.insert(a.volunteer);
@@ -318,9 +323,10 @@ impl State {
         let Some(&o) = self.org_index.get(org) else {
             return Vec::new();
         };
-        (0..self.atts.len() as u32)
-            .filter(|&p| self.atts[p as usize].org == o)
-            .map(|p| self.att_info(p))
+        self.orgs[o as usize]
+            .atts
+            .iter()
+            .map(|&p| self.att_info(p))
             .collect()
     }
 

@@ -147,6 +147,9 @@ pub(crate) struct Org {
     pub(crate) suspended_at: u32,
     /// Index of the `OrganizationUpdated` whose names and region are in force, or [`NONE`].
     pub(crate) updated_at: u32,
+    /// Positions (in `atts`) of the attestations it made, in log order: its listings and
+    /// totals read these, not every attestation of the log.
+    pub(crate) atts: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -452,6 +455,7 @@ impl State {
                     + names(&o.names)
                     + o.region.as_ref().map_or(0, String::capacity)
                     + vec(&o.keys)
+                    + vec(&o.atts)
             })
             .sum();
         let activities: usize = self
@@ -664,6 +668,7 @@ impl State {
                 let pos = (self.atts.len() - 1) as u32;
                 self.unlink_live(pos);
                 let att = self.atts.pop().expect("attestation");
+                self.orgs[att.org as usize].atts.pop();
                 self.att_table.remove(&att.id, pos);
             }
             Undo::AttestationCorrected {
@@ -913,6 +918,7 @@ impl State {
                     key,
                     registered: index,
                     keys: vec![(index, key)],
+                    atts: Vec::new(),
                     suspended_at: NONE,
                     updated_at: NONE,
                 });
@@ -1091,6 +1097,7 @@ impl State {
                 self.activity_period(check, activity, day)?;
                 self.daily_limit(check, volunteer, day, minutes, NONE)?;
                 let pos = self.atts.len() as u32;
+                push_compact(&mut self.orgs[org as usize].atts, pos);
                 push_compact(
                     &mut self.atts,
                     Att {
