@@ -10,18 +10,14 @@ use axum::response::Response;
 use maud::{html, Markup};
 
 use super::{
-    csrf, date_text, flash_of, forms, hours_text, i18n, opt, page, post_once, t, to_signin, who,
-    Kept, Lang, LangQuery,
+    csrf, date_text, flash_of, forms, hours_text, i18n, opt, page, post_as, t, to_signin, Kept,
+    Lang, LangQuery, PageRole,
 };
-use crate::datadir::tokens::Role;
 use crate::http::AppState;
 use crate::ops;
 
 fn volunteer_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    match who(state, headers) {
-        Some(Role::Volunteer(v)) => Some(v),
-        _ => None,
-    }
+    super::caller_as(state, headers, PageRole::Volunteer)
 }
 
 /// A day from Unix seconds, in the page's language.
@@ -231,25 +227,30 @@ pub(super) async fn me_certificate(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    let Some(v) = volunteer_of(&state, &headers) else {
-        return to_signin(lang, &headers);
-    };
-    let req = ops::certificates::IssueCertificate {
-        lang: f
-            .get("lang")
-            .cloned()
-            .unwrap_or_else(|| lang.code().to_string()),
-        lang2: opt(&f, "lang2"),
-        from: opt(&f, "from"),
-        to: opt(&f, "to"),
-        org: None,
-    };
-    let r = async {
-        ops::certificates::issue_for(&state.ops, &v, req).await?;
-        Ok(html! { (t(lang, "cert_ready")) })
-    };
-    post_once(&state, &headers, lang, &f, "/me", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Volunteer,
+        "/me",
+        move |v, lang| async move {
+            let req = ops::certificates::IssueCertificate {
+                lang: f
+                    .get("lang")
+                    .cloned()
+                    .unwrap_or_else(|| lang.code().to_string()),
+                lang2: opt(f, "lang2"),
+                from: opt(f, "from"),
+                to: opt(f, "to"),
+                org: None,
+            };
+            ops::certificates::issue_for(&state.ops, &v, req).await?;
+            Ok(html! { (t(lang, "cert_ready")) })
+        },
+    )
+    .await
 }
 
 /// `/me/certificates/{cid}/pdf`: the download link of the page. The API's `…/pdf` needs a

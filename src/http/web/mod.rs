@@ -384,6 +384,50 @@ where
     Redirect::to(&format!("{back}?lang={}&done={nonce}", lang.code())).into_response()
 }
 
+/// Whose page a form belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageRole {
+    /// An organization's: the action gets its id.
+    Org,
+    /// A volunteer's: the action gets their id.
+    Volunteer,
+    /// The operator's: the action gets `""`.
+    Operator,
+}
+
+/// The signed-in caller's id if they are `role` (see [`PageRole`]).
+fn caller_as(state: &AppState, headers: &HeaderMap, role: PageRole) -> Option<String> {
+    match (who(state, headers)?, role) {
+        (Role::Org(o), PageRole::Org) => Some(o),
+        (Role::Volunteer(v), PageRole::Volunteer) => Some(v),
+        (Role::Operator, PageRole::Operator) => Some(String::new()),
+        _ => None,
+    }
+}
+
+/// A signed-in page's form post, the one way every one is handled: anyone who is not `role`
+/// goes to sign in; otherwise `action` runs with the caller's id and the page's language, at
+/// most once per form ([`post_once`]), and the answer redirects to `back` with its outcome.
+async fn post_as<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &LangQuery,
+    form: &Fields,
+    role: PageRole,
+    back: &str,
+    action: F,
+) -> Response
+where
+    F: FnOnce(String, Lang) -> Fut,
+    Fut: Future<Output = Result<Markup, ops::Error>>,
+{
+    let lang = lang_of(headers, q);
+    let Some(id) = caller_as(state, headers, role) else {
+        return to_signin(lang, headers);
+    };
+    post_once(state, headers, lang, form, back, action(id, lang)).await
+}
+
 fn nonce_of(f: &Fields) -> Option<&str> {
     f.get("nonce").map(String::as_str)
 }

@@ -8,10 +8,9 @@ use axum::response::Response;
 use maud::{html, Markup};
 
 use super::{
-    csrf, date_text, flash_of, forms, hours_text, opt, page, post_once, t, to_signin, who, Kept,
-    Lang, LangQuery,
+    csrf, date_text, flash_of, forms, hours_text, opt, page, post_as, t, to_signin, Kept, Lang,
+    LangQuery, PageRole,
 };
-use crate::datadir::tokens::Role;
 use crate::http::AppState;
 use crate::ops;
 
@@ -177,7 +176,7 @@ fn operator_dashboard(
 }
 
 fn is_operator(state: &AppState, headers: &HeaderMap) -> bool {
-    matches!(who(state, headers), Some(Role::Operator))
+    super::caller_as(state, headers, PageRole::Operator).is_some()
 }
 
 pub(super) async fn operator_page(
@@ -208,10 +207,6 @@ pub(super) async fn op_register(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    if !is_operator(&state, &headers) {
-        return to_signin(lang, &headers);
-    }
     let req = ops::organizations::RegisterOrg {
         id: f.get("id").cloned().unwrap_or_default().trim().to_string(),
         name_en: f.get("name_en").cloned().unwrap_or_default(),
@@ -220,13 +215,22 @@ pub(super) async fn op_register(
         region: opt(&f, "region"),
         public_key: opt(&f, "public_key"),
     };
-    let r = async {
-        let ok = ops::organizations::register(&state.ops, req).await?;
-        Ok(html! {
-            (t(lang, "done")) " " span.mono { (ok.org) } " · #" (ok.index)
-        })
-    };
-    post_once(&state, &headers, lang, &f, "/operator", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Operator,
+        "/operator",
+        move |_operator, lang| async move {
+            let ok = ops::organizations::register(&state.ops, req).await?;
+            Ok(html! {
+                (t(lang, "done")) " " span.mono { (ok.org) } " · #" (ok.index)
+            })
+        },
+    )
+    .await
 }
 
 pub(super) async fn op_token(
@@ -235,18 +239,15 @@ pub(super) async fn op_token(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    if !is_operator(&state, &headers) {
-        return to_signin(lang, &headers);
-    }
     let org = f.get("org").cloned().unwrap_or_default();
-    let r = async {
+    let (state, f) = (&state, &f);
+    post_as(state, &headers, &q, f, PageRole::Operator, "/operator", move |_operator, lang| async move {
         let tok = ops::tokens::mint_org_token(&state.ops, &org, None)?.token;
         Ok(
             html! { (t(lang, "token_once")) " " span.mono { (org) } br; code id="minted-token" { (tok) } },
         )
-    };
-    post_once(&state, &headers, lang, &f, "/operator", r).await
+    })
+    .await
 }
 
 pub(super) async fn op_status(
@@ -255,30 +256,35 @@ pub(super) async fn op_status(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    if !is_operator(&state, &headers) {
-        return to_signin(lang, &headers);
-    }
     let org = f.get("org").cloned().unwrap_or_default();
     let suspend = f.get("action").map(String::as_str) == Some("suspend");
     let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
-    let r = async {
-        if suspend && f.get("confirm").map(String::as_str) != Some("yes") {
-            return Err(ops::Error::invalid(
-                "confirm",
-                "confirm",
-                "tick the box to confirm the suspension",
-            ));
-        }
-        let l = ops::organizations::change_status(&state.ops, &org, &reason, suspend).await?;
-        let said = if suspend {
-            "org_suspended_done"
-        } else {
-            "org_reinstated_done"
-        };
-        Ok(html! { (t(lang, said)) " " span.mono { (org) } " · #" (l.index) })
-    };
-    post_once(&state, &headers, lang, &f, "/operator", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Operator,
+        "/operator",
+        move |_operator, lang| async move {
+            if suspend && f.get("confirm").map(String::as_str) != Some("yes") {
+                return Err(ops::Error::invalid(
+                    "confirm",
+                    "confirm",
+                    "tick the box to confirm the suspension",
+                ));
+            }
+            let l = ops::organizations::change_status(&state.ops, &org, &reason, suspend).await?;
+            let said = if suspend {
+                "org_suspended_done"
+            } else {
+                "org_reinstated_done"
+            };
+            Ok(html! { (t(lang, said)) " " span.mono { (org) } " · #" (l.index) })
+        },
+    )
+    .await
 }
 
 /// The operator's rename form: blank fields keep their value (the API's `PATCH` can also
@@ -289,10 +295,6 @@ pub(super) async fn op_rename(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    if !is_operator(&state, &headers) {
-        return to_signin(lang, &headers);
-    }
     let org = f.get("org").cloned().unwrap_or_default();
     let changes = ops::organizations::OrgChanges {
         name_en: opt(&f, "name_en"),
@@ -300,11 +302,20 @@ pub(super) async fn op_rename(
         name_ru: opt(&f, "name_ru"),
         region: opt(&f, "region"),
     };
-    let r = async {
-        let l = ops::organizations::update(&state.ops, &org, &changes).await?;
-        Ok(html! { (t(lang, "done")) " " span.mono { (org) } " · #" (l.index) })
-    };
-    post_once(&state, &headers, lang, &f, "/operator", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Operator,
+        "/operator",
+        move |_operator, lang| async move {
+            let l = ops::organizations::update(&state.ops, &org, &changes).await?;
+            Ok(html! { (t(lang, "done")) " " span.mono { (org) } " · #" (l.index) })
+        },
+    )
+    .await
 }
 
 pub(super) async fn op_revoke(
@@ -313,10 +324,6 @@ pub(super) async fn op_revoke(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    if !is_operator(&state, &headers) {
-        return to_signin(lang, &headers);
-    }
     let id = f
         .get("credential")
         .cloned()
@@ -324,7 +331,8 @@ pub(super) async fn op_revoke(
         .trim()
         .to_string();
     let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
-    let r = async {
+    let (state, f) = (&state, &f);
+    post_as(state, &headers, &q, f, PageRole::Operator, "/operator", move |_operator, lang| async move {
         if f.get("confirm").map(String::as_str) != Some("yes") {
             return Err(ops::Error::invalid(
                 "confirm",
@@ -335,6 +343,6 @@ pub(super) async fn op_revoke(
         let landed =
             ops::certificates::revoke_credential(&state.ops, &id, &reason, "credential").await?;
         Ok(html! { (t(lang, "cert_revoked_done")) " " span.mono { (id) } " · #" (landed.index) })
-    };
-    post_once(&state, &headers, lang, &f, "/operator", r).await
+    })
+    .await
 }

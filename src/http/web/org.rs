@@ -11,21 +11,17 @@ use axum::response::Response;
 use maud::{html, Markup};
 
 use super::{
-    csrf, date_text, flash_of, form_key, forms, hours_text, i18n, nonce_of, opt, page, post_once,
-    t, to_signin, who, Fields, Lang, LangQuery,
+    csrf, date_text, flash_of, form_key, forms, hours_text, i18n, nonce_of, opt, page, post_as,
+    post_once, t, to_signin, Fields, Lang, LangQuery, PageRole,
 };
-use crate::datadir::tokens::Role;
 use crate::http::AppState;
 use crate::ops;
 
 /// Rows on one page of the attestation list.
 const PER_PAGE: usize = 50;
 
-pub(super) fn org_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    match who(state, headers) {
-        Some(Role::Org(o)) => Some(o),
-        _ => None,
-    }
+fn org_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    super::caller_as(state, headers, PageRole::Org)
 }
 
 /// The roster's search (`/org/volunteers?q=`) and the attest form's chosen volunteer
@@ -443,31 +439,36 @@ pub(super) async fn org_attest(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang, &headers);
-    };
-    let r = async {
-        let input = ops::attestations::AttestInput {
-            volunteer: opt(&f, "volunteer_id")
-                .map(|v| v.to_ascii_lowercase())
-                .or_else(|| opt(&f, "volunteer"))
-                .unwrap_or_default(),
-            date: opt(&f, "date").unwrap_or_default(),
-            hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
-            activity: opt(&f, "activity"),
-            role: opt(&f, "role"),
-            note: opt(&f, "note"),
-        };
-        let minutes = ops::attestations::minutes_of(input.hours.clone()).unwrap_or(0);
-        let key = form_key(nonce_of(&f));
-        let done = ops::attestations::attest(&state.ops, &org, input, key.as_ref()).await?;
-        Ok(html! {
-            (t(lang, "attested")) " " strong { (hours_text(lang, minutes.into())) } " · "
-            span.mono id="attested-id" { (done.id) } " · #" (done.index)
-        })
-    };
-    post_once(&state, &headers, lang, &f, "/org", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Org,
+        "/org",
+        move |org, lang| async move {
+            let input = ops::attestations::AttestInput {
+                volunteer: opt(&f, "volunteer_id")
+                    .map(|v| v.to_ascii_lowercase())
+                    .or_else(|| opt(&f, "volunteer"))
+                    .unwrap_or_default(),
+                date: opt(&f, "date").unwrap_or_default(),
+                hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
+                activity: opt(&f, "activity"),
+                role: opt(&f, "role"),
+                note: opt(&f, "note"),
+            };
+            let minutes = ops::attestations::minutes_of(input.hours.clone()).unwrap_or(0);
+            let key = form_key(nonce_of(&f));
+            let done = ops::attestations::attest(&state.ops, &org, input, key.as_ref()).await?;
+            Ok(html! {
+                (t(lang, "attested")) " " strong { (hours_text(lang, minutes.into())) } " · "
+                span.mono id="attested-id" { (done.id) } " · #" (done.index)
+            })
+        },
+    )
+    .await
 }
 
 pub(super) async fn org_enroll(
@@ -476,11 +477,8 @@ pub(super) async fn org_enroll(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang, &headers);
-    };
-    let r = async {
+    let (state, f) = (&state, &f);
+    post_as(state, &headers, &q, f, PageRole::Org, "/org", move |org, lang| async move {
         let e = ops::volunteers::enroll(
             &state.ops,
             &org,
@@ -493,8 +491,8 @@ pub(super) async fn org_enroll(
             p { (t(lang, "access_code")) ": " code.access-code id="new-access-code" { (e.access_code) } }
             p.muted { (t(lang, "volunteer_id")) ": " code id="new-volunteer-id" { (e.volunteer) } }
         })
-    };
-    post_once(&state, &headers, lang, &f, "/org", r).await
+    })
+    .await
 }
 
 pub(super) async fn org_reissue_code(
@@ -503,12 +501,9 @@ pub(super) async fn org_reissue_code(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang, &headers);
-    };
     let id = opt(&f, "volunteer").unwrap_or_default();
-    let r = async {
+    let (state, f) = (&state, &f);
+    post_as(state, &headers, &q, f, PageRole::Org, "/org/volunteers", move |org, lang| async move {
         let code = ops::volunteers::reissue_access_code(&state.ops, &org, &id, false, "volunteer")?
             .access_code;
         let name = state.app.directory.get(&id).ok().flatten().map(|r| r.name);
@@ -516,8 +511,8 @@ pub(super) async fn org_reissue_code(
             p { (t(lang, "access_code")) @if let Some(n) = &name { " — " (n) } ": " code.access-code id="new-access-code" { (code) } }
             p.muted { (t(lang, "old_code_stopped")) }
         })
-    };
-    post_once(&state, &headers, lang, &f, "/org/volunteers", r).await
+    })
+    .await
 }
 
 pub(super) async fn org_activity(
@@ -526,25 +521,30 @@ pub(super) async fn org_activity(
     Query(q): Query<LangQuery>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang, &headers);
-    };
-    let r = async {
-        let req = ops::activities::PublishActivity {
-            title_en: f.get("title_en").cloned().unwrap_or_default(),
-            title_kk: opt(&f, "title_kk"),
-            title_ru: opt(&f, "title_ru"),
-            category: f.get("category").cloned().unwrap_or_default(),
-            place: opt(&f, "place"),
-            from: f.get("from").cloned().unwrap_or_default(),
-            to: f.get("to").cloned().unwrap_or_default(),
-        };
-        let key = form_key(nonce_of(&f));
-        let done = ops::activities::publish(&state.ops, &org, req, key.as_ref()).await?;
-        Ok(html! { (t(lang, "published")) " " span.mono { (done.id) } })
-    };
-    post_once(&state, &headers, lang, &f, "/org", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Org,
+        "/org",
+        move |org, lang| async move {
+            let req = ops::activities::PublishActivity {
+                title_en: f.get("title_en").cloned().unwrap_or_default(),
+                title_kk: opt(&f, "title_kk"),
+                title_ru: opt(&f, "title_ru"),
+                category: f.get("category").cloned().unwrap_or_default(),
+                place: opt(&f, "place"),
+                from: f.get("from").cloned().unwrap_or_default(),
+                to: f.get("to").cloned().unwrap_or_default(),
+            };
+            let key = form_key(nonce_of(&f));
+            let done = ops::activities::publish(&state.ops, &org, req, key.as_ref()).await?;
+            Ok(html! { (t(lang, "published")) " " span.mono { (done.id) } })
+        },
+    )
+    .await
 }
 
 pub(super) async fn org_retract(
@@ -554,25 +554,30 @@ pub(super) async fn org_retract(
     Path(id): Path<String>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang, &headers);
-    };
-    let r = async {
-        // The page asks to confirm; the API's caller has decided already.
-        if f.get("confirm").map(String::as_str) != Some("yes") {
-            return Err(ops::Error::invalid(
-                "confirm",
-                "confirm",
-                "tick the box to confirm that these hours are taken off the volunteer's record",
-            ));
-        }
-        let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
-        let key = form_key(nonce_of(&f));
-        ops::attestations::retract(&state.ops, &org, &id, &reason, key.as_ref()).await?;
-        Ok(html! { (t(lang, "retracted_done")) })
-    };
-    post_once(&state, &headers, lang, &f, "/org/attestations", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Org,
+        "/org/attestations",
+        move |org, lang| async move {
+            // The page asks to confirm; the API's caller has decided already.
+            if f.get("confirm").map(String::as_str) != Some("yes") {
+                return Err(ops::Error::invalid(
+                    "confirm",
+                    "confirm",
+                    "tick the box to confirm that these hours are taken off the volunteer's record",
+                ));
+            }
+            let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
+            let key = form_key(nonce_of(&f));
+            ops::attestations::retract(&state.ops, &org, &id, &reason, key.as_ref()).await?;
+            Ok(html! { (t(lang, "retracted_done")) })
+        },
+    )
+    .await
 }
 
 pub(super) async fn org_correct(
@@ -582,21 +587,26 @@ pub(super) async fn org_correct(
     Path(id): Path<String>,
     csrf::CsrfForm(f): csrf::CsrfForm,
 ) -> Response {
-    let lang = super::lang_of(&headers, &q);
-    let Some(org) = org_of(&state, &headers) else {
-        return to_signin(lang, &headers);
-    };
-    let r = async {
-        let input = ops::attestations::CorrectInput {
-            date: f.get("date").cloned().unwrap_or_default(),
-            hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
-            reason: ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default()),
-        };
-        let key = form_key(nonce_of(&f));
-        ops::attestations::correct(&state.ops, &org, &id, input, key.as_ref()).await?;
-        Ok(html! { (t(lang, "corrected_done")) })
-    };
-    post_once(&state, &headers, lang, &f, "/org/attestations", r).await
+    let (state, f) = (&state, &f);
+    post_as(
+        state,
+        &headers,
+        &q,
+        f,
+        PageRole::Org,
+        "/org/attestations",
+        move |org, lang| async move {
+            let input = ops::attestations::CorrectInput {
+                date: f.get("date").cloned().unwrap_or_default(),
+                hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
+                reason: ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default()),
+            };
+            let key = form_key(nonce_of(&f));
+            ops::attestations::correct(&state.ops, &org, &id, input, key.as_ref()).await?;
+            Ok(html! { (t(lang, "corrected_done")) })
+        },
+    )
+    .await
 }
 
 pub(super) async fn org_csv(
