@@ -428,6 +428,21 @@ where
     post_once(state, headers, lang, form, back, action(id, lang)).await
 }
 
+/// The tick a page asks for before an action that cannot be taken back (a retraction, a
+/// suspension, a revocation): 422 `confirm` naming what was not confirmed, without it. The API's
+/// callers have decided already and are not asked.
+fn confirmed(f: &Fields, what: &str) -> Result<(), ops::Error> {
+    if f.get("confirm").map(String::as_str) == Some("yes") {
+        Ok(())
+    } else {
+        Err(ops::Error::invalid(
+            "confirm",
+            "confirm",
+            format!("tick the box to confirm {what}"),
+        ))
+    }
+}
+
 fn nonce_of(f: &Fields) -> Option<&str> {
     f.get("nonce").map(String::as_str)
 }

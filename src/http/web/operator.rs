@@ -268,12 +268,8 @@ pub(super) async fn op_status(
         PageRole::Operator,
         "/operator",
         move |_operator, lang| async move {
-            if suspend && f.get("confirm").map(String::as_str) != Some("yes") {
-                return Err(ops::Error::invalid(
-                    "confirm",
-                    "confirm",
-                    "tick the box to confirm the suspension",
-                ));
+            if suspend {
+                super::confirmed(f, "the suspension")?;
             }
             let l = ops::organizations::change_status(&state.ops, &org, &reason, suspend).await?;
             let said = if suspend {
@@ -333,13 +329,7 @@ pub(super) async fn op_revoke(
     let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
     let (state, f) = (&state, &f);
     post_as(state, &headers, &q, f, PageRole::Operator, "/operator", move |_operator, lang| async move {
-        if f.get("confirm").map(String::as_str) != Some("yes") {
-            return Err(ops::Error::invalid(
-                "confirm",
-                "confirm",
-                "tick the box to confirm the revocation",
-            ));
-        }
+        super::confirmed(f, "the revocation")?;
         let landed =
             ops::certificates::revoke_credential(&state.ops, &id, &reason, "credential").await?;
         Ok(html! { (t(lang, "cert_revoked_done")) " " span.mono { (id) } " · #" (landed.index) })

@@ -563,14 +563,7 @@ pub(super) async fn org_retract(
         PageRole::Org,
         "/org/attestations",
         move |org, lang| async move {
-            // The page asks to confirm; the API's caller has decided already.
-            if f.get("confirm").map(String::as_str) != Some("yes") {
-                return Err(ops::Error::invalid(
-                    "confirm",
-                    "confirm",
-                    "tick the box to confirm that these hours are taken off the volunteer's record",
-                ));
-            }
+            super::confirmed(f, "that these hours are taken off the volunteer's record")?;
             let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
             let key = form_key(nonce_of(&f));
             ops::attestations::retract(&state.ops, &org, &id, &reason, key.as_ref()).await?;
