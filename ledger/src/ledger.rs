@@ -99,6 +99,9 @@ pub struct VerifyReport {
     pub checkpoints: u64,
     /// The latest checkpoint (covers all entries).
     pub checkpoint: Checkpoint,
+    /// A running ledger held the directory: the log was read as it stood when the check began,
+    /// up to its latest complete checkpoint ([`verify_log`]).
+    pub live: bool,
 }
 
 /// Why `verify_log` failed: the first bad entry (or checkpoint) and what is wrong.
@@ -1668,6 +1671,12 @@ fn syncer_loop(shared: &Shared, file: File, rx: Receiver<SyncJob>) {
 /// by `operator` (note key name = the log's origin), its size, and its Merkle root. Entries after
 /// the last checkpoint are a failure (open the ledger to recover them). Takes the directory lock,
 /// writes nothing. `progress` is called with the number of entries read so far.
+///
+/// Beside a running ledger (another process holds the lock: `sagat serve`), it checks the log
+/// as it stood when the check began: the file's length then bounds what is read; a record cut by
+/// that bound (one being written) ends the read, and entries after the last checkpoint (a
+/// round not yet committed) are checked but the report covers the checkpoint (`live`). The file
+/// is append-only, so that prefix never changes under the reader.
 pub fn verify_log(
     dir: &Path,
     operator: &VerifyingKey,
@@ -1678,10 +1687,21 @@ pub fn verify_log(
     if !path.exists() {
         return Err(fail(None, format!("no ledger log at {}", path.display())));
     }
-    let _lock = lock_dir(dir).map_err(|e| fail(None, e.to_string()))?;
+    let (_lock, live) = match lock_dir(dir) {
+        Ok(lock) => (Some(lock), false),
+        Err(Error::InUse { .. }) => (None, true),
+        Err(e) => return Err(fail(None, e.to_string())),
+    };
     let file = File::open(&path).map_err(|e| fail(None, format!("{}: {e}", path.display())))?;
-    let mut reader = RecordReader::new(std::io::BufReader::with_capacity(1 << 20, file))
-        .map_err(|b| fail(None, format!("{}: {}", path.display(), b.reason)))?;
+    let bound = file
+        .metadata()
+        .map_err(|e| fail(None, format!("{}: {e}", path.display())))?
+        .len();
+    let mut reader = RecordReader::new(std::io::BufReader::with_capacity(
+        1 << 20,
+        std::io::Read::take(file, bound),
+    ))
+    .map_err(|b| fail(None, format!("{}: {}", path.display(), b.reason)))?;
 
     /// Entry indices and their (message, signature, key).
     type Chunk = (Vec<u64>, Vec<(Vec<u8>, Signature, VerifyingKey)>);
@@ -1744,6 +1764,8 @@ pub fn verify_log(
             };
             match next {
                 Next::End => break,
+                // The record being written when the check began: cut by the bound, not damage.
+                Next::Bad(b) if live && b.reason.contains("truncated") => break,
                 Next::Bad(b) => {
                     failure = Some(fail(
                         Some(index),
@@ -1880,6 +1902,14 @@ pub fn verify_log(
         let Some(checkpoint) = last else {
             return Err(fail(None, "the log holds no signed checkpoint".into()));
         };
+        if live {
+            return Ok(VerifyReport {
+                entries: checkpoint.size,
+                checkpoints,
+                checkpoint,
+                live,
+            });
+        }
         if !last_was_checkpoint || checkpoint.size != frontier.size() {
             return Err(fail(
                 Some(checkpoint.size),
@@ -1894,6 +1924,7 @@ pub fn verify_log(
             entries: frontier.size(),
             checkpoints,
             checkpoint,
+            live,
         })
     })
 }

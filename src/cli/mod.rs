@@ -2,6 +2,7 @@
 //! ([`crate::ops`], the same ones the JSON API and the pages use), sign, append, print.
 
 pub mod args;
+mod served;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,6 +35,13 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The operator's note verifier key, as the running server at `base` publishes it.
+fn operator_vkey_of(base: &str) -> Result<String> {
+    let text = String::from_utf8(served::get(base, "/verify/operator.vkey")?)
+        .context("the server's operator key is not UTF-8")?;
+    Ok(text.trim().to_string())
+}
+
 /// A Unix time as `YYYY-MM-DDTHH:MM:SSZ`, or `never`.
 fn utc(t: Option<i64>) -> String {
     let Some(t) = t else {
@@ -48,8 +56,13 @@ fn utc(t: Option<i64>) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-/// Runs one command.
+/// Runs one command. A command refused because `sagat serve` holds the data directory says how
+/// to do it through the server ([`served::explain_in_use`]).
 pub fn run(command: Command) -> Result<ExitCode> {
+    run_command(command).map_err(served::explain_in_use)
+}
+
+fn run_command(command: Command) -> Result<ExitCode> {
     match command {
         Command::Init {
             data,
@@ -206,26 +219,52 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Status {
             command: StatusCommand::Export { data, out },
         } => {
-            let app = datadir::open(&data.data)?;
-            let bytes = sagat_issuer::export_status_list(&app.ledger, &app.issuer, now())?;
+            let bytes = match served::open_for_reading(&data.data)? {
+                served::Source::Local(app) => {
+                    sagat_issuer::export_status_list(&app.ledger, &app.issuer, now())?
+                }
+                served::Source::Server(base) => served::get(&base, "/api/v1/status-list")?,
+            };
             write_atomically(&out, &bytes)?;
             println!("status list written to {}", out.display());
         }
         Command::Trust {
             command: TrustCommand::Export { data, out },
         } => {
-            let app = datadir::open(&data.data)?;
-            let json = sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now())?;
-            write_atomically(&out, json.as_bytes())?;
+            let (json, vkey) = match served::open_for_reading(&data.data)? {
+                served::Source::Local(app) => (
+                    sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now())?
+                        .into_bytes(),
+                    app.operator_vkey(),
+                ),
+                served::Source::Server(base) => (
+                    served::get(&base, "/api/v1/trust-list")?,
+                    operator_vkey_of(&base)?,
+                ),
+            };
+            write_atomically(&out, &json)?;
             println!("trust list written to {}", out.display());
-            println!("verify it with the operator key: {}", app.operator_vkey());
+            println!("verify it with the operator key: {vkey}");
         }
         Command::VerifySite { data, out } => {
-            let app = datadir::open(&data.data)?;
-            let now = now();
-            let trust = sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now)?;
-            let status = sagat_issuer::export_status_list(&app.ledger, &app.issuer, now)?;
-            let files = crate::http::web::verify_site(&trust, &status, &app.operator_vkey());
+            let (trust, status, vkey) = match served::open_for_reading(&data.data)? {
+                served::Source::Local(app) => {
+                    let now = now();
+                    (
+                        sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now)?,
+                        sagat_issuer::export_status_list(&app.ledger, &app.issuer, now)?,
+                        app.operator_vkey(),
+                    )
+                }
+                served::Source::Server(base) => (
+                    String::from_utf8(served::get(&base, "/api/v1/trust-list")?)
+                        .context("the server's trust list is not UTF-8")?,
+                    served::get(&base, "/api/v1/status-list")?,
+                    operator_vkey_of(&base)?,
+                ),
+            };
+            let config = datadir::read_config(&data.data)?;
+            let files = crate::http::web::verify_site(&trust, &status, &vkey);
             std::fs::create_dir_all(&out)?;
             for (name, bytes) in &files {
                 write_atomically(&out.join(name), bytes)?;
@@ -235,7 +274,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 out.display(),
                 files.len()
             );
-            match &app.config.verify_url {
+            match &config.verify_url {
                 Some(url) => println!("host it at {url} (the address the printed QR codes open)"),
                 None => println!("host it at the verify URL set with sagat init --verify-url"),
             }
@@ -625,6 +664,9 @@ fn log(command: LogCommand) -> Result<ExitCode> {
                         "log OK: {} entries; every signature, rule and the Merkle root against the signed checkpoint verified",
                         report.entries
                     );
+                    if report.live {
+                        eprintln!("(sagat serve is running and appending: checked the log as it stood, up to its latest signed checkpoint)");
+                    }
                     println!("{}", report.entries);
                     Ok(ExitCode::SUCCESS)
                 }
@@ -635,21 +677,33 @@ fn log(command: LogCommand) -> Result<ExitCode> {
             }
         }
         LogCommand::Checkpoint { data } => {
-            let app = datadir::open(&data.data)?;
-            print!("{}", app.ledger.checkpoint_note());
+            let note = match served::open_for_reading(&data.data)? {
+                served::Source::Local(app) => app.ledger.checkpoint_note().into_bytes(),
+                served::Source::Server(base) => served::get(&base, "/log/checkpoint")?,
+            };
+            std::io::stdout().lock().write_all(&note)?;
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Entry { data, index } => {
-            let app = datadir::open(&data.data)?;
-            let bytes = app.ledger.entry(index)?;
+            let bytes = match served::open_for_reading(&data.data)? {
+                served::Source::Local(app) => app.ledger.entry(index)?,
+                served::Source::Server(base) => {
+                    served::get(&base, &format!("/api/v1/log/entries/{index}"))?
+                }
+            };
             let mut out = std::io::stdout().lock();
             out.write_all(&bytes)?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Proof { data, index } => {
-            let app = datadir::open(&data.data)?;
-            print!("{}", app.ledger.tlog_proof(index)?);
+            let proof = match served::open_for_reading(&data.data)? {
+                served::Source::Local(app) => app.ledger.tlog_proof(index)?.into_bytes(),
+                served::Source::Server(base) => {
+                    served::get(&base, &format!("/api/v1/log/entries/{index}/proof"))?
+                }
+            };
+            std::io::stdout().lock().write_all(&proof)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -213,8 +213,9 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
         origin: config.origin.clone(),
         ..LedgerOptions::default()
     };
-    let ledger = Ledger::open(&dir.join("log"), operator.clone(), options)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Typed, so a command can tell "a running server holds it" (`InUse`) from damage.
+    let ledger =
+        Ledger::open(&dir.join("log"), operator.clone(), options).map_err(anyhow::Error::new)?;
     let cut = ledger.recovery();
     if cut.cut_bytes > 0 {
         eprintln!(
@@ -330,4 +331,29 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// The file where a running `sagat serve` says where it listens (`http://host:port`), so a
+/// command beside it can ask it for what the data directory's lock keeps it from reading.
+pub const SERVE_ADDR_FILE: &str = "serve.addr";
+
+/// The address a running `sagat serve` on `dir` wrote ([`SERVE_ADDR_FILE`]), if any.
+pub fn serve_addr(dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(dir.join(SERVE_ADDR_FILE)).ok()?;
+    let addr = text.trim();
+    addr.starts_with("http://").then(|| addr.to_string())
+}
+
+/// Whether `err` is the ledger's "data directory in use" (another process holds its lock).
+pub fn is_in_use(err: &anyhow::Error) -> bool {
+    matches!(
+        err.downcast_ref::<sagat_ledger::Error>(),
+        Some(sagat_ledger::Error::InUse { .. })
+    )
+}
+
+/// The data directory's configuration (`sagat.json`), read without opening the ledger.
+pub fn read_config(dir: &Path) -> Result<Config> {
+    serde_json::from_slice(&fs::read(config_path(dir))?)
+        .with_context(|| format!("{} is damaged", config_path(dir).display()))
 }

@@ -308,6 +308,16 @@ pub async fn run(app: App, opts: ServeOptions) -> Result<()> {
         let info = tokio::task::spawn_blocking(move || demo::seed(&st)).await??;
         info.print(local);
     }
+    // Where commands beside this server find it (read-only ones ask it; see `sagat log`).
+    let reach = if local.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+    } else {
+        local
+    };
+    let addr_file = state.app.dir.join(crate::datadir::SERVE_ADDR_FILE);
+    if let Err(e) = std::fs::write(&addr_file, format!("http://{reach}\n")) {
+        tracing::warn!(error = %e, "cannot write {}", addr_file.display());
+    }
     println!("listening on http://{local}/");
     tracing::info!(%local, "sagat serve listening");
     let svc = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -322,6 +332,7 @@ pub async fn run(app: App, opts: ServeOptions) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(state);
+    let _ = std::fs::remove_file(&addr_file);
     tracing::info!("stopped");
     Ok(())
 }
