@@ -449,18 +449,18 @@ pub(super) async fn org_attest(
         "/org",
         move |org, lang| async move {
             let input = ops::attestations::AttestInput {
-                volunteer: opt(&f, "volunteer_id")
+                volunteer: opt(f, "volunteer_id")
                     .map(|v| v.to_ascii_lowercase())
-                    .or_else(|| opt(&f, "volunteer"))
+                    .or_else(|| opt(f, "volunteer"))
                     .unwrap_or_default(),
-                date: opt(&f, "date").unwrap_or_default(),
-                hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
-                activity: opt(&f, "activity"),
-                role: opt(&f, "role"),
-                note: opt(&f, "note"),
+                date: opt(f, "date").unwrap_or_default(),
+                hours: ops::attestations::HoursInput::Hours(opt(f, "hours").unwrap_or_default()),
+                activity: opt(f, "activity"),
+                role: opt(f, "role"),
+                note: opt(f, "note"),
             };
             let minutes = ops::attestations::minutes_of(input.hours.clone()).unwrap_or(0);
-            let key = form_key(nonce_of(&f));
+            let key = form_key(nonce_of(f));
             let done = ops::attestations::attest(&state.ops, &org, input, key.as_ref()).await?;
             Ok(html! {
                 (t(lang, "attested")) " " strong { (hours_text(lang, minutes.into())) } " · "
@@ -483,7 +483,7 @@ pub(super) async fn org_enroll(
             &state.ops,
             &org,
             &f.get("name").cloned().unwrap_or_default(),
-            opt(&f, "contact"),
+            opt(f, "contact"),
         )
         .await?;
         Ok(html! {
@@ -532,14 +532,14 @@ pub(super) async fn org_activity(
         move |org, lang| async move {
             let req = ops::activities::PublishActivity {
                 title_en: f.get("title_en").cloned().unwrap_or_default(),
-                title_kk: opt(&f, "title_kk"),
-                title_ru: opt(&f, "title_ru"),
+                title_kk: opt(f, "title_kk"),
+                title_ru: opt(f, "title_ru"),
                 category: f.get("category").cloned().unwrap_or_default(),
-                place: opt(&f, "place"),
+                place: opt(f, "place"),
                 from: f.get("from").cloned().unwrap_or_default(),
                 to: f.get("to").cloned().unwrap_or_default(),
             };
-            let key = form_key(nonce_of(&f));
+            let key = form_key(nonce_of(f));
             let done = ops::activities::publish(&state.ops, &org, req, key.as_ref()).await?;
             Ok(html! { (t(lang, "published")) " " span.mono { (done.id) } })
         },
@@ -565,7 +565,7 @@ pub(super) async fn org_retract(
         move |org, lang| async move {
             super::confirmed(f, "that these hours are taken off the volunteer's record")?;
             let reason = ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default());
-            let key = form_key(nonce_of(&f));
+            let key = form_key(nonce_of(f));
             ops::attestations::retract(&state.ops, &org, &id, &reason, key.as_ref()).await?;
             Ok(html! { (t(lang, "retracted_done")) })
         },
@@ -591,10 +591,10 @@ pub(super) async fn org_correct(
         move |org, lang| async move {
             let input = ops::attestations::CorrectInput {
                 date: f.get("date").cloned().unwrap_or_default(),
-                hours: ops::attestations::HoursInput::Hours(opt(&f, "hours").unwrap_or_default()),
+                hours: ops::attestations::HoursInput::Hours(opt(f, "hours").unwrap_or_default()),
                 reason: ops::fields::Reason::new(f.get("reason").cloned().unwrap_or_default()),
             };
-            let key = form_key(nonce_of(&f));
+            let key = form_key(nonce_of(f));
             ops::attestations::correct(&state.ops, &org, &id, input, key.as_ref()).await?;
             Ok(html! { (t(lang, "corrected_done")) })
         },
