@@ -57,7 +57,7 @@ fn utc(t: Option<i64>) -> String {
 }
 
 /// Runs one command. A command refused because `sagat serve` holds the data directory says how
-/// to do it through the server ([`served::explain_in_use`]).
+/// to do it through the server (`served::explain_in_use`).
 pub fn run(command: Command) -> Result<ExitCode> {
     run_command(command).map_err(served::explain_in_use)
 }
