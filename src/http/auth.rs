@@ -284,8 +284,10 @@ impl ClientIp {
 
 /// Exchanges a code or token for a session (the sign-in page and `POST /api/v1/session`);
 /// returns the role and the `Set-Cookie` value. First the client address's sign-in limit
-/// ([`ClientIp::check_sign_in`]), then the credential's own rate limit.
-pub fn open_session(
+/// ([`ClientIp::check_sign_in`]), then the credential's own rate limit. The lookup and the new
+/// session's durable write (the token file, with fsync) run on the blocking pool, so the async
+/// threads keep serving other requests while people sign in.
+pub async fn open_session(
     state: &AppState,
     client: ClientIp,
     code: &str,
@@ -293,19 +295,27 @@ pub fn open_session(
     client.check_sign_in(state)?;
     // A typed access code in its canonical form (see `canonical_access_code`); anything else
     // (a token, an access code of the earlier form) as given.
-    let canonical = crate::datadir::tokens::canonical_access_code(code);
-    let code = canonical.as_deref().unwrap_or(code.trim());
-    let t = crate::datadir::now();
-    let role = state
-        .tokens
-        .lookup(code, Kind::AccessCode, t)
-        .or_else(|| state.tokens.lookup(code, Kind::Token, t))
-        .ok_or_else(|| ops::Error::unauthorized("unknown access code or token").field("code"))?;
-    state.limiter.check(code)?;
-    let session = state
-        .tokens
-        .open_session(code, role.clone(), t)
-        .map_err(ops::Error::internal)?;
+    let code = crate::datadir::tokens::canonical_access_code(code)
+        .unwrap_or_else(|| code.trim().to_string());
+    let st = state.clone();
+    let (role, session) = tokio::task::spawn_blocking(move || -> ops::Result<(Role, String)> {
+        let t = crate::datadir::now();
+        let role = st
+            .tokens
+            .lookup(&code, Kind::AccessCode, t)
+            .or_else(|| st.tokens.lookup(&code, Kind::Token, t))
+            .ok_or_else(|| {
+                ops::Error::unauthorized("unknown access code or token").field("code")
+            })?;
+        st.limiter.check(&code)?;
+        let session = st
+            .tokens
+            .open_session(&code, role.clone(), t)
+            .map_err(ops::Error::internal)?;
+        Ok((role, session))
+    })
+    .await
+    .map_err(ops::Error::internal)??;
     let ttl = crate::datadir::tokens::SESSION_TTL_SECS;
     let cookie =
         format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}");

@@ -51,7 +51,7 @@ pub async fn sign_in(
     client: auth::ClientIp,
     ApiJson(req): ApiJson<SignIn>,
 ) -> ops::Result<Response> {
-    let (role, cookie) = open_session(&state, client, &req.code)?;
+    let (role, cookie) = open_session(&state, client, &req.code).await?;
     let session = session_of(&cookie);
     let (role, id) = match role {
         Role::Operator => ("operator", None),

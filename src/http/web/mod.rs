@@ -912,7 +912,7 @@ async fn signin(
 ) -> Response {
     let lang = lang_of(&headers, &q);
     let code = f.get("code").cloned().unwrap_or_default();
-    match auth::open_session(&state, client, &code) {
+    match auth::open_session(&state, client, &code).await {
         Ok((role, cookie)) => {
             let to = match role {
                 Role::Operator => "/operator",
