@@ -197,6 +197,19 @@ pub struct TokenStore {
     /// What `lookup` reads, rebuilt from `records` whenever they change (`save`), so requests
     /// do not contend on the records' lock.
     by_prefix: RwLock<PrefixIndex>,
+    /// Organization → the volunteers it enrolled through the service (its roster), rebuilt
+    /// with `by_prefix`.
+    enrolled: RwLock<HashMap<String, Vec<String>>>,
+}
+
+fn enrolled_index(records: &[Record]) -> HashMap<String, Vec<String>> {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for r in records.iter().filter(|r| r.kind == Kind::AccessCode) {
+        if let (Some(org), Role::Volunteer(v)) = (&r.enrolled_by, &r.role) {
+            map.entry(org.clone()).or_default().push(v.clone());
+        }
+    }
+    map
 }
 
 /// First 8 bytes of a secret's SHA-256 → the records with that prefix (almost always one).
@@ -305,6 +318,7 @@ impl TokenStore {
         Ok(TokenStore {
             path,
             by_prefix: RwLock::new(index(&records)),
+            enrolled: RwLock::new(enrolled_index(&records)),
             records: Mutex::new(records),
         })
     }
@@ -312,6 +326,7 @@ impl TokenStore {
     fn save(&self, records: &mut Vec<Record>, now: i64) -> Result<()> {
         records.retain(|r| r.expires.is_none_or(|e| e > now));
         *self.by_prefix.write().expect("token index lock") = index(records);
+        *self.enrolled.write().expect("token index lock") = enrolled_index(records);
         let json = encode_file(records)?;
         let tmp = self.path.with_extension("json.tmp");
         let _ = fs::remove_file(&tmp);
@@ -517,18 +532,10 @@ impl TokenStore {
             .and_then(|r| r.enrolled_by.clone())
     }
 
-    /// The volunteers `org` enrolled through the service (one scan of the records: the store
-    /// keeps no index by organization yet).
+    /// The volunteers `org` enrolled through the service (from an index by organization).
     pub fn enrolled_by_org(&self, org: &str) -> Vec<String> {
-        let records = self.records.lock().expect("token store lock");
-        records
-            .iter()
-            .filter(|r| r.kind == Kind::AccessCode && r.enrolled_by.as_deref() == Some(org))
-            .filter_map(|r| match &r.role {
-                Role::Volunteer(v) => Some(v.clone()),
-                _ => None,
-            })
-            .collect()
+        let index = self.enrolled.read().expect("token index lock");
+        index.get(org).cloned().unwrap_or_default()
     }
 
     /// Forgets one secret (sign-out). Unknown secrets are ignored.
@@ -888,6 +895,8 @@ mod tests {
         let c1 = store.issue_access_code("v1", Some("eco"), 100).unwrap();
         let c2 = store.issue_access_code("v1", None, 101).unwrap();
         assert_eq!(store.enrolled_by("v1").as_deref(), Some("eco"));
+        assert_eq!(store.enrolled_by_org("eco"), vec!["v1".to_string()]);
+        assert!(store.enrolled_by_org("other").is_empty());
         assert!(store.lookup(&c1, Kind::AccessCode, 102).is_none());
         assert_eq!(
             store.lookup(&c2, Kind::AccessCode, 102),
