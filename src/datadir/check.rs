@@ -4,7 +4,7 @@
 //! - `sagat.json` parses, and its origin, issuer id and issuer name match the log;
 //! - `operator.key` parses, and every checkpoint signature of the log verifies with it;
 //! - `issuer.key` parses, and is the key the log registers for the configured issuer;
-//! - `tokens.json`: every record matches its checksum;
+//! - `tokens.json`: every record matches its checksum; `tokens.journal` likewise, each change;
 //! - `volunteers/`: every key shard matches its CRC-32, every record authenticates under its key;
 //! - `certificates/`: every metadata file and PDF matches the SHA-256 recorded at issue;
 //! - `log/`: the same full replay as `sagat log verify`.
@@ -70,6 +70,7 @@ pub fn run(data: &Path) -> Result<ExitCode> {
     let issuer = key("issuer.key");
 
     tokens(&mut r, &data.join("tokens.json"));
+    journal(&mut r, &data.join(crate::datadir::tokens::JOURNAL_FILE));
     volunteers(&mut r, &data.join("volunteers"));
     volunteers(&mut r, &data.join("texts"));
     certificates(&mut r, data);
@@ -116,6 +117,33 @@ fn tokens(r: &mut Report, path: &Path) {
         )),
         Ok(d) => r.ok(format!("{} ({} record(s))", path.display(), d.count())),
     }
+}
+
+fn journal(r: &mut Report, path: &Path) {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        // Absent after a clean stop: its changes were folded into tokens.json.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => return r.damaged(path, format!("cannot be read: {e}")),
+    };
+    let j = crate::datadir::tokens::decode_journal(&bytes);
+    if !j.damaged.is_empty() {
+        let what = j.damaged.join("; ");
+        return r.damaged(
+            path,
+            format!(
+                "{} damaged change(s) ({what}); those changes are left out",
+                j.damaged.len()
+            ),
+        );
+    }
+    if j.torn {
+        r.note(format!(
+            "{}: its last change was cut off by a crash before it was acknowledged; left out",
+            path.display()
+        ));
+    }
+    r.ok(format!("{} ({} change(s))", path.display(), j.lines));
 }
 
 fn volunteers(r: &mut Report, dir: &Path) {

@@ -1,0 +1,210 @@
+//! Tokens survive kill -9 under load: while clients sign in, enroll volunteers and mint
+//! organization tokens through a running `sagat serve`, the server is killed with SIGKILL; after
+//! a restart every token and access code whose minting was acknowledged (a 201 received) still
+//! signs in, and `sagat check` finds the token files intact.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn sagat(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sagat"))
+        .args(args)
+        .env("SAGAT_DATA", data)
+        .output()
+        .expect("run sagat")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed: {}\nstdout: {}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `sagat serve` (no rate limits: the load is the point) and waits until it listens.
+fn serve(data: &Path) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sagat"))
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .env("SAGAT_RATE_LIMIT", "0")
+        .env("SAGAT_SIGN_IN_RATE_LIMIT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sagat serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("listening on") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("sagat serve did not start listening");
+    (Server(child), format!("http://127.0.0.1:{port}"))
+}
+
+/// POSTs JSON with a bearer token; the answer's JSON when the status is 2xx.
+fn post(base: &str, path: &str, bearer: Option<&str>, body: Value) -> Result<Value, String> {
+    let mut req = ureq::post(&format!("{base}{path}"));
+    if let Some(b) = bearer {
+        req = req.header("authorization", &format!("Bearer {b}"));
+    }
+    let mut resp = req.send_json(body).map_err(|e| e.to_string())?;
+    resp.body_mut().read_json().map_err(|e| e.to_string())
+}
+
+fn sign_in(base: &str, code: &str) -> Result<Value, String> {
+    post(base, "/api/v1/session", None, json!({ "code": code }))
+}
+
+#[test]
+fn every_acknowledged_token_and_access_code_survives_kill_9_under_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(sagat(&data, &["init", "--data", data.to_str().unwrap()]));
+    let operator = ok(sagat(&data, &["token", "--operator"]))
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let (server, base) = serve(&data);
+    post(
+        &base,
+        "/api/v1/orgs",
+        Some(&operator),
+        json!({"id": "eco", "name_en": "Eco"}),
+    )
+    .unwrap();
+    let org = post(&base, "/api/v1/orgs/eco/tokens", Some(&operator), json!({})).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tokens = Arc::new(Mutex::new(Vec::<String>::new()));
+    let codes = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sessions = Arc::new(Mutex::new(0usize));
+    let mut clients = Vec::new();
+    for n in 0..8 {
+        let (stop, tokens, codes, sessions) = (
+            stop.clone(),
+            tokens.clone(),
+            codes.clone(),
+            sessions.clone(),
+        );
+        let (base, operator, org) = (base.clone(), operator.clone(), org.clone());
+        clients.push(std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let answer = match n % 4 {
+                    0 => post(&base, "/api/v1/orgs/eco/tokens", Some(&operator), json!({})).map(
+                        |v| {
+                            tokens
+                                .lock()
+                                .unwrap()
+                                .push(v["token"].as_str().unwrap().into())
+                        },
+                    ),
+                    1 => post(
+                        &base,
+                        "/api/v1/orgs/eco/volunteers",
+                        Some(&org),
+                        json!({"name": format!("Volunteer {n}-{i}")}),
+                    )
+                    .map(|v| {
+                        let code = v["access_code"].as_str().unwrap().to_string();
+                        codes.lock().unwrap().push(code);
+                    }),
+                    _ => sign_in(&base, &operator).map(|_| *sessions.lock().unwrap() += 1),
+                };
+                if answer.is_err() {
+                    // The server is gone (killed): this client stops.
+                    break;
+                }
+            }
+        }));
+    }
+    // Let the load build up, then SIGKILL (Child::kill) in the middle of it.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(20)
+        && (tokens.lock().unwrap().len() < 40 || codes.lock().unwrap().len() < 40)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let (tokens, codes) = (
+        tokens.lock().unwrap().clone(),
+        codes.lock().unwrap().clone(),
+    );
+    let sessions = *sessions.lock().unwrap();
+    assert!(
+        tokens.len() >= 40 && codes.len() >= 40 && sessions > 0,
+        "too little load before the kill: {} tokens, {} codes, {sessions} sign-ins",
+        tokens.len(),
+        codes.len()
+    );
+    assert!(
+        data.join("tokens.journal").exists(),
+        "killed, not stopped: the changes are still in the journal"
+    );
+
+    // The files check out (a line cut off by the kill is reported, never as damage).
+    let check = sagat(&data, &["check"]);
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(check.status.success(), "{report}");
+    assert!(!report.contains("DAMAGED"), "{report}");
+
+    let (_server, base) = serve(&data);
+    let lost_tokens: Vec<&String> = tokens
+        .iter()
+        .filter(|t| sign_in(&base, t).map(|v| v["role"] == "org").ok() != Some(true))
+        .collect();
+    let lost_codes: Vec<&String> = codes
+        .iter()
+        .filter(|c| sign_in(&base, c).map(|v| v["role"] == "volunteer").ok() != Some(true))
+        .collect();
+    assert!(
+        lost_tokens.is_empty() && lost_codes.is_empty(),
+        "lost {} of {} acknowledged tokens and {} of {} access codes",
+        lost_tokens.len(),
+        tokens.len(),
+        lost_codes.len(),
+        codes.len()
+    );
+    // The operator's and the organization's own tokens as well.
+    assert_eq!(sign_in(&base, &operator).unwrap()["role"], "operator");
+    assert_eq!(sign_in(&base, &org).unwrap()["role"], "org");
+}
