@@ -3,28 +3,8 @@
 //! through the server; once the server is gone (stopped, or killed), the commands read the
 //! directory themselves again.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
-
-fn sagat(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sagat"))
-        .args(args)
-        .env("SAGAT_DATA", data)
-        .output()
-        .expect("run sagat")
-}
-
-fn ok(out: Output) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "command failed: {}\nstdout: {}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    out.stdout
-}
+mod common;
+use common::{ok_bytes, sagat, serve};
 
 fn get(base: &str, path: &str) -> Vec<u8> {
     ureq::get(&format!("{base}{path}"))
@@ -35,57 +15,19 @@ fn get(base: &str, path: &str) -> Vec<u8> {
         .unwrap()
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `sagat serve` on a free loopback port; returns it and its base URL once it listens.
-fn serve(data: &Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sagat"))
-        .args(["serve", "--data"])
-        .arg(data)
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sagat serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("listening on") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(120))
-        .expect("sagat serve did not start listening");
-    (Server(child), format!("http://127.0.0.1:{port}"))
-}
-
 #[test]
 fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    ok(sagat(&data, &["init", "--data", data.to_str().unwrap()]));
+    ok_bytes(sagat(&data, &["init", "--data", data.to_str().unwrap()]));
     let key = tmp.path().join("eco.key");
-    let out = String::from_utf8(ok(sagat(
+    let out = String::from_utf8(ok_bytes(sagat(
         &data,
         &["keygen", "--out", key.to_str().unwrap()],
     )))
     .unwrap();
     let public = out.lines().last().unwrap().trim().to_string();
-    ok(sagat(
+    ok_bytes(sagat(
         &data,
         &[
             "org",
@@ -98,7 +40,7 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
             "Eco",
         ],
     ));
-    let (server, base) = serve(&data);
+    let (server, base) = serve(&data, &[]);
     assert_eq!(
         std::fs::read_to_string(data.join("serve.addr"))
             .unwrap()
@@ -107,15 +49,15 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
     );
 
     // Each read-only command: the server API's bytes.
-    let checkpoint = ok(sagat(&data, &["log", "checkpoint"]));
+    let checkpoint = ok_bytes(sagat(&data, &["log", "checkpoint"]));
     assert_eq!(checkpoint, get(&base, "/log/checkpoint"));
     assert!(String::from_utf8_lossy(&checkpoint).contains("\n— "));
-    let entry = ok(sagat(&data, &["log", "entry", "--index", "0"]));
+    let entry = ok_bytes(sagat(&data, &["log", "entry", "--index", "0"]));
     assert_eq!(entry, get(&base, "/api/v1/log/entries/0"));
-    let proof = ok(sagat(&data, &["log", "proof", "--index", "0"]));
+    let proof = ok_bytes(sagat(&data, &["log", "proof", "--index", "0"]));
     assert_eq!(proof, get(&base, "/api/v1/log/entries/0/proof"));
     let trust = tmp.path().join("trust.json");
-    let said = ok(sagat(
+    let said = ok_bytes(sagat(
         &data,
         &["trust", "export", "--out", trust.to_str().unwrap()],
     ));
@@ -130,7 +72,7 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
         String::from_utf8_lossy(&said)
     );
     let status = tmp.path().join("status.cwt");
-    ok(sagat(
+    ok_bytes(sagat(
         &data,
         &["status", "export", "--out", status.to_str().unwrap()],
     ));
@@ -139,7 +81,7 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
         get(&base, "/api/v1/status-list")
     );
     let site = tmp.path().join("site");
-    ok(sagat(
+    ok_bytes(sagat(
         &data,
         &["verify-site", "--out", site.to_str().unwrap()],
     ));
@@ -148,7 +90,7 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
         get(&base, "/api/v1/trust-list")
     );
     // `log verify` reads the log file itself, lock or not.
-    ok(sagat(&data, &["log", "verify"]));
+    ok_bytes(sagat(&data, &["log", "verify"]));
 
     // A command that writes refuses, naming the server and the way through it.
     let refused = sagat(&data, &["token", "--operator"]);
@@ -165,6 +107,9 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
     server.0.kill().unwrap();
     server.0.wait().unwrap();
     assert!(data.join("serve.addr").exists());
-    assert_eq!(ok(sagat(&data, &["log", "checkpoint"])), checkpoint);
-    assert_eq!(ok(sagat(&data, &["log", "proof", "--index", "0"])), proof);
+    assert_eq!(ok_bytes(sagat(&data, &["log", "checkpoint"])), checkpoint);
+    assert_eq!(
+        ok_bytes(sagat(&data, &["log", "proof", "--index", "0"])),
+        proof
+    );
 }

@@ -3,23 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn sagat(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sagat"))
-        .args(args)
-        .env("SAGAT_DATA", data)
-        .output()
-        .expect("run sagat")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "command failed: {}\nstdout: {}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
+mod common;
+use common::{ok, sagat};
 
 fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or_default().trim().to_string()

@@ -3,72 +3,16 @@
 //! a restart every token and access code whose minting was acknowledged (a 201 received) still
 //! signs in, and `sagat check` finds the token files intact.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-fn sagat(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sagat"))
-        .args(args)
-        .env("SAGAT_DATA", data)
-        .output()
-        .expect("run sagat")
-}
+mod common;
+use common::{ok, sagat, serve};
 
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "command failed: {}\nstdout: {}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `sagat serve` (no rate limits: the load is the point) and waits until it listens.
-fn serve(data: &Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sagat"))
-        .args(["serve", "--data"])
-        .arg(data)
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .env("SAGAT_RATE_LIMIT", "0")
-        .env("SAGAT_SIGN_IN_RATE_LIMIT", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sagat serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("listening on") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(120))
-        .expect("sagat serve did not start listening");
-    (Server(child), format!("http://127.0.0.1:{port}"))
-}
+const NO_LIMITS: &[(&str, &str)] = &[("SAGAT_RATE_LIMIT", "0"), ("SAGAT_SIGN_IN_RATE_LIMIT", "0")];
 
 /// POSTs JSON with a bearer token; the answer's JSON when the status is 2xx.
 fn post(base: &str, path: &str, bearer: Option<&str>, body: Value) -> Result<Value, String> {
@@ -102,7 +46,7 @@ fn every_acknowledged_token_and_access_code_survives_kill_9_under_load() {
         .unwrap()
         .trim()
         .to_string();
-    let (server, base) = serve(&data);
+    let (server, base) = serve(&data, NO_LIMITS);
     post(
         &base,
         "/api/v1/orgs",
@@ -199,7 +143,7 @@ fn every_acknowledged_token_and_access_code_survives_kill_9_under_load() {
     assert!(check.status.success(), "{report}");
     assert!(!report.contains("DAMAGED"), "{report}");
 
-    let (_server, base) = serve(&data);
+    let (_server, base) = serve(&data, NO_LIMITS);
     let lost_tokens: Vec<&String> = tokens
         .iter()
         .filter(|t| sign_in(&base, t).map(|v| v["role"] == "org").ok() != Some(true))

@@ -80,6 +80,18 @@ fn verify_record(mut value: serde_json::Value, checked: bool) -> Result<Record, 
 /// only for an unknown version, or a file in which no record at all can be recognized.
 pub fn decode_file(bytes: &[u8]) -> std::result::Result<Decoded, String> {
     let mut out = Decoded::default();
+    // As this module writes it: read line by line, never holding every record as a JSON value
+    // at once (300,000 records would take hundreds of megabytes for a moment).
+    if bytes.starts_with(FILE_HEAD.as_bytes()) && bytes.get(FILE_HEAD.len()) == Some(&b'\n') {
+        let closed = decode_lines(bytes, &mut out);
+        if !closed {
+            let lines = bytes.split(|&b| b == b'\n').count();
+            out.damaged.push(format!(
+                "line {lines}: the file ends before its closing `]}}`"
+            ));
+        }
+        return Ok(out);
+    }
     let whole = match serde_json::from_slice::<FileForm>(bytes) {
         Ok(form) if form.version == 1 => {
             let checked =
@@ -101,14 +113,28 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Decoded, String> {
         Ok(form) => format!("unknown version {}", form.version),
         Err(e) => format!("is damaged: {e}"),
     };
-    let text = String::from_utf8_lossy(bytes);
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line == FILE_HEAD || line == "]}" {
+    decode_lines(bytes, &mut out);
+    if out.records.is_empty() {
+        return Err(format!("{whole}; no record can be recovered"));
+    }
+    Ok(out)
+}
+
+/// Reads every line as one checksummed record (skipping the head and the closing `]}`);
+/// returns whether the closing line was there.
+fn decode_lines(bytes: &[u8], out: &mut Decoded) -> bool {
+    let mut closed = false;
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = line.trim_ascii();
+        if line.is_empty() || line == FILE_HEAD.as_bytes() {
             continue;
         }
-        let json = line.strip_suffix(',').unwrap_or(line);
-        match serde_json::from_str(json)
+        if line == b"]}" {
+            closed = true;
+            continue;
+        }
+        let json = line.strip_suffix(b",").unwrap_or(line);
+        match serde_json::from_slice(json)
             .map_err(|_| "does not parse")
             .and_then(|v| verify_record(v, true))
         {
@@ -116,10 +142,7 @@ pub fn decode_file(bytes: &[u8]) -> std::result::Result<Decoded, String> {
             Err(what) => out.damaged.push(format!("line {}: {what}", n + 1)),
         }
     }
-    if out.records.is_empty() {
-        return Err(format!("{whole}; no record can be recovered"));
-    }
-    Ok(out)
+    closed
 }
 
 /// Copies a damaged `tokens.json` or `tokens.journal` aside (its damaged records are dropped at the next write)

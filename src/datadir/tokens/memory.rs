@@ -3,7 +3,7 @@
 //! volunteer's code and sessions), by parent (a token's sessions), and by enrolling organization
 //! (its roster).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use subtle::ConstantTimeEq;
 
@@ -17,15 +17,18 @@ fn prefix(hash: &Hash) -> [u8; 8] {
 
 #[derive(Debug, Default)]
 pub(super) struct Records {
-    /// Every record, grouped by the first 8 bytes of its hash (almost always one per group).
-    by_prefix: HashMap<[u8; 8], Vec<(Hash, Record)>>,
+    /// Every record by the first 8 bytes of its hash, but for the few whose prefix another
+    /// record already has (64 bits: practically never), which are in `shared_prefix`. One
+    /// allocation less per record than a list per prefix.
+    by_prefix: HashMap<[u8; 8], (Hash, Record)>,
+    shared_prefix: Vec<(Hash, Record)>,
     len: usize,
     /// The bearer tokens (operator and organizations): few, listed by the operator.
     tokens: BTreeSet<Hash>,
     /// Access codes and sessions, by the role they speak for.
-    by_role: HashMap<Role, HashSet<Hash>>,
+    by_role: HashMap<Role, Vec<Hash>>,
     /// Token or access code → the sessions opened with it.
-    sessions_of: HashMap<Hash, HashSet<Hash>>,
+    sessions_of: HashMap<Hash, Vec<Hash>>,
     /// Organization → the volunteers it enrolled through the service.
     enrolled: HashMap<String, BTreeSet<String>>,
 }
@@ -39,8 +42,13 @@ impl Records {
     /// hash compared in constant time (the time depends on `want`'s prefix, not on what is
     /// stored).
     pub(super) fn find(&self, want: &Hash) -> Option<&Record> {
-        let mut found = None;
-        for (hash, record) in self.by_prefix.get(&prefix(want))? {
+        let (hash, record) = self.by_prefix.get(&prefix(want))?;
+        let mut found = bool::from(hash.ct_eq(want)).then_some(record);
+        for (hash, record) in self
+            .shared_prefix
+            .iter()
+            .filter(|(h, _)| prefix(h) == prefix(want))
+        {
             if bool::from(hash.ct_eq(want)) {
                 found = Some(record);
             }
@@ -65,10 +73,10 @@ impl Records {
             self.by_role
                 .entry(record.role.clone())
                 .or_default()
-                .insert(hash);
+                .push(hash);
         }
         if let Some(parent) = record.parent.as_deref().and_then(super::format::hash_of) {
-            self.sessions_of.entry(parent).or_default().insert(hash);
+            self.sessions_of.entry(parent).or_default().push(hash);
         }
         if let (Kind::AccessCode, Some(org), Role::Volunteer(v)) =
             (record.kind, &record.enrolled_by, &record.role)
@@ -78,21 +86,39 @@ impl Records {
                 .or_default()
                 .insert(v.clone());
         }
-        self.by_prefix
-            .entry(prefix(&hash))
-            .or_default()
-            .push((hash, record));
+        match self.by_prefix.entry(prefix(&hash)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert((hash, record));
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.shared_prefix.push((hash, record))
+            }
+        }
         self.len += 1;
     }
 
     /// Removes the record with this hash (and it from every index).
     fn take(&mut self, hash: &Hash) -> Option<Record> {
-        let group = self.by_prefix.get_mut(&prefix(hash))?;
-        let at = group.iter().position(|(h, _)| h == hash)?;
-        let (_, record) = group.swap_remove(at);
-        if group.is_empty() {
-            self.by_prefix.remove(&prefix(hash));
-        }
+        let record = if self
+            .by_prefix
+            .get(&prefix(hash))
+            .is_some_and(|(h, _)| h == hash)
+        {
+            let (_, record) = self.by_prefix.remove(&prefix(hash))?;
+            // One of the same prefix takes its place, so lookups still find it first.
+            if let Some(at) = self
+                .shared_prefix
+                .iter()
+                .position(|(h, _)| prefix(h) == prefix(hash))
+            {
+                let moved = self.shared_prefix.swap_remove(at);
+                self.by_prefix.insert(prefix(hash), moved);
+            }
+            record
+        } else {
+            let at = self.shared_prefix.iter().position(|(h, _)| h == hash)?;
+            self.shared_prefix.swap_remove(at).1
+        };
         self.len -= 1;
         if record.kind == Kind::Token {
             self.tokens.remove(hash);
@@ -117,8 +143,14 @@ impl Records {
 
     /// The record stored under `hash` (a hash already known to be stored: no secret involved).
     pub(super) fn get(&self, hash: &Hash) -> Option<&Record> {
-        let group = self.by_prefix.get(&prefix(hash))?;
-        group.iter().find(|(h, _)| h == hash).map(|(_, r)| r)
+        match self.by_prefix.get(&prefix(hash)) {
+            Some((h, r)) if h == hash => Some(r),
+            _ => self
+                .shared_prefix
+                .iter()
+                .find(|(h, _)| h == hash)
+                .map(|(_, r)| r),
+        }
     }
 
     /// Every bearer token, with its hash.
@@ -140,10 +172,7 @@ impl Records {
 
     /// The sessions opened with the token or code whose hash is `parent`.
     pub(super) fn sessions_of(&self, parent: &Hash) -> Vec<Hash> {
-        self.sessions_of
-            .get(parent)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default()
+        self.sessions_of.get(parent).cloned().unwrap_or_default()
     }
 
     /// The volunteers `org` enrolled, in id order.
@@ -159,7 +188,7 @@ impl Records {
         let mut all: Vec<(&Hash, &Record)> = self
             .by_prefix
             .values()
-            .flatten()
+            .chain(&self.shared_prefix)
             .map(|(h, r)| (h, r))
             .collect();
         all.sort_by(|a, b| (a.1.created, a.0).cmp(&(b.1.created, b.0)));
@@ -168,14 +197,56 @@ impl Records {
 }
 
 fn remove_from<K: std::hash::Hash + Eq + Clone>(
-    map: &mut HashMap<K, HashSet<Hash>>,
+    map: &mut HashMap<K, Vec<Hash>>,
     key: &K,
     hash: &Hash,
 ) {
     if let Some(set) = map.get_mut(key) {
-        set.remove(hash);
+        set.retain(|h| h != hash);
         if set.is_empty() {
             map.remove(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(hash: &Hash, role: Role) -> Record {
+        Record {
+            sha256: hex::encode(hash),
+            kind: Kind::Session,
+            role,
+            created: 1,
+            expires: None,
+            enrolled_by: None,
+            parent: None,
+            last_used: None,
+        }
+    }
+
+    #[test]
+    fn records_sharing_a_hash_prefix_are_each_found_and_removed() {
+        let (mut a, mut b, mut c) = ([7u8; 32], [7u8; 32], [7u8; 32]);
+        a[31] = 1;
+        b[31] = 2;
+        c[31] = 3;
+        let mut records = Records::default();
+        for (h, v) in [(a, "a"), (b, "b"), (c, "c")] {
+            let r = record(&h, Role::Volunteer(v.into()));
+            records.apply(Change::Put(h, r));
+        }
+        assert_eq!(records.len(), 3);
+        let role = |records: &Records, h: &Hash| records.find(h).map(|r| r.role.clone());
+        assert_eq!(role(&records, &b), Some(Role::Volunteer("b".into())));
+        records.apply(Change::Del(a));
+        assert_eq!(role(&records, &a), None);
+        assert_eq!(role(&records, &b), Some(Role::Volunteer("b".into())));
+        assert_eq!(role(&records, &c), Some(Role::Volunteer("c".into())));
+        records.apply(Change::Del(c));
+        assert_eq!(role(&records, &b), Some(Role::Volunteer("b".into())));
+        assert_eq!((records.len(), records.all_in_order().len()), (1, 1));
+        assert!(records.of_role(&Role::Volunteer("c".into())).is_empty());
     }
 }

@@ -928,6 +928,18 @@ mod tests {
         );
     }
 
+    /// How many copies of `name` were set aside as damaged in `dir`.
+    fn damaged_copies(dir: &Path, name: &str) -> usize {
+        fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let file = e.as_ref().unwrap().file_name();
+                file.to_string_lossy()
+                    .starts_with(&format!("{name}.damaged-"))
+            })
+            .count()
+    }
+
     fn flip(path: &Path, at: usize) {
         let mut bytes = fs::read(path).unwrap();
         bytes[at] ^= 1;
@@ -955,13 +967,7 @@ mod tests {
             store.lookup(&eco, Kind::Token, 101),
             Some(Role::Org("eco".into()))
         );
-        let copies = fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                name.to_string_lossy().starts_with("tokens.json.damaged-")
-            })
-            .count();
+        let copies = damaged_copies(dir.path(), "tokens.json");
         assert_eq!(copies, 1, "the damaged file is kept aside");
         let decoded = decode_file(&fs::read(&path).unwrap()).unwrap();
         assert_eq!((decoded.count(), decoded.damaged.len()), (2, 1));
@@ -1141,14 +1147,7 @@ mod tests {
             store.lookup(&c, Kind::Token, 101),
             Some(Role::Org("sport".into()))
         );
-        let copies = fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                let name = e.as_ref().unwrap().file_name();
-                name.to_string_lossy()
-                    .starts_with("tokens.journal.damaged-")
-            })
-            .count();
+        let copies = damaged_copies(dir.path(), "tokens.journal");
         assert_eq!(copies, 1, "the damaged journal is kept aside");
     }
 
