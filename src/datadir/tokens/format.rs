@@ -62,17 +62,22 @@ impl Decoded {
 
 /// One record: its `check` verified (when `checked`), then decoded.
 fn verify_record(mut value: serde_json::Value, checked: bool) -> Result<Record, &'static str> {
+    strip_check(&mut value, checked)?;
+    serde_json::from_value(value).map_err(|_| "is not a token record")
+}
+
+/// Removes a line's `check` field and compares it with the rest (required when `checked`).
+fn strip_check(value: &mut serde_json::Value, checked: bool) -> Result<(), &'static str> {
     let object = value.as_object_mut().ok_or("not a JSON object")?;
     match object.remove("check") {
-        Some(serde_json::Value::String(check)) if check != record_check(&value) => {
-            return Err("does not match its checksum")
+        Some(serde_json::Value::String(check)) if check != record_check(value) => {
+            Err("does not match its checksum")
         }
-        Some(serde_json::Value::String(_)) => {}
-        Some(_) => return Err("its checksum is not a string"),
-        None if checked => return Err("has no checksum"),
-        None => {}
+        Some(serde_json::Value::String(_)) => Ok(()),
+        Some(_) => Err("its checksum is not a string"),
+        None if checked => Err("has no checksum"),
+        None => Ok(()),
     }
-    serde_json::from_value(value).map_err(|_| "is not a token record")
 }
 
 /// Parses `tokens.json`, checking every record. Damage to one record (or one line) leaves the
@@ -245,14 +250,8 @@ pub fn decode_journal(bytes: &[u8]) -> Journal {
 fn decode_change(line: &[u8]) -> Result<Change, &'static str> {
     let mut value: serde_json::Value =
         serde_json::from_slice(line).map_err(|_| "does not parse")?;
-    let deleted = value.get("del").cloned();
-    if let Some(del) = deleted {
-        let object = value.as_object_mut().ok_or("not a JSON object")?;
-        match object.remove("check") {
-            Some(serde_json::Value::String(c)) if c == record_check(&value) => {}
-            Some(_) => return Err("does not match its checksum"),
-            None => return Err("has no checksum"),
-        }
+    if let Some(del) = value.get("del").cloned() {
+        strip_check(&mut value, true)?;
         return del
             .as_str()
             .and_then(hash_of)

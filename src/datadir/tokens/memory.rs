@@ -15,7 +15,7 @@ fn prefix(hash: &Hash) -> [u8; 8] {
     hash[..8].try_into().expect("8 of 32 bytes")
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Records {
     /// Every record by the first 8 bytes of its hash, but for the few whose prefix another
     /// record already has (64 bits: practically never), which are in `shared_prefix`. One

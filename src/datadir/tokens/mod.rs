@@ -389,13 +389,15 @@ impl TokenStore {
             return Ok(());
         }
         if inner.rewrite {
-            let mut next = std::mem::take(&mut inner.records);
+            // Rare (after damage or a crash mid-line): the changes go to disk in a whole new
+            // file, and reach memory only once it is written.
+            let mut next = inner.records.clone();
             for change in changes {
                 next.apply(change);
             }
-            let result = self.rewrite(inner, &next, now);
+            self.rewrite(inner, &next, now)?;
             inner.records = next;
-            return result.inspect_err(|_| inner.rewrite = true);
+            return Ok(());
         }
         let lines = encode_changes(&changes)?;
         let file = match inner.journal.as_mut() {
