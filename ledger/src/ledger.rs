@@ -39,10 +39,11 @@ use sagat_verifier::{
 use crate::error::Error;
 use crate::index::Index;
 use crate::rules::Rule;
+use crate::snapshot;
 use crate::state::{State, Violation};
 use crate::store::{
-    checkpoint_after, encode_record, LogFile, Next, Record, RecordReader, HEADER_LEN,
-    KIND_CHECKPOINT, KIND_ENTRY, MAX_ENTRY_LEN, RECORD_OVERHEAD,
+    checkpoint_after, encode_record, read_entry_at, LogFile, Next, Record, RecordReader,
+    HEADER_LEN, KIND_CHECKPOINT, KIND_ENTRY, MAX_ENTRY_LEN, RECORD_OVERHEAD,
 };
 use crate::tree::{Frontier, Tree, TILE_WIDTH};
 
@@ -58,6 +59,10 @@ const PARALLEL_VERIFY_MIN: usize = 32;
 /// signing inputs of one chunk are in memory at a time, and the progress callback of
 /// [`Ledger::append_batch_with_progress`] runs after each.
 pub const BATCH_VERIFY_CHUNK: usize = 4096;
+/// Default [`LedgerOptions::snapshot_every`]: at 10M entries a snapshot costs about a second
+/// of the writer's time (encoding under the state's read lock), once per this many appends, and
+/// open replays at most this many entries after it.
+pub const SNAPSHOT_EVERY: u64 = 100_000;
 /// Signatures per chunk in `verify_log`.
 const VERIFY_CHUNK: usize = 1024;
 
@@ -69,6 +74,9 @@ pub struct LedgerOptions {
     pub origin: String,
     /// Threads used to batch-verify signatures (the writer thread counts as one).
     pub verify_threads: usize,
+    /// Entries between two snapshots of the derived state written while the ledger runs
+    /// (another is written on close); 0 writes one only on close. See [`Startup`].
+    pub snapshot_every: u64,
 }
 
 impl Default for LedgerOptions {
@@ -76,6 +84,7 @@ impl Default for LedgerOptions {
         LedgerOptions {
             origin: DEFAULT_ORIGIN.to_string(),
             verify_threads: 2,
+            snapshot_every: SNAPSHOT_EVERY,
         }
     }
 }
@@ -158,6 +167,33 @@ pub struct EnvelopeViolation {
     pub reason: String,
 }
 
+/// How [`Ledger::open`] rebuilt the derived state (rule state, projections, Merkle tree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Startup {
+    /// Read from the snapshot taken at `size` entries, then `replayed` entries from the log.
+    Snapshot {
+        /// Entries the snapshot covers.
+        size: u64,
+        /// Entries replayed after it.
+        replayed: u64,
+    },
+    /// No snapshot (a new log, or one last closed by a crash before its first snapshot): the
+    /// whole log, `replayed` entries, was replayed.
+    Replayed {
+        /// Entries replayed.
+        replayed: u64,
+    },
+    /// The snapshot could not be used, for `reason`; it was moved aside
+    /// (`snapshot.rejected-<unix time>`) and the whole log, `replayed` entries, was replayed.
+    SnapshotRejected {
+        /// What is wrong with it.
+        reason: String,
+        /// Entries replayed.
+        replayed: u64,
+    },
+}
+
 /// What recovery on open removed: records written after the last whole checkpoint, which were
 /// therefore never acknowledged (a round interrupted by a crash, a power cut or a full disk
 /// between its first byte and its checkpoint's last).
@@ -200,6 +236,9 @@ struct Shared {
     write_failure: Mutex<Option<String>>,
     recovery: Recovery,
     envelope_violations: Vec<EnvelopeViolation>,
+    startup: Startup,
+    /// The last failed snapshot write, until one succeeds.
+    snapshot_failure: Mutex<Option<String>>,
 }
 
 /// One entry ready for the writer: decoded and leaf-hashed by the caller's thread.
@@ -386,6 +425,11 @@ fn verify_signatures(
 struct Scan {
     state: State,
     tree: Tree,
+    /// The first entry whose offset is in `offsets`: the snapshot's size, or 0.
+    base: u64,
+    /// File offset of entry `base - 1` (the snapshot's last entry), or 0.
+    last_entry_offset: u64,
+    /// File offsets of the entries replayed, from entry `base` on.
     offsets: Vec<u64>,
     last: Option<Published>,
     checkpoints: u64,
@@ -422,7 +466,8 @@ impl Ledger {
         let verifier = signer.verifier();
         let log_path = dir.join("entries");
         let mut log = LogFile::open(&log_path)?;
-        let scan = scan_for_open(
+        let (scan, startup) = scan_from_snapshot(
+            dir,
             &mut log,
             operator_key.verifying_key(),
             &verifier,
@@ -431,12 +476,18 @@ impl Ledger {
         let Scan {
             state,
             tree,
+            base,
+            last_entry_offset,
             offsets,
             last,
             recovery,
             envelope_violations,
             ..
         } = scan;
+        let snapshot_size = match startup {
+            Startup::Snapshot { size, .. } => size,
+            _ => 0,
+        };
 
         // A new log (or one whose only records were cut): sign the empty tree's checkpoint.
         let published = match last {
@@ -461,7 +512,8 @@ impl Ledger {
         };
 
         let index = Index::open(&dir.join("index"))?;
-        catch_up_index(&index, &offsets)?;
+        catch_up_index(&index, &log, &tree, base, &offsets)?;
+        let last_entry_offset = offsets.last().copied().unwrap_or(last_entry_offset);
         drop(offsets);
 
         let log_reader = log.syncer()?;
@@ -479,8 +531,20 @@ impl Ledger {
             write_failure: Mutex::new(None),
             recovery,
             envelope_violations,
+            startup,
+            snapshot_failure: Mutex::new(None),
         });
         let (tx, rx) = mpsc::channel::<Request>();
+        let (snapshot_tx, snapshot_rx) = mpsc::channel::<Vec<u8>>();
+        let snapshot_busy = Arc::new(AtomicBool::new(false));
+        let snapshotter = {
+            let shared = shared.clone();
+            let busy = snapshot_busy.clone();
+            std::thread::Builder::new()
+                .name("sagat-ledger-snapshot".into())
+                .spawn(move || snapshot_loop(&shared, snapshot_rx, &busy))
+                .map_err(|e| Error::io(dir, e))?
+        };
         let (sync_tx, sync_rx) = mpsc::channel::<SyncJob>();
         let (index_tx, index_rx) = mpsc::channel::<IndexJob>();
         let indexer = {
@@ -510,6 +574,14 @@ impl Ledger {
                 threads: options.verify_threads.max(1),
                 sync_tx,
                 index_tx,
+                snapshots: SnapshotWriter {
+                    key: operator_key,
+                    every: options.snapshot_every,
+                    size: snapshot_size,
+                    last_entry_offset,
+                    tx: snapshot_tx,
+                    busy: snapshot_busy,
+                },
             };
             std::thread::Builder::new()
                 .name("sagat-ledger-writer".into())
@@ -520,8 +592,9 @@ impl Ledger {
             inner: Arc::new(Inner {
                 shared,
                 tx: Mutex::new(Some(tx)),
-                // Joined in this order: the writer's end closes the indexer's channel.
-                threads: Mutex::new(vec![writer, syncer, indexer]),
+                // Joined in this order: the writer's end closes the snapshot thread's and the
+                // indexer's channels.
+                threads: Mutex::new(vec![writer, snapshotter, syncer, indexer]),
                 verifier,
                 _lock: lock,
             }),
@@ -882,6 +955,18 @@ impl Ledger {
         self.health()
     }
 
+    /// How open rebuilt the derived state: from a snapshot, or by replaying the whole log (and
+    /// why). Callers should report [`Startup::SnapshotRejected`].
+    pub fn startup(&self) -> &Startup {
+        &self.inner.shared.startup
+    }
+
+    /// Why the last snapshot could not be written, until one is written (the ledger goes on:
+    /// a missing snapshot only makes the next open replay more).
+    pub fn snapshot_failure(&self) -> Option<String> {
+        lock(&self.inner.shared.snapshot_failure).clone()
+    }
+
     /// What recovery cut when this ledger was opened (zero when nothing was cut).
     pub fn recovery(&self) -> Recovery {
         self.inner.shared.recovery
@@ -1104,34 +1189,61 @@ fn prepare(bytes: Vec<u8>, position: Option<usize>) -> Result<Prepared, Error> {
     })
 }
 
-/// Scans the log for `open`: see [`Ledger::open`].
+/// Scans the log for `open`, from the start or from where `start` (a snapshot checked against
+/// this log) ends: see [`Ledger::open`].
 fn scan_for_open(
     log: &mut LogFile,
     operator: VerifyingKey,
     verifier: &NoteVerifier,
     origin: &str,
+    start: Option<snapshot::Snapshot>,
 ) -> Result<Scan, Error> {
-    let mut reader = RecordReader::new(log.reader()?).map_err(|b| Error::Corrupt {
+    let header = RecordReader::new(log.reader()?).map_err(|b| Error::Corrupt {
         index: 0,
         reason: format!("{}: {}", log.path().display(), b.reason),
     })?;
     // "Not in the future" was checked against the clock at append time; replay must not depend
     // on the clock (one set back a day would otherwise make open refuse a good log).
     let today = today().saturating_add(36_500);
-    let mut scan = Scan {
-        state: State::new(operator),
-        tree: Tree::new(),
-        offsets: Vec::new(),
-        last: None,
-        checkpoints: 0,
-        recovery: Recovery::default(),
-        envelope_violations: Vec::new(),
+    // Where the last whole checkpoint record ends, and the rule changes of the entries after it
+    // (to undo if no checkpoint follows them).
+    let (mut reader, mut scan, mut checkpointed_end) = match start {
+        None => {
+            let scan = Scan {
+                state: State::new(operator),
+                tree: Tree::new(),
+                base: 0,
+                last_entry_offset: 0,
+                offsets: Vec::new(),
+                last: None,
+                checkpoints: 0,
+                recovery: Recovery::default(),
+                envelope_violations: Vec::new(),
+            };
+            (header, scan, HEADER_LEN)
+        }
+        Some(s) => {
+            let reader = RecordReader::resume(log.reader_at(s.resume_offset)?, s.resume_offset);
+            let scan = Scan {
+                base: s.tree.size(),
+                last_entry_offset: s.last_entry_offset,
+                state: s.state,
+                tree: s.tree,
+                offsets: Vec::new(),
+                last: Some(Published {
+                    size: s.checkpoint.size,
+                    note: s.note,
+                    checkpoint: s.checkpoint,
+                }),
+                checkpoints: 0,
+                recovery: Recovery::default(),
+                envelope_violations: s.envelope_violations,
+            };
+            (reader, scan, s.resume_offset)
+        }
     };
     let io = |e| Error::io(log.path(), e);
     let mut cut: Option<(u64, String)> = None;
-    // Where the last whole checkpoint record ends, and the rule changes of the entries after it
-    // (to undo if no checkpoint follows them).
-    let mut checkpointed_end = HEADER_LEN;
     let mut uncheckpointed = Vec::new();
     loop {
         let next = reader.next_record().map_err(io)?;
@@ -1239,38 +1351,88 @@ fn scan_for_open(
             cut_bytes: file_end - checkpointed_end,
         };
         scan.tree.truncate(covered);
-        scan.offsets.truncate(covered as usize);
+        scan.offsets.truncate((covered - scan.base) as usize);
         scan.envelope_violations.retain(|v| v.index < covered);
         log.truncate(checkpointed_end)?;
     }
     Ok(scan)
 }
 
-/// Brings the sled index in line with the log's entry offsets.
-fn catch_up_index(index: &Index, offsets: &[u64]) -> Result<(), Error> {
-    let count = offsets.len() as u64;
+/// Brings the sled index in line with the log: `offsets` are the file offsets of entries
+/// `base..` (replayed on open); entries before `base` came from a snapshot, so their offsets are
+/// read from the record headers, and only for the part the index lacks.
+fn catch_up_index(
+    index: &Index,
+    log: &LogFile,
+    tree: &Tree,
+    base: u64,
+    offsets: &[u64],
+) -> Result<(), Error> {
+    let count = base + offsets.len() as u64;
     let at = index.applied_through();
-    // Spot checks: the first and last covered entry's offsets (`entry(i)` checks every read
-    // against the tree, so a stale index can only fail a read, never serve wrong bytes).
-    let consistent = at <= count
-        && (at == 0
-            || (index.offset(at - 1) == Some(offsets[at as usize - 1])
-                && index.offset(0) == Some(offsets[0])));
+    // Spot checks: the first and last covered entry's offsets hold those entries (`entry(i)`
+    // checks every read against the tree, so a stale index can only fail a read, never serve
+    // wrong bytes).
+    let holds = |i: u64| {
+        index.offset(i).is_some_and(|o| {
+            read_entry_at(log.file(), o).is_ok_and(|b| leaf_hash(&b) == tree.leaf(i))
+        })
+    };
+    let consistent = at <= count && (at == 0 || (holds(0) && holds(at - 1)));
     let from = if consistent {
         at
     } else {
         index.clear()?;
         0
     };
-    if from == count {
-        return Ok(());
+    if from < base {
+        let start = match from {
+            0 => HEADER_LEN,
+            _ => {
+                let o = index.offset(from - 1).expect("checked above");
+                let len = read_entry_at(log.file(), o).map_err(|reason| Error::Corrupt {
+                    index: from - 1,
+                    reason,
+                })?;
+                o + RECORD_OVERHEAD + len.len() as u64
+            }
+        };
+        let gap = entry_offsets(log, start, from, base - from)?;
+        record_offsets(index, from, &gap)?;
     }
-    let mut first = from;
-    for chunk in offsets[from as usize..].chunks(16_384) {
+    let first = from.max(base);
+    record_offsets(index, first, &offsets[(first - base) as usize..])
+}
+
+fn record_offsets(index: &Index, mut first: u64, offsets: &[u64]) -> Result<(), Error> {
+    for chunk in offsets.chunks(16_384) {
         index.record(first, chunk)?;
         first += chunk.len() as u64;
     }
     Ok(())
+}
+
+/// The file offsets of `n` entry records from file offset `start` on (entry `first` is the
+/// first of them), read from the record headers without decoding the entries.
+fn entry_offsets(log: &LogFile, start: u64, first: u64, n: u64) -> Result<Vec<u64>, Error> {
+    let mut reader = RecordReader::resume(log.reader_at(start)?, start);
+    let mut out = Vec::with_capacity(n as usize);
+    while (out.len() as u64) < n {
+        match reader.next_record().map_err(|e| Error::io(log.path(), e))? {
+            Next::Record {
+                offset,
+                record: Record::Entry(_),
+            } => out.push(offset),
+            Next::Record { .. } => {}
+            Next::End | Next::Bad(_) => {
+                return Err(Error::Corrupt {
+                    index: first + out.len() as u64,
+                    reason: "the log ends before the entries its snapshot covers".into(),
+                })
+            }
+        }
+    }
+    Ok(out)
 }
 
 struct Writer {
@@ -1283,6 +1445,20 @@ struct Writer {
     threads: usize,
     sync_tx: Sender<SyncJob>,
     index_tx: Sender<IndexJob>,
+    snapshots: SnapshotWriter,
+}
+
+/// The writer's side of snapshots: when the next one is due and where it goes.
+struct SnapshotWriter {
+    key: SigningKey,
+    every: u64,
+    /// Entries covered by the last snapshot written (or read on open).
+    size: u64,
+    /// File offset of the last entry written.
+    last_entry_offset: u64,
+    tx: Sender<Vec<u8>>,
+    /// Set while the snapshot thread writes one: no new one is encoded meanwhile.
+    busy: Arc<AtomicBool>,
 }
 
 /// A written round's entries for the sled index: the first entry's log index and each entry's
@@ -1344,6 +1520,43 @@ impl Writer {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(reason);
             }
+            self.snapshot(false);
+        }
+        self.snapshot(true);
+    }
+
+    /// Encodes a snapshot of the state as it is after the last round, when one is due (every
+    /// [`LedgerOptions::snapshot_every`] entries, and on close if anything was appended since
+    /// the last), and hands it to the snapshot thread. Runs on the writer, between rounds, so
+    /// the state, the tree, the last checkpoint and the file's end agree; readers go on under
+    /// their read locks meanwhile, appends wait for it.
+    fn snapshot(&mut self, closing: bool) {
+        let w = &mut self.snapshots;
+        let size = read_lock(&self.shared.tree).size();
+        let due = if closing {
+            size > w.size
+        } else {
+            w.every > 0 && size >= w.size + w.every && !w.busy.load(Ordering::Acquire)
+        };
+        if !due || lock(&self.shared.stopped).is_some() {
+            return;
+        }
+        let bytes = {
+            let state = read_lock(&self.shared.state);
+            let tree = read_lock(&self.shared.tree);
+            snapshot::encode(
+                &state,
+                &tree,
+                &self.last_note,
+                self.log.end(),
+                w.last_entry_offset,
+                &self.shared.envelope_violations,
+                &w.key,
+            )
+        };
+        w.busy.store(true, Ordering::Release);
+        if w.tx.send(bytes).is_ok() {
+            w.size = size;
         }
     }
 
@@ -1568,6 +1781,7 @@ impl Writer {
             // thread records it, off the writer: a large batch's sled inserts cost seconds,
             // which would hold up every round behind it. Until then readers find the offsets
             // in `unindexed`, filled here before the syncer publishes the round.
+            self.snapshots.last_entry_offset = *index_offsets.last().expect("entries written");
             lock(&shared.unindexed).insert(tree_size, index_offsets.clone());
             if self
                 .index_tx
@@ -1596,6 +1810,65 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Writes the snapshots the writer encodes, one at a time, off the writer.
+fn snapshot_loop(shared: &Shared, rx: Receiver<Vec<u8>>, busy: &AtomicBool) {
+    while let Ok(bytes) = rx.recv() {
+        let outcome = snapshot::write(&shared.dir, &bytes);
+        drop(bytes);
+        *lock(&shared.snapshot_failure) = outcome.err().map(|e| e.to_string());
+        busy.store(false, Ordering::Release);
+    }
+}
+
+/// The open-time scan, starting from the snapshot when it is whole, signed by this ledger's
+/// operator, consistent with its checkpoint and found in this log file; otherwise (or if the
+/// scan after it fails) from the start of the log, saying why.
+fn scan_from_snapshot(
+    dir: &Path,
+    log: &mut LogFile,
+    operator: VerifyingKey,
+    verifier: &NoteVerifier,
+    origin: &str,
+) -> Result<(Scan, Startup), Error> {
+    let log_len = log
+        .file()
+        .metadata()
+        .map_err(|e| Error::io(log.path(), e))?
+        .len();
+    let loaded = match snapshot::read(dir) {
+        Ok(None) => None,
+        Ok(Some(bytes)) => Some(
+            snapshot::decode(&bytes, &operator, verifier)
+                .and_then(|s| s.check_against_log(log.file(), log_len).map(|()| s)),
+        ),
+        Err(reason) => Some(Err(reason)),
+    };
+    let rejected = match loaded {
+        None => None,
+        Some(Ok(s)) => {
+            let size = s.tree.size();
+            match scan_for_open(log, operator, verifier, origin, Some(s)) {
+                Ok(scan) => {
+                    let replayed = scan.tree.size() - size;
+                    return Ok((scan, Startup::Snapshot { size, replayed }));
+                }
+                Err(e) => Some(format!("replaying the log after it failed: {e}")),
+            }
+        }
+        Some(Err(reason)) => Some(reason),
+    };
+    if rejected.is_some() {
+        snapshot::set_aside(dir);
+    }
+    let scan = scan_for_open(log, operator, verifier, origin, None)?;
+    let replayed = scan.tree.size();
+    let startup = match rejected {
+        None => Startup::Replayed { replayed },
+        Some(reason) => Startup::SnapshotRejected { reason, replayed },
+    };
+    Ok((scan, startup))
 }
 
 /// Records written rounds in the sled index, in chunks of [`BATCH_VERIFY_CHUNK`] entries (one

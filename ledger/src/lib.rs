@@ -12,6 +12,7 @@ mod index;
 mod ledger;
 mod projection;
 mod rules;
+mod snapshot;
 mod state;
 mod store;
 mod texts;
@@ -20,8 +21,8 @@ mod volunteers;
 
 pub use error::Error;
 pub use ledger::{
-    verify_log, Appended, EnvelopeViolation, Health, Ledger, LedgerOptions, Recovery,
-    VerifyFailure, VerifyReport, BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN,
+    verify_log, Appended, EnvelopeViolation, Health, Ledger, LedgerOptions, Recovery, Startup,
+    VerifyFailure, VerifyReport, BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN, SNAPSHOT_EVERY,
 };
 pub use projection::{
     ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,

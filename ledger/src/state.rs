@@ -415,6 +415,66 @@ impl State {
         }
     }
 
+    /// A state rebuilt from its stored vectors (a snapshot, see `snapshot.rs`): the lookup
+    /// tables and maps are derived from them here, so a snapshot stores each fact once.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        operator_key: VerifyingKey,
+        event_ids: Vec<Id>,
+        orgs: Vec<Org>,
+        volunteers: Vec<Volunteer>,
+        activities: Vec<Activity>,
+        atts: Vec<Att>,
+        att_changes: HashMap<u32, AttChanges>,
+        issuers: Vec<Issuer>,
+        credentials: Vec<Credential>,
+    ) -> State {
+        let event_table = IdTable::with_keys(&event_ids);
+        let att_ids: Vec<Id> = atts.iter().map(|a| a.id).collect();
+        let att_table = IdTable::with_keys(&att_ids);
+        drop(att_ids);
+        let position = |i: usize| u32::try_from(i).expect("positions fit u32");
+        State {
+            operator_key,
+            event_ids,
+            event_table,
+            org_index: orgs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.id.clone(), position(i)))
+                .collect(),
+            orgs,
+            volunteer_index: volunteers
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.id, position(i)))
+                .collect(),
+            volunteers,
+            activity_index: activities
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id, position(i)))
+                .collect(),
+            activities,
+            atts,
+            att_table,
+            att_changes,
+            issuer_index: issuers
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (x.id.clone(), position(i)))
+                .collect(),
+            issuers,
+            credential_index: credentials
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.id, position(i)))
+                .collect(),
+            status_indices: credentials.iter().map(|c| c.status_index).collect(),
+            credentials,
+        }
+    }
+
     /// How many entries have been applied: the index the next entry must have.
     pub fn len(&self) -> u64 {
         self.event_ids.len() as u64
@@ -1337,6 +1397,23 @@ struct IdTable {
 }
 
 impl IdTable {
+    /// A table holding positions `0..keys.len()`, key `keys[p]` at position `p`.
+    fn with_keys(keys: &[Id]) -> IdTable {
+        let mut size = 16;
+        while keys.len() * 4 > size * 3 {
+            size *= 2;
+        }
+        let mut table = IdTable {
+            slots: vec![0; size],
+            len: keys.len(),
+            hasher: RandomState::new(),
+        };
+        for (p, id) in keys.iter().enumerate() {
+            table.place(id, p as u32);
+        }
+        table
+    }
+
     fn home(&self, id: &Id) -> usize {
         (self.hasher.hash_one(id) as usize) & (self.slots.len() - 1)
     }

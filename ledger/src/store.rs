@@ -133,6 +133,16 @@ impl<R: Read> RecordReader<R> {
         })
     }
 
+    /// A reader over records from `offset` on, where `r` is positioned (the header was checked
+    /// by an earlier [`RecordReader::new`]): replay resuming after a snapshot.
+    pub(crate) fn resume(r: R, offset: u64) -> Self {
+        RecordReader {
+            r,
+            offset,
+            buf: Vec::new(),
+        }
+    }
+
     /// Reads the next record.
     pub(crate) fn next_record(&mut self) -> io::Result<Next> {
         let offset = self.offset;
@@ -280,6 +290,14 @@ impl LogFile {
         Ok(BufReader::with_capacity(1 << 20, f))
     }
 
+    /// A buffered sequential reader from `offset`.
+    pub(crate) fn reader_at(&self, offset: u64) -> Result<BufReader<File>, Error> {
+        let mut r = self.reader()?;
+        r.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(r)
+    }
+
     /// The underlying file (for reads at offsets).
     pub(crate) fn file(&self) -> &File {
         &self.file
@@ -322,21 +340,30 @@ impl LogFile {
 
 /// Reads the entry record at `offset` of `file`, checking its checksum and kind.
 pub(crate) fn read_entry_at(file: &File, offset: u64) -> Result<Vec<u8>, String> {
+    match read_record_at(file, offset)? {
+        (KIND_ENTRY, body) => Ok(body),
+        _ => Err(format!("no entry record at offset {offset}")),
+    }
+}
+
+/// Reads the record at `offset` of `file`, checking its checksum: its kind and body.
+pub(crate) fn read_record_at(file: &File, offset: u64) -> Result<(u8, Vec<u8>), String> {
     let mut head = [0u8; 9];
     file.read_exact_at(&mut head, offset)
         .map_err(|e| format!("read at offset {offset}: {e}"))?;
     let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
     let crc = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
-    if head[8] != KIND_ENTRY || !plausible_len(len) {
-        return Err(format!("no entry record at offset {offset}"));
+    let kind = head[8];
+    if !plausible_len(len) {
+        return Err(format!("no record at offset {offset}"));
     }
     let mut body = vec![0u8; len as usize - 1];
     file.read_exact_at(&mut body, offset + RECORD_OVERHEAD)
         .map_err(|e| format!("read at offset {offset}: {e}"))?;
-    if record_crc(len, KIND_ENTRY, &body) != crc {
+    if record_crc(len, kind, &body) != crc {
         return Err(format!("record checksum mismatch at offset {offset}"));
     }
-    Ok(body)
+    Ok((kind, body))
 }
 
 /// Makes a directory entry (a created or renamed file) durable.

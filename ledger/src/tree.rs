@@ -33,6 +33,26 @@ impl Tree {
         Tree::default()
     }
 
+    /// The stored hashes, level by level (level 0 = the leaves): what a snapshot writes.
+    pub(crate) fn levels(&self) -> &[Vec<Hash>] {
+        &self.levels
+    }
+
+    /// A tree from stored levels, if their lengths are those of a tree of `levels[0].len()`
+    /// leaves (level k holds ⌊n / 2^k⌋ hashes, and no level is empty). The hashes themselves
+    /// are not recomputed: the caller checks the root against a signed checkpoint.
+    pub(crate) fn from_levels(levels: Vec<Vec<Hash>>) -> Option<Tree> {
+        let n = levels.first().map_or(0, Vec::len);
+        let want = if n == 0 {
+            0
+        } else {
+            (usize::BITS - n.leading_zeros()) as usize
+        };
+        let shaped =
+            levels.len() == want && levels.iter().enumerate().all(|(k, l)| l.len() == n >> k);
+        shaped.then_some(Tree { levels })
+    }
+
     /// Number of leaves.
     pub(crate) fn size(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)

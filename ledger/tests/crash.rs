@@ -1,7 +1,9 @@
 //! Crash test: a child process appends from several threads and prints each event id only after
 //! its append was acknowledged; the parent `kill -9`s it at random moments (at least 20 times).
 //! After every kill the ledger must reopen (recovery), every acknowledged id must be in it, and
-//! `verify_log` must pass.
+//! `verify_log` must pass. The child snapshots its state every [`SNAPSHOT_EVERY`] entries, so
+//! kills also land while a snapshot is encoded or written: every reopen must resume from a
+//! snapshot and hold the state a full replay gives.
 //!
 //! This file is its own harness (`harness = false`): run without `SAGAT_CRASH_CHILD` it is the
 //! parent; the parent re-runs this same binary with `SAGAT_CRASH_CHILD=<dir>` as the child.
@@ -17,10 +19,18 @@ use std::time::Duration;
 
 use common::*;
 use rand::Rng;
-use sagat_ledger::{verify_log, Error, Ledger, LedgerOptions};
+use sagat_ledger::{verify_log, Error, Ledger, LedgerOptions, Startup};
 
 const KILLS: u32 = 24;
 const THREADS: u64 = 8;
+const SNAPSHOT_EVERY: u64 = 100;
+
+fn options() -> LedgerOptions {
+    LedgerOptions {
+        snapshot_every: SNAPSHOT_EVERY,
+        ..LedgerOptions::default()
+    }
+}
 
 fn main() {
     if let Ok(dir) = std::env::var("SAGAT_CRASH_CHILD") {
@@ -36,7 +46,7 @@ fn open_retrying(dir: &Path) -> Ledger {
     // The killed child's lock is released by the kernel when it dies; the parent waits for
     // that, so InUse here would be a bug: fail loudly after a short grace period.
     for _ in 0..50 {
-        match Ledger::open(dir, operator(), LedgerOptions::default()) {
+        match Ledger::open(dir, operator(), options()) {
             Ok(l) => return l,
             Err(Error::InUse { .. }) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("open after crash failed: {e}"),
@@ -124,15 +134,30 @@ fn parent() {
                 .unwrap_or_else(|| panic!("round {round}: acknowledged event {id} is missing"));
             assert_eq!(&event_id(&l.entry(index).unwrap()), id);
         }
+        // Every round but the first starts from a snapshot (the child's, or the one this
+        // parent's close wrote), and it must give the state a full replay gives.
+        let l_startup = l.startup().clone();
+        let resumed = matches!(l_startup, Startup::Snapshot { .. });
+        assert!(
+            resumed || round == 0,
+            "round {round}: no snapshot used: {:?}",
+            l.startup()
+        );
+        assert_eq!(
+            l.read(projection),
+            projection(&full_replay(&l)),
+            "round {round}: the state read from the snapshot differs from a full replay"
+        );
         let size = l.size();
         l.close();
         let report = verify_log(dir.path(), &operator().verifying_key(), None)
             .unwrap_or_else(|f| panic!("round {round}: verify_log failed after kill -9: {f}"));
         assert_eq!(report.entries, size);
         eprintln!(
-            "crash round {round}: {this_round} acks this round, {} entries, all {} acks present",
+            "crash round {round}: {this_round} acks this round, {} entries, all {} acks present, {:?}",
             size,
-            acked.len()
+            acked.len(),
+            l_startup
         );
     }
     assert!(

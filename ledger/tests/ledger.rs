@@ -421,6 +421,9 @@ fn damage_inside_the_checkpointed_prefix_is_reported_not_cut() {
     let dir = tempfile::tempdir().unwrap();
     let l = seeded(dir.path(), 3);
     l.close();
+    // Without a snapshot open replays the whole log, so it meets the damage (with one, see
+    // `damage_before_the_snapshot_is_left_to_log_verify`).
+    std::fs::remove_file(dir.path().join("snapshot")).unwrap();
     let len = log_len(dir.path());
     let f = OpenOptions::new()
         .read(true)
@@ -437,6 +440,37 @@ fn damage_inside_the_checkpointed_prefix_is_reported_not_cut() {
         }
         other => panic!("expected Corrupt at entry 0, got {other:?}"),
     }
+    assert_eq!(log_len(dir.path()), len, "nothing was cut");
+    let failure = verify_log(dir.path(), &operator().verifying_key(), None).unwrap_err();
+    assert_eq!(failure.index, Some(0));
+}
+
+#[test]
+fn damage_before_the_snapshot_is_left_to_log_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = seeded(dir.path(), 3);
+    l.close();
+    let len = log_len(dir.path());
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.path().join("entries"))
+        .unwrap();
+    let mut b = [0u8];
+    f.read_exact_at(&mut b, 16 + 9 + 20).unwrap();
+    f.write_all_at(&[b[0] ^ 0x40], 16 + 9 + 20).unwrap();
+    // Open reads the snapshot and what follows it, not the prefix it covers: the damage is
+    // not cut, and `log verify`, which replays everything, names it.
+    let l = open(dir.path());
+    assert_eq!(
+        l.startup(),
+        &sagat_ledger::Startup::Snapshot {
+            size: 4,
+            replayed: 0
+        }
+    );
+    assert_eq!(l.size(), 4);
+    l.close();
     assert_eq!(log_len(dir.path()), len, "nothing was cut");
     let failure = verify_log(dir.path(), &operator().verifying_key(), None).unwrap_err();
     assert_eq!(failure.index, Some(0));

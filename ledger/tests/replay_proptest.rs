@@ -3,11 +3,15 @@
 //! projections equal a naive recomputation from the accepted events, (3) the daily limit holds, and
 //! (4) reverting a suffix of applies equals replaying only the prefix.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+use common::{full_replay, projection};
 
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
-use sagat_ledger::State;
+use sagat_ledger::{Ledger, LedgerOptions, Startup, State};
 use sagat_verifier::{
     decode_signed_event, format_date, parse_date, sign_event, year_of, ActivityPublished,
     AttestationCorrected, AttestationRetracted, Category, Event, EventBody, HoursAttested, Names,
@@ -93,6 +97,11 @@ fn day(offset: i32) -> String {
 
 /// Builds the signed entry for `op`; `n` makes every event id unique.
 fn entry(op: &Op, n: usize, operator: &SigningKey) -> SignedEvent {
+    decode_signed_event(&entry_bytes(op, n, operator)).unwrap()
+}
+
+/// The COSE_Sign1 bytes of [`entry`].
+fn entry_bytes(op: &Op, n: usize, operator: &SigningKey) -> Vec<u8> {
     let mut op = op.clone();
     if let Op::Attest { att, org, .. } | Op::Correct { att, org, .. } | Op::Retract { att, org } =
         &mut op
@@ -206,28 +215,24 @@ fn entry(op: &Op, n: usize, operator: &SigningKey) -> SignedEvent {
         created: 1_767_225_600,
         body,
     };
-    decode_signed_event(&sign_event(&event, &key)).unwrap()
+    sign_event(&event, &key)
 }
 
-/// Every projection of every volunteer and organization, as text.
-fn snapshot(s: &State) -> String {
-    let mut out = format!("len={}\n", s.len());
-    for v in s.volunteers() {
-        out += &format!(
-            "{:?}\n{:?}\n",
-            s.volunteer_hours(&v),
-            s.live_attestations(&v)
-        );
-    }
-    for o in s.organizations() {
-        out += &format!(
-            "{o:?}\n{:?}\n{:?}\n{:?}\n",
-            s.org_hours(&o.org),
-            s.attestations_by_org(&o.org),
-            s.activities_of(&o.org)
-        );
-    }
-    out
+/// The prelude most cases start from (organizations, volunteers, activities), so that
+/// attestations, corrections and retractions are accepted often enough to matter.
+fn prelude() -> Vec<Op> {
+    let mut all: Vec<Op> = (0..ORGS)
+        .map(Op::Register)
+        .chain((0..6).map(Op::Enroll))
+        .collect();
+    all.extend((0..ORGS).map(|o| Op::Publish {
+        activity: o,
+        org: o,
+        from: 0,
+        len: 9,
+        category: o,
+    }));
+    all
 }
 
 /// The naive model: every accepted attestation's final state, recomputed from scratch.
@@ -292,10 +297,8 @@ proptest! {
         let mut state = State::new(operator.verifying_key());
         let mut accepted = Vec::new();
         let mut tokens = Vec::new();
-        // A prelude most cases start from, so that attestations, corrections and retractions are
-        // accepted often enough to matter; the random ops may still break every rule.
-        let mut all: Vec<Op> = (0..ORGS).map(Op::Register).chain((0..6).map(Op::Enroll)).collect();
-        all.extend((0..ORGS).map(|o| Op::Publish { activity: o, org: o, from: 0, len: 9, category: o }));
+        // The random ops may still break every rule.
+        let mut all = prelude();
         if skip_prelude {
             all.clear();
         }
@@ -316,7 +319,7 @@ proptest! {
             let r = replay.apply(*index, e, today, true);
             prop_assert!(r.is_ok(), "replay refused entry {}: {:?}", index, r.err());
         }
-        prop_assert_eq!(snapshot(&replay), snapshot(&state));
+        prop_assert_eq!(projection(&replay), projection(&state));
         for (index, e) in &accepted {
             prop_assert_eq!(state.event_index(&e.event.id), Some(*index));
         }
@@ -376,12 +379,60 @@ proptest! {
         for (index, e) in &accepted[..keep] {
             prefix.apply(*index, e, today, false).unwrap();
         }
-        prop_assert_eq!(snapshot(&state), snapshot(&prefix));
+        prop_assert_eq!(projection(&state), projection(&prefix));
         for (index, e) in &accepted[keep..] {
             prop_assert_eq!(state.event_index(&e.event.id), None);
             // And they apply again, at the same indexes.
             prop_assert!(state.apply(*index, e, today, false).is_ok());
         }
-        prop_assert_eq!(snapshot(&state), snapshot(&replay));
+        prop_assert_eq!(projection(&state), projection(&replay));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A ledger that snapshots every `every` entries and is closed and reopened at random
+    /// points (each reopen reads the latest snapshot and replays what follows) always holds the
+    /// state a full replay of its log gives; so does one reopened without its snapshot.
+    #[test]
+    fn reopening_from_snapshots_equals_full_replay(
+        ops in proptest::collection::vec(op(), 1..60),
+        every in 1u64..12,
+        reopen_at in proptest::collection::btree_set(0usize..75, 0..4),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let operator = SigningKey::from_bytes(&[1; 32]);
+        let open = || {
+            let options = LedgerOptions { snapshot_every: every, ..LedgerOptions::default() };
+            Ledger::open(dir.path(), operator.clone(), options).unwrap()
+        };
+        let mut ledger = open();
+        for (n, op) in prelude().iter().chain(&ops).enumerate() {
+            if reopen_at.contains(&n) {
+                ledger.close();
+                ledger = open();
+                // A clean close leaves a snapshot of everything (none for an empty log).
+                let size = ledger.size();
+                prop_assert!(
+                    size == 0 || ledger.startup() == &Startup::Snapshot { size, replayed: 0 },
+                    "{:?} at size {}", ledger.startup(), size
+                );
+                prop_assert_eq!(ledger.read(projection), projection(&full_replay(&ledger)));
+            }
+            // Refusals are part of the property: they must leave no trace in either state.
+            let _ = ledger.append(entry_bytes(op, n, &operator));
+        }
+        let before = ledger.read(projection);
+        prop_assert_eq!(&before, &projection(&full_replay(&ledger)));
+        ledger.close();
+        let ledger = open();
+        prop_assert!(matches!(ledger.startup(), Startup::Snapshot { replayed: 0, .. }), "{:?}", ledger.startup());
+        prop_assert_eq!(&ledger.read(projection), &before);
+        ledger.close();
+        std::fs::remove_file(dir.path().join("snapshot")).unwrap();
+        let ledger = open();
+        prop_assert!(matches!(ledger.startup(), Startup::Replayed { .. }), "{:?}", ledger.startup());
+        prop_assert_eq!(&ledger.read(projection), &before);
     }
 }

@@ -123,6 +123,9 @@ fn every_flipped_byte_is_caught_and_named() {
 fn a_damaged_checkpoint_or_entry_stops_open_with_the_index() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path());
+    // Open replays the whole log only without a snapshot (with one, it reads what follows it,
+    // and damage before it is `log verify`'s to find: tests/ledger.rs).
+    std::fs::remove_file(dir.path().join("snapshot")).unwrap();
     let path = dir.path().join("entries");
     let original = std::fs::read(&path).unwrap();
     let spans = spans(&original);

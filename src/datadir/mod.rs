@@ -22,7 +22,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use sagat_issuer::IssuerIdentity;
-use sagat_ledger::{Ledger, LedgerOptions, TextDirectory, VolunteerDirectory};
+use sagat_ledger::{Ledger, LedgerOptions, Startup, TextDirectory, VolunteerDirectory};
 use sagat_verifier::NoteSigner;
 
 /// A C2SP log origin of its own for a log whose operator chose none (`sagat init` without
@@ -224,6 +224,17 @@ fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKe
             if cut.cut_entries == 1 { "y" } else { "ies" },
             cut.cut_bytes
         );
+    }
+    // The snapshot is a cache of what replay computes; when it cannot be used, say so once
+    // (start-up took the long way, and the file was set aside for a look).
+    match ledger.startup() {
+        Startup::SnapshotRejected { reason, replayed } => eprintln!(
+            "start-up: the snapshot of the log's state could not be used ({reason}); replayed all {replayed} entries instead and moved it aside; nothing was lost (the log is the record, the snapshot only a shortcut)"
+        ),
+        Startup::Replayed { replayed } if *replayed > 0 => eprintln!(
+            "start-up: no snapshot of the log's state yet (none written, or the last run ended before its first): replayed all {replayed} entries"
+        ),
+        _ => {}
     }
     // Entries stored before the envelope rule was enforced on append: kept (signed checkpoints
     // commit to them), never silently (docs/ledger.md, "Entries outside the envelope rule").

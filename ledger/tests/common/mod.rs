@@ -84,3 +84,36 @@ pub fn attest(n: u64, v: u64, date: &str, minutes: u32) -> Vec<u8> {
 pub fn event_id(entry: &[u8]) -> String {
     sagat_verifier::decode_signed_event(entry).unwrap().event.id
 }
+
+/// Every projection of every volunteer and organization, as text: two states with equal texts
+/// answer every query alike.
+pub fn projection(s: &sagat_ledger::State) -> String {
+    let mut out = format!("len={}\n", s.len());
+    for v in s.volunteers() {
+        out += &format!(
+            "{v}\n{:?}\n{:?}\n",
+            s.volunteer_hours(&v),
+            s.live_attestations(&v)
+        );
+    }
+    for o in s.organizations() {
+        out += &format!(
+            "{o:?}\n{:?}\n{:?}\n{:?}\n",
+            s.org_hours(&o.org),
+            s.attestations_by_org(&o.org),
+            s.activities_of(&o.org)
+        );
+    }
+    out
+}
+
+/// The state a full replay of every entry of `ledger` gives, from an empty state (signatures
+/// were checked on append; this is about the rule state).
+pub fn full_replay(ledger: &sagat_ledger::Ledger) -> sagat_ledger::State {
+    let mut state = sagat_ledger::State::new(operator().verifying_key());
+    for i in 0..ledger.size() {
+        let signed = sagat_verifier::decode_signed_event(&ledger.entry(i).unwrap()).unwrap();
+        state.apply(i, &signed, i32::MAX / 2, false).unwrap();
+    }
+    state
+}
