@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `build` runs `sagat init --data DIR` (the `sagat` binary beside this example's directory),
-//! then appends N entries with the ledger's `append_batch` (one organization, N/20 volunteers
+//! then appends N entries (after the few `sagat init` writes) with the ledger's `append_batch` (one organization, N/20 volunteers
 //! capped at 300,000, attestations for the rest: one 90-minute attestation per volunteer-day)
 //! and closes the ledger, which writes its snapshot. It prints the bytes on disk per entry.
 //!
@@ -184,7 +184,7 @@ fn build(data: &Path, events: u64) -> anyhow::Result<()> {
     let volunteers = (events / 20).clamp(1, 300_000);
     let started = Instant::now();
     let ledger = open(data)?;
-    let mut next = ledger.size();
+    let mut next = 0;
     while next < events {
         let end = (next + BATCH).min(events);
         ledger.append_batch(sign_range(next..end, volunteers, &operator))?;

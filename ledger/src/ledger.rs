@@ -1938,6 +1938,61 @@ fn syncer_loop(shared: &Shared, file: File, rx: Receiver<SyncJob>) {
     }
 }
 
+/// The latest signed checkpoint of the log in `dir`, found without opening the ledger: from the
+/// checkpoint its snapshot names (when the log holds it), the records after it are read — only
+/// their checksums, no entry is decoded or replayed — and the last checkpoint's signature is
+/// checked. Costs O(entries since the snapshot), not O(log): for a command that prints the
+/// checkpoint. Takes the directory lock ([`Error::InUse`] beside a running ledger).
+///
+/// `Ok(None)` when only [`Ledger::open`] can answer: no checkpoint yet, a damaged or torn record,
+/// entries after the last checkpoint (recovery must cut them), or a checkpoint that does not
+/// verify (open reports it).
+pub fn latest_checkpoint(
+    dir: &Path,
+    operator: VerifyingKey,
+    origin: &str,
+) -> Result<Option<String>, Error> {
+    let lock = lock_dir(dir)?;
+    let log_path = dir.join("entries");
+    let io = |e| Error::io(&log_path, e);
+    let file = match File::open(&log_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    let log_len = file.metadata().map_err(io)?.len();
+    if RecordReader::new(std::io::BufReader::new(&file)).is_err() {
+        return Ok(None);
+    }
+    let (mut last, start) = match snapshot::resume_hint(dir, &file, log_len) {
+        Some((note, resume)) => (Some(note), resume),
+        None => (None, HEADER_LEN),
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, &file);
+    std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(start)).map_err(io)?;
+    let mut records = RecordReader::resume(reader, start);
+    let mut entries_after_last = false;
+    loop {
+        match records.next_record().map_err(io)? {
+            Next::End => break,
+            Next::Bad(_) => return Ok(None),
+            Next::Record {
+                record: Record::Checkpoint(note),
+                ..
+            } => {
+                last = Some(note);
+                entries_after_last = false;
+            }
+            Next::Record { .. } => entries_after_last = true,
+        }
+    }
+    drop(lock);
+    let verifier = NoteVerifier::new(origin, operator).map_err(|e| Error::Options {
+        reason: format!("origin {origin:?}: {e}"),
+    })?;
+    Ok(last.filter(|note| !entries_after_last && open_checkpoint(note, &verifier).is_ok()))
+}
+
 /// `sagat log verify`: replays the whole log in `dir` from the file with a fresh rule state and
 /// checks every record checksum, every entry signature (batch-verified on two threads, then
 /// single-verified to name the first bad entry), every rule, and every checkpoint: its signature

@@ -21,8 +21,9 @@ mod volunteers;
 
 pub use error::Error;
 pub use ledger::{
-    verify_log, Appended, EnvelopeViolation, Health, Ledger, LedgerOptions, Recovery, Startup,
-    VerifyFailure, VerifyReport, BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN, SNAPSHOT_EVERY,
+    latest_checkpoint, verify_log, Appended, EnvelopeViolation, Health, Ledger, LedgerOptions,
+    Recovery, Startup, VerifyFailure, VerifyReport, BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN,
+    SNAPSHOT_EVERY,
 };
 pub use projection::{
     ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,

@@ -35,7 +35,9 @@ use crate::ledger::EnvelopeViolation;
 use crate::state::{
     Activity, Att, AttChanges, Credential, Id, Issuer, Org, State, Volunteer, NONE,
 };
-use crate::store::{read_record_at, sync_dir, KIND_CHECKPOINT, KIND_ENTRY, RECORD_OVERHEAD};
+use crate::store::{
+    read_record_at, sync_dir, KIND_CHECKPOINT, KIND_ENTRY, MAX_NOTE_LEN, RECORD_OVERHEAD,
+};
 use crate::tree::Tree;
 
 /// The snapshot's file name in the ledger directory.
@@ -247,6 +249,37 @@ impl Snapshot {
             }
         }
         Ok(())
+    }
+}
+
+/// Where the last checkpoint the snapshot names is in `log`, from the snapshot's first bytes
+/// only (no digest or signature check: the caller verifies the note itself): the note and the
+/// file offset after its record, if the log holds that exact checkpoint record there.
+pub(crate) fn resume_hint(dir: &Path, log: &File, log_len: u64) -> Option<(String, u64)> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let want = (HEADER_LEN + 4 + MAX_NOTE_LEN + 8) as u64;
+    File::open(path(dir))
+        .ok()?
+        .take(want)
+        .read_to_end(&mut head)
+        .ok()?;
+    if head.len() < HEADER_LEN || &head[..8] != MAGIC || head[8..12] != VERSION.to_le_bytes() {
+        return None;
+    }
+    let mut d = Dec {
+        b: &head[HEADER_LEN..],
+        at: 0,
+    };
+    let note = d.str().ok()?;
+    let resume = d.u64().ok()?;
+    let start = resume.checked_sub(RECORD_OVERHEAD + note.len() as u64)?;
+    if resume > log_len {
+        return None;
+    }
+    match read_record_at(log, start) {
+        Ok((KIND_CHECKPOINT, body)) if body == note.as_bytes() => Some((note, resume)),
+        _ => None,
     }
 }
 

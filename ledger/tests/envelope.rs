@@ -41,16 +41,6 @@ fn non_canonical_envelopes_are_refused_on_append() {
     assert!(reopened.envelope_violations().is_empty());
 }
 
-/// Encodes one record of the log file (docs/ledger.md): `len u32 LE ‖ crc u32 LE ‖ kind ‖ body`.
-fn record(kind: u8, body: &[u8]) -> Vec<u8> {
-    let len = (1 + body.len() as u32).to_le_bytes();
-    let mut h = crc32fast::Hasher::new();
-    h.update(&len);
-    h.update(&[kind]);
-    h.update(body);
-    [&len[..], &h.finalize().to_le_bytes(), &[kind], body].concat()
-}
-
 /// A log written before the envelope rule: its one entry is an untagged COSE_Sign1, and the
 /// operator's checkpoint commits to exactly those bytes. Opening keeps the entry (applied, and
 /// listed as a violation, every time), `verify_log` fails naming it, and new appends go on.

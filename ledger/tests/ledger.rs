@@ -326,20 +326,6 @@ fn a_torn_tail_is_cut_on_open() {
     );
 }
 
-/// Encodes a log record by hand (docs/ledger.md: len ‖ crc32 ‖ kind ‖ body).
-fn record(kind: u8, body: &[u8]) -> Vec<u8> {
-    let len = (body.len() as u32 + 1).to_le_bytes();
-    let mut h = crc32fast::Hasher::new();
-    h.update(&len);
-    h.update(&[kind]);
-    h.update(body);
-    let mut out = len.to_vec();
-    out.extend_from_slice(&h.finalize().to_le_bytes());
-    out.push(kind);
-    out.extend_from_slice(body);
-    out
-}
-
 #[test]
 fn complete_entries_after_the_last_checkpoint_are_cut_never_checkpointed() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use sagat_ledger::{Ledger, LedgerOptions, Startup};
+use sagat_ledger::{latest_checkpoint, Ledger, LedgerOptions, Startup, DEFAULT_ORIGIN};
 
 fn options() -> LedgerOptions {
     LedgerOptions {
@@ -275,4 +275,59 @@ fn drop_lock_by_copy(dir: &Path) {
             std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
         }
     }
+}
+
+#[test]
+fn the_latest_checkpoint_is_read_from_the_log_tail_as_open_would_give_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let latest =
+        || latest_checkpoint(dir.path(), operator().verifying_key(), DEFAULT_ORIGIN).unwrap();
+    assert_eq!(latest(), None, "no log yet: only open can answer");
+    build(dir.path(), 6);
+    let l = open(dir.path());
+    let note = l.checkpoint_note();
+    // Beside an open ledger the directory is locked.
+    assert!(matches!(
+        latest_checkpoint(dir.path(), operator().verifying_key(), DEFAULT_ORIGIN),
+        Err(sagat_ledger::Error::InUse { .. })
+    ));
+    l.close();
+    assert_eq!(
+        latest().as_deref(),
+        Some(note.as_str()),
+        "from the snapshot's checkpoint"
+    );
+    // Entries after the snapshot: their checkpoints are found by reading on.
+    let old = std::fs::read(snapshot_file(dir.path())).unwrap();
+    let l = open(dir.path());
+    l.append(attest(60, 1, "2025-05-01", 10)).unwrap();
+    l.append(attest(61, 2, "2025-05-01", 10)).unwrap();
+    let note = l.checkpoint_note();
+    l.close();
+    std::fs::write(snapshot_file(dir.path()), &old).unwrap();
+    assert_eq!(
+        latest().as_deref(),
+        Some(note.as_str()),
+        "from an older snapshot"
+    );
+    std::fs::remove_file(snapshot_file(dir.path())).unwrap();
+    assert_eq!(
+        latest().as_deref(),
+        Some(note.as_str()),
+        "without a snapshot"
+    );
+    // A complete entry after the last checkpoint needs open's recovery.
+    let mut entries = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("entries"))
+        .unwrap();
+    let record = record(1, &attest(62, 3, "2025-05-01", 10));
+    std::io::Write::write_all(&mut entries, &record).unwrap();
+    assert_eq!(latest(), None);
+    let l = open(dir.path());
+    assert_eq!(
+        l.checkpoint_note(),
+        note,
+        "open cut the unacknowledged entry"
+    );
 }

@@ -192,6 +192,22 @@ pub fn init(dir: &Path, config: Config, now: i64) -> Result<App> {
     Ok(app)
 }
 
+/// The log's latest signed checkpoint, read without opening the ledger (no replay, no rule
+/// state: `sagat_ledger::latest_checkpoint`); `None` when only opening can answer (recovery to
+/// do, a directory not initialized, or a running server holding it).
+pub fn latest_checkpoint(dir: &Path) -> Result<Option<String>> {
+    if !is_initialized(dir) {
+        return Ok(None);
+    }
+    let config = read_config(dir)?;
+    let operator = read_key(&dir.join("operator.key"))?.verifying_key();
+    match sagat_ledger::latest_checkpoint(&dir.join("log"), operator, &config.origin) {
+        Ok(note) => Ok(note),
+        Err(sagat_ledger::Error::InUse { .. }) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e)),
+    }
+}
+
 /// Opens an initialized data directory.
 pub fn open(dir: &Path) -> Result<App> {
     if !is_initialized(dir) {

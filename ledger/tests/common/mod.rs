@@ -117,3 +117,13 @@ pub fn full_replay(ledger: &sagat_ledger::Ledger) -> sagat_ledger::State {
     }
     state
 }
+
+/// Encodes one record of the log file (docs/ledger.md): `len u32 LE ‖ crc u32 LE ‖ kind ‖ body`.
+pub fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = (1 + body.len() as u32).to_le_bytes();
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len);
+    h.update(&[kind]);
+    h.update(body);
+    [&len[..], &h.finalize().to_le_bytes(), &[kind], body].concat()
+}
