@@ -1837,10 +1837,10 @@ fn scan_from_snapshot(
         .metadata()
         .map_err(|e| Error::io(log.path(), e))?
         .len();
-    let loaded = match snapshot::read(dir) {
+    let loaded = match snapshot::open(dir) {
         Ok(None) => None,
-        Ok(Some(bytes)) => Some(
-            snapshot::decode(&bytes, &operator, verifier)
+        Ok(Some((file, len))) => Some(
+            snapshot::decode(file, len, &operator, verifier)
                 .and_then(|s| s.check_against_log(log.file(), log_len).map(|()| s)),
         ),
         Err(reason) => Some(Err(reason)),

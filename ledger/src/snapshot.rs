@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -114,48 +114,85 @@ fn signed_message(digest: &[u8; 32]) -> Vec<u8> {
     [SIGNING_CONTEXT, digest.as_slice()].concat()
 }
 
-/// Decodes and checks a snapshot file's bytes: header, digest, signature by `operator`, the
-/// checkpoint's signature, and that the state and the tree have the checkpoint's size and the
-/// tree its root. Says what is wrong otherwise.
+/// Decodes and checks a snapshot file of `file_len` bytes read from `r`: header, digest,
+/// signature by `operator`, the checkpoint's signature, and that the state and the tree have the
+/// checkpoint's size and the tree its root. Says what is wrong otherwise.
+///
+/// The body is decoded as it is read and hashed on the way, so the file is never held whole in
+/// memory; nothing decoded is returned until the digest and the signature over it have been
+/// checked, and a damaged body is reported as damaged even when it also fails to decode.
 pub(crate) fn decode(
-    bytes: &[u8],
+    mut r: impl Read,
+    file_len: u64,
     operator: &VerifyingKey,
     verifier: &NoteVerifier,
 ) -> Result<Snapshot, String> {
-    if bytes.len() < HEADER_LEN {
+    if file_len < HEADER_LEN as u64 {
         return Err(format!(
-            "{} bytes, shorter than its {HEADER_LEN}-byte header",
-            bytes.len()
+            "{file_len} bytes, shorter than its {HEADER_LEN}-byte header"
         ));
     }
-    if &bytes[..8] != MAGIC {
+    let mut header = [0u8; HEADER_LEN];
+    r.read_exact(&mut header)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if &header[..8] != MAGIC {
         return Err("not a Sagat snapshot (bad magic)".into());
     }
-    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    let version = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
     if version != VERSION {
         return Err(format!(
             "version {version}, this build reads version {VERSION}"
         ));
     }
-    let body_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-    let body = &bytes[HEADER_LEN..];
-    if body_len != body.len() as u64 {
+    let body_len = u64::from_le_bytes(header[12..20].try_into().expect("8 bytes"));
+    let file_body = file_len - HEADER_LEN as u64;
+    if body_len != file_body {
         return Err(format!(
-            "truncated or extended: the header says {body_len} body bytes, the file has {}",
-            body.len()
+            "truncated or extended: the header says {body_len} body bytes, the file has {file_body}"
         ));
     }
-    let digest: [u8; 32] = Sha256::digest(body).into();
-    if digest[..] != bytes[20..52] {
+    let mut d = Dec {
+        r,
+        left: body_len,
+        at: 0,
+        hasher: Sha256::new(),
+    };
+    let decoded = decode_body(&mut d, operator, verifier);
+    d.skip_rest()?;
+    let digest: [u8; 32] = d.hasher.finalize().into();
+    if digest[..] != header[20..52] {
         return Err("the body's SHA-256 differs from the header's (damaged)".into());
     }
-    let signature = Signature::from_bytes(bytes[52..116].try_into().expect("64 bytes"));
+    let signature = Signature::from_bytes(header[52..116].try_into().expect("64 bytes"));
     operator
         .verify_strict(&signed_message(&digest), &signature)
         .map_err(|_| {
             "not signed by this ledger's operator key (a snapshot of another log?)".to_string()
         })?;
-    let mut d = Dec { b: body, at: 0 };
+    let s = decoded?;
+    if s.state.len() != s.checkpoint.size || s.tree.size() != s.checkpoint.size {
+        return Err(format!(
+            "it holds {} entries of rule state and {} tree leaves but its checkpoint is of size {}",
+            s.state.len(),
+            s.tree.size(),
+            s.checkpoint.size
+        ));
+    }
+    if s.tree.root(s.tree.size()) != s.checkpoint.root_hash {
+        return Err(format!(
+            "its Merkle tree's root differs from its checkpoint's (size {})",
+            s.checkpoint.size
+        ));
+    }
+    Ok(s)
+}
+
+/// The body's contents, in order, up to its last byte (bytes after them are an error).
+fn decode_body<R: Read>(
+    d: &mut Dec<R>,
+    operator: &VerifyingKey,
+    verifier: &NoteVerifier,
+) -> Result<Snapshot, String> {
     let note = d.str()?;
     let checkpoint = open_checkpoint(&note, verifier)
         .map_err(|e| format!("its checkpoint does not verify: {e}"))?;
@@ -168,7 +205,7 @@ pub(crate) fn decode(
             reason: d.str()?,
         });
     }
-    let state = decode_state(&mut d, *operator)?;
+    let state = decode_state(d, *operator)?;
     let mut levels = Vec::new();
     for _ in 0..d.count(4)? {
         let n = d.count(32)?;
@@ -178,27 +215,10 @@ pub(crate) fn decode(
         }
         levels.push(level);
     }
-    if d.at != body.len() {
-        return Err(format!(
-            "{} bytes after the end of its contents",
-            body.len() - d.at
-        ));
+    if d.left != 0 {
+        return Err(format!("{} bytes after the end of its contents", d.left));
     }
     let tree = Tree::from_levels(levels).ok_or("its Merkle tree levels have the wrong lengths")?;
-    if state.len() != checkpoint.size || tree.size() != checkpoint.size {
-        return Err(format!(
-            "it holds {} entries of rule state and {} tree leaves but its checkpoint is of size {}",
-            state.len(),
-            tree.size(),
-            checkpoint.size
-        ));
-    }
-    if tree.root(tree.size()) != checkpoint.root_hash {
-        return Err(format!(
-            "its Merkle tree's root differs from its checkpoint's (size {})",
-            checkpoint.size
-        ));
-    }
     Ok(Snapshot {
         note,
         checkpoint,
@@ -256,7 +276,6 @@ impl Snapshot {
 /// only (no digest or signature check: the caller verifies the note itself): the note and the
 /// file offset after its record, if the log holds that exact checkpoint record there.
 pub(crate) fn resume_hint(dir: &Path, log: &File, log_len: u64) -> Option<(String, u64)> {
-    use std::io::Read;
     let mut head = Vec::new();
     let want = (HEADER_LEN + 4 + MAX_NOTE_LEN + 8) as u64;
     File::open(path(dir))
@@ -267,9 +286,12 @@ pub(crate) fn resume_hint(dir: &Path, log: &File, log_len: u64) -> Option<(Strin
     if head.len() < HEADER_LEN || &head[..8] != MAGIC || head[8..12] != VERSION.to_le_bytes() {
         return None;
     }
+    let body = &head[HEADER_LEN..];
     let mut d = Dec {
-        b: &head[HEADER_LEN..],
+        r: body,
+        left: body.len() as u64,
         at: 0,
+        hasher: Sha256::new(),
     };
     let note = d.str().ok()?;
     let resume = d.u64().ok()?;
@@ -283,12 +305,16 @@ pub(crate) fn resume_hint(dir: &Path, log: &File, log_len: u64) -> Option<(Strin
     }
 }
 
-/// Reads `DIR/snapshot`: `Ok(None)` when there is none.
-pub(crate) fn read(dir: &Path) -> Result<Option<Vec<u8>>, String> {
-    match std::fs::read(path(dir)) {
-        Ok(bytes) => Ok(Some(bytes)),
+/// Opens `DIR/snapshot` for [`decode`], with its length: `Ok(None)` when there is none.
+pub(crate) fn open(dir: &Path) -> Result<Option<(BufReader<File>, u64)>, String> {
+    let cannot = |e: std::io::Error| format!("cannot be read: {e}");
+    match File::open(path(dir)) {
+        Ok(f) => {
+            let len = f.metadata().map_err(cannot)?.len();
+            Ok(Some((BufReader::with_capacity(1 << 20, f), len)))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot be read: {e}")),
+        Err(e) => Err(cannot(e)),
     }
 }
 
@@ -413,7 +439,7 @@ fn encode_state(e: &mut Enc, s: &State) {
     }
 }
 
-fn decode_state(d: &mut Dec<'_>, operator_key: VerifyingKey) -> Result<State, String> {
+fn decode_state<R: Read>(d: &mut Dec<R>, operator_key: VerifyingKey) -> Result<State, String> {
     let mut event_ids: Vec<Id> = Vec::with_capacity(d.count(16)?);
     for _ in 0..event_ids.capacity() {
         event_ids.push(d.array()?);
@@ -617,25 +643,46 @@ impl Enc {
     }
 }
 
-/// Reader of the snapshot body: every read is bounds-checked.
-struct Dec<'a> {
-    b: &'a [u8],
-    at: usize,
+/// Reader of the snapshot body as a stream: every read is bounded by the bytes the header says
+/// are left, and hashed as it is read.
+struct Dec<R> {
+    r: R,
+    /// Body bytes not read yet.
+    left: u64,
+    /// Body bytes read so far (for error messages).
+    at: u64,
+    hasher: Sha256,
 }
 
-impl Dec<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], String> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len());
-        let end = end.ok_or_else(|| format!("its contents end early (at byte {})", self.at))?;
-        let out = &self.b[self.at..end];
-        self.at = end;
+impl<R: Read> Dec<R> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        let n = buf.len() as u64;
+        if n > self.left {
+            return Err(format!("its contents end early (at byte {})", self.at));
+        }
+        self.r
+            .read_exact(buf)
+            .map_err(|e| format!("cannot be read at body byte {}: {e}", self.at))?;
+        self.hasher.update(&*buf);
+        self.left -= n;
+        self.at += n;
+        Ok(())
+    }
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        if n as u64 > self.left {
+            return Err(format!("its contents end early (at byte {})", self.at));
+        }
+        let mut out = vec![0; n];
+        self.fill(&mut out)?;
         Ok(out)
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        Ok(self.take(N)?.try_into().expect("N bytes"))
+        let mut out = [0; N];
+        self.fill(&mut out)?;
+        Ok(out)
     }
     fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
+        Ok(self.array::<1>()?[0])
     }
     fn u16(&mut self) -> Result<u16, String> {
         Ok(u16::from_le_bytes(self.array()?))
@@ -650,7 +697,7 @@ impl Dec<'_> {
     /// could not hold them (so a bad count never allocates).
     fn count(&mut self, min_bytes: usize) -> Result<usize, String> {
         let n = self.u32()? as usize;
-        if n.saturating_mul(min_bytes) > self.b.len() - self.at {
+        if (n as u64).saturating_mul(min_bytes as u64) > self.left {
             return Err(format!(
                 "a count of {n} items does not fit in the rest of its contents"
             ));
@@ -659,7 +706,7 @@ impl Dec<'_> {
     }
     fn str(&mut self) -> Result<String, String> {
         let n = self.count(1)?;
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| "a text is not UTF-8".to_string())
+        String::from_utf8(self.take(n)?).map_err(|_| "a text is not UTF-8".to_string())
     }
     fn opt_str(&mut self) -> Result<Option<String>, String> {
         match self.u8()? {
@@ -681,6 +728,16 @@ impl Dec<'_> {
     fn u32s(&mut self) -> Result<Vec<u32>, String> {
         let n = self.count(4)?;
         (0..n).map(|_| self.u32()).collect()
+    }
+    /// Reads (and hashes) what is left of the body, so that the digest covers all of it even
+    /// when decoding stopped early.
+    fn skip_rest(&mut self) -> Result<(), String> {
+        let mut buf = vec![0; 64 * 1024];
+        while self.left > 0 {
+            let n = self.left.min(buf.len() as u64) as usize;
+            self.fill(&mut buf[..n])?;
+        }
+        Ok(())
     }
 }
 
@@ -717,7 +774,13 @@ mod tests {
     }
 
     fn decode_with_operator(bytes: &[u8]) -> Result<Snapshot, String> {
-        decode(bytes, &operator().verifying_key(), &signer().verifier())
+        let len = bytes.len() as u64;
+        decode(
+            bytes,
+            len,
+            &operator().verifying_key(),
+            &signer().verifier(),
+        )
     }
 
     #[test]
@@ -765,6 +828,18 @@ mod tests {
         let mut levels = t.levels().to_vec();
         levels.push(vec![[0; 32]]);
         assert!(Tree::from_levels(levels).is_none());
+    }
+
+    #[test]
+    fn a_damaged_body_is_reported_as_damaged_even_where_it_no_longer_decodes() {
+        let t = tree(&[]);
+        let n = note(0, t.root(0));
+        let state = State::new(operator().verifying_key());
+        let mut bytes = encode(&state, &t, &n, 300, 0, &[], &operator());
+        // The note's length prefix: now it claims more bytes than the body holds.
+        bytes[HEADER_LEN + 3] = 0xff;
+        let e = decode_with_operator(&bytes).unwrap_err();
+        assert!(e.contains("SHA-256 differs"), "{e}");
     }
 
     #[test]
