@@ -20,7 +20,11 @@
 //! gets `--rss-events` (default 1,000,000) log entries written directly with the ledger's
 //! `append_batch` (signed on all cores first, then appended in batches of 20,000), the server is
 //! started on it, answers some reads and 64 × 100 pre-signed attestations, and its `VmRSS` and
-//! `VmHWM` are read from `/proc/<pid>/status`.
+//! `VmHWM` are read from `/proc/<pid>/status`. Last, on the same server, the append latency
+//! while two organization listings run: 3 alternating pairs of 100 sequential attestations with
+//! nothing else running and 100 while two connections list the organization's attestations
+//! (`GET /api/v1/orgs/{org}/attestations?per_page=50`) as fast as they can; p99 of each and the
+//! median ratio busy / idle.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -483,11 +487,16 @@ fn memory_phase(binary: &Path, entries: usize, conns: usize) -> anyhow::Result<V
     );
     let build = Instant::now();
     {
-        let ledger = Ledger::open(
-            &data.join("log"),
-            operator.clone(),
-            LedgerOptions::default(),
-        )?;
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(data.join("sagat.json"))?)?;
+        let origin = config["origin"]
+            .as_str()
+            .ok_or_else(|| anyhow!("sagat.json has no origin"))?;
+        let options = LedgerOptions {
+            origin: origin.to_string(),
+            ..LedgerOptions::default()
+        };
+        let ledger = Ledger::open(&data.join("log"), operator.clone(), options)?;
         ledger.append(register_org_event_by(&operator))?;
         let ids: Vec<u64> = (0..volunteers).collect();
         ledger.append_batch(sign_parallel(&ids, |v| enroll_event(*v)))?;
@@ -554,11 +563,12 @@ fn memory_phase(binary: &Path, entries: usize, conns: usize) -> anyhow::Result<V
         },
     )?;
     let (hwm, rss) = memory_kib(pid)?;
+    let listings = listing_phase(addr, &org_token, attestations + volunteers * 20, volunteers)?;
     drop(admin);
     drop(server);
     let disk = dir_bytes(&data);
     let total = log_size + run.done as u64;
-    Ok(vec![
+    let mut lines = vec![
         format!(
             "log of {log_size} entries written with append_batch in {build_secs:.0} s \
              ({:.0} entries/s); server start (open + listen) {start_secs:.1} s",
@@ -581,6 +591,106 @@ fn memory_phase(binary: &Path, entries: usize, conns: usize) -> anyhow::Result<V
             hwm as f64 / 1024.0,
             disk as f64 / (1024.0 * 1024.0),
             disk as f64 / total as f64
+        ),
+    ];
+    lines.extend(listings);
+    Ok(lines)
+}
+
+/// Pairs of the listing phase, each: 100 sequential attestations from one connection with
+/// nothing else running, then 100 more while two connections list the organization's
+/// attestations (first page of 50, newest first) as fast as they can.
+const LISTING_PAIRS: usize = 3;
+
+/// Append latency while two organization listings run, against the same server idle, in
+/// alternating pairs; the attestations are numbered from `first` (days after every earlier one).
+fn listing_phase(
+    addr: SocketAddr,
+    org_token: &str,
+    first: u64,
+    volunteers: u64,
+) -> anyhow::Result<Vec<String>> {
+    use std::sync::atomic::AtomicBool;
+    const APPENDS: u64 = 100;
+    let events_path = format!("/api/v1/orgs/{ORG}/events");
+    let list_path = format!("/api/v1/orgs/{ORG}/attestations?per_page=50");
+    let mut next = first;
+    let mut appends = |conn: &mut Conn| -> anyhow::Result<Vec<Duration>> {
+        let events: Vec<Vec<u8>> = (next..next + APPENDS)
+            .map(|n| attest_event(n, volunteers))
+            .collect();
+        next += APPENDS;
+        let mut lat = Vec::with_capacity(events.len());
+        for e in &events {
+            let t = Instant::now();
+            conn.expect(201, "POST", &events_path, org_token, "application/cose", e)?;
+            lat.push(t.elapsed());
+        }
+        lat.sort_unstable();
+        Ok(lat)
+    };
+    let p99 = |lat: &[Duration]| lat[(lat.len() * 99 / 100).min(lat.len() - 1)];
+    let mut conn = Conn::open(addr)?;
+    let mut rows = Vec::new();
+    for _ in 0..LISTING_PAIRS {
+        let idle = appends(&mut conn)?;
+        let stop = AtomicBool::new(false);
+        let (busy, listed) = std::thread::scope(|scope| -> anyhow::Result<_> {
+            let listers: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| -> anyhow::Result<Vec<Duration>> {
+                        let mut c = Conn::open(addr)?;
+                        let mut lat = Vec::new();
+                        while !stop.load(Ordering::Relaxed) {
+                            let t = Instant::now();
+                            c.expect(200, "GET", &list_path, org_token, "text/plain", b"")?;
+                            lat.push(t.elapsed());
+                        }
+                        Ok(lat)
+                    })
+                })
+                .collect();
+            let busy = appends(&mut conn);
+            stop.store(true, Ordering::Relaxed);
+            let mut listed = Vec::new();
+            for h in listers {
+                listed.extend(h.join().expect("lister panicked")?);
+            }
+            listed.sort_unstable();
+            Ok((busy?, listed))
+        })?;
+        rows.push((
+            p99(&idle),
+            p99(&busy),
+            listed[listed.len() / 2],
+            listed.len(),
+        ));
+    }
+    let mut ratios: Vec<f64> = rows
+        .iter()
+        .map(|(idle, busy, _, _)| busy.as_secs_f64() / idle.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let pairs: Vec<String> = rows
+        .iter()
+        .map(|(idle, busy, list_p50, n)| {
+            format!(
+                "idle p99 {:.2} ms, busy p99 {:.2} ms ({n} listings, p50 {:.2} ms)",
+                ms(*idle),
+                ms(*busy),
+                ms(*list_p50)
+            )
+        })
+        .collect();
+    Ok(vec![
+        format!(
+            "append p99 while two organization listings run, {LISTING_PAIRS} pairs of \
+             {APPENDS} sequential attestations: {}",
+            pairs.join("; ")
+        ),
+        format!(
+            "append p99 busy / idle, median of pairs: {:.2}",
+            ratios[ratios.len() / 2]
         ),
     ])
 }

@@ -26,8 +26,9 @@ pub use ledger::{
     SNAPSHOT_EVERY,
 };
 pub use projection::{
-    ActivityInfo, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry, LiveAttestation,
-    OrgHours, OrgInfo, Revocation, VolunteerHours, UNCATEGORIZED,
+    ActivityInfo, AttestationFilter, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry,
+    LiveAttestation, OrgAttestations, OrgHours, OrgInfo, OrgVolunteerHours, Revocation,
+    VolunteerHours, UNCATEGORIZED,
 };
 pub use rules::{Fault, Rule};
 pub use state::{is_valid_name_id, Applied, State, Violation, MINUTES_PER_DAY};

@@ -7,8 +7,10 @@
 //!
 //! Cost: a volunteer's views walk that volunteer's live attestations (kept sorted by day); the
 //! per-organization views ([`State::org_hours`], [`State::attestations_by_org`]) walk that
-//! organization's own attestations (their positions, kept in log order: 4 bytes each), not every
-//! attestation of the log.
+//! organization's own attestations (their positions, kept sorted by day then log order: 4 bytes
+//! each), not every attestation of the log. A listing page ([`State::org_attestations`]) costs
+//! O(page + log n) without a volunteer or activity filter (dates are a binary search, the live
+//! total is kept), and O(attestations in the date range) with one.
 //!
 //! Roles and notes are not kept in memory (they would dominate its size); every view carries the
 //! log index of its `HoursAttested` entry, where they can be read. `role` is therefore `None` here.
@@ -318,7 +320,114 @@ impl State {
         self.att_position(&parse_id(id)?).map(|p| self.att_info(p))
     }
 
-    /// Every attestation an organization made (live and retracted), in log order.
+    /// The organization's attestations (live and retracted) that pass `filter`, to be read a
+    /// page at a time, newest day first (then newest log entry first).
+    pub fn org_attestations(
+        &self,
+        org: &str,
+        filter: &AttestationFilter<'_>,
+    ) -> OrgAttestations<'_> {
+        let none = OrgAttestations {
+            state: self,
+            matching: Matching::Positions(Vec::new()),
+            live_minutes: 0,
+        };
+        let Some(&o) = self.org_index.get(org) else {
+            return none;
+        };
+        let org = &self.orgs[o as usize];
+        let list = &org.atts[..];
+        let date = |p: u32| self.atts[p as usize].date();
+        let lo = filter
+            .from
+            .map_or(0, |d| list.partition_point(|&p| date(p) < d));
+        let hi = filter
+            .to
+            .map_or(list.len(), |d| list.partition_point(|&p| date(p) <= d));
+        let range = &list[lo..hi.max(lo)];
+        let live = |ps: &mut dyn Iterator<Item = &u32>| -> u64 {
+            ps.map(|&p| &self.atts[p as usize])
+                .filter(|a| a.is_live())
+                .map(|a| u64::from(a.minutes()))
+                .sum()
+        };
+        if filter.volunteer.is_none() && filter.activity.is_none() {
+            let live_minutes = if range.len() == list.len() {
+                org.live_minutes
+            } else {
+                live(&mut range.iter())
+            };
+            return OrgAttestations {
+                state: self,
+                matching: Matching::Range(range),
+                live_minutes,
+            };
+        }
+        let volunteer = match filter.volunteer {
+            None => None,
+            Some(v) => match self.volunteer_position(v) {
+                Some(p) => Some(p),
+                None => return none,
+            },
+        };
+        let activity = match filter.activity {
+            None => None,
+            Some(a) => match parse_id(a).and_then(|id| self.activity_index.get(&id)) {
+                Some(&p) => Some(p),
+                None => return none,
+            },
+        };
+        let positions: Vec<u32> = range
+            .iter()
+            .copied()
+            .filter(|&p| {
+                let a = &self.atts[p as usize];
+                volunteer.is_none_or(|v| a.volunteer == v)
+                    && activity.is_none_or(|x| a.activity == x)
+            })
+            .collect();
+        let live_minutes = live(&mut positions.iter());
+        OrgAttestations {
+            state: self,
+            matching: Matching::Positions(positions),
+            live_minutes,
+        }
+    }
+
+    /// For each volunteer an organization attested for (live or retracted), the minutes and
+    /// number of its live attestations and their latest date, sorted by volunteer id. Sums over
+    /// positions, formatting one line per volunteer rather than per attestation, so the read
+    /// lock is held for O(the organization's attestations) of integer work.
+    pub fn org_volunteer_hours(&self, org: &str) -> Vec<OrgVolunteerHours> {
+        let Some(&o) = self.org_index.get(org) else {
+            return Vec::new();
+        };
+        // volunteer position → (live minutes, live attestations, latest live day)
+        let mut by_volunteer: std::collections::HashMap<u32, (u64, u64, Option<i32>)> =
+            std::collections::HashMap::new();
+        for &p in &self.orgs[o as usize].atts {
+            let a = &self.atts[p as usize];
+            let e = by_volunteer.entry(a.volunteer).or_default();
+            if a.is_live() {
+                e.0 += u64::from(a.minutes());
+                e.1 += 1;
+                e.2 = e.2.max(Some(a.date()));
+            }
+        }
+        let mut out: Vec<OrgVolunteerHours> = by_volunteer
+            .into_iter()
+            .map(|(v, (minutes, attestations, last))| OrgVolunteerHours {
+                volunteer: hex::encode(self.volunteers[v as usize].id),
+                minutes,
+                attestations,
+                last_date: last.map(format_date),
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.volunteer.cmp(&b.volunteer));
+        out
+    }
+
+    /// Every attestation an organization made (live and retracted), by day, then log order.
     pub fn attestations_by_org(&self, org: &str) -> Vec<AttestationInfo> {
         let Some(&o) = self.org_index.get(org) else {
             return Vec::new();
@@ -491,4 +600,71 @@ impl State {
     pub fn volunteers(&self) -> Vec<String> {
         self.volunteers.iter().map(|v| hex::encode(v.id)).collect()
     }
+}
+
+/// Which of an organization's attestations [`State::org_attestations`] lists: each `Some` must
+/// match (dates inclusive, as days since 1970-01-01; ids as 32 lowercase hex digits).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttestationFilter<'a> {
+    pub volunteer: Option<&'a str>,
+    pub activity: Option<&'a str>,
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+}
+
+/// An organization's matching attestations, oldest first inside; read newest first.
+#[derive(Debug)]
+pub struct OrgAttestations<'s> {
+    state: &'s State,
+    matching: Matching<'s>,
+    live_minutes: u64,
+}
+
+#[derive(Debug)]
+enum Matching<'s> {
+    /// A slice of the organization's sorted list: no filter but dates.
+    Range(&'s [u32]),
+    Positions(Vec<u32>),
+}
+
+impl OrgAttestations<'_> {
+    /// How many attestations match (live and retracted).
+    pub fn total(&self) -> usize {
+        self.positions().len()
+    }
+
+    /// Minutes of the matching live attestations.
+    pub fn live_minutes(&self) -> u64 {
+        self.live_minutes
+    }
+
+    /// `take` attestations after skipping `skip`, newest day first, then newest log entry.
+    pub fn page(&self, skip: usize, take: usize) -> Vec<AttestationInfo> {
+        self.positions()
+            .iter()
+            .rev()
+            .skip(skip)
+            .take(take)
+            .map(|&p| self.state.att_info(p))
+            .collect()
+    }
+
+    fn positions(&self) -> &[u32] {
+        match &self.matching {
+            Matching::Range(r) => r,
+            Matching::Positions(p) => p,
+        }
+    }
+}
+
+/// One volunteer's live hours with one organization ([`State::org_volunteer_hours`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrgVolunteerHours {
+    /// Volunteer id, 32 lowercase hex digits.
+    pub volunteer: String,
+    pub minutes: u64,
+    pub attestations: u64,
+    /// Date of the latest live attestation, `YYYY-MM-DD`.
+    pub last_date: Option<String>,
 }

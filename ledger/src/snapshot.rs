@@ -468,6 +468,7 @@ fn decode_state<R: Read>(d: &mut Dec<R>, operator_key: VerifyingKey) -> Result<S
             suspended_at: d.u32()?,
             updated_at: d.u32()?,
             atts: d.u32s()?,
+            live_minutes: 0,
         });
     }
     let mut volunteers = Vec::with_capacity(d.count(24)?);

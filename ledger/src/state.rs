@@ -147,9 +147,12 @@ pub(crate) struct Org {
     pub(crate) suspended_at: u32,
     /// Index of the `OrganizationUpdated` whose names and region are in force, or [`NONE`].
     pub(crate) updated_at: u32,
-    /// Positions (in `atts`) of the attestations it made, in log order: its listings and
-    /// totals read these, not every attestation of the log.
+    /// Positions (in `atts`) of the attestations it made, live and retracted, sorted by
+    /// (day, position) — position order is log order: its listings read a page of these from
+    /// the end (newest day first), not every attestation of the log.
     pub(crate) atts: Vec<u32>,
+    /// Minutes of its live attestations, kept on every change so a listing's total is O(1).
+    pub(crate) live_minutes: u64,
 }
 
 #[derive(Debug)]
@@ -429,6 +432,19 @@ impl State {
         issuers: Vec<Issuer>,
         credentials: Vec<Credential>,
     ) -> State {
+        let mut orgs = orgs;
+        for org in &mut orgs {
+            // Any order is accepted from a snapshot; the state keeps them sorted.
+            org.atts
+                .sort_unstable_by_key(|&p| (atts[p as usize].day, p));
+            org.live_minutes = org
+                .atts
+                .iter()
+                .map(|&p| &atts[p as usize])
+                .filter(|a| a.is_live())
+                .map(|a| u64::from(a.minutes()))
+                .sum();
+        }
         let event_table = IdTable::with_keys(&event_ids);
         let att_ids: Vec<Id> = atts.iter().map(|a| a.id).collect();
         let att_table = IdTable::with_keys(&att_ids);
@@ -727,8 +743,8 @@ impl State {
             Undo::HoursAttested => {
                 let pos = (self.atts.len() - 1) as u32;
                 self.unlink_live(pos);
+                self.unlink_org(pos);
                 let att = self.atts.pop().expect("attestation");
-                self.orgs[att.org as usize].atts.pop();
                 self.att_table.remove(&att.id, pos);
             }
             Undo::AttestationCorrected {
@@ -738,14 +754,18 @@ impl State {
                 changes,
             } => {
                 self.unlink_live(att);
+                self.unlink_org(att);
                 let a = &mut self.atts[att as usize];
                 a.day = day;
                 a.minutes = minutes;
                 self.restore_changes(att, changes);
                 self.link_live(att);
+                self.link_org(att);
             }
             Undo::AttestationRetracted { att, changes } => {
+                self.count_org_minutes(att, false);
                 self.atts[att as usize].minutes &= !RETRACTED;
+                self.count_org_minutes(att, true);
                 self.restore_changes(att, changes);
                 self.link_live(att);
             }
@@ -942,6 +962,44 @@ impl State {
         live.insert(at, pos);
     }
 
+    /// Adds (or with `add` false, removes) attestation `pos`'s live minutes to its
+    /// organization's total; called around every change to its minutes or liveness.
+    fn count_org_minutes(&mut self, pos: u32, add: bool) {
+        let a = &self.atts[pos as usize];
+        let m = if a.is_live() {
+            u64::from(a.minutes())
+        } else {
+            0
+        };
+        let total = &mut self.orgs[a.org as usize].live_minutes;
+        *total = if add { *total + m } else { *total - m };
+    }
+
+    /// Puts attestation `pos` in its organization's (day, position)-sorted list and counts its
+    /// minutes; a new attestation usually goes at the end (the newest day).
+    fn link_org(&mut self, pos: u32) {
+        let key = self.sort_key(pos);
+        let o = self.atts[pos as usize].org as usize;
+        let list = &self.orgs[o].atts;
+        let at = list.partition_point(|&p| self.sort_key(p) < key);
+        let list = &mut self.orgs[o].atts;
+        if list.len() == list.capacity() {
+            list.reserve_exact((list.capacity() / 2).max(16));
+        }
+        list.insert(at, pos);
+        self.count_org_minutes(pos, true);
+    }
+
+    fn unlink_org(&mut self, pos: u32) {
+        self.count_org_minutes(pos, false);
+        let key = self.sort_key(pos);
+        let o = self.atts[pos as usize].org as usize;
+        let list = &self.orgs[o].atts;
+        let at = list.partition_point(|&p| self.sort_key(p) < key);
+        assert_eq!(list.get(at), Some(&pos), "organization list out of sync");
+        self.orgs[o].atts.remove(at);
+    }
+
     fn unlink_live(&mut self, pos: u32) {
         let key = self.sort_key(pos);
         let v = self.atts[pos as usize].volunteer as usize;
@@ -979,6 +1037,7 @@ impl State {
                     registered: index,
                     keys: vec![(index, key)],
                     atts: Vec::new(),
+                    live_minutes: 0,
                     suspended_at: NONE,
                     updated_at: NONE,
                 });
@@ -1157,7 +1216,6 @@ impl State {
                 self.activity_period(check, activity, day)?;
                 self.daily_limit(check, volunteer, day, minutes, NONE)?;
                 let pos = self.atts.len() as u32;
-                push_compact(&mut self.orgs[org as usize].atts, pos);
                 push_compact(
                     &mut self.atts,
                     Att {
@@ -1173,6 +1231,7 @@ impl State {
                 let atts = &self.atts;
                 self.att_table.insert(&id, pos, |p| &atts[p as usize].id);
                 self.link_live(pos);
+                self.link_org(pos);
                 Ok(Undo::HoursAttested)
             }
             EventBody::AttestationCorrected(c) => {
@@ -1183,6 +1242,7 @@ impl State {
                 self.activity_period(check, a.activity, day)?;
                 self.daily_limit(check, a.volunteer, day, minutes, att)?;
                 self.unlink_live(att);
+                self.unlink_org(att);
                 let flags = a.minutes & !MINUTES_MASK;
                 let entry = &mut self.atts[att as usize];
                 entry.day = day;
@@ -1195,6 +1255,7 @@ impl State {
                 new.corrected_at = index;
                 self.att_changes.insert(att, new);
                 self.link_live(att);
+                self.link_org(att);
                 Ok(Undo::AttestationCorrected {
                     att,
                     day: a.day,
@@ -1205,7 +1266,9 @@ impl State {
             EventBody::AttestationRetracted(r) => {
                 let att = self.att_pos(check, &r.attestation, &r.org)?;
                 self.unlink_live(att);
+                self.count_org_minutes(att, false);
                 self.atts[att as usize].minutes |= RETRACTED;
+                self.count_org_minutes(att, true);
                 let changes = self.att_changes.get(&att).copied();
                 let mut new = changes.unwrap_or(AttChanges {
                     corrected_at: NONE,

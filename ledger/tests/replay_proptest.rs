@@ -11,7 +11,7 @@ use common::{full_replay, projection};
 
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
-use sagat_ledger::{Ledger, LedgerOptions, Startup, State};
+use sagat_ledger::{AttestationFilter, Ledger, LedgerOptions, Startup, State};
 use sagat_verifier::{
     decode_signed_event, format_date, parse_date, sign_event, year_of, ActivityPublished,
     AttestationCorrected, AttestationRetracted, Category, Event, EventBody, HoursAttested, Names,
@@ -368,6 +368,61 @@ proptest! {
                 state.attestations_by_org(&o.org).len(),
                 m.values().filter(|a| a.org == o.org).count()
             );
+            // Listings: newest day first, then newest entry; filtered by dates and volunteer;
+            // paged from anywhere; the live total kept across corrections and retractions.
+            let all: Vec<&ModelAtt> = m.values().filter(|a| a.org == o.org).collect();
+            let from = all.iter().map(|a| a.date).min().map(|d| d + 1);
+            let some_volunteer = all.first().map(|a| a.volunteer.clone());
+            let filters = [
+                AttestationFilter::default(),
+                AttestationFilter { from, ..AttestationFilter::default() },
+                AttestationFilter { to: from, ..AttestationFilter::default() },
+                AttestationFilter { volunteer: some_volunteer.as_deref(), ..AttestationFilter::default() },
+            ];
+            for f in filters {
+                let mut expected: Vec<&&ModelAtt> = all
+                    .iter()
+                    .filter(|a| {
+                        f.from.is_none_or(|d| a.date >= d)
+                            && f.to.is_none_or(|d| a.date <= d)
+                            && f.volunteer.is_none_or(|v| a.volunteer == v)
+                    })
+                    .collect();
+                expected.sort_by_key(|a| std::cmp::Reverse((a.date, a.index)));
+                let listed = state.org_attestations(&o.org, &f);
+                prop_assert_eq!(listed.total(), expected.len());
+                let live: u64 = expected.iter().filter(|a| a.live).map(|a| u64::from(a.minutes)).sum();
+                prop_assert_eq!(listed.live_minutes(), live);
+                let want: Vec<(u64, bool)> = expected.iter().map(|a| (a.index, a.live)).collect();
+                for (skip, take) in [(0, usize::MAX), (1, 2), (expected.len().saturating_sub(1), 5)] {
+                    let page: Vec<(u64, bool)> = listed
+                        .page(skip, take)
+                        .iter()
+                        .map(|i| (i.attestation.index, i.retracted_at.is_none()))
+                        .collect();
+                    let end = skip.saturating_add(take).min(want.len());
+                    prop_assert_eq!(&page[..], &want[skip.min(end)..end]);
+                }
+            }
+            let mut per_volunteer: BTreeMap<&str, (u64, u64, Option<i32>)> = BTreeMap::new();
+            for a in &all {
+                let e = per_volunteer.entry(&a.volunteer).or_default();
+                if a.live {
+                    e.0 += u64::from(a.minutes);
+                    e.1 += 1;
+                    e.2 = e.2.max(Some(a.date));
+                }
+            }
+            let hours: Vec<(String, u64, u64, Option<i32>)> = state
+                .org_volunteer_hours(&o.org)
+                .into_iter()
+                .map(|h| (h.volunteer, h.minutes, h.attestations, h.last_date.map(|d| parse_date(&d).unwrap())))
+                .collect();
+            let expected: Vec<(String, u64, u64, Option<i32>)> = per_volunteer
+                .into_iter()
+                .map(|(v, (m, n, d))| (v.to_string(), m, n, d))
+                .collect();
+            prop_assert_eq!(hours, expected);
         }
 
         // (4) Reverting the last `cut` applies equals replaying the prefix.

@@ -169,18 +169,13 @@ pub fn roster(ops: &Ops, org: &str, search: Option<&str>) -> Vec<RosterEntry> {
             .or_insert_with(|| blank(&v))
             .enrolled_here = true;
     }
-    for info in ops.app.ledger.read(|s| s.attestations_by_org(org)) {
-        let a = info.attestation;
+    for h in ops.app.ledger.read(|s| s.org_volunteer_hours(org)) {
         let e = by_id
-            .entry(a.volunteer.clone())
-            .or_insert_with(|| blank(&a.volunteer));
-        if info.retracted_at.is_none() {
-            e.minutes += u64::from(a.minutes);
-            e.attestations += 1;
-            if e.last_date.as_deref() < Some(a.date.as_str()) {
-                e.last_date = Some(a.date);
-            }
-        }
+            .entry(h.volunteer.clone())
+            .or_insert_with(|| blank(&h.volunteer));
+        e.minutes = h.minutes;
+        e.attestations = h.attestations;
+        e.last_date = h.last_date;
     }
     let needle = search
         .map(|s| s.trim().to_lowercase())

@@ -103,6 +103,14 @@ pub fn projection(s: &sagat_ledger::State) -> String {
             s.attestations_by_org(&o.org),
             s.activities_of(&o.org)
         );
+        // The listing's order and kept live total, and the roster's sums.
+        let listed = s.org_attestations(&o.org, &sagat_ledger::AttestationFilter::default());
+        out += &format!(
+            "{} {:?}\n{:?}\n",
+            listed.live_minutes(),
+            listed.page(0, usize::MAX),
+            s.org_volunteer_hours(&o.org)
+        );
     }
     out
 }
