@@ -5,7 +5,8 @@
 //! ```text
 //! cargo build --release --bin sagat
 //! cargo run --release --example serve_bench [-- --events N --conns C --volunteers V --max-secs S
-//!                                              --rss-events M]
+//!                                              --rss-events M --listing-pairs P
+//!                                              --listing-appends A]
 //! ```
 //!
 //! The server is the real `sagat serve` binary (found next to this example's directory, i.e.
@@ -21,8 +22,8 @@
 //! `append_batch` (signed on all cores first, then appended in batches of 20,000), the server is
 //! started on it, answers some reads and 64 × 100 pre-signed attestations, and its `VmRSS` and
 //! `VmHWM` are read from `/proc/<pid>/status`. Last, on the same server, the append latency
-//! while two organization listings run: 3 alternating pairs of 100 sequential attestations with
-//! nothing else running and 100 while two connections list the organization's attestations
+//! while two organization listings run: `--listing-pairs` (3) alternating pairs of
+//! `--listing-appends` (100) sequential attestations with nothing else running and as many while two connections list the organization's attestations
 //! (`GET /api/v1/orgs/{org}/attestations?per_page=50`) as fast as they can; p99 of each and the
 //! median ratio busy / idle.
 
@@ -52,6 +53,8 @@ struct Args {
     volunteers: usize,
     max_secs: u64,
     rss_events: usize,
+    listing_pairs: usize,
+    listing_appends: usize,
     server: Option<PathBuf>,
 }
 
@@ -62,6 +65,8 @@ fn parse_args() -> anyhow::Result<Args> {
         volunteers: 1_000,
         max_secs: 600,
         rss_events: 1_000_000,
+        listing_pairs: 3,
+        listing_appends: 100,
         server: None,
     };
     let mut it = std::env::args().skip(1);
@@ -79,10 +84,12 @@ fn parse_args() -> anyhow::Result<Args> {
             "--volunteers" => args.volunteers = number()?,
             "--max-secs" => args.max_secs = number()? as u64,
             "--rss-events" => args.rss_events = number()?,
+            "--listing-pairs" => args.listing_pairs = number()?,
+            "--listing-appends" => args.listing_appends = number()?,
             "--server" => args.server = Some(PathBuf::from(&value)),
             _ => bail!(
                 "unknown flag {flag:?}; flags: --events N --conns C --volunteers V --max-secs S \
-                 --rss-events M --server PATH"
+                 --rss-events M --listing-pairs P --listing-appends A --server PATH"
             ),
         }
     }
@@ -463,7 +470,8 @@ fn sign_parallel<T: Sync>(items: &[T], sign: impl Fn(&T) -> Vec<u8> + Sync) -> V
 
 /// The memory phase: `sagat init`, `entries` log entries appended with `append_batch`, then
 /// the server on that data directory; returns the report lines.
-fn memory_phase(binary: &Path, entries: usize, conns: usize) -> anyhow::Result<Vec<String>> {
+fn memory_phase(binary: &Path, args: &Args) -> anyhow::Result<Vec<String>> {
+    let (entries, conns) = (args.rss_events, args.conns);
     use ed25519_dalek::pkcs8::DecodePrivateKey;
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
@@ -563,7 +571,16 @@ fn memory_phase(binary: &Path, entries: usize, conns: usize) -> anyhow::Result<V
         },
     )?;
     let (hwm, rss) = memory_kib(pid)?;
-    let listings = listing_phase(addr, &org_token, attestations + volunteers * 20, volunteers)?;
+    let listings = listing_phase(
+        addr,
+        &org_token,
+        attestations + volunteers * 20,
+        volunteers,
+        (
+            args.listing_pairs.max(1),
+            args.listing_appends.max(1) as u64,
+        ),
+    )?;
     drop(admin);
     drop(server);
     let disk = dir_bytes(&data);
@@ -597,29 +614,27 @@ fn memory_phase(binary: &Path, entries: usize, conns: usize) -> anyhow::Result<V
     Ok(lines)
 }
 
-/// Pairs of the listing phase, each: 100 sequential attestations from one connection with
-/// nothing else running, then 100 more while two connections list the organization's
-/// attestations (first page of 50, newest first) as fast as they can.
-const LISTING_PAIRS: usize = 3;
-
-/// Append latency while two organization listings run, against the same server idle, in
-/// alternating pairs; the attestations are numbered from `first` (days after every earlier one).
+/// Append latency while two organization listings run, against the same server idle: `pairs`
+/// pairs, each `appends` sequential attestations from one connection with nothing else running,
+/// then as many while two connections list the organization's attestations (first page of 50,
+/// newest first) as fast as they can. Attestations are numbered from `first` (days after every
+/// earlier one).
 fn listing_phase(
     addr: SocketAddr,
     org_token: &str,
     first: u64,
     volunteers: u64,
+    (pairs, per_run): (usize, u64),
 ) -> anyhow::Result<Vec<String>> {
     use std::sync::atomic::AtomicBool;
-    const APPENDS: u64 = 100;
     let events_path = format!("/api/v1/orgs/{ORG}/events");
     let list_path = format!("/api/v1/orgs/{ORG}/attestations?per_page=50");
     let mut next = first;
     let mut appends = |conn: &mut Conn| -> anyhow::Result<Vec<Duration>> {
-        let events: Vec<Vec<u8>> = (next..next + APPENDS)
+        let events: Vec<Vec<u8>> = (next..next + per_run)
             .map(|n| attest_event(n, volunteers))
             .collect();
-        next += APPENDS;
+        next += per_run;
         let mut lat = Vec::with_capacity(events.len());
         for e in &events {
             let t = Instant::now();
@@ -632,7 +647,7 @@ fn listing_phase(
     let p99 = |lat: &[Duration]| lat[(lat.len() * 99 / 100).min(lat.len() - 1)];
     let mut conn = Conn::open(addr)?;
     let mut rows = Vec::new();
-    for _ in 0..LISTING_PAIRS {
+    for _ in 0..pairs {
         let idle = appends(&mut conn)?;
         let stop = AtomicBool::new(false);
         let (busy, listed) = std::thread::scope(|scope| -> anyhow::Result<_> {
@@ -671,7 +686,7 @@ fn listing_phase(
         .map(|(idle, busy, _, _)| busy.as_secs_f64() / idle.as_secs_f64())
         .collect();
     ratios.sort_by(f64::total_cmp);
-    let pairs: Vec<String> = rows
+    let per_pair: Vec<String> = rows
         .iter()
         .map(|(idle, busy, list_p50, n)| {
             format!(
@@ -684,9 +699,9 @@ fn listing_phase(
         .collect();
     Ok(vec![
         format!(
-            "append p99 while two organization listings run, {LISTING_PAIRS} pairs of \
-             {APPENDS} sequential attestations: {}",
-            pairs.join("; ")
+            "append p99 while two organization listings run, {pairs} pairs of \
+             {per_run} sequential attestations: {}",
+            per_pair.join("; ")
         ),
         format!(
             "append p99 busy / idle, median of pairs: {:.2}",
@@ -850,7 +865,7 @@ fn main() -> anyhow::Result<()> {
         disk as f64 / total_events as f64,
     );
     if args.rss_events > 0 {
-        for line in memory_phase(&binary, args.rss_events, args.conns)? {
+        for line in memory_phase(&binary, &args)? {
             println!("{line}");
         }
     }
