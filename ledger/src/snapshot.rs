@@ -45,7 +45,7 @@ pub(crate) const FILE: &str = "snapshot";
 /// Where a snapshot is written before it is renamed over [`FILE`].
 const TMP_FILE: &str = "snapshot.tmp";
 const MAGIC: &[u8; 8] = b"SAGATSNP";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// What the operator key signs, before the body's SHA-256.
 const SIGNING_CONTEXT: &[u8] = b"sagat snapshot v1\n";
 /// Bytes before the body: magic, version, length, digest, signature.
@@ -822,12 +822,39 @@ mod tests {
     #[test]
     fn tree_levels_of_the_wrong_shape_are_refused() {
         let t = tree(&[b"a", b"b", b"c"]);
+        assert_eq!(
+            t.levels().len(),
+            1,
+            "below 256 leaves only level 0 is stored"
+        );
         assert!(Tree::from_levels(t.levels().to_vec()).is_some());
         let mut levels = t.levels().to_vec();
-        levels[1].pop();
+        levels.push(vec![[0; 32]]);
+        assert!(Tree::from_levels(levels).is_none());
+
+        let leaves: Vec<Vec<u8>> = (0..600u32).map(|i| i.to_le_bytes().to_vec()).collect();
+        let refs: Vec<&[u8]> = leaves.iter().map(Vec::as_slice).collect();
+        let t = tree(&refs);
+        let lens: Vec<usize> = t.levels().iter().map(Vec::len).collect();
+        assert_eq!(lens, [600, 0, 0, 0, 0, 0, 0, 0, 2, 1]);
+        assert!(Tree::from_levels(t.levels().to_vec()).is_some());
+        let mut levels = t.levels().to_vec();
+        levels[8].pop();
         assert!(Tree::from_levels(levels).is_none());
         let mut levels = t.levels().to_vec();
+        levels[3].push([0; 32]);
+        assert!(
+            Tree::from_levels(levels).is_none(),
+            "levels 1-7 are never stored"
+        );
+        let mut levels = t.levels().to_vec();
         levels.push(vec![[0; 32]]);
+        assert!(Tree::from_levels(levels).is_none());
+        // Every level (version 1's shape) is refused too.
+        let mut levels = t.levels().to_vec();
+        for (k, level) in levels.iter_mut().enumerate().take(8).skip(1) {
+            *level = vec![[0; 32]; 600 >> k];
+        }
         assert!(Tree::from_levels(levels).is_none());
     }
 

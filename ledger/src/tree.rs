@@ -1,12 +1,16 @@
-//! The Merkle tree store: RFC 6962 / RFC 9162 §2.1 hashes of every perfect subtree, kept in memory.
+//! The Merkle tree store: RFC 6962 / RFC 9162 §2.1 hashes of perfect subtrees, kept in memory.
 //!
-//! `levels[k][j]` is the hash of the perfect subtree over leaves `[j·2^k, (j+1)·2^k)`; level 0
-//! holds the leaf hashes. Every node of the tree of any size is such a perfect subtree or is built
-//! from O(log n) of them, so roots, inclusion proofs (RFC 9162 §2.1.3.1) and consistency proofs
-//! (§2.1.4.1) for any size cost O(log n) hash operations. The levels together hold fewer than
-//! 2n hashes: 64 bytes per entry, about 64 MB for a million entries.
+//! `levels[k][j]` is the hash of the perfect subtree over leaves `[j·2^k, (j+1)·2^k)`. Only the
+//! levels a C2SP tlog-tiles tile can name are stored: level 0 (the leaf hashes) and every level
+//! from 8 up; levels 1–7 are empty and their nodes are recomputed from the leaves when needed
+//! (at most 2^k − 1 node hashes for a level-k node, so at most 254 for an inclusion proof's
+//! lower part). Every node of the tree of any size is built from O(log n) stored subtrees and
+//! those recomputed ones, so roots, inclusion proofs (RFC 9162 §2.1.3.1) and consistency proofs
+//! (§2.1.4.1) for any size cost O(log n + 256) hash operations. The stored levels hold about
+//! n·(1 + 1/128) hashes: 32 bytes per entry, about 32 MB for a million entries (storing every
+//! level would take twice that).
 //!
-//! Tiles (C2SP tlog-tiles) are slices of the levels that are multiples of 8.
+//! Tiles (C2SP tlog-tiles) are slices of level 0 and of the levels that are multiples of 8.
 
 use sagat_verifier::{empty_root, node_hash, Hash};
 
@@ -15,7 +19,7 @@ pub(crate) const TILE_HEIGHT: u32 = 8;
 /// Full tile width: 2^TILE_HEIGHT hashes.
 pub(crate) const TILE_WIDTH: u64 = 1 << TILE_HEIGHT;
 
-/// Per-level perfect-subtree hashes.
+/// Per-level perfect-subtree hashes; levels 1 to `TILE_HEIGHT - 1` are always empty.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Tree {
     levels: Vec<Vec<Hash>>,
@@ -25,6 +29,20 @@ pub(crate) struct Tree {
 fn split_point(n: u64) -> u64 {
     debug_assert!(n >= 2);
     1 << (63 - (n - 1).leading_zeros())
+}
+
+/// Whether level `k` is kept (see the module documentation).
+fn is_stored(level: usize) -> bool {
+    level == 0 || level >= TILE_HEIGHT as usize
+}
+
+/// Number of hashes level `k` holds in a tree of `n` leaves.
+fn stored_len(n: usize, level: usize) -> usize {
+    if is_stored(level) {
+        n >> level
+    } else {
+        0
+    }
 }
 
 impl Tree {
@@ -39,17 +57,22 @@ impl Tree {
     }
 
     /// A tree from stored levels, if their lengths are those of a tree of `levels[0].len()`
-    /// leaves (level k holds ⌊n / 2^k⌋ hashes, and no level is empty). The hashes themselves
-    /// are not recomputed: the caller checks the root against a signed checkpoint.
+    /// leaves: level k holds ⌊n / 2^k⌋ hashes for k = 0 and k ≥ 8 and none for 1 ≤ k ≤ 7, and
+    /// the levels stop at the highest one that is not empty (no levels at all for n = 0, only
+    /// level 0 for n < 256). The hashes themselves are not recomputed: the caller checks the
+    /// root against a signed checkpoint.
     pub(crate) fn from_levels(levels: Vec<Vec<Hash>>) -> Option<Tree> {
         let n = levels.first().map_or(0, Vec::len);
-        let want = if n == 0 {
-            0
-        } else {
-            (usize::BITS - n.leading_zeros()) as usize
+        let want = match n {
+            0 => 0,
+            n if n < TILE_WIDTH as usize => 1,
+            n => (usize::BITS - n.leading_zeros()) as usize,
         };
-        let shaped =
-            levels.len() == want && levels.iter().enumerate().all(|(k, l)| l.len() == n >> k);
+        let shaped = levels.len() == want
+            && levels
+                .iter()
+                .enumerate()
+                .all(|(k, l)| l.len() == stored_len(n, k));
         shaped.then_some(Tree { levels })
     }
 
@@ -63,13 +86,24 @@ impl Tree {
         self.levels[0][index as usize]
     }
 
-    /// Appends a leaf hash, completing whatever perfect subtrees it completes.
+    /// Appends a leaf hash, completing whatever stored perfect subtrees it completes: every
+    /// 256th leaf completes a level-8 node (hashed from its 256 leaves), and from there up
+    /// pairs as usual.
     pub(crate) fn push(&mut self, leaf: Hash) {
         if self.levels.is_empty() {
             self.levels.push(Vec::new());
         }
         self.levels[0].push(leaf);
-        let mut level = 0;
+        let n = self.levels[0].len();
+        if !n.is_multiple_of(TILE_WIDTH as usize) {
+            return;
+        }
+        let tile_root = self.leaves_root(n as u64 - TILE_WIDTH, TILE_WIDTH);
+        let mut level = TILE_HEIGHT as usize;
+        if self.levels.len() <= level {
+            self.levels.resize_with(level + 1, Vec::new);
+        }
+        self.levels[level].push(tile_root);
         while self.levels[level].len().is_multiple_of(2) {
             let l = &self.levels[level];
             let h = node_hash(&l[l.len() - 2], &l[l.len() - 1]);
@@ -97,10 +131,29 @@ impl Tree {
         debug_assert!(lo < hi && hi <= self.size());
         let n = hi - lo;
         if n.is_power_of_two() && lo.is_multiple_of(n) {
-            return self.levels[n.trailing_zeros() as usize][(lo / n) as usize];
+            let level = n.trailing_zeros() as usize;
+            return if is_stored(level) {
+                self.levels[level][(lo / n) as usize]
+            } else {
+                self.leaves_root(lo, n)
+            };
         }
         let k = split_point(n);
         node_hash(&self.range_hash(lo, lo + k), &self.range_hash(lo + k, hi))
+    }
+
+    /// MTH(D[lo:lo+n]) of a perfect subtree (`n` a power of two, `lo` a multiple of it),
+    /// hashed from its leaves pair by pair: the nodes of levels that are not stored.
+    fn leaves_root(&self, lo: u64, n: u64) -> Hash {
+        debug_assert!(n.is_power_of_two() && lo.is_multiple_of(n));
+        let mut layer = self.levels[0][lo as usize..(lo + n) as usize].to_vec();
+        while layer.len() > 1 {
+            for j in 0..layer.len() / 2 {
+                layer[j] = node_hash(&layer[2 * j], &layer[2 * j + 1]);
+            }
+            layer.truncate(layer.len() / 2);
+        }
+        layer[0]
     }
 
     /// Root of the tree of the first `size` leaves.
@@ -262,8 +315,10 @@ mod tests {
 
     #[test]
     fn truncate_gives_the_smaller_tree_back() {
-        let (full, leaves) = build(77);
-        for size in [0u64, 1, 2, 3, 8, 31, 32, 33, 64, 76, 77] {
+        let (full, leaves) = build(777);
+        for size in [
+            0u64, 1, 2, 3, 8, 31, 32, 33, 64, 76, 255, 256, 257, 511, 512, 776, 777,
+        ] {
             let mut t = full.clone();
             t.truncate(size);
             let (want, _) = build(size);
@@ -279,10 +334,11 @@ mod tests {
 
     #[test]
     fn roots_match_the_rfc_definition_and_the_frontier() {
-        let (t, leaves) = build(70);
+        // Past 512 leaves: roots over two stored level-8 nodes and recomputed lower levels.
+        let (t, leaves) = build(700);
         let mut f = Frontier::default();
         assert_eq!(f.root(), empty_root());
-        for size in 0..=70u64 {
+        for size in 0..=700u64 {
             assert_eq!(t.root(size), mth(&leaves[..size as usize]), "size {size}");
             if size > 0 {
                 f.push(leaves[size as usize - 1]);
