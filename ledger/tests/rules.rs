@@ -1,6 +1,8 @@
 //! One test per rule on append: the event that breaks it is refused with that rule's name, and the
 //! refused apply leaves the state exactly as it was. Plus revert exactness.
 
+mod common;
+
 use ed25519_dalek::SigningKey;
 use sagat_ledger::{Applied, State, Violation};
 use sagat_verifier::{
@@ -226,38 +228,7 @@ fn status_body(org: &str) -> OrganizationStatusChanged {
 
 /// Everything observable about a state, for "unchanged" comparisons.
 fn snapshot(s: &State) -> String {
-    let mut out = format!("len={}\n", s.len());
-    for v in s.volunteers() {
-        out += &format!(
-            "{:?}\n{:?}\n{:?}\n",
-            s.volunteer_hours(&v),
-            s.live_attestations(&v),
-            s.credentials_of(&v)
-        );
-    }
-    for o in s.organizations() {
-        out += &format!(
-            "{o:?}\n{:?}\n{:?}\n{:?}\n",
-            s.org_hours(&o.org),
-            s.attestations_by_org(&o.org),
-            s.activities_of(&o.org)
-        );
-        // The listing's order and kept live total, and the roster's sums.
-        let listed = s.org_attestations(&o.org, &sagat_ledger::AttestationFilter::default());
-        out += &format!(
-            "{} {:?}\n{:?}\n",
-            listed.live_minutes(),
-            listed.page(0, usize::MAX),
-            s.org_volunteer_hours(&o.org)
-        );
-    }
-    out += &format!(
-        "{:?}\n{:?}\n{}\n",
-        s.issuers(),
-        s.revoked_status_indices(),
-        s.next_status_index()
-    );
-    out
+    common::projection(s)
 }
 
 // ---- signature, kid, ids, order ----

@@ -91,9 +91,10 @@ pub fn projection(s: &sagat_ledger::State) -> String {
     let mut out = format!("len={}\n", s.len());
     for v in s.volunteers() {
         out += &format!(
-            "{v}\n{:?}\n{:?}\n",
+            "{v}\n{:?}\n{:?}\n{:?}\n",
             s.volunteer_hours(&v),
-            s.live_attestations(&v)
+            s.live_attestations(&v),
+            s.credentials_of(&v)
         );
     }
     for o in s.organizations() {
@@ -112,6 +113,12 @@ pub fn projection(s: &sagat_ledger::State) -> String {
             s.org_volunteer_hours(&o.org)
         );
     }
+    out += &format!(
+        "{:?}\n{:?}\n{}\n",
+        s.issuers(),
+        s.revoked_status_indices(),
+        s.next_status_index()
+    );
     out
 }
 
