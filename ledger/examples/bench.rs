@@ -12,6 +12,9 @@
 //! - the two ratios against batch verification as P (default 5) alternating pairs — raw 2-thread
 //!   `verify_batch`, then the measurement — with the median of the per-pair ratios: 64 appenders
 //!   (each pair on a fresh log) and `verify_log` of the N-event log.
+//!
+//! `SAGAT_BENCH_DIR` chooses where the logs are built (default: the temp dir);
+//! `SAGAT_BENCH_KEEP=1` keeps the N-event log, to profile `bench --verify-only DIR` alone.
 
 use std::io::Write;
 use std::path::Path;
@@ -411,5 +414,10 @@ fn main() {
         "| building the log (append_batch of 10-20k) | {:.0}/s | | |",
         events as f64 / build_secs
     );
-    std::fs::remove_dir_all(&root).unwrap();
+    // SAGAT_BENCH_KEEP=1 keeps the built log, e.g. for `--verify-only DIR` under a profiler.
+    if std::env::var_os("SAGAT_BENCH_KEEP").is_some() {
+        eprintln!("kept the log in {}", dir.display());
+    } else {
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -950,11 +950,20 @@ impl State {
         (self.atts[pos as usize].day, pos)
     }
 
+    /// Where `key` goes in `list` (positions sorted by [`State::sort_key`]). The end is tried
+    /// first: a new attestation is usually the newest, and the binary search would read up to
+    /// log2(n) attestations scattered through memory.
+    fn insert_position(&self, list: &[u32], key: (u16, u32)) -> usize {
+        match list.last() {
+            Some(&last) if self.sort_key(last) < key => list.len(),
+            _ => list.partition_point(|&p| self.sort_key(p) < key),
+        }
+    }
+
     fn link_live(&mut self, pos: u32) {
         let key = self.sort_key(pos);
         let v = self.atts[pos as usize].volunteer as usize;
-        let live = &self.volunteers[v].live;
-        let at = live.partition_point(|&p| self.sort_key(p) < key);
+        let at = self.insert_position(&self.volunteers[v].live, key);
         let live = &mut self.volunteers[v].live;
         if live.len() == live.capacity() {
             live.reserve_exact((live.capacity() / 2).max(4));
@@ -980,8 +989,7 @@ impl State {
     fn link_org(&mut self, pos: u32) {
         let key = self.sort_key(pos);
         let o = self.atts[pos as usize].org as usize;
-        let list = &self.orgs[o].atts;
-        let at = list.partition_point(|&p| self.sort_key(p) < key);
+        let at = self.insert_position(&self.orgs[o].atts, key);
         let list = &mut self.orgs[o].atts;
         if list.len() == list.capacity() {
             list.reserve_exact((list.capacity() / 2).max(16));

@@ -110,7 +110,16 @@ fn same_up_to_map_order(made: &Value, read: &Value) -> bool {
             if made.len() != read.len() {
                 return false;
             }
-            let mut used = vec![false; read.len()];
+            // Which of `read`'s entries are matched; events' maps are small, so the flags live
+            // on the stack (no allocation per map) unless a map has more than 32 entries.
+            let mut small = [false; 32];
+            let mut large = Vec::new();
+            let used: &mut [bool] = if read.len() <= small.len() {
+                &mut small[..read.len()]
+            } else {
+                large.resize(read.len(), false);
+                &mut large
+            };
             made.iter().all(|(key, value)| {
                 let found = read
                     .iter()
@@ -162,7 +171,42 @@ mod tests {
         })
     }
 
+    /// Maps wider than the 32 match flags kept on the stack, and narrower ones: distinct keys
+    /// (so they encode canonically) in any order.
+    fn arb_wide_map() -> impl Strategy<Value = Value> {
+        proptest::collection::btree_map(0i64..64, any::<bool>(), 0..48)
+            .prop_map(|m| {
+                m.into_iter()
+                    .map(|(k, v)| (Value::Integer(k.into()), Value::Bool(v)))
+                    .collect::<Vec<_>>()
+            })
+            .prop_shuffle()
+            .prop_map(Value::Map)
+    }
+
     proptest! {
+        /// As below, for wide maps: reordered (the same entries, read back sorted), with one
+        /// value changed, or another map.
+        #[test]
+        fn wide_maps_compare_as_reencoding(made in arb_wide_map(), other in arb_wide_map(), how in 0u8..3) {
+            let read_from = match (how, &made) {
+                (0, _) => made.clone(),
+                (1, Value::Map(entries)) if !entries.is_empty() => {
+                    let mut entries = entries.clone();
+                    let last = entries.len() - 1;
+                    entries[last].1 = Value::Bool(entries[last].1 != Value::Bool(true));
+                    Value::Map(entries)
+                }
+                _ => other,
+            };
+            let bytes = to_canonical_cbor(&read_from);
+            let read = canonical_value(&bytes).expect("distinct keys encode canonically");
+            prop_assert_eq!(
+                same_up_to_map_order(&made, &read),
+                to_canonical_cbor(&made) == bytes
+            );
+        }
+
         /// The comparison decides as "re-encode `made` and compare with the bytes of `read`",
         /// the check it replaced.
         #[test]
