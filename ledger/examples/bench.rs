@@ -14,7 +14,8 @@
 //!   (each pair on a fresh log) and `verify_log` of the N-event log.
 //!
 //! `SAGAT_BENCH_DIR` chooses where the logs are built (default: the temp dir);
-//! `SAGAT_BENCH_KEEP=1` keeps the N-event log, to profile `bench --verify-only DIR` alone.
+//! `SAGAT_BENCH_KEEP=1` keeps the N-event log, to profile `bench --verify-only DIR` alone;
+//! `bench --appends-only DIR A P` runs only the append measurement (A appenders, P entries each).
 
 use std::io::Write;
 use std::path::Path;
@@ -269,6 +270,13 @@ fn main() {
         let report = verify_log(dir, &operator().verifying_key(), None).unwrap();
         let secs = start.elapsed().as_secs_f64();
         println!("{} {} {}", report.entries, secs, vm_hwm_kib());
+        return;
+    }
+    // Child mode for profiling: only `append_rate` with A appenders of P entries each, in DIR.
+    if args.get(1).map(String::as_str) == Some("--appends-only") {
+        let (dir, a, p) = (Path::new(&args[2]), &args[3], &args[4]);
+        let r = append_rate(dir, a.parse().unwrap(), p.parse().unwrap(), 1_000_000);
+        println!("{r:.0}");
         return;
     }
     let events: u64 = args

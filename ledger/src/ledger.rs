@@ -451,8 +451,9 @@ impl Ledger {
     ///    keeping part of a request would break its all-or-nothing promise ([`Ledger::recovery`]
     ///    says what was cut); damage before a valid checkpoint is [`Error::Corrupt`], never cut;
     /// 4. signs the empty tree's checkpoint for a new log;
-    /// 5. brings the sled index up to date, rebuilding it from the log if it is behind, ahead or
-    ///    inconsistent.
+    /// 5. brings the sled index up to date: cut to the entries the log holds (a crash can lose
+    ///    the log's unsynced tail after sled saw it), then filled in, or rebuilt from the log
+    ///    when inconsistent.
     pub fn open(
         dir: &Path,
         operator_key: SigningKey,
@@ -1369,6 +1370,9 @@ fn catch_up_index(
     offsets: &[u64],
 ) -> Result<(), Error> {
     let count = base + offsets.len() as u64;
+    // Offsets of entries the log no longer holds (lost in a crash before their sync): the log
+    // only ever loses its tail, so the offsets before it still hold.
+    index.truncate(count)?;
     let at = index.applied_through();
     // Spot checks: the first and last covered entry's offsets hold those entries (`entry(i)`
     // checks every read against the tree, so a stale index can only fail a read, never serve
@@ -1378,11 +1382,11 @@ fn catch_up_index(
             read_entry_at(log.file(), o).is_ok_and(|b| leaf_hash(&b) == tree.leaf(i))
         })
     };
-    let consistent = at <= count && (at == 0 || (holds(0) && holds(at - 1)));
+    let consistent = at == 0 || (holds(0) && holds(at - 1));
     let from = if consistent {
         at
     } else {
-        index.clear()?;
+        index.truncate(0)?;
         0
     };
     if from < base {
@@ -1424,10 +1428,20 @@ fn entry_offsets(log: &LogFile, start: u64, first: u64, n: u64) -> Result<Vec<u6
                 record: Record::Entry(_),
             } => out.push(offset),
             Next::Record { .. } => {}
-            Next::End | Next::Bad(_) => {
+            Next::End => {
                 return Err(Error::Corrupt {
                     index: first + out.len() as u64,
                     reason: "the log ends before the entries its snapshot covers".into(),
+                })
+            }
+            Next::Bad(b) => {
+                return Err(Error::Corrupt {
+                    index: first + out.len() as u64,
+                    reason: format!(
+                        "damaged record at file offset {} (covered by the snapshot; the index \
+                         needs its offset): {}",
+                        b.offset, b.reason
+                    ),
                 })
             }
         }
@@ -1778,9 +1792,9 @@ impl Writer {
             self.last_note.clone_from(&p.note);
             drop(state);
             // The index is derived (rebuilt from the log on open when behind), so the indexer
-            // thread records it, off the writer: a large batch's sled inserts cost seconds,
-            // which would hold up every round behind it. Until then readers find the offsets
-            // in `unindexed`, filled here before the syncer publishes the round.
+            // thread records it, off the writer: a large batch's sled writes cost time that
+            // would hold up every round behind it. Until then readers find the offsets in
+            // `unindexed`, filled here before the syncer publishes the round.
             self.snapshots.last_entry_offset = *index_offsets.last().expect("entries written");
             lock(&shared.unindexed).insert(tree_size, index_offsets.clone());
             if self
