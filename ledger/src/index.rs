@@ -39,8 +39,9 @@ pub(crate) struct Index {
     covered: RwLock<Covered>,
 }
 
-/// What the index covers: `whole` blocks in sled (`applied_through` = `whole` × 512, as
-/// stored), then the `tail` offsets in memory.
+/// What the index covers: `whole` full blocks in sled, then the `tail` offsets in memory. The
+/// count stored under `applied_through` is what sled alone covers: the full blocks, and after a
+/// clean close the tail's partial block too.
 #[derive(Debug, Default)]
 struct Covered {
     whole: u64,
