@@ -113,3 +113,95 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
         proof
     );
 }
+
+/// `sagat` with `SAGAT_STORE` set: every command of a data directory whose log is on PostgreSQL.
+fn sagat_pg(data: &std::path::Path, store: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sagat"))
+        .args(args)
+        .env("SAGAT_DATA", data)
+        .env("SAGAT_STORE", store)
+        .output()
+        .expect("run sagat")
+}
+
+/// A new database on the test cluster (`SAGAT_TEST_POSTGRES`, started by scripts/test).
+fn new_database() -> (String, String) {
+    let admin = std::env::var("SAGAT_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "SAGAT_TEST_POSTGRES is not set: this test needs a PostgreSQL server. Run \
+             scripts/test, which starts a private cluster, or set SAGAT_TEST_POSTGRES to a \
+             libpq connection string of a role that may create databases"
+        )
+    });
+    let name = format!("sagat_cli_{}", hex::encode(rand::random::<[u8; 6]>()));
+    postgres::Client::connect(&admin, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to SAGAT_TEST_POSTGRES ({admin}): {e}"))
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    (format!("{admin} dbname={name}"), name)
+}
+
+#[test]
+fn a_data_directory_with_its_log_on_postgres_serves_reads_and_verifies() {
+    let (store, name) = new_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok_bytes(sagat_pg(&data, &store, &["init"]));
+    let config = std::fs::read_to_string(data.join("sagat.json")).unwrap();
+    assert!(config.contains("\"log_store\": \"postgres\""), "{config}");
+    assert!(
+        !config.contains(&name),
+        "the connection string stays out of sagat.json"
+    );
+    assert!(
+        !data.join("log/entries").exists(),
+        "no log file beside the database"
+    );
+
+    // Without the connection string, a command says what is missing instead of starting an
+    // empty log of its own.
+    let refused = sagat(&data, &["log", "checkpoint"]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("PostgreSQL") && why.contains("--store"),
+        "{why}"
+    );
+
+    let volunteer = String::from_utf8(ok_bytes(sagat_pg(
+        &data,
+        &store,
+        &["volunteer", "enroll", "--name", "Aigerim"],
+    )))
+    .unwrap();
+    assert!(!volunteer.trim().is_empty());
+    let before = ok_bytes(sagat_pg(&data, &store, &["log", "checkpoint"]));
+
+    let (server, base) = serve(&data, &[("SAGAT_STORE", &store)]);
+    assert_eq!(get(&base, "/log/checkpoint"), before);
+    // Beside the running server: the same checkpoint and entry, and the log verifies.
+    assert_eq!(
+        ok_bytes(sagat_pg(&data, &store, &["log", "checkpoint"])),
+        before
+    );
+    assert_eq!(
+        ok_bytes(sagat_pg(&data, &store, &["log", "entry", "--index", "1"])),
+        get(&base, "/api/v1/log/entries/1")
+    );
+    let verified =
+        String::from_utf8(ok_bytes(sagat_pg(&data, &store, &["log", "verify"]))).unwrap();
+    assert_eq!(verified.lines().last(), Some("2"), "{verified}");
+    drop(server);
+    let checked = String::from_utf8(ok_bytes(sagat_pg(&data, &store, &["check"]))).unwrap();
+    assert!(checked.contains("check OK"), "{checked}");
+
+    // The database holds the log: a new data directory cannot be made on it.
+    let other = tmp.path().join("other");
+    let refused = sagat_pg(&other, &store, &["init"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("holds the log"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

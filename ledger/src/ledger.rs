@@ -38,6 +38,7 @@ use sagat_verifier::{
 
 use crate::error::Error;
 use crate::index::Index;
+use crate::postgres::{PgLog, PgReader, RoundFailure};
 use crate::rules::Rule;
 use crate::snapshot;
 use crate::state::{State, Violation};
@@ -224,13 +225,8 @@ struct Shared {
     state: RwLock<State>,
     tree: RwLock<Tree>,
     published: RwLock<Published>,
-    log_reader: File,
-    log_path: PathBuf,
-    index: Index,
-    index_broken: AtomicBool,
-    /// File offsets of entries written but not yet recorded in [`Shared::index`] by the indexer
-    /// thread, by the index of a round's first entry; readers look here first.
-    unindexed: Mutex<BTreeMap<u64, Vec<u64>>>,
+    /// Where readers find the entries' bytes.
+    entries: Entries,
     stopped: Mutex<Option<String>>,
     /// The last failed (and undone) write, until a write succeeds again.
     write_failure: Mutex<Option<String>>,
@@ -239,6 +235,85 @@ struct Shared {
     startup: Startup,
     /// The last failed snapshot write, until one succeeds.
     snapshot_failure: Mutex<Option<String>>,
+}
+
+/// Where the log's records live, for readers.
+#[derive(Debug)]
+enum Entries {
+    /// The log file `entries` and its sled index of file offsets.
+    File(FileEntries),
+    /// PostgreSQL tables, read by a reader thread.
+    Postgres(PgReader),
+}
+
+/// The log file's read side.
+#[derive(Debug)]
+struct FileEntries {
+    reader: File,
+    index: Index,
+    index_broken: AtomicBool,
+    /// File offsets of entries written but not yet recorded in [`FileEntries::index`] by the
+    /// indexer thread, by the index of a round's first entry; readers look here first.
+    unindexed: Mutex<BTreeMap<u64, Vec<u64>>>,
+}
+
+impl FileEntries {
+    /// Entry `index`'s bytes, from its file offset (not yet checked against its leaf).
+    fn entry(&self, dir: &Path, index: u64) -> Result<Vec<u8>, Error> {
+        let index_err = |reason: String| Error::Index {
+            path: dir.join("index"),
+            reason,
+        };
+        if self.index_broken.load(Ordering::Relaxed) {
+            return Err(index_err(
+                "the index failed earlier; reopen the ledger to rebuild it".into(),
+            ));
+        }
+        let unindexed = lock(&self.unindexed)
+            .range(..=index)
+            .next_back()
+            .and_then(|(first, offsets)| offsets.get((index - first) as usize).copied());
+        let offset = unindexed
+            .or_else(|| self.index.offset(index))
+            .ok_or_else(|| index_err(format!("no offset for entry {index}")))?;
+        crate::store::read_entry_at(&self.reader, offset)
+            .map_err(|r| index_err(format!("entry {index}: {r}")))
+    }
+}
+
+/// The same write failure again, for each request of a failed round.
+fn clone_write_error(e: &Error) -> Error {
+    match e {
+        Error::Unconfirmed { reason } => Error::Unconfirmed {
+            reason: reason.clone(),
+        },
+        Error::WriteFailed { reason } => Error::WriteFailed {
+            reason: reason.clone(),
+        },
+        other => Error::WriteFailed {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Where the writer writes the log's records.
+enum Sink {
+    /// The log file; the indexer thread records each round's file offsets.
+    File {
+        log: LogFile,
+        index_tx: Sender<IndexJob>,
+    },
+    /// PostgreSQL: a round is one transaction, committed by the writer.
+    Postgres(PgLog),
+}
+
+/// Why a round's records were not (surely) stored.
+enum WriteError {
+    /// Nothing of the round is stored; `stop` is set when a partial write could not be undone
+    /// (the ledger must stop so nothing is appended after it).
+    NotStored { reason: String, stop: Option<Error> },
+    /// The store may or may not hold the round (a `COMMIT` whose answer was lost).
+    Unknown { reason: String },
 }
 
 /// One entry ready for the writer: decoded and leaf-hashed by the caller's thread.
@@ -460,10 +535,7 @@ impl Ledger {
         options: LedgerOptions,
     ) -> Result<Ledger, Error> {
         let lock = lock_dir(dir)?;
-        let signer =
-            NoteSigner::new(&options.origin, operator_key.clone()).map_err(|e| Error::Options {
-                reason: format!("origin {:?}: {e}", options.origin),
-            })?;
+        let signer = note_signer(&options, &operator_key)?;
         let verifier = signer.verifier();
         let log_path = dir.join("entries");
         let mut log = LogFile::open(&log_path)?;
@@ -517,88 +589,105 @@ impl Ledger {
         let last_entry_offset = offsets.last().copied().unwrap_or(last_entry_offset);
         drop(offsets);
 
-        let log_reader = log.syncer()?;
-        let shared = Arc::new(Shared {
-            dir: dir.to_owned(),
-            state: RwLock::new(state),
-            tree: RwLock::new(tree),
-            published: RwLock::new(published),
-            log_reader,
-            log_path: log_path.clone(),
+        let (index_tx, index_rx) = mpsc::channel::<IndexJob>();
+        let entries = Entries::File(FileEntries {
+            reader: log.syncer()?,
             index,
             index_broken: AtomicBool::new(false),
             unindexed: Mutex::new(BTreeMap::new()),
-            stopped: Mutex::new(None),
-            write_failure: Mutex::new(None),
+        });
+        let sync = Some((log.syncer()?, log_path));
+        start(Opened {
+            dir: dir.to_owned(),
+            lock,
+            signer,
+            operator_key,
+            options,
+            state,
+            tree,
+            published,
+            entries,
+            sink: Sink::File { log, index_tx },
+            sync,
+            index_rx: Some(index_rx),
             recovery,
             envelope_violations,
             startup,
-            snapshot_failure: Mutex::new(None),
-        });
-        let (tx, rx) = mpsc::channel::<Request>();
-        let (snapshot_tx, snapshot_rx) = mpsc::channel::<Vec<u8>>();
-        let snapshot_busy = Arc::new(AtomicBool::new(false));
-        let snapshotter = {
-            let shared = shared.clone();
-            let busy = snapshot_busy.clone();
-            std::thread::Builder::new()
-                .name("sagat-ledger-snapshot".into())
-                .spawn(move || snapshot_loop(&shared, snapshot_rx, &busy))
-                .map_err(|e| Error::io(dir, e))?
+            snapshot_size,
+            last_entry_offset,
+        })
+    }
+
+    /// Opens the ledger whose record of truth is the PostgreSQL database at `url` (a libpq
+    /// connection string or `postgres://` URL; several hosts and `target_session_attrs` as
+    /// libpq reads them), creating its tables in a new database (docs/ledger.md, "The log on
+    /// PostgreSQL"). `dir` is this front-end's local directory: it takes `dir/lock` as
+    /// [`Ledger::open`] does and keeps nothing else there.
+    ///
+    /// 1. connects and takes the writer's advisory lock ([`Error::StoreInUse`] if another
+    ///    front-end holds it);
+    /// 2. reads every entry and checkpoint in log order: every checkpoint's signature, size and
+    ///    root are checked, entries replayed into the rule state (signatures were checked on
+    ///    append); the log must end with a checkpoint covering every entry (a round is one
+    ///    transaction, so anything else is damage, [`Error::Corrupt`]);
+    /// 3. signs and stores the empty tree's checkpoint for a new log.
+    ///
+    /// No snapshot is written or read: opening replays the whole log.
+    pub fn open_postgres(
+        dir: &Path,
+        url: &str,
+        operator_key: SigningKey,
+        options: LedgerOptions,
+    ) -> Result<Ledger, Error> {
+        let lock = lock_dir(dir)?;
+        let signer = note_signer(&options, &operator_key)?;
+        let verifier = signer.verifier();
+        let mut pg = PgLog::open(url, &options.origin)?;
+        let scan = scan_postgres(
+            &mut pg,
+            operator_key.verifying_key(),
+            &verifier,
+            &options.origin,
+        )?;
+        let replayed = scan.tree.size();
+        let published = match scan.last {
+            Some(p) => p,
+            None => {
+                let p = sign_checkpoint(&signer, &options.origin, &scan.tree)?;
+                pg.write_round(0, &[], 0, &p.note)
+                    .map_err(|f| Error::Database {
+                        store: crate::postgres::describe(url),
+                        reason: match f {
+                            RoundFailure::NotStored(r) | RoundFailure::Unknown(r) => {
+                                format!("storing the empty log's checkpoint: {r}")
+                            }
+                        },
+                    })?;
+                p
+            }
         };
-        let (sync_tx, sync_rx) = mpsc::channel::<SyncJob>();
-        let (index_tx, index_rx) = mpsc::channel::<IndexJob>();
-        let indexer = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("sagat-ledger-index".into())
-                .spawn(move || indexer_loop(&shared, index_rx))
-                .map_err(|e| Error::io(dir, e))?
-        };
-        let sync_file = log.syncer()?;
-        let syncer = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("sagat-ledger-sync".into())
-                .spawn(move || syncer_loop(&shared, sync_file, sync_rx))
-                .map_err(|e| Error::io(dir, e))?
-        };
-        let writer = {
-            let shared = shared.clone();
-            let last_note = read_lock(&shared.published).note.clone();
-            let w = Writer {
-                shared,
-                log,
-                last_note,
-                signer,
-                origin: options.origin.clone(),
-                threads: options.verify_threads.max(1),
-                sync_tx,
-                index_tx,
-                snapshots: SnapshotWriter {
-                    key: operator_key,
-                    every: options.snapshot_every,
-                    size: snapshot_size,
-                    last_entry_offset,
-                    tx: snapshot_tx,
-                    busy: snapshot_busy,
-                },
-            };
-            std::thread::Builder::new()
-                .name("sagat-ledger-writer".into())
-                .spawn(move || w.run(rx))
-                .map_err(|e| Error::io(dir, e))?
-        };
-        Ok(Ledger {
-            inner: Arc::new(Inner {
-                shared,
-                tx: Mutex::new(Some(tx)),
-                // Joined in this order: the writer's end closes the snapshot thread's and the
-                // indexer's channels.
-                threads: Mutex::new(vec![writer, snapshotter, syncer, indexer]),
-                verifier,
-                _lock: lock,
-            }),
+        let entries = Entries::Postgres(PgReader::start(url)?);
+        start(Opened {
+            dir: dir.to_owned(),
+            lock,
+            signer,
+            operator_key,
+            options: LedgerOptions {
+                snapshot_every: 0,
+                ..options
+            },
+            state: scan.state,
+            tree: scan.tree,
+            published,
+            entries,
+            sink: Sink::Postgres(pg),
+            sync: None,
+            index_rx: None,
+            recovery: Recovery::default(),
+            envelope_violations: scan.envelope_violations,
+            startup: Startup::Replayed { replayed },
+            snapshot_size: 0,
+            last_entry_offset: 0,
         })
     }
 
@@ -999,28 +1088,22 @@ impl Ledger {
                 what: format!("entry {index} (the log has {size} entries)"),
             });
         }
-        let index_err = |reason: String| Error::Index {
-            path: shared.dir.join("index"),
-            reason,
+        let bytes = match &shared.entries {
+            Entries::File(file) => file.entry(&shared.dir, index)?,
+            Entries::Postgres(pg) => pg.read(index, index + 1)?.pop().expect("one row"),
         };
-        if shared.index_broken.load(Ordering::Relaxed) {
-            return Err(index_err(
-                "the index failed earlier; reopen the ledger to rebuild it".into(),
-            ));
-        }
-        let unindexed = lock(&shared.unindexed)
-            .range(..=index)
-            .next_back()
-            .and_then(|(first, offsets)| offsets.get((index - first) as usize).copied());
-        let offset = unindexed
-            .or_else(|| shared.index.offset(index))
-            .ok_or_else(|| index_err(format!("no offset for entry {index}")))?;
-        let bytes = crate::store::read_entry_at(&shared.log_reader, offset)
-            .map_err(|r| index_err(format!("entry {index}: {r}")))?;
         if leaf_hash(&bytes) != read_lock(&shared.tree).leaf(index) {
-            return Err(index_err(format!(
-                "offset {offset} does not hold entry {index}"
-            )));
+            return Err(match &shared.entries {
+                Entries::File(_) => Error::Index {
+                    path: shared.dir.join("index"),
+                    reason: format!("the offset found for entry {index} holds another entry"),
+                },
+                Entries::Postgres(_) => Error::Corrupt {
+                    index,
+                    reason: "the stored entry differs from the one its Merkle leaf commits to"
+                        .into(),
+                },
+            });
         }
         Ok(bytes)
     }
@@ -1157,7 +1240,10 @@ impl Inner {
         for t in threads {
             let _ = t.join();
         }
-        self.shared.index.flush();
+        match &self.shared.entries {
+            Entries::File(file) => file.index.flush(),
+            Entries::Postgres(pg) => pg.stop(),
+        }
     }
 }
 
@@ -1165,6 +1251,123 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// What an open found and made, for [`start`].
+struct Opened {
+    dir: PathBuf,
+    lock: File,
+    signer: NoteSigner,
+    operator_key: SigningKey,
+    options: LedgerOptions,
+    state: State,
+    tree: Tree,
+    published: Published,
+    entries: Entries,
+    sink: Sink,
+    /// The log file to `fdatasync` after each round, and its path (none for PostgreSQL, where
+    /// the writer's `COMMIT` is the sync).
+    sync: Option<(File, PathBuf)>,
+    /// The indexer thread's work (file store only).
+    index_rx: Option<Receiver<IndexJob>>,
+    recovery: Recovery,
+    envelope_violations: Vec<EnvelopeViolation>,
+    startup: Startup,
+    snapshot_size: u64,
+    last_entry_offset: u64,
+}
+
+fn note_signer(options: &LedgerOptions, operator_key: &SigningKey) -> Result<NoteSigner, Error> {
+    NoteSigner::new(&options.origin, operator_key.clone()).map_err(|e| Error::Options {
+        reason: format!("origin {:?}: {e}", options.origin),
+    })
+}
+
+/// Starts the writer, syncer, indexer and snapshot threads of an opened ledger.
+fn start(o: Opened) -> Result<Ledger, Error> {
+    let dir = o.dir.clone();
+    let verifier = o.signer.verifier();
+    let shared = Arc::new(Shared {
+        dir: o.dir,
+        state: RwLock::new(o.state),
+        tree: RwLock::new(o.tree),
+        published: RwLock::new(o.published),
+        entries: o.entries,
+        stopped: Mutex::new(None),
+        write_failure: Mutex::new(None),
+        recovery: o.recovery,
+        envelope_violations: o.envelope_violations,
+        startup: o.startup,
+        snapshot_failure: Mutex::new(None),
+    });
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(f)
+            .map_err(|e| Error::io(&dir, e))
+    };
+    let (tx, rx) = mpsc::channel::<Request>();
+    let (snapshot_tx, snapshot_rx) = mpsc::channel::<Vec<u8>>();
+    let snapshot_busy = Arc::new(AtomicBool::new(false));
+    let snapshotter = {
+        let shared = shared.clone();
+        let busy = snapshot_busy.clone();
+        spawn(
+            "sagat-ledger-snapshot",
+            Box::new(move || snapshot_loop(&shared, snapshot_rx, &busy)),
+        )?
+    };
+    let (sync_tx, sync_rx) = mpsc::channel::<SyncJob>();
+    let mut threads = Vec::new();
+    let syncer = {
+        let shared = shared.clone();
+        let sync = o.sync;
+        spawn(
+            "sagat-ledger-sync",
+            Box::new(move || syncer_loop(&shared, sync, sync_rx)),
+        )?
+    };
+    let writer = {
+        let shared = shared.clone();
+        let last_note = read_lock(&shared.published).note.clone();
+        let w = Writer {
+            shared,
+            sink: o.sink,
+            last_note,
+            signer: o.signer,
+            origin: o.options.origin.clone(),
+            threads: o.options.verify_threads.max(1),
+            sync_tx,
+            snapshots: SnapshotWriter {
+                key: o.operator_key,
+                every: o.options.snapshot_every,
+                size: o.snapshot_size,
+                last_entry_offset: o.last_entry_offset,
+                tx: snapshot_tx,
+                busy: snapshot_busy,
+            },
+        };
+        spawn("sagat-ledger-writer", Box::new(move || w.run(rx)))?
+    };
+    // Joined in this order: the writer's end closes the snapshot thread's and the indexer's
+    // channels.
+    threads.extend([writer, snapshotter, syncer]);
+    if let Some(index_rx) = o.index_rx {
+        let shared = shared.clone();
+        threads.push(spawn(
+            "sagat-ledger-index",
+            Box::new(move || indexer_loop(&shared, index_rx)),
+        )?);
+    }
+    Ok(Ledger {
+        inner: Arc::new(Inner {
+            shared,
+            tx: Mutex::new(Some(tx)),
+            threads: Mutex::new(threads),
+            verifier,
+            _lock: o.lock,
+        }),
+    })
 }
 
 fn prepare(bytes: Vec<u8>, position: Option<usize>) -> Result<Prepared, Error> {
@@ -1259,61 +1462,22 @@ fn scan_for_open(
                 offset,
                 record: Record::Entry(bytes),
             } => {
-                let problem = match decode_logged_event(&bytes) {
-                    Err(e) => Some(format!("entry cannot be decoded: {e}")),
-                    Ok((signed, violation)) => match scan.state.apply(index, &signed, today, false)
-                    {
-                        Err(v) => Some(format!("replay: {v}")),
-                        Ok(applied) => {
-                            uncheckpointed.push(applied);
-                            if let Some(v) = violation {
-                                scan.envelope_violations.push(EnvelopeViolation {
-                                    index,
-                                    reason: v.to_string(),
-                                });
-                            }
-                            None
-                        }
-                    },
-                };
-                if let Some(reason) = problem {
-                    cut = Some((offset, reason));
-                    break;
+                match replay_entry(&mut scan, &bytes, today) {
+                    Err(reason) => {
+                        cut = Some((offset, reason));
+                        break;
+                    }
+                    Ok(applied) => uncheckpointed.push(applied),
                 }
-                scan.tree.push(leaf_hash(&bytes));
                 scan.offsets.push(offset);
             }
             Next::Record {
                 offset,
                 record: Record::Checkpoint(note),
             } => {
-                let at = |reason: String| {
-                    Error::Corrupt {
-                    index,
-                    reason: format!("checkpoint record at file offset {offset} (covering {index} entries): {reason}"),
-                }
-                };
-                if note_origin(&note) != origin {
-                    return Err(Error::Options {
-                        reason: format!(
-                            "the log's checkpoints have origin {:?} but the ledger was opened with origin {origin:?}",
-                            note_origin(&note)
-                        ),
-                    });
-                }
+                let place = format!("at file offset {offset}");
                 let cp =
-                    open_checkpoint(&note, verifier).map_err(|e| at(format!("signature: {e}")))?;
-                if cp.size != index {
-                    return Err(at(format!(
-                        "checkpoint size {} but {index} entries precede it",
-                        cp.size
-                    )));
-                }
-                if cp.root_hash != scan.tree.root(index) {
-                    return Err(Error::CheckpointMismatch {
-                        reason: format!("the Merkle root of the first {index} entries differs from the signed checkpoint at file offset {offset}"),
-                    });
-                }
+                    check_stored_checkpoint(&note, index, &scan.tree, verifier, origin, &place)?;
                 scan.checkpoints += 1;
                 checkpointed_end = offset + RECORD_OVERHEAD + note.len() as u64;
                 uncheckpointed.clear();
@@ -1355,6 +1519,141 @@ fn scan_for_open(
         scan.offsets.truncate((covered - scan.base) as usize);
         scan.envelope_violations.retain(|v| v.index < covered);
         log.truncate(checkpointed_end)?;
+    }
+    Ok(scan)
+}
+
+/// Replays stored entry number `scan.tree.size()` into the scan's state and tree, noting an
+/// envelope violation; the error says why it cannot be replayed.
+fn replay_entry(
+    scan: &mut Scan,
+    bytes: &[u8],
+    today: i32,
+) -> Result<crate::state::Applied, String> {
+    let index = scan.tree.size();
+    let (signed, violation) =
+        decode_logged_event(bytes).map_err(|e| format!("entry cannot be decoded: {e}"))?;
+    let applied = scan
+        .state
+        .apply(index, &signed, today, false)
+        .map_err(|v| format!("replay: {v}"))?;
+    if let Some(v) = violation {
+        scan.envelope_violations.push(EnvelopeViolation {
+            index,
+            reason: v.to_string(),
+        });
+    }
+    scan.tree.push(leaf_hash(bytes));
+    Ok(applied)
+}
+
+/// Checks a checkpoint note read from the store against the tree of the `index` entries
+/// before it; `place` says where it was found.
+fn check_stored_checkpoint(
+    note: &str,
+    index: u64,
+    tree: &Tree,
+    verifier: &NoteVerifier,
+    origin: &str,
+    place: &str,
+) -> Result<Checkpoint, Error> {
+    let at = |reason: String| Error::Corrupt {
+        index,
+        reason: format!("checkpoint record {place} (covering {index} entries): {reason}"),
+    };
+    if note_origin(note) != origin {
+        return Err(Error::Options {
+            reason: format!(
+                "the log's checkpoints have origin {:?} but the ledger was opened with origin {origin:?}",
+                note_origin(note)
+            ),
+        });
+    }
+    let cp = open_checkpoint(note, verifier).map_err(|e| at(format!("signature: {e}")))?;
+    if cp.size != index {
+        return Err(at(format!(
+            "checkpoint size {} but {index} entries precede it",
+            cp.size
+        )));
+    }
+    if cp.root_hash != tree.root(index) {
+        return Err(Error::CheckpointMismatch {
+            reason: format!(
+                "the Merkle root of the first {index} entries differs from the signed checkpoint {place}"
+            ),
+        });
+    }
+    Ok(cp)
+}
+
+/// The open-time scan of a PostgreSQL log: every record in order, from the start.
+fn scan_postgres(
+    pg: &mut PgLog,
+    operator: VerifyingKey,
+    verifier: &NoteVerifier,
+    origin: &str,
+) -> Result<Scan, Error> {
+    let today = today().saturating_add(36_500);
+    let mut scan = Scan {
+        state: State::new(operator),
+        tree: Tree::new(),
+        base: 0,
+        last_entry_offset: 0,
+        offsets: Vec::new(),
+        last: None,
+        checkpoints: 0,
+        recovery: Recovery::default(),
+        envelope_violations: Vec::new(),
+    };
+    let store = crate::postgres::describe(pg.url());
+    pg.records(|next| {
+        let index = scan.tree.size();
+        match next {
+            Next::End => Ok(false),
+            Next::Bad(b) => Err(Error::Corrupt {
+                index,
+                reason: b.reason,
+            }),
+            Next::Record {
+                offset,
+                record: Record::Entry(bytes),
+            } => {
+                if offset != index {
+                    return Err(Error::Corrupt {
+                        index,
+                        reason: format!("{store}: the next row of sagat_entries is entry {offset}"),
+                    });
+                }
+                replay_entry(&mut scan, &bytes, today)
+                    .map_err(|reason| Error::Corrupt { index, reason })?;
+                Ok(true)
+            }
+            Next::Record {
+                record: Record::Checkpoint(note),
+                ..
+            } => {
+                let place = format!("in sagat_checkpoints of {store}");
+                let cp =
+                    check_stored_checkpoint(&note, index, &scan.tree, verifier, origin, &place)?;
+                scan.checkpoints += 1;
+                scan.last = Some(Published {
+                    size: cp.size,
+                    note,
+                    checkpoint: cp,
+                });
+                Ok(true)
+            }
+        }
+    })?;
+    let covered = scan.last.as_ref().map_or(0, |p| p.size);
+    if covered != scan.tree.size() {
+        return Err(Error::Corrupt {
+            index: covered,
+            reason: format!(
+                "{store}: entries {covered}..{} have no checkpoint (a round is stored in one transaction with its checkpoint, so these rows were written by something else)",
+                scan.tree.size()
+            ),
+        });
     }
     Ok(scan)
 }
@@ -1451,14 +1750,13 @@ fn entry_offsets(log: &LogFile, start: u64, first: u64, n: u64) -> Result<Vec<u6
 
 struct Writer {
     shared: Arc<Shared>,
-    log: LogFile,
+    sink: Sink,
     /// The note of the last checkpoint record in the file (what a storage probe writes).
     last_note: String,
     signer: NoteSigner,
     origin: String,
     threads: usize,
     sync_tx: Sender<SyncJob>,
-    index_tx: Sender<IndexJob>,
     snapshots: SnapshotWriter,
 }
 
@@ -1545,6 +1843,10 @@ impl Writer {
     /// the state, the tree, the last checkpoint and the file's end agree; readers go on under
     /// their read locks meanwhile, appends wait for it.
     fn snapshot(&mut self, closing: bool) {
+        // Snapshots are of the file store (a PostgreSQL front-end replays on open).
+        let Sink::File { log, .. } = &self.sink else {
+            return;
+        };
         let w = &mut self.snapshots;
         let size = read_lock(&self.shared.tree).size();
         let due = if closing {
@@ -1562,7 +1864,7 @@ impl Writer {
                 &state,
                 &tree,
                 &self.last_note,
-                self.log.end(),
+                log.end(),
                 w.last_entry_offset,
                 &self.shared.envelope_violations,
                 &w.key,
@@ -1672,16 +1974,22 @@ impl Writer {
                 reason: "the ledger stopped".into(),
             });
         }
-        let mut buf = Vec::new();
-        while buf.len() < PROBE_BYTES {
-            encode_record(KIND_CHECKPOINT, self.last_note.as_bytes(), &mut buf);
-        }
-        let start = self.log.end();
-        let written = self.log.append(&buf);
-        if let Err(e) = self.log.truncate(start) {
-            self.stop(&e);
-            return Err(e);
-        }
+        let written = match &mut self.sink {
+            Sink::File { log, .. } => {
+                let mut buf = Vec::new();
+                while buf.len() < PROBE_BYTES {
+                    encode_record(KIND_CHECKPOINT, self.last_note.as_bytes(), &mut buf);
+                }
+                let start = log.end();
+                let written = log.append(&buf);
+                if let Err(e) = log.truncate(start) {
+                    self.stop(&e);
+                    return Err(e);
+                }
+                written
+            }
+            Sink::Postgres(pg) => pg.probe(read_lock(&self.shared.tree).size()),
+        };
         match written {
             Ok(()) => {
                 *self
@@ -1703,6 +2011,56 @@ impl Writer {
             .stopped
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+    }
+
+    /// Writes entries `first..` and the checkpoint `note` covering them to the store. The file
+    /// store's offsets go to the indexer thread (a large batch's sled writes would hold up
+    /// every round behind it); until it recorded them, readers find them in `unindexed`, filled
+    /// here before the syncer publishes the round.
+    fn write_records(
+        &mut self,
+        first: u64,
+        entries: &[&[u8]],
+        note: &str,
+    ) -> Result<(), WriteError> {
+        match &mut self.sink {
+            Sink::Postgres(pg) => {
+                let size = first + entries.len() as u64;
+                pg.write_round(first, entries, size, note)
+                    .map_err(|f| match f {
+                        RoundFailure::NotStored(reason) => {
+                            WriteError::NotStored { reason, stop: None }
+                        }
+                        RoundFailure::Unknown(reason) => WriteError::Unknown { reason },
+                    })
+            }
+            Sink::File { log, index_tx } => {
+                let mut buf = Vec::new();
+                let mut offsets = Vec::with_capacity(entries.len());
+                let start = log.end();
+                for e in entries {
+                    offsets.push(start + buf.len() as u64);
+                    encode_record(KIND_ENTRY, e, &mut buf);
+                }
+                encode_record(KIND_CHECKPOINT, note.as_bytes(), &mut buf);
+                if let Err(e) = log.append(&buf) {
+                    // Cut the partial records.
+                    return Err(WriteError::NotStored {
+                        reason: e.to_string(),
+                        stop: log.truncate(start).err(),
+                    });
+                }
+                let Entries::File(file) = &self.shared.entries else {
+                    unreachable!("a file sink has file entries");
+                };
+                self.snapshots.last_entry_offset = *offsets.last().expect("entries written");
+                lock(&file.unindexed).insert(first, offsets.clone());
+                if index_tx.send(IndexJob { first, offsets }).is_err() {
+                    file.index_broken.store(true, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+        }
     }
 
     fn round(&mut self, round: Vec<Request>) -> Result<(), Error> {
@@ -1741,72 +2099,57 @@ impl Writer {
         let mut replies = Vec::new();
         let mut publish = None;
         if !positions.is_empty() {
-            let mut buf = Vec::new();
-            let mut index_offsets = Vec::with_capacity(positions.len());
-            let start = self.log.end();
             let mut tree = write_lock(&shared.tree);
             for &(r, p) in &positions {
-                let e = &round[r].entries[p];
-                index_offsets.push(start + buf.len() as u64);
-                encode_record(KIND_ENTRY, &e.bytes, &mut buf);
-                tree.push(e.leaf);
+                tree.push(round[r].entries[p].leaf);
             }
             let p = sign_checkpoint(&self.signer, &self.origin, &tree)?;
             drop(tree);
-            encode_record(KIND_CHECKPOINT, p.note.as_bytes(), &mut buf);
-            if let Err(e) = self.log.append(&buf) {
-                // Undo the round: cut the partial records, drop its leaves, revert its rules.
-                // Nothing of it was recorded, and the ledger goes on (the disk may have room
-                // again for the next round).
-                let cut = self.log.truncate(start);
-                write_lock(&shared.tree).truncate(tree_size);
-                while let Some(a) = applied.pop() {
-                    state.revert(a);
+            let entries: Vec<&[u8]> = positions
+                .iter()
+                .map(|&(r, p)| round[r].entries[p].bytes.as_slice())
+                .collect();
+            let written = self.write_records(tree_size, &entries, &p.note);
+            drop(entries);
+            let failure = match written {
+                Ok(()) => None,
+                Err(WriteError::NotStored { reason, stop }) => {
+                    // Undo the round: drop its leaves, revert its rules. Nothing of it was
+                    // recorded, and the ledger goes on (the disk may have room again, the
+                    // database may be back, for the next round).
+                    write_lock(&shared.tree).truncate(tree_size);
+                    while let Some(a) = applied.pop() {
+                        state.revert(a);
+                    }
+                    *lock(&shared.write_failure) = Some(reason.clone());
+                    if let Some(e) = stop {
+                        // The partial write stays in the file: recovery on reopen cuts it (no
+                        // checkpoint follows it). Stop so nothing is appended after it.
+                        self.stop(&e);
+                    }
+                    Some(Error::WriteFailed { reason })
                 }
+                Err(WriteError::Unknown { reason }) => {
+                    // The store may hold the round: stop, as after a failed fdatasync; a
+                    // restart reads what the store holds.
+                    *lock(&shared.stopped) = Some(reason.clone());
+                    Some(Error::Unconfirmed { reason })
+                }
+            };
+            if let Some(err) = failure {
                 drop(state);
-                let reason = e.to_string();
-                *shared
-                    .write_failure
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
-                if let Err(cut_error) = &cut {
-                    // The partial write stays in the file: recovery on reopen cuts it (no
-                    // checkpoint follows it). Stop so nothing is appended after it.
-                    self.stop(cut_error);
-                }
                 for (req, fate) in round.into_iter().zip(fates) {
                     req.reply.send(Err(match fate {
-                        Fate::Failed(err) => err,
-                        Fate::Accepted(_) => Error::WriteFailed {
-                            reason: reason.clone(),
-                        },
+                        Fate::Failed(e) => e,
+                        Fate::Accepted(_) => clone_write_error(&err),
                     }));
                 }
                 return Ok(());
             }
             drop(applied);
-            *shared
-                .write_failure
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = None;
+            *lock(&shared.write_failure) = None;
             self.last_note.clone_from(&p.note);
             drop(state);
-            // The index is derived (rebuilt from the log on open when behind), so the indexer
-            // thread records it, off the writer: a large batch's sled writes cost time that
-            // would hold up every round behind it. Until then readers find the offsets in
-            // `unindexed`, filled here before the syncer publishes the round.
-            self.snapshots.last_entry_offset = *index_offsets.last().expect("entries written");
-            lock(&shared.unindexed).insert(tree_size, index_offsets.clone());
-            if self
-                .index_tx
-                .send(IndexJob {
-                    first: tree_size,
-                    offsets: index_offsets,
-                })
-                .is_err()
-            {
-                shared.index_broken.store(true, Ordering::Relaxed);
-            }
             publish = Some(p);
         } else {
             drop(state);
@@ -1889,22 +2232,25 @@ fn scan_from_snapshot(
 /// sled batch each), then drops their offsets from `unindexed`. A sled failure marks the index
 /// broken (reads fail until a reopen rebuilds it); the log itself is unaffected.
 fn indexer_loop(shared: &Shared, rx: Receiver<IndexJob>) {
+    let Entries::File(file) = &shared.entries else {
+        return;
+    };
     while let Ok(job) = rx.recv() {
-        if shared.index_broken.load(Ordering::Relaxed) {
+        if file.index_broken.load(Ordering::Relaxed) {
             continue;
         }
         for (i, chunk) in job.offsets.chunks(BATCH_VERIFY_CHUNK).enumerate() {
             let first = job.first + (i * BATCH_VERIFY_CHUNK) as u64;
-            if shared.index.record(first, chunk).is_err() {
-                shared.index_broken.store(true, Ordering::Relaxed);
+            if file.index.record(first, chunk).is_err() {
+                file.index_broken.store(true, Ordering::Relaxed);
                 break;
             }
         }
-        lock(&shared.unindexed).remove(&job.first);
+        lock(&file.unindexed).remove(&job.first);
     }
 }
 
-fn syncer_loop(shared: &Shared, file: File, rx: Receiver<SyncJob>) {
+fn syncer_loop(shared: &Shared, file: Option<(File, PathBuf)>, rx: Receiver<SyncJob>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while let Ok(j) = rx.try_recv() {
@@ -1917,9 +2263,13 @@ fn syncer_loop(shared: &Shared, file: File, rx: Receiver<SyncJob>) {
             .clone();
         let result = match failed {
             Some(reason) => Err(reason),
-            None if jobs.iter().any(|j| j.publish.is_some()) => file
-                .sync_data()
-                .map_err(|e| format!("fdatasync of {} failed: {e}", shared.log_path.display())),
+            None if jobs.iter().any(|j| j.publish.is_some()) => match &file {
+                Some((file, path)) => file
+                    .sync_data()
+                    .map_err(|e| format!("fdatasync of {} failed: {e}", path.display())),
+                // PostgreSQL: the writer's COMMIT made the round durable.
+                None => Ok(()),
+            },
             None => Ok(()),
         };
         match result {
@@ -2044,6 +2394,81 @@ pub fn verify_log(
         std::io::Read::take(file, bound),
     ))
     .map_err(|b| fail(None, format!("{}: {}", path.display(), b.reason)))?;
+    verify_records(&mut reader, live, operator, progress)
+}
+
+/// [`latest_checkpoint`] for a log on PostgreSQL: the note of the largest tree in
+/// `sagat_checkpoints`, its signature checked. O(1), takes no lock (a running front-end may hold
+/// the writer's). `Ok(None)` for a database without a checkpoint, or one that does not verify
+/// (open reports it).
+pub fn latest_checkpoint_postgres(
+    url: &str,
+    operator: VerifyingKey,
+    origin: &str,
+) -> Result<Option<String>, Error> {
+    let Some(note) = crate::postgres::last_note(url)? else {
+        return Ok(None);
+    };
+    let verifier = NoteVerifier::new(origin, operator).map_err(|e| Error::Options {
+        reason: format!("origin {origin:?}: {e}"),
+    })?;
+    Ok(open_checkpoint(&note, &verifier).is_ok().then_some(note))
+}
+
+/// [`verify_log`] for a log on PostgreSQL (see [`Ledger::open_postgres`]): every row of one
+/// consistent read-only transaction (`REPEATABLE READ`), so a running front-end may go on
+/// appending meanwhile; the report covers the log as it was when the check began.
+pub fn verify_postgres(
+    url: &str,
+    operator: &VerifyingKey,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<VerifyReport, VerifyFailure> {
+    let (tx, rx) = mpsc::sync_channel::<std::io::Result<Next>>(4096);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let read =
+                crate::postgres::read_records(url, &mut |next| Ok(tx.send(Ok(next)).is_ok()));
+            if let Err(e) = read {
+                let _ = tx.send(Err(std::io::Error::other(e.to_string())));
+            }
+        });
+        let mut source = ChannelRecords(rx);
+        verify_records(&mut source, false, operator, progress)
+    })
+}
+
+/// Records in log order, from a file or from a database.
+trait RecordSource {
+    fn next_record(&mut self) -> std::io::Result<Next>;
+}
+
+impl<R: std::io::Read> RecordSource for RecordReader<R> {
+    fn next_record(&mut self) -> std::io::Result<Next> {
+        RecordReader::next_record(self)
+    }
+}
+
+/// Records sent by a reading thread.
+struct ChannelRecords(Receiver<std::io::Result<Next>>);
+
+impl RecordSource for ChannelRecords {
+    fn next_record(&mut self) -> std::io::Result<Next> {
+        self.0
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reading thread stopped")))
+    }
+}
+
+/// The checks of [`verify_log`] over records in log order. `live`: a running ledger may be
+/// appending (a record cut off by the end of the read is not damage, and entries after the
+/// last checkpoint may be a round being written).
+fn verify_records(
+    reader: &mut dyn RecordSource,
+    live: bool,
+    operator: &VerifyingKey,
+    progress: Option<&dyn Fn(u64)>,
+) -> Result<VerifyReport, VerifyFailure> {
+    let fail = |index: Option<u64>, reason: String| VerifyFailure { index, reason };
 
     /// Entry indices and their (message, signature, key).
     type Chunk = (Vec<u64>, Vec<(Vec<u8>, Signature, VerifyingKey)>);

@@ -19,6 +19,10 @@ pub struct DataDir {
     /// Data directory.
     #[arg(long = "data", env = "SAGAT_DATA", default_value = "./sagat-data")]
     pub data: PathBuf,
+    /// The log's PostgreSQL database, for a data directory made with `sagat init --store`: a
+    /// libpq connection string or `postgres://` URL (docs/ledger.md, "The log on PostgreSQL").
+    #[arg(long = "store", env = "SAGAT_STORE")]
+    pub store: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -91,8 +91,9 @@ fn run_command(command: Command) -> Result<ExitCode> {
                 issuer_name_kk: kk,
                 issuer_name_ru: ru,
                 verify_url,
+                log_store: None,
             };
-            let app = datadir::init(&data.data, config, now())?;
+            let app = datadir::init_at(&data.data, config, now(), data.store.as_deref())?;
             println!("initialized {}", app.dir.display());
             println!("log origin:   {}", app.config.origin);
             if generated {
@@ -125,7 +126,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             hours,
             reason,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let key = datadir::read_key(&org.key)?;
             let input = ops::attestations::CorrectInput {
                 date,
@@ -143,7 +144,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             attestation,
             reason,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let key = datadir::read_key(&org.key)?;
             let body = ops::attestations::retraction(&org.org, &attestation, &Reason::new(reason))
                 .map_err(refused)?;
@@ -155,7 +156,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             volunteer,
             json,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let hours = app
                 .ledger
                 .read(|s| s.volunteer_hours(&volunteer))
@@ -184,7 +185,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             org,
             out,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let request = ops::certificates::IssueCertificate {
                 lang,
                 lang2,
@@ -210,7 +211,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             credential_id,
             reason,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let reason = Reason::new(reason).text().map_err(refused)?;
             let landed =
                 ops::certificates::revoke(&app, &credential_id, &reason).map_err(refused)?;
@@ -219,7 +220,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
         Command::Status {
             command: StatusCommand::Export { data, out },
         } => {
-            let bytes = match served::open_for_reading(&data.data)? {
+            let bytes = match served::open_for_reading(&data)? {
                 served::Source::Local(app) => {
                     sagat_issuer::export_status_list(&app.ledger, &app.issuer, now())?
                 }
@@ -231,7 +232,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
         Command::Trust {
             command: TrustCommand::Export { data, out },
         } => {
-            let (json, vkey) = match served::open_for_reading(&data.data)? {
+            let (json, vkey) = match served::open_for_reading(&data)? {
                 served::Source::Local(app) => (
                     sagat_issuer::export_trust_list(&app.ledger, &app.operator_key, now())?
                         .into_bytes(),
@@ -247,7 +248,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             println!("verify it with the operator key: {vkey}");
         }
         Command::VerifySite { data, out } => {
-            let (trust, status, vkey) = match served::open_for_reading(&data.data)? {
+            let (trust, status, vkey) = match served::open_for_reading(&data)? {
                 served::Source::Local(app) => {
                     let now = now();
                     (
@@ -286,13 +287,20 @@ fn run_command(command: Command) -> Result<ExitCode> {
             secure_cookies,
             public_origin,
         } => {
-            crate::http::serve_command(&data.data, addr, demo, secure_cookies, public_origin)?;
+            crate::http::serve_command(
+                &data.data,
+                data.store.as_deref(),
+                addr,
+                demo,
+                secure_cookies,
+                public_origin,
+            )?;
         }
         Command::Token {
             command: Some(TokenCommand::List { data }),
             ..
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
             println!("id\trole\tcreated\texpires\tlast_used");
             for t in store.list_tokens(now()) {
@@ -314,7 +322,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             command: Some(TokenCommand::Revoke { data, id }),
             ..
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
             match store.revoke_token(&id, now())? {
                 Some(t) => println!("revoked token {}", t.id),
@@ -328,7 +336,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             expires_days,
             command: None,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let ttl =
                 crate::datadir::tokens::token_ttl(expires_days).map_err(anyhow::Error::msg)?;
             let token = match (operator, org) {
@@ -343,7 +351,9 @@ fn run_command(command: Command) -> Result<ExitCode> {
             println!("token (shown once; only its hash is stored):");
             println!("{token}");
         }
-        Command::Check { data } => return crate::datadir::check::run(&data.data),
+        Command::Check { data } => {
+            return crate::datadir::check::run(&data.data, data.store.as_deref())
+        }
         Command::Verify { args } => {
             let argv = std::iter::once(std::ffi::OsString::from("sagat verify")).chain(args);
             return Ok(sagat_verify::main_from(argv));
@@ -403,7 +413,7 @@ fn org(command: OrgCommand) -> Result<()> {
             name_ru,
             region,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let public_key = ops::organizations::parse_public_key("key", &key).map_err(refused)?;
             let request = ops::organizations::RegisterOrg {
                 id: id.clone(),
@@ -425,7 +435,7 @@ fn org(command: OrgCommand) -> Result<()> {
             name_ru,
             region,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let changes = ops::organizations::OrgChanges {
                 name_en,
                 name_kk,
@@ -437,21 +447,21 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("updated organization {id} at log index {index}");
         }
         OrgCommand::Suspend { data, id, reason } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let body = ops::organizations::status_change(&id, &Reason::new(reason), true)
                 .map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("suspended {id} at log index {index}");
         }
         OrgCommand::Reinstate { data, id, reason } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let body = ops::organizations::status_change(&id, &Reason::new(reason), false)
                 .map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("reinstated {id} at log index {index}");
         }
         OrgCommand::RotateKey { data, id, key } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let public_key = ops::organizations::parse_public_key("key", &key).map_err(refused)?;
             let body = EventBody::OrganizationKeyRotated(OrganizationKeyRotated {
                 org: id.clone(),
@@ -461,7 +471,7 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("rotated the key of {id} at log index {index}");
         }
         OrgCommand::List { data } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             for org in app.ledger.read(|s| s.organizations()) {
                 println!(
                     "{}\t{}\t{}",
@@ -482,7 +492,7 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             name,
             contact,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let (id, body) =
                 ops::volunteers::enrollment(&app, None, &name, contact).map_err(refused)?;
             let index = append(&app, body, &app.operator_key)
@@ -491,7 +501,7 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             println!("{id}");
         }
         VolunteerCommand::Erase { data, id } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             // Issued certificates kept for download carry the name too.
             let certificates =
                 crate::datadir::certstore::CertStore::new(&app.dir).erase_volunteer(&id)?;
@@ -522,7 +532,7 @@ fn activity(command: ActivityCommand) -> Result<()> {
             from,
             to,
         } => {
-            let app = datadir::open(&data.data)?;
+            let app = datadir::open_at(&data.data, data.store.as_deref())?;
             let key = datadir::read_key(&org.key)?;
             let id = new_id();
             let request = ops::activities::PublishActivity {
@@ -556,7 +566,7 @@ fn attest(args: AttestArgs) -> Result<()> {
         role,
         note,
     } = args;
-    let app = datadir::open(&data.data)?;
+    let app = datadir::open_at(&data.data, data.store.as_deref())?;
     let key = datadir::read_key(&key)?;
     if let Some(path) = csv {
         return attest_file(&app, &org, &key, &path);
@@ -653,12 +663,17 @@ fn attest_file(app: &App, org: &str, key: &SigningKey, path: &std::path::Path) -
 fn log(command: LogCommand) -> Result<ExitCode> {
     match command {
         LogCommand::Verify { data } => {
-            let DataDir { data } = data;
+            let DataDir { data, store } = data;
             if !datadir::is_initialized(&data) {
                 bail!("{} is not a Sagat data directory", data.display());
             }
             let operator = datadir::read_key(&data.join("operator.key"))?.verifying_key();
-            match sagat_ledger::verify_log(&data.join("log"), &operator, None) {
+            let config = datadir::read_config(&data)?;
+            let verified = match datadir::log_store(&data, &config, store.as_deref())? {
+                None => sagat_ledger::verify_log(&data.join("log"), &operator, None),
+                Some(url) => sagat_ledger::verify_postgres(url, &operator, None),
+            };
+            match verified {
                 Ok(report) => {
                     println!(
                         "log OK: {} entries; every signature, rule and the Merkle root against the signed checkpoint verified",
@@ -679,9 +694,9 @@ fn log(command: LogCommand) -> Result<ExitCode> {
         LogCommand::Checkpoint { data } => {
             // The checkpoint needs neither the rule state nor the tree: read it from the log's
             // tail when it can be, else open (recovery) or ask the running server.
-            let note = match datadir::latest_checkpoint(&data.data)? {
+            let note = match datadir::latest_checkpoint(&data.data, data.store.as_deref())? {
                 Some(note) => note.into_bytes(),
-                None => match served::open_for_reading(&data.data)? {
+                None => match served::open_for_reading(&data)? {
                     served::Source::Local(app) => app.ledger.checkpoint_note().into_bytes(),
                     served::Source::Server(base) => served::get(&base, "/log/checkpoint")?,
                 },
@@ -690,7 +705,7 @@ fn log(command: LogCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Entry { data, index } => {
-            let bytes = match served::open_for_reading(&data.data)? {
+            let bytes = match served::open_for_reading(&data)? {
                 served::Source::Local(app) => app.ledger.entry(index)?,
                 served::Source::Server(base) => {
                     served::get(&base, &format!("/api/v1/log/entries/{index}"))?
@@ -702,7 +717,7 @@ fn log(command: LogCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Proof { data, index } => {
-            let proof = match served::open_for_reading(&data.data)? {
+            let proof = match served::open_for_reading(&data)? {
                 served::Source::Local(app) => app.ledger.tlog_proof(index)?.into_bytes(),
                 served::Source::Server(base) => {
                     served::get(&base, &format!("/api/v1/log/entries/{index}/proof"))?

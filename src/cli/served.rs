@@ -4,8 +4,6 @@
 //! their answer is the server's, by construction); commands that change data refuse, naming
 //! the server and how to do the same through it.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 
 use crate::datadir::{self, App};
@@ -20,8 +18,9 @@ pub enum Source {
 
 /// Opens `data` for a read-only command: here when it is free, else through the server that
 /// holds it.
-pub fn open_for_reading(data: &Path) -> Result<Source> {
-    match datadir::open(data) {
+pub fn open_for_reading(location: &super::args::DataDir) -> Result<Source> {
+    let data = location.data.as_path();
+    match datadir::open_at(data, location.store.as_deref()) {
         Ok(app) => Ok(Source::Local(Box::new(app))),
         Err(e) if datadir::is_in_use(&e) => match datadir::serve_addr(data) {
             Some(base) => Ok(Source::Server(base)),

@@ -41,8 +41,8 @@ impl Report {
     }
 }
 
-/// Runs `sagat check --data DATA`.
-pub fn run(data: &Path) -> Result<ExitCode> {
+/// Runs `sagat check --data DATA [--store URL]`.
+pub fn run(data: &Path, store: Option<&str>) -> Result<ExitCode> {
     if !datadir::is_initialized(data) {
         bail!("{} is not a Sagat data directory", data.display());
     }
@@ -77,6 +77,7 @@ pub fn run(data: &Path) -> Result<ExitCode> {
     log(
         &mut r,
         data,
+        store,
         config.as_ref(),
         operator.as_ref(),
         issuer.as_ref(),
@@ -179,6 +180,7 @@ fn certificates(r: &mut Report, data: &Path) {
 fn log(
     r: &mut Report,
     data: &Path,
+    store: Option<&str>,
     config: Option<&Config>,
     operator: Option<&SigningKey>,
     issuer: Option<&SigningKey>,
@@ -191,7 +193,17 @@ fn log(
         ));
         return;
     };
-    let report = match sagat_ledger::verify_log(&dir, &operator.verifying_key(), None) {
+    // The log on PostgreSQL (docs/ledger.md, "The log on PostgreSQL"): checked in the database.
+    let url = match config.map(|c| datadir::log_store(data, c, store)) {
+        Some(Ok(url)) => url,
+        Some(Err(e)) => return r.damaged(&dir, format!("{e:#}")),
+        None => None,
+    };
+    let verified = match url {
+        None => sagat_ledger::verify_log(&dir, &operator.verifying_key(), None),
+        Some(url) => sagat_ledger::verify_postgres(url, &operator.verifying_key(), None),
+    };
+    let report = match verified {
         Ok(report) => report,
         Err(failure) => {
             // A changed operator.key shows up here as a checkpoint that does not verify.
@@ -225,7 +237,11 @@ fn log(
         origin: config.origin.clone(),
         ..sagat_ledger::LedgerOptions::default()
     };
-    let ledger = match sagat_ledger::Ledger::open(&dir, operator.clone(), options) {
+    let opened = match url {
+        None => sagat_ledger::Ledger::open(&dir, operator.clone(), options),
+        Some(url) => sagat_ledger::Ledger::open_postgres(&dir, url, operator.clone(), options),
+    };
+    let ledger = match opened {
         Ok(l) => l,
         Err(e) => return r.damaged(&dir, e),
     };

@@ -58,7 +58,15 @@ pub struct Config {
     /// bare QR text (and `sagat serve` uses its own address, [`App::with_verify_url`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_url: Option<String>,
+    /// Where the log's record of truth lives: absent for `DIR/log`, `"postgres"` for a
+    /// PostgreSQL database (`sagat init --store URL`). The connection string itself is not
+    /// kept here (it may hold a password): every command is given it (`--store`, `SAGAT_STORE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_store: Option<String>,
 }
+
+/// [`Config::log_store`] of a data directory whose log is on PostgreSQL.
+pub const LOG_STORE_POSTGRES: &str = "postgres";
 
 /// The default configuration has an origin of its own ([`generated_origin`]).
 impl Default for Config {
@@ -70,6 +78,7 @@ impl Default for Config {
             issuer_name_kk: Some("Қазақстанның волонтерлік фронт-офисі".to_string()),
             issuer_name_ru: Some("Волонтёрский фронт-офис Казахстана".to_string()),
             verify_url: None,
+            log_store: None,
         }
     }
 }
@@ -155,6 +164,12 @@ pub fn read_key(path: &Path) -> Result<SigningKey> {
 /// Creates and initializes `dir`: config, operator and issuer keys, the ledger with the issuer
 /// key registered. Returns the opened app.
 pub fn init(dir: &Path, config: Config, now: i64) -> Result<App> {
+    init_at(dir, config, now, None)
+}
+
+/// [`init`] with the log on the PostgreSQL database `store` (a new database, or one holding no
+/// Sagat log yet) when given.
+pub fn init_at(dir: &Path, mut config: Config, now: i64, store: Option<&str>) -> Result<App> {
     if is_initialized(dir) {
         bail!("{} is already initialized", dir.display());
     }
@@ -166,7 +181,14 @@ pub fn init(dir: &Path, config: Config, now: i64) -> Result<App> {
     let issuer = generate_key();
     write_key(&dir.join("operator.key"), &operator)?;
     write_key(&dir.join("issuer.key"), &issuer)?;
-    let app = open_with(dir, config.clone(), operator, issuer)?;
+    config.log_store = store.map(|_| LOG_STORE_POSTGRES.to_string());
+    let app = open_with(dir, config.clone(), operator, issuer, store)?;
+    if app.ledger.size() > 0 {
+        bail!(
+            "the store already holds a log of {} entries: a new data directory needs an empty database",
+            app.ledger.size()
+        );
+    }
     let event = sagat_verifier::Event {
         v: sagat_verifier::EVENT_VERSION,
         id: new_id(),
@@ -195,12 +217,16 @@ pub fn init(dir: &Path, config: Config, now: i64) -> Result<App> {
 /// The log's latest signed checkpoint, read without opening the ledger (no replay, no rule
 /// state: `sagat_ledger::latest_checkpoint`); `None` when only opening can answer (recovery to
 /// do, a directory not initialized, or a running server holding it).
-pub fn latest_checkpoint(dir: &Path) -> Result<Option<String>> {
+pub fn latest_checkpoint(dir: &Path, store: Option<&str>) -> Result<Option<String>> {
     if !is_initialized(dir) {
         return Ok(None);
     }
     let config = read_config(dir)?;
     let operator = read_key(&dir.join("operator.key"))?.verifying_key();
+    if let Some(url) = log_store(dir, &config, store)? {
+        return sagat_ledger::latest_checkpoint_postgres(url, operator, &config.origin)
+            .map_err(anyhow::Error::new);
+    }
     match sagat_ledger::latest_checkpoint(&dir.join("log"), operator, &config.origin) {
         Ok(note) => Ok(note),
         Err(sagat_ledger::Error::InUse { .. }) => Ok(None),
@@ -208,8 +234,39 @@ pub fn latest_checkpoint(dir: &Path) -> Result<Option<String>> {
     }
 }
 
+/// The PostgreSQL connection string of a data directory whose log is there (`None` for the log
+/// in `DIR/log`); fails when `store` does not fit the directory.
+pub fn log_store<'a>(
+    dir: &Path,
+    config: &Config,
+    store: Option<&'a str>,
+) -> Result<Option<&'a str>> {
+    match (config.log_store.as_deref(), store) {
+        (None, None) => Ok(None),
+        (Some(LOG_STORE_POSTGRES), Some(url)) => Ok(Some(url)),
+        (Some(LOG_STORE_POSTGRES), None) => bail!(
+            "{} keeps its log on PostgreSQL: give its connection string with --store URL (or SAGAT_STORE)",
+            dir.display()
+        ),
+        (None, Some(_)) => bail!(
+            "{} keeps its log in {}; --store is for a data directory made with `sagat init --store URL`",
+            dir.display(),
+            dir.join("log").display()
+        ),
+        (Some(other), _) => bail!(
+            "{}: log store {other:?} in sagat.json is not known to this version",
+            dir.display()
+        ),
+    }
+}
+
 /// Opens an initialized data directory.
 pub fn open(dir: &Path) -> Result<App> {
+    open_at(dir, None)
+}
+
+/// [`open`] for a data directory whose log may be on PostgreSQL (`store`, see [`log_store`]).
+pub fn open_at(dir: &Path, store: Option<&str>) -> Result<App> {
     if !is_initialized(dir) {
         bail!(
             "{} is not a Sagat data directory (run `sagat init --data {}` first)",
@@ -221,17 +278,26 @@ pub fn open(dir: &Path) -> Result<App> {
         .with_context(|| format!("{} is damaged", config_path(dir).display()))?;
     let operator = read_key(&dir.join("operator.key"))?;
     let issuer = read_key(&dir.join("issuer.key"))?;
-    open_with(dir, config, operator, issuer)
+    open_with(dir, config, operator, issuer, store)
 }
 
-fn open_with(dir: &Path, config: Config, operator: SigningKey, issuer: SigningKey) -> Result<App> {
+fn open_with(
+    dir: &Path,
+    config: Config,
+    operator: SigningKey,
+    issuer: SigningKey,
+    store: Option<&str>,
+) -> Result<App> {
     let options = LedgerOptions {
         origin: config.origin.clone(),
         ..LedgerOptions::default()
     };
     // Typed, so a command can tell "a running server holds it" (`InUse`) from damage.
-    let ledger =
-        Ledger::open(&dir.join("log"), operator.clone(), options).map_err(anyhow::Error::new)?;
+    let ledger = match log_store(dir, &config, store)? {
+        None => Ledger::open(&dir.join("log"), operator.clone(), options),
+        Some(url) => Ledger::open_postgres(&dir.join("log"), url, operator.clone(), options),
+    }
+    .map_err(anyhow::Error::new)?;
     let cut = ledger.recovery();
     if cut.cut_bytes > 0 {
         eprintln!(

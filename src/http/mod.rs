@@ -343,18 +343,20 @@ pub async fn run(app: App, opts: ServeOptions) -> Result<()> {
 /// `main` needs to call.
 pub fn serve_command(
     data: &std::path::Path,
+    store: Option<&str>,
     addr: SocketAddr,
     demo: bool,
     secure_cookies: bool,
     public_origin: Option<String>,
 ) -> Result<()> {
     let app = if crate::datadir::is_initialized(data) {
-        crate::datadir::open(data)?
+        crate::datadir::open_at(data, store)?
     } else {
-        let app = crate::datadir::init(
+        let app = crate::datadir::init_at(
             data,
             crate::datadir::Config::default(),
             crate::datadir::now(),
+            store,
         )?;
         println!(
             "initialized {}; log origin {} (generated, unique to this log; `sagat init --origin` names a real one)",

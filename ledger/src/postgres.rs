@@ -1,0 +1,446 @@
+//! The record of truth on PostgreSQL (docs/ledger.md, "The log on PostgreSQL").
+//!
+//! Three tables in the connection's default schema:
+//!
+//! ```sql
+//! sagat_log         (id = 1, origin text, format integer = 1)   -- which log this database holds
+//! sagat_entries     (idx bigint primary key, entry bytea)       -- entry idx: its COSE_Sign1 bytes
+//! sagat_checkpoints (size bigint primary key, note text)        -- a signed note for tree `size`
+//! ```
+//!
+//! They hold exactly what the log file holds: entries `0..n` in order, and a C2SP checkpoint
+//! after every round. A round's entries and its checkpoint are inserted in one transaction, and
+//! the append is acknowledged only after `COMMIT` returned (with a synchronous standby
+//! configured, PostgreSQL returns only after the standby confirmed it). So every committed
+//! state ends with a checkpoint covering every entry, and nothing uncommitted is ever visible:
+//! there is no torn tail to cut.
+//!
+//! One front-end writes at a time: it holds a session advisory lock (key
+//! [`ADVISORY_LOCK_KEY`]) for as long as it runs, and the primary keys refuse a second writer's
+//! rows even without it. Clients connect without TLS (a connection inside the data centre's
+//! network, as the `postgres` crate's `NoTls`).
+//!
+//! The `postgres` crate runs its own small runtime per connection, so connections live only on
+//! the ledger's own threads (the writer, and a reader thread that answers entry reads), never
+//! on a caller's async thread.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, GenericClient, NoTls};
+
+use crate::error::Error;
+use crate::store::{Next, Record};
+
+/// The session advisory lock a writing front-end holds ("SAGAT_LG" in ASCII).
+pub const ADVISORY_LOCK_KEY: i64 = 0x5341_4741_545f_4c47;
+
+/// Version of the table layout in `sagat_log.format`.
+const FORMAT: i32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sagat_log (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    origin text NOT NULL,
+    format integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sagat_entries (
+    idx bigint PRIMARY KEY CHECK (idx >= 0),
+    entry bytea NOT NULL CHECK (octet_length(entry) BETWEEN 1 AND 65535)
+);
+CREATE TABLE IF NOT EXISTS sagat_checkpoints (
+    size bigint PRIMARY KEY CHECK (size >= 0),
+    note text NOT NULL CHECK (octet_length(note) <= 8192)
+);";
+
+/// A connection string with its password left out, for messages.
+pub(crate) fn describe(url: &str) -> String {
+    match url.parse::<postgres::Config>() {
+        Ok(c) => {
+            let hosts: Vec<String> = c
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    postgres::config::Host::Tcp(h) => h.clone(),
+                    postgres::config::Host::Unix(p) => p.display().to_string(),
+                })
+                .collect();
+            format!(
+                "PostgreSQL database {:?} on {}",
+                c.get_dbname().unwrap_or("(default)"),
+                if hosts.is_empty() {
+                    "(default host)".to_string()
+                } else {
+                    hosts.join(",")
+                }
+            )
+        }
+        Err(_) => "PostgreSQL (connection string not readable)".into(),
+    }
+}
+
+fn db_error(url: &str, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Database {
+        store: describe(url),
+        reason: format!("{what}: {e}"),
+    }
+}
+
+fn connect(url: &str) -> Result<Client, Error> {
+    let config: postgres::Config = url.parse().map_err(|e| Error::Options {
+        reason: format!(
+            "store {:?} is not a PostgreSQL connection string: {e}",
+            describe(url)
+        ),
+    })?;
+    config
+        .connect(NoTls)
+        .map_err(|e| db_error(url, "cannot connect", e))
+}
+
+/// How a round's write ended.
+#[derive(Debug)]
+pub(crate) enum RoundFailure {
+    /// Failed before `COMMIT` was sent: nothing of the round is stored.
+    NotStored(String),
+    /// `COMMIT` was sent but its answer did not arrive: the round may or may not be stored.
+    Unknown(String),
+}
+
+/// The writer's connection: holds the advisory lock.
+pub(crate) struct PgLog {
+    url: String,
+    client: Client,
+}
+
+impl std::fmt::Debug for PgLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLog")
+            .field("store", &describe(&self.url))
+            .finish()
+    }
+}
+
+impl PgLog {
+    /// Connects, takes the advisory lock ([`Error::StoreInUse`] if another front-end holds it),
+    /// creates the tables when missing and checks that they hold the log of `origin`.
+    pub(crate) fn open(url: &str, origin: &str) -> Result<PgLog, Error> {
+        let mut client = connect(url)?;
+        lock(&mut client, url)?;
+        client
+            .batch_execute(SCHEMA)
+            .map_err(|e| db_error(url, "creating the tables", e))?;
+        let row = client
+            .query_opt("SELECT origin, format FROM sagat_log WHERE id = 1", &[])
+            .map_err(|e| db_error(url, "reading sagat_log", e))?;
+        match row {
+            None => {
+                client
+                    .execute(
+                        "INSERT INTO sagat_log (id, origin, format) VALUES (1, $1, $2)",
+                        &[&origin, &FORMAT],
+                    )
+                    .map_err(|e| db_error(url, "writing sagat_log", e))?;
+            }
+            Some(row) => {
+                let (stored, format): (String, i32) = (row.get(0), row.get(1));
+                if format != FORMAT {
+                    return Err(Error::Options {
+                        reason: format!(
+                            "{} holds table format {format}; this version reads format {FORMAT}",
+                            describe(url)
+                        ),
+                    });
+                }
+                if stored != origin {
+                    return Err(Error::Options {
+                        reason: format!(
+                            "{} holds the log with origin {stored:?} but the ledger was opened with origin {origin:?}",
+                            describe(url)
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(PgLog {
+            url: url.to_owned(),
+            client,
+        })
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Every record in log order, as the log file would hold them: entry `i`, and after the
+    /// entries of each round the checkpoint for their tree.
+    pub(crate) fn records(
+        &mut self,
+        mut each: impl FnMut(Next) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        scan_records(&mut self.client, &self.url, &mut each)
+    }
+
+    /// Inserts entries `first..` and the checkpoint `note` for tree size `size`, in one
+    /// transaction. Reconnects first (taking the lock again and checking that the database
+    /// still ends at `first`) when the connection was lost.
+    pub(crate) fn write_round(
+        &mut self,
+        first: u64,
+        entries: &[&[u8]],
+        size: u64,
+        note: &str,
+    ) -> Result<(), RoundFailure> {
+        if self.client.is_closed() {
+            self.reconnect(first)
+                .map_err(|e| RoundFailure::NotStored(e.to_string()))?;
+        }
+        let idx: Vec<i64> = (first..first + entries.len() as u64)
+            .map(|i| i as i64)
+            .collect();
+        let url = self.url.clone();
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(|e| not_stored(&url, "BEGIN", &e))?;
+        tx.execute(
+            "INSERT INTO sagat_entries (idx, entry) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+            &[&idx, &entries],
+        )
+        .map_err(|e| not_stored(&url, "inserting entries", &e))?;
+        tx.execute(
+            "INSERT INTO sagat_checkpoints (size, note) VALUES ($1, $2)",
+            &[&(size as i64), &note],
+        )
+        .map_err(|e| not_stored(&url, "inserting the checkpoint", &e))?;
+        tx.commit()
+            .map_err(|e| RoundFailure::Unknown(format!("{}: COMMIT: {e}", describe(&url))))
+    }
+
+    /// Reconnects after a lost connection: the lock again, and the database must still end
+    /// where this writer's log ends (`size` entries, checkpointed).
+    fn reconnect(&mut self, size: u64) -> Result<(), Error> {
+        let mut client = connect(&self.url)?;
+        lock(&mut client, &self.url)?;
+        let stored = stored_size(&mut client, &self.url)?;
+        if stored != Some(size) {
+            return Err(Error::Database {
+                store: describe(&self.url),
+                reason: format!(
+                    "after reconnecting, the database's last checkpoint covers {stored:?} entries but this front-end's log has {size}: restart to read the log again"
+                ),
+            });
+        }
+        self.client = client;
+        Ok(())
+    }
+
+    /// A storage probe: a round trip to the database (reconnecting when needed).
+    pub(crate) fn probe(&mut self, size: u64) -> Result<(), Error> {
+        if self.client.is_closed() {
+            self.reconnect(size)?;
+        }
+        self.client
+            .simple_query("SELECT 1")
+            .map(|_| ())
+            .map_err(|e| db_error(&self.url, "probe", e))
+    }
+}
+
+fn not_stored(url: &str, what: &str, e: &postgres::Error) -> RoundFailure {
+    RoundFailure::NotStored(format!("{}: {what}: {e}", describe(url)))
+}
+
+fn lock(client: &mut Client, url: &str) -> Result<(), Error> {
+    let got: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
+        .map_err(|e| db_error(url, "taking the writer's advisory lock", e))?
+        .get(0);
+    if got {
+        Ok(())
+    } else {
+        Err(Error::StoreInUse {
+            store: describe(url),
+            key: ADVISORY_LOCK_KEY,
+        })
+    }
+}
+
+/// The size of the last checkpoint, `None` for a database without one.
+fn stored_size(client: &mut Client, url: &str) -> Result<Option<u64>, Error> {
+    let row = client
+        .query_one("SELECT max(size) FROM sagat_checkpoints", &[])
+        .map_err(|e| db_error(url, "reading the last checkpoint", e))?;
+    Ok(row.get::<_, Option<i64>>(0).map(|s| s as u64))
+}
+
+/// Streams the records in log order to `each`, until it returns `false`, then [`Next::End`].
+fn scan_records(
+    client: &mut impl GenericClient,
+    url: &str,
+    each: &mut dyn FnMut(Next) -> Result<bool, Error>,
+) -> Result<(), Error> {
+    // A checkpoint for tree size s comes after entry s-1 and before entry s: order by
+    // (position, kind) with checkpoints first at equal position.
+    let no_params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+    let mut rows = client
+        .query_raw(
+            "SELECT idx AS pos, 1 AS ord, entry, NULL::text AS note FROM sagat_entries
+             UNION ALL
+             SELECT size, 0, NULL::bytea, note FROM sagat_checkpoints
+             ORDER BY 1, 2",
+            no_params,
+        )
+        .map_err(|e| db_error(url, "reading the log", e))?;
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| db_error(url, "reading the log", e))?
+    {
+        let pos: i64 = row.get(0);
+        let ord: i32 = row.get(1);
+        let record = if ord == 1 {
+            Record::Entry(row.get::<_, Vec<u8>>(2))
+        } else {
+            Record::Checkpoint(row.get::<_, String>(3))
+        };
+        if !each(Next::Record {
+            offset: pos as u64,
+            record,
+        })? {
+            return Ok(());
+        }
+    }
+    each(Next::End).map(|_| ())
+}
+
+/// Reads the records of the log held at `url` without taking the writer's lock (for
+/// `verify_log`, beside a running front-end): the rows of one consistent snapshot (one
+/// `REPEATABLE READ` transaction).
+pub(crate) fn read_records(
+    url: &str,
+    each: &mut dyn FnMut(Next) -> Result<bool, Error>,
+) -> Result<(), Error> {
+    let mut client = connect(url)?;
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(|e| db_error(url, "BEGIN", e))?;
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('sagat_entries') IS NOT NULL", &[])
+        .map_err(|e| db_error(url, "looking for the log's tables", e))?
+        .get(0);
+    if !exists {
+        return Err(Error::Database {
+            store: describe(url),
+            reason: "holds no Sagat log (no table sagat_entries)".into(),
+        });
+    }
+    scan_records(&mut tx, url, each)
+}
+
+/// The last checkpoint note stored at `url` (no lock, no replay), `None` when there is none.
+pub(crate) fn last_note(url: &str) -> Result<Option<String>, Error> {
+    let mut client = connect(url)?;
+    let exists: bool = client
+        .query_one("SELECT to_regclass('sagat_checkpoints') IS NOT NULL", &[])
+        .map_err(|e| db_error(url, "looking for the log's tables", e))?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt(
+            "SELECT note FROM sagat_checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+        )
+        .map_err(|e| db_error(url, "reading the last checkpoint", e))?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+type ReadReply = Sender<Result<Vec<Vec<u8>>, Error>>;
+
+/// Entry reads for the ledger's readers, answered by one thread that owns a connection
+/// (reconnecting after a loss). Callers block on the answer, from any thread.
+#[derive(Debug)]
+pub(crate) struct PgReader {
+    tx: Mutex<Option<Sender<(u64, u64, ReadReply)>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    store: String,
+}
+
+impl PgReader {
+    pub(crate) fn start(url: &str) -> Result<PgReader, Error> {
+        let mut client = Some(connect(url)?);
+        let (tx, rx): (_, Receiver<(u64, u64, ReadReply)>) = mpsc::channel();
+        let url_owned = url.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("sagat-ledger-pg-read".into())
+            .spawn(move || {
+                let url = url_owned;
+                while let Ok((start, end, reply)) = rx.recv() {
+                    if client.as_ref().is_none_or(Client::is_closed) {
+                        client = connect(&url).ok();
+                    }
+                    let out = match client.as_mut() {
+                        None => Err(db_error(&url, "cannot connect", "connection lost")),
+                        Some(c) => read_range(c, &url, start, end),
+                    };
+                    let _ = reply.send(out);
+                }
+            })
+            .map_err(|e| db_error(url, "starting the reader thread", e))?;
+        Ok(PgReader {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            store: describe(url),
+        })
+    }
+
+    /// Entries `start..end`.
+    pub(crate) fn read(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, Error> {
+        let (reply_tx, reply_rx) = mpsc::channel();
+        let stopped = || Error::Database {
+            store: self.store.clone(),
+            reason: "the reader thread stopped".into(),
+        };
+        {
+            let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(tx) = tx.as_ref() else {
+                return Err(stopped());
+            };
+            tx.send((start, end, reply_tx)).map_err(|_| stopped())?;
+        }
+        reply_rx.recv().map_err(|_| stopped())?
+    }
+
+    pub(crate) fn stop(&self) {
+        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn read_range(client: &mut Client, url: &str, start: u64, end: u64) -> Result<Vec<Vec<u8>>, Error> {
+    let rows = client
+        .query(
+            "SELECT idx, entry FROM sagat_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            &[&(start as i64), &(end as i64)],
+        )
+        .map_err(|e| db_error(url, "reading entries", e))?;
+    if rows.len() as u64 != end - start {
+        return Err(Error::Database {
+            store: describe(url),
+            reason: format!(
+                "entries {start}..{end}: {} rows found, {} expected",
+                rows.len(),
+                end - start
+            ),
+        });
+    }
+    Ok(rows.into_iter().map(|r| r.get::<_, Vec<u8>>(1)).collect())
+}
