@@ -15,7 +15,8 @@
 //!
 //! `SAGAT_BENCH_DIR` chooses where the logs are built (default: the temp dir);
 //! `SAGAT_BENCH_KEEP=1` keeps the N-event log, to profile `bench --verify-only DIR` alone;
-//! `bench --appends-only DIR A P` runs only the append measurement (A appenders, P entries each).
+//! `bench --appends-only DIR A P` runs only the append measurement (A appenders, P entries each);
+//! with `SAGAT_BENCH_POSTGRES=URL`, on the log in that PostgreSQL database.
 
 use std::io::Write;
 use std::path::Path;
@@ -186,8 +187,19 @@ fn raw_batch_verify_rate(threads: usize) -> f64 {
 }
 
 /// Durable appends/s with `appenders` threads each appending `per` pre-signed enrollments.
+/// With `SAGAT_BENCH_POSTGRES` set (a connection string), the log is in that database, whose
+/// Sagat tables are dropped first; `dir` then only holds the lock.
 fn append_rate(dir: &Path, appenders: u64, per: u64, base: u64) -> f64 {
-    let l = Ledger::open(dir, operator(), LedgerOptions::default()).unwrap();
+    let l = match std::env::var("SAGAT_BENCH_POSTGRES") {
+        Err(_) => Ledger::open(dir, operator(), LedgerOptions::default()).unwrap(),
+        Ok(url) => {
+            postgres::Client::connect(&url, postgres::NoTls)
+                .unwrap()
+                .batch_execute("DROP TABLE IF EXISTS sagat_entries, sagat_checkpoints, sagat_log")
+                .unwrap();
+            Ledger::open_postgres(dir, &url, operator(), LedgerOptions::default()).unwrap()
+        }
+    };
     l.append(register_org()).unwrap();
     let entries = make(base..base + appenders * per, enroll);
     let start = Instant::now();

@@ -304,14 +304,17 @@ enum Sink {
         index_tx: Sender<IndexJob>,
     },
     /// PostgreSQL: a round is one transaction, committed by the writer.
-    Postgres(PgLog),
+    Postgres(Box<PgLog>),
 }
 
 /// Why a round's records were not (surely) stored.
 enum WriteError {
     /// Nothing of the round is stored; `stop` is set when a partial write could not be undone
     /// (the ledger must stop so nothing is appended after it).
-    NotStored { reason: String, stop: Option<Error> },
+    NotStored {
+        reason: String,
+        stop: Option<Box<Error>>,
+    },
     /// The store may or may not hold the round (a `COMMIT` whose answer was lost).
     Unknown { reason: String },
 }
@@ -680,7 +683,7 @@ impl Ledger {
             tree: scan.tree,
             published,
             entries,
-            sink: Sink::Postgres(pg),
+            sink: Sink::Postgres(Box::new(pg)),
             sync: None,
             index_rx: None,
             recovery: Recovery::default(),
@@ -2047,7 +2050,7 @@ impl Writer {
                     // Cut the partial records.
                     return Err(WriteError::NotStored {
                         reason: e.to_string(),
-                        stop: log.truncate(start).err(),
+                        stop: log.truncate(start).err().map(Box::new),
                     });
                 }
                 let Entries::File(file) = &self.shared.entries else {
