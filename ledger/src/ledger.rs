@@ -515,6 +515,23 @@ struct Scan {
     envelope_violations: Vec<EnvelopeViolation>,
 }
 
+impl Scan {
+    /// Before the first record of a log.
+    fn empty(operator: VerifyingKey) -> Scan {
+        Scan {
+            state: State::new(operator),
+            tree: Tree::new(),
+            base: 0,
+            last_entry_offset: 0,
+            offsets: Vec::new(),
+            last: None,
+            checkpoints: 0,
+            recovery: Recovery::default(),
+            envelope_violations: Vec::new(),
+        }
+    }
+}
+
 /// One signature to check: the signed bytes, the signature and the key it must verify under.
 type SignatureCheck = (Vec<u8>, Signature, VerifyingKey);
 
@@ -1416,17 +1433,7 @@ fn scan_for_open(
     // (to undo if no checkpoint follows them).
     let (mut reader, mut scan, mut checkpointed_end) = match start {
         None => {
-            let scan = Scan {
-                state: State::new(operator),
-                tree: Tree::new(),
-                base: 0,
-                last_entry_offset: 0,
-                offsets: Vec::new(),
-                last: None,
-                checkpoints: 0,
-                recovery: Recovery::default(),
-                envelope_violations: Vec::new(),
-            };
+            let scan = Scan::empty(operator);
             (header, scan, HEADER_LEN)
         }
         Some(s) => {
@@ -1597,17 +1604,7 @@ fn scan_postgres(
     origin: &str,
 ) -> Result<Scan, Error> {
     let today = today().saturating_add(36_500);
-    let mut scan = Scan {
-        state: State::new(operator),
-        tree: Tree::new(),
-        base: 0,
-        last_entry_offset: 0,
-        offsets: Vec::new(),
-        last: None,
-        checkpoints: 0,
-        recovery: Recovery::default(),
-        envelope_violations: Vec::new(),
-    };
+    let mut scan = Scan::empty(operator);
     let store = crate::postgres::describe(pg.url());
     pg.records(|next| {
         let index = scan.tree.size();
