@@ -137,14 +137,6 @@ pub enum Error {
         /// What does not match.
         reason: String,
     },
-    /// Another front-end holds the PostgreSQL log's writer lock (one writes at a time).
-    #[error("{store} is in use: another sagat front-end holds its writer lock (PostgreSQL advisory lock {key:#x}); stop it, or send requests to it")]
-    StoreInUse {
-        /// The database, without its password.
-        store: String,
-        /// The advisory lock key.
-        key: i64,
-    },
     /// The PostgreSQL store failed: cannot connect, a query failed, or it holds something else
     /// than this log.
     #[error("{store}: {reason}")]

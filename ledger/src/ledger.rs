@@ -51,6 +51,8 @@ use crate::tree::{Frontier, Tree, TILE_WIDTH};
 /// Default C2SP log origin (also the note key name of checkpoint signatures).
 pub const DEFAULT_ORIGIN: &str = "sagat.example/kz-volunteers/v1";
 
+/// How often an idle front-end on PostgreSQL applies the rounds other front-ends committed.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 /// Most entries the writer takes into one round (one checkpoint, one sync).
 const MAX_ROUND_ENTRIES: usize = 8192;
 /// Below this many signatures a round verifies on the writer thread alone.
@@ -674,15 +676,7 @@ impl Ledger {
             Some(p) => p,
             None => {
                 let p = sign_checkpoint(&signer, &options.origin, &scan.tree)?;
-                pg.write_round(0, &[], 0, &p.note)
-                    .map_err(|f| Error::Database {
-                        store: crate::postgres::describe(url),
-                        reason: match f {
-                            RoundFailure::NotStored(r) | RoundFailure::Unknown(r) => {
-                                format!("storing the empty log's checkpoint: {r}")
-                            }
-                        },
-                    })?;
+                pg.store_empty_checkpoint(&p.note)?;
                 p
             }
         };
@@ -1533,6 +1527,33 @@ fn scan_for_open(
     Ok(scan)
 }
 
+/// Makes `p` the published view, unless a larger tree is published already (on PostgreSQL the
+/// writer publishes other front-ends' rounds while the syncer may still hold an earlier one of
+/// this front-end's).
+fn publish(shared: &Shared, p: Published) {
+    let mut published = write_lock(&shared.published);
+    if p.size >= published.size {
+        *published = p;
+    }
+}
+
+/// Replays a stored entry, number `tree.size()`, into `state` and `tree`; with the envelope
+/// rule it breaks, if any (an entry stored before the rule was enforced).
+fn replay_into(
+    state: &mut State,
+    tree: &mut Tree,
+    bytes: &[u8],
+    today: i32,
+) -> Result<(crate::state::Applied, Option<String>), String> {
+    let (signed, violation) =
+        decode_logged_event(bytes).map_err(|e| format!("entry cannot be decoded: {e}"))?;
+    let applied = state
+        .apply(tree.size(), &signed, today, false)
+        .map_err(|v| format!("replay: {v}"))?;
+    tree.push(leaf_hash(bytes));
+    Ok((applied, violation.map(|v| v.to_string())))
+}
+
 /// Replays stored entry number `scan.tree.size()` into the scan's state and tree, noting an
 /// envelope violation; the error says why it cannot be replayed.
 fn replay_entry(
@@ -1541,19 +1562,11 @@ fn replay_entry(
     today: i32,
 ) -> Result<crate::state::Applied, String> {
     let index = scan.tree.size();
-    let (signed, violation) =
-        decode_logged_event(bytes).map_err(|e| format!("entry cannot be decoded: {e}"))?;
-    let applied = scan
-        .state
-        .apply(index, &signed, today, false)
-        .map_err(|v| format!("replay: {v}"))?;
-    if let Some(v) = violation {
-        scan.envelope_violations.push(EnvelopeViolation {
-            index,
-            reason: v.to_string(),
-        });
+    let (applied, violation) = replay_into(&mut scan.state, &mut scan.tree, bytes, today)?;
+    if let Some(reason) = violation {
+        scan.envelope_violations
+            .push(EnvelopeViolation { index, reason });
     }
-    scan.tree.push(leaf_hash(bytes));
     Ok(applied)
 }
 
@@ -1789,7 +1802,7 @@ enum Fate {
 
 impl Writer {
     fn run(mut self, rx: Receiver<Request>) {
-        while let Ok(first) = rx.recv() {
+        while let Some(first) = self.next_request(&rx) {
             let mut n = first.entries.len();
             let mut round = vec![first];
             while n < MAX_ROUND_ENTRIES {
@@ -1988,7 +2001,7 @@ impl Writer {
                 }
                 written
             }
-            Sink::Postgres(pg) => pg.probe(read_lock(&self.shared.tree).size()),
+            Sink::Postgres(pg) => pg.probe(),
         };
         match written {
             Ok(()) => {
@@ -2026,7 +2039,7 @@ impl Writer {
         match &mut self.sink {
             Sink::Postgres(pg) => {
                 let size = first + entries.len() as u64;
-                pg.write_round(first, entries, size, note)
+                pg.finish_round(first, entries, size, note)
                     .map_err(|f| match f {
                         RoundFailure::NotStored(reason) => {
                             WriteError::NotStored { reason, stop: None }
@@ -2063,9 +2076,148 @@ impl Writer {
         }
     }
 
+    /// The next request; on PostgreSQL, while none comes, the rounds other front-ends commit
+    /// are applied every [`REFRESH_EVERY`], so this front-end's reads follow the log.
+    fn next_request(&mut self, rx: &Receiver<Request>) -> Option<Request> {
+        if !matches!(self.sink, Sink::Postgres(_)) {
+            return rx.recv().ok();
+        }
+        loop {
+            match rx.recv_timeout(REFRESH_EVERY) {
+                Ok(r) => return Some(r),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if lock(&self.shared.stopped).is_some() {
+                        continue;
+                    }
+                    let Sink::Postgres(pg) = &mut self.sink else {
+                        unreachable!("checked above")
+                    };
+                    let size = read_lock(&self.shared.tree).size();
+                    // A failed read is retried at the next tick (appends report the failure).
+                    if let Ok(records) = pg.records_since(size) {
+                        let shared = self.shared.clone();
+                        let mut state = write_lock(&shared.state);
+                        if let Err(e) = self.catch_up(&mut state, records) {
+                            self.stop(&e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the records other front-ends committed after this one's log (PostgreSQL):
+    /// `records` start with the checkpoint of this front-end's tree, then come whole rounds,
+    /// each entry replayed into the state and tree and each checkpoint checked (signature,
+    /// size, root) as on open. A database without this front-end's last checkpoint lost
+    /// rounds it had committed (or holds another log): an error, and the ledger stops.
+    fn catch_up(&mut self, state: &mut State, records: Vec<Next>) -> Result<(), Error> {
+        let shared = self.shared.clone();
+        let mut tree = write_lock(&shared.tree);
+        let size = tree.size();
+        let Sink::Postgres(pg) = &self.sink else {
+            return Ok(());
+        };
+        let store = crate::postgres::describe(pg.url());
+        let verifier = self.signer.verifier();
+        let place = format!("in sagat_checkpoints of {store}");
+        let mut records = records.into_iter();
+        match records.next() {
+            Some(Next::Record {
+                record: Record::Checkpoint(note),
+                offset,
+            }) if offset == size => {
+                check_stored_checkpoint(&note, size, &tree, &verifier, &self.origin, &place)?;
+            }
+            _ => {
+                return Err(Error::Database {
+                    store,
+                    reason: format!(
+                        "holds no checkpoint for this front-end's {size} entries: it lost rounds that were committed (a failover to a standby that was not synchronous?) or holds another log"
+                    ),
+                })
+            }
+        }
+        let today = today().saturating_add(36_500);
+        let mut last = None;
+        for next in records {
+            let index = tree.size();
+            match next {
+                Next::Record {
+                    record: Record::Entry(bytes),
+                    offset,
+                } => {
+                    if offset != index {
+                        return Err(Error::Corrupt {
+                            index,
+                            reason: format!(
+                                "{store}: the next row of sagat_entries is entry {offset}"
+                            ),
+                        });
+                    }
+                    replay_into(state, &mut tree, &bytes, today)
+                        .map_err(|reason| Error::Corrupt { index, reason })?;
+                }
+                Next::Record {
+                    record: Record::Checkpoint(note),
+                    ..
+                } => {
+                    let cp = check_stored_checkpoint(
+                        &note,
+                        index,
+                        &tree,
+                        &verifier,
+                        &self.origin,
+                        &place,
+                    )?;
+                    last = Some(Published {
+                        size: cp.size,
+                        note,
+                        checkpoint: cp,
+                    });
+                }
+                Next::End | Next::Bad(_) => {}
+            }
+        }
+        let covered = last.as_ref().map_or(size, |p| p.size);
+        if covered != tree.size() {
+            return Err(Error::Corrupt {
+                index: covered,
+                reason: format!(
+                    "{store}: entries {covered}..{} have no checkpoint",
+                    tree.size()
+                ),
+            });
+        }
+        if let Some(p) = last {
+            self.last_note.clone_from(&p.note);
+            publish(&shared, p);
+        }
+        Ok(())
+    }
+
     fn round(&mut self, round: Vec<Request>) -> Result<(), Error> {
         let shared = self.shared.clone();
         let mut state = write_lock(&shared.state);
+        // On PostgreSQL the round is a transaction that first takes the writers' lock and
+        // applies what other front-ends committed: the rules below see every earlier entry.
+        if let Sink::Postgres(pg) = &mut self.sink {
+            let size = read_lock(&shared.tree).size();
+            match pg.begin_round(size) {
+                Ok(records) => self.catch_up(&mut state, records)?,
+                Err(reason) => {
+                    drop(state);
+                    *lock(&shared.write_failure) = Some(reason.clone());
+                    for r in round {
+                        r.reply.send(Err(Error::WriteFailed {
+                            reason: reason.clone(),
+                        }));
+                    }
+                    return Ok(());
+                }
+            }
+        }
         let tree_size = read_lock(&shared.tree).size();
         let (mut fates, mut applied, mut positions) =
             self.rules(&mut state, tree_size, &round, false);
@@ -2153,6 +2305,9 @@ impl Writer {
             publish = Some(p);
         } else {
             drop(state);
+            if let Sink::Postgres(pg) = &mut self.sink {
+                pg.abort_round();
+            }
         }
         for (req, fate) in round.into_iter().zip(fates) {
             match fate {
@@ -2275,7 +2430,7 @@ fn syncer_loop(shared: &Shared, file: Option<(File, PathBuf)>, rx: Receiver<Sync
         match result {
             Ok(()) => {
                 if let Some(p) = jobs.iter_mut().rev().find_map(|j| j.publish.take()) {
-                    *write_lock(&shared.published) = p;
+                    publish(shared, p);
                 }
                 for job in jobs {
                     for (reply, out) in job.replies {

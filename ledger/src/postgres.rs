@@ -109,10 +109,12 @@ pub(crate) enum RoundFailure {
     Unknown(String),
 }
 
-/// The writer's connection: holds the advisory lock.
+/// A front-end writer's connection.
 pub(crate) struct PgLog {
     url: String,
     client: Client,
+    /// A round's transaction is open (`BEGIN` sent, neither `COMMIT` nor `ROLLBACK` yet).
+    in_round: bool,
 }
 
 impl std::fmt::Debug for PgLog {
@@ -123,50 +125,28 @@ impl std::fmt::Debug for PgLog {
     }
 }
 
+const RECORDS_SINCE: &str =
+    "SELECT idx AS pos, 1 AS ord, entry, NULL::text AS note FROM sagat_entries WHERE idx >= $1
+     UNION ALL
+     SELECT size, 0, NULL::bytea, note FROM sagat_checkpoints WHERE size >= $1
+     ORDER BY 1, 2";
+
 impl PgLog {
-    /// Connects, takes the advisory lock ([`Error::StoreInUse`] if another front-end holds it),
-    /// creates the tables when missing and checks that they hold the log of `origin`.
+    /// Connects, creates the tables when missing (under the advisory lock, so two front-ends
+    /// starting at once do not race) and checks that they hold the log of `origin`.
     pub(crate) fn open(url: &str, origin: &str) -> Result<PgLog, Error> {
         let mut client = connect(url)?;
-        lock(&mut client, url)?;
         client
-            .batch_execute(SCHEMA)
-            .map_err(|e| db_error(url, "creating the tables", e))?;
-        let row = client
-            .query_opt("SELECT origin, format FROM sagat_log WHERE id = 1", &[])
-            .map_err(|e| db_error(url, "reading sagat_log", e))?;
-        match row {
-            None => {
-                client
-                    .execute(
-                        "INSERT INTO sagat_log (id, origin, format) VALUES (1, $1, $2)",
-                        &[&origin, &FORMAT],
-                    )
-                    .map_err(|e| db_error(url, "writing sagat_log", e))?;
-            }
-            Some(row) => {
-                let (stored, format): (String, i32) = (row.get(0), row.get(1));
-                if format != FORMAT {
-                    return Err(Error::Options {
-                        reason: format!(
-                            "{} holds table format {format}; this version reads format {FORMAT}",
-                            describe(url)
-                        ),
-                    });
-                }
-                if stored != origin {
-                    return Err(Error::Options {
-                        reason: format!(
-                            "{} holds the log with origin {stored:?} but the ledger was opened with origin {origin:?}",
-                            describe(url)
-                        ),
-                    });
-                }
-            }
-        }
+            .execute("SELECT pg_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
+            .map_err(|e| db_error(url, "taking the advisory lock", e))?;
+        let prepared = prepare_tables(&mut client, url, origin);
+        let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&ADVISORY_LOCK_KEY]);
+        prepared?;
+        unlocked.map_err(|e| db_error(url, "releasing the advisory lock", e))?;
         Ok(PgLog {
             url: url.to_owned(),
             client,
+            in_round: false,
         })
     }
 
@@ -183,64 +163,106 @@ impl PgLog {
         scan_records(&mut self.client, &self.url, &mut each)
     }
 
-    /// Inserts entries `first..` and the checkpoint `note` for tree size `size`, in one
-    /// transaction. Reconnects first (taking the lock again and checking that the database
-    /// still ends at `first`) when the connection was lost.
-    pub(crate) fn write_round(
+    /// Stores the empty tree's checkpoint of a new log. Two front-ends opening a new database
+    /// at once both sign it; Ed25519 signatures are deterministic, so both notes are the same
+    /// bytes and the second insert changes nothing.
+    pub(crate) fn store_empty_checkpoint(&mut self, note: &str) -> Result<(), Error> {
+        self.client
+            .execute(
+                "INSERT INTO sagat_checkpoints (size, note) VALUES (0, $1) ON CONFLICT (size) DO NOTHING",
+                &[&note],
+            )
+            .map(|_| ())
+            .map_err(|e| db_error(&self.url, "storing the empty log's checkpoint", e))
+    }
+
+    /// The records committed from entry `size` on (with the checkpoint of size `size` first),
+    /// in log order: one statement, so one consistent view of whole committed rounds.
+    pub(crate) fn records_since(&mut self, size: u64) -> Result<Vec<Next>, String> {
+        if self.client.is_closed() {
+            self.client = connect(&self.url).map_err(|e| e.to_string())?;
+            self.in_round = false;
+        }
+        records_since(&mut self.client, &self.url, size)
+    }
+
+    /// Starts a round: `BEGIN`, then the writers' transaction lock (every front-end's rounds
+    /// take it, so rounds are one sequence), then the records other front-ends committed from
+    /// entry `size` on, for this front-end to apply before its rules run. Reconnects first when
+    /// the connection was lost. An error means nothing of the round is stored.
+    pub(crate) fn begin_round(&mut self, size: u64) -> Result<Vec<Next>, String> {
+        if self.client.is_closed() {
+            self.client = connect(&self.url).map_err(|e| e.to_string())?;
+            self.in_round = false;
+        }
+        self.abort_round();
+        let url = self.url.clone();
+        self.client
+            .batch_execute("BEGIN")
+            .map_err(|e| format!("{}: BEGIN: {e}", describe(&url)))?;
+        self.in_round = true;
+        let locked = self
+            .client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&ADVISORY_LOCK_KEY])
+            .map_err(|e| format!("{}: taking the writers' lock: {e}", describe(&url)));
+        let records = locked.and_then(|_| records_since(&mut self.client, &url, size));
+        if records.is_err() {
+            self.abort_round();
+        }
+        records
+    }
+
+    /// Ends a round begun with [`PgLog::begin_round`]: inserts entries `first..` and the
+    /// checkpoint `note` for tree size `size`, and commits.
+    pub(crate) fn finish_round(
         &mut self,
         first: u64,
         entries: &[&[u8]],
         size: u64,
         note: &str,
     ) -> Result<(), RoundFailure> {
-        if self.client.is_closed() {
-            self.reconnect(first)
-                .map_err(|e| RoundFailure::NotStored(e.to_string()))?;
-        }
+        let url = self.url.clone();
         let idx: Vec<i64> = (first..first + entries.len() as u64)
             .map(|i| i as i64)
             .collect();
-        let url = self.url.clone();
-        let mut tx = self
+        let inserted = self
             .client
-            .transaction()
-            .map_err(|e| not_stored(&url, "BEGIN", &e))?;
-        tx.execute(
-            "INSERT INTO sagat_entries (idx, entry) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-            &[&idx, &entries],
-        )
-        .map_err(|e| not_stored(&url, "inserting entries", &e))?;
-        tx.execute(
-            "INSERT INTO sagat_checkpoints (size, note) VALUES ($1, $2)",
-            &[&(size as i64), &note],
-        )
-        .map_err(|e| not_stored(&url, "inserting the checkpoint", &e))?;
-        tx.commit()
+            .execute(
+                "INSERT INTO sagat_entries (idx, entry) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+                &[&idx, &entries],
+            )
+            .map_err(|e| not_stored(&url, "inserting entries", &e))
+            .and_then(|_| {
+                self.client
+                    .execute(
+                        "INSERT INTO sagat_checkpoints (size, note) VALUES ($1, $2)",
+                        &[&(size as i64), &note],
+                    )
+                    .map_err(|e| not_stored(&url, "inserting the checkpoint", &e))
+            });
+        if let Err(e) = inserted {
+            self.abort_round();
+            return Err(e);
+        }
+        self.in_round = false;
+        self.client
+            .batch_execute("COMMIT")
             .map_err(|e| RoundFailure::Unknown(format!("{}: COMMIT: {e}", describe(&url))))
     }
 
-    /// Reconnects after a lost connection: the lock again, and the database must still end
-    /// where this writer's log ends (`size` entries, checkpointed).
-    fn reconnect(&mut self, size: u64) -> Result<(), Error> {
-        let mut client = connect(&self.url)?;
-        lock(&mut client, &self.url)?;
-        let stored = stored_size(&mut client, &self.url)?;
-        if stored != Some(size) {
-            return Err(Error::Database {
-                store: describe(&self.url),
-                reason: format!(
-                    "after reconnecting, the database's last checkpoint covers {stored:?} entries but this front-end's log has {size}: restart to read the log again"
-                ),
-            });
+    /// Rolls back a round's open transaction, if any (best effort: a lost connection rolled
+    /// it back already).
+    pub(crate) fn abort_round(&mut self) {
+        if std::mem::take(&mut self.in_round) {
+            let _ = self.client.batch_execute("ROLLBACK");
         }
-        self.client = client;
-        Ok(())
     }
 
     /// A storage probe: a round trip to the database (reconnecting when needed).
-    pub(crate) fn probe(&mut self, size: u64) -> Result<(), Error> {
+    pub(crate) fn probe(&mut self) -> Result<(), Error> {
         if self.client.is_closed() {
-            self.reconnect(size)?;
+            self.client = connect(&self.url)?;
+            self.in_round = false;
         }
         self.client
             .simple_query("SELECT 1")
@@ -249,31 +271,65 @@ impl PgLog {
     }
 }
 
+fn prepare_tables(client: &mut Client, url: &str, origin: &str) -> Result<(), Error> {
+    client
+        .batch_execute(SCHEMA)
+        .map_err(|e| db_error(url, "creating the tables", e))?;
+    let row = client
+        .query_opt("SELECT origin, format FROM sagat_log WHERE id = 1", &[])
+        .map_err(|e| db_error(url, "reading sagat_log", e))?;
+    let Some(row) = row else {
+        client
+            .execute(
+                "INSERT INTO sagat_log (id, origin, format) VALUES (1, $1, $2)",
+                &[&origin, &FORMAT],
+            )
+            .map_err(|e| db_error(url, "writing sagat_log", e))?;
+        return Ok(());
+    };
+    let (stored, format): (String, i32) = (row.get(0), row.get(1));
+    if format != FORMAT {
+        return Err(Error::Options {
+            reason: format!(
+                "{} holds table format {format}; this version reads format {FORMAT}",
+                describe(url)
+            ),
+        });
+    }
+    if stored != origin {
+        return Err(Error::Options {
+            reason: format!(
+                "{} holds the log with origin {stored:?} but the ledger was opened with origin {origin:?}",
+                describe(url)
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn not_stored(url: &str, what: &str, e: &postgres::Error) -> RoundFailure {
     RoundFailure::NotStored(format!("{}: {what}: {e}", describe(url)))
 }
 
-fn lock(client: &mut Client, url: &str) -> Result<(), Error> {
-    let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&ADVISORY_LOCK_KEY])
-        .map_err(|e| db_error(url, "taking the writer's advisory lock", e))?
-        .get(0);
-    if got {
-        Ok(())
-    } else {
-        Err(Error::StoreInUse {
-            store: describe(url),
-            key: ADVISORY_LOCK_KEY,
-        })
-    }
+fn records_since(client: &mut Client, url: &str, size: u64) -> Result<Vec<Next>, String> {
+    let rows = client
+        .query(RECORDS_SINCE, &[&(size as i64)])
+        .map_err(|e| format!("{}: reading new records: {e}", describe(url)))?;
+    Ok(rows.iter().map(record_of_row).collect())
 }
 
-/// The size of the last checkpoint, `None` for a database without one.
-fn stored_size(client: &mut Client, url: &str) -> Result<Option<u64>, Error> {
-    let row = client
-        .query_one("SELECT max(size) FROM sagat_checkpoints", &[])
-        .map_err(|e| db_error(url, "reading the last checkpoint", e))?;
-    Ok(row.get::<_, Option<i64>>(0).map(|s| s as u64))
+fn record_of_row(row: &postgres::Row) -> Next {
+    let pos: i64 = row.get(0);
+    let ord: i32 = row.get(1);
+    let record = if ord == 1 {
+        Record::Entry(row.get::<_, Vec<u8>>(2))
+    } else {
+        Record::Checkpoint(row.get::<_, String>(3))
+    };
+    Next::Record {
+        offset: pos as u64,
+        record,
+    }
 }
 
 /// Streams the records in log order to `each`, until it returns `false`, then [`Next::End`].
@@ -284,31 +340,17 @@ fn scan_records(
 ) -> Result<(), Error> {
     // A checkpoint for tree size s comes after entry s-1 and before entry s: order by
     // (position, kind) with checkpoints first at equal position.
-    let no_params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
     let mut rows = client
         .query_raw(
-            "SELECT idx AS pos, 1 AS ord, entry, NULL::text AS note FROM sagat_entries
-             UNION ALL
-             SELECT size, 0, NULL::bytea, note FROM sagat_checkpoints
-             ORDER BY 1, 2",
-            no_params,
+            RECORDS_SINCE,
+            [&0i64 as &(dyn postgres::types::ToSql + Sync)],
         )
         .map_err(|e| db_error(url, "reading the log", e))?;
     while let Some(row) = rows
         .next()
         .map_err(|e| db_error(url, "reading the log", e))?
     {
-        let pos: i64 = row.get(0);
-        let ord: i32 = row.get(1);
-        let record = if ord == 1 {
-            Record::Entry(row.get::<_, Vec<u8>>(2))
-        } else {
-            Record::Checkpoint(row.get::<_, String>(3))
-        };
-        if !each(Next::Record {
-            offset: pos as u64,
-            record,
-        })? {
+        if !each(record_of_row(&row))? {
             return Ok(());
         }
     }

@@ -100,19 +100,96 @@ fn appends_survive_a_reopen_and_verify() {
     assert_eq!(latest.as_deref(), Some(note.as_str()));
 }
 
-#[test]
-fn a_second_writer_is_refused_while_the_first_runs() {
-    let db = TestDb::new("lock");
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let first = open(a.path(), &db).unwrap();
-    first.append(register_org()).unwrap();
-    match open(b.path(), &db) {
-        Err(Error::StoreInUse { store, .. }) => assert!(store.contains(&db.name), "{store}"),
-        other => panic!("expected StoreInUse, got {other:?}"),
+/// Waits until `l` has applied the log up to `size` (an idle front-end applies other
+/// front-ends' rounds every 200 ms).
+fn wait_for(l: &Ledger, size: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while l.size() < size {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the front-end stayed at {} of {size} entries",
+            l.size()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    first.close();
-    let second = open(b.path(), &db).unwrap();
-    assert_eq!(second.size(), 1);
+}
+
+#[test]
+fn two_front_ends_on_one_database_are_one_log() {
+    let db = TestDb::new("two");
+    let (da, dbdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Arc::new(open(da.path(), &db).unwrap());
+    let b = Arc::new(open(dbdir.path(), &db).unwrap());
+    a.append(register_org()).unwrap();
+    // B learns of the organization from the database before its own append's rules run.
+    b.append_batch((0..16).map(enroll).collect()).unwrap();
+    assert_eq!(b.size(), 17);
+
+    // 16 clients on each front-end attest concurrently for the same 16 volunteers; and on one
+    // day both front-ends try to give volunteer 0 13 hours: the 24-hour limit lets one through.
+    let threads: Vec<_> = (0..32u64)
+        .map(|t| {
+            let l = if t % 2 == 0 { a.clone() } else { b.clone() };
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for k in 0..10u64 {
+                    let n = t * 100 + k;
+                    let a = l.append(attest(n, (t + k) % 16, "2025-03-08", 20)).unwrap();
+                    acknowledged.push((a.index, attest(n, (t + k) % 16, "2025-03-08", 20)));
+                }
+                let long = l.append(attest(t * 100 + 99, 0, "2025-03-09", 13 * 60));
+                (acknowledged, long.is_ok())
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    let mut long_days = 0;
+    for t in threads {
+        let (acks, long) = t.join().unwrap();
+        acknowledged.extend(acks);
+        long_days += long as u32;
+    }
+    assert_eq!(long_days, 1, "the daily limit holds across front-ends");
+    let size = 17 + 32 * 10 + 1;
+    wait_for(&a, size);
+    wait_for(&b, size);
+    // One linear log: every acknowledged entry at its index, on both front-ends.
+    for (index, bytes) in &acknowledged {
+        assert_eq!(&a.entry(*index).unwrap(), bytes);
+        assert_eq!(&b.entry(*index).unwrap(), bytes);
+    }
+    assert_eq!(a.checkpoint_note(), b.checkpoint_note());
+    assert_eq!(a.read(projection), b.read(projection));
+    assert_eq!(a.read(projection), projection(&full_replay(&a)));
+    assert_eq!(a.tile(0, 0, 256).unwrap(), b.tile(0, 0, 256).unwrap());
+    let report = verify_postgres(&db.url, &operator().verifying_key(), None).unwrap();
+    assert_eq!(report.entries, size);
+
+    // Every checkpoint the front-ends signed extends the one before: one chain.
+    let notes: Vec<String> = db
+        .client()
+        .query("SELECT note FROM sagat_checkpoints ORDER BY size", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let verifier = a.operator_verifier();
+    let cps: Vec<_> = notes
+        .iter()
+        .map(|n| sagat_verifier::open_checkpoint(n, &verifier).unwrap())
+        .collect();
+    assert!(cps.len() > 2);
+    for w in cps.windows(2).filter(|w| w[0].size > 0) {
+        let proof = a.consistency_proof(w[0].size, w[1].size).unwrap();
+        sagat_verifier::verify_consistency(
+            w[0].size,
+            w[1].size,
+            &w[0].root_hash,
+            &w[1].root_hash,
+            &proof,
+        )
+        .unwrap();
+    }
 }
 
 #[test]
