@@ -15,10 +15,12 @@
 //! state ends with a checkpoint covering every entry, and nothing uncommitted is ever visible:
 //! there is no torn tail to cut.
 //!
-//! One front-end writes at a time: it holds a session advisory lock (key
-//! [`ADVISORY_LOCK_KEY`]) for as long as it runs, and the primary keys refuse a second writer's
-//! rows even without it. Clients connect without TLS (a connection inside the data centre's
-//! network, as the `postgres` crate's `NoTls`).
+//! Several front-ends may write one log: each round is a transaction that first takes the
+//! writers' transaction lock (`pg_advisory_xact_lock`, key [`ADVISORY_LOCK_KEY`]) and reads what
+//! the others committed since, so rounds form one sequence and every rule sees every earlier
+//! entry; the primary keys refuse any row that would break the sequence. Clients connect
+//! without TLS (a connection inside the data centre's network, as the `postgres` crate's
+//! `NoTls`).
 //!
 //! The `postgres` crate runs its own small runtime per connection, so connections live only on
 //! the ledger's own threads (the writer, and a reader thread that answers entry reads), never
@@ -34,7 +36,7 @@ use postgres::{Client, GenericClient, NoTls};
 use crate::error::Error;
 use crate::store::{Next, Record};
 
-/// The session advisory lock a writing front-end holds ("SAGAT_LG" in ASCII).
+/// The advisory lock of the writers' rounds and of table creation ("SAGAT_LG" in ASCII).
 pub const ADVISORY_LOCK_KEY: i64 = 0x5341_4741_545f_4c47;
 
 /// Version of the table layout in `sagat_log.format`.

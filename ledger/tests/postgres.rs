@@ -323,3 +323,169 @@ fn a_lost_connection_fails_the_round_and_the_next_one_reconnects() {
         l.entry(i).unwrap();
     }
 }
+
+/// Attestation `k` of a long run: 1 minute for one of 16 volunteers, spread over the days of
+/// 2024 so the daily limit never refuses one.
+fn minute(k: u64) -> Vec<u8> {
+    let day = (k / 16) % 336;
+    let date = format!("2024-{:02}-{:02}", 1 + day / 28, 1 + day % 28);
+    attest(k, k % 16, &date, 1)
+}
+
+/// The front-end process `a_killed_front_end_loses_no_acknowledged_append` kills: appends
+/// attestations from `SAGAT_PG_CHILD_FIRST` on until killed, printing `ack INDEX K` for each
+/// one acknowledged.
+#[test]
+#[ignore = "run as a child process by a_killed_front_end_loses_no_acknowledged_append"]
+fn killed_front_end_child() {
+    use std::io::Write;
+    let url = std::env::var("SAGAT_PG_CHILD_URL").expect("set by the parent test");
+    let dir = std::env::var("SAGAT_PG_CHILD_DIR").expect("set by the parent test");
+    let first: u64 = std::env::var("SAGAT_PG_CHILD_FIRST")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let l =
+        Ledger::open_postgres(dir.as_ref(), &url, operator(), LedgerOptions::default()).unwrap();
+    let l = Arc::new(l);
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let l = l.clone();
+            std::thread::spawn(move || {
+                let mut k = first + t;
+                loop {
+                    let a = l.append(minute(k)).unwrap();
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "ack {} {k}", a.index).unwrap();
+                    out.flush().unwrap();
+                    k += 4;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn a_killed_front_end_loses_no_acknowledged_append() {
+    use std::io::BufRead;
+    let db = TestDb::new("kill");
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let b = Arc::new(open(dir_b.path(), &db).unwrap());
+    b.append(register_org()).unwrap();
+    b.append_batch((0..16).map(enroll).collect()).unwrap();
+
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "killed_front_end_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("SAGAT_PG_CHILD_URL", &db.url)
+        .env("SAGAT_PG_CHILD_DIR", dir_a.path())
+        .env("SAGAT_PG_CHILD_FIRST", "1000000")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (ack_tx, ack_rx) = std::sync::mpsc::channel::<(u64, u64)>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let mut parts = line.split_whitespace();
+            if parts.next() == Some("ack") {
+                let index = parts.next().unwrap().parse().unwrap();
+                let k = parts.next().unwrap().parse().unwrap();
+                let _ = ack_tx.send((index, k));
+            }
+        }
+    });
+
+    // This front-end appends meanwhile, before and after the other one is killed.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ours: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (b, stop, killed) = (b.clone(), stop.clone(), killed.clone());
+            std::thread::spawn(move || {
+                let (mut acks, mut after_kill) = (Vec::new(), 0);
+                let mut k = t;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let a = b.append(minute(k)).unwrap();
+                    after_kill += killed.load(std::sync::atomic::Ordering::Relaxed) as u32;
+                    acks.push((a.index, k));
+                    k += 4;
+                }
+                (acks, after_kill)
+            })
+        })
+        .collect();
+
+    let mut child_acks = Vec::new();
+    while child_acks.len() < 300 {
+        child_acks.push(
+            ack_rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("the child front-end appends"),
+        );
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    killed.store(true, std::sync::atomic::Ordering::Relaxed);
+    reader.join().unwrap();
+    child_acks.extend(ack_rx.try_iter());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut our_acks = Vec::new();
+    let mut after_kill = 0;
+    for t in ours {
+        let (acks, n) = t.join().unwrap();
+        our_acks.extend(acks);
+        after_kill += n;
+    }
+    assert!(
+        after_kill > 0,
+        "the surviving front-end went on after the kill"
+    );
+
+    // Every append either front-end acknowledged is in the log, at its index.
+    let size = b.size();
+    for (index, k) in child_acks.iter().chain(&our_acks) {
+        assert!(*index < size);
+        assert_eq!(b.entry(*index).unwrap(), minute(*k), "entry {index}");
+    }
+    let report = verify_postgres(&db.url, &operator().verifying_key(), None).unwrap();
+    assert_eq!(report.entries, size);
+    drop(b);
+    let reopened = open(dir_b.path(), &db).unwrap();
+    assert_eq!(reopened.size(), size);
+    assert_eq!(
+        reopened.read(projection),
+        projection(&full_replay(&reopened))
+    );
+}
+
+#[test]
+fn a_database_that_cannot_be_reached_is_named_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    // A socket directory where no server listens: as when PostgreSQL is down at start.
+    let url = format!(
+        "host={} dbname=sagat user=sagat connect_timeout=2",
+        dir.path().display()
+    );
+    match Ledger::open_postgres(dir.path(), &url, operator(), LedgerOptions::default()) {
+        Err(e @ Error::Database { .. }) => {
+            let said = e.to_string();
+            assert!(said.contains("cannot connect") && said.contains("\"sagat\""), "{said}");
+        }
+        other => panic!("expected Database, got {other:?}"),
+    }
+    assert!(
+        !dir.path().join("entries").exists(),
+        "no log file was started instead"
+    );
+}
