@@ -205,3 +205,72 @@ fn a_data_directory_with_its_log_on_postgres_serves_reads_and_verifies() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// Waits until `GET base/log/checkpoint` names a tree of `size` entries.
+fn wait_for_size(base: &str, size: u64) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let note = get(base, "/log/checkpoint");
+        let line = String::from_utf8_lossy(&note)
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .to_string();
+        if line == size.to_string() {
+            return note;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{base} stayed at {line} entries, waiting for {size}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_servers_on_one_database_serve_one_log() {
+    let (store, _) = new_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok_bytes(sagat_pg(&a, &store, &["init"]));
+    // The second front-end: a copy of the configuration and keys (README, "Running on
+    // PostgreSQL").
+    std::fs::create_dir_all(&b).unwrap();
+    for f in ["sagat.json", "operator.key", "issuer.key"] {
+        std::fs::copy(a.join(f), b.join(f)).unwrap();
+    }
+    let token_b = String::from_utf8(ok_bytes(sagat_pg(&b, &store, &["token", "--operator"])))
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let (_server_a, base_a) = serve(&a, &[("SAGAT_STORE", &store)]);
+    let (_server_b, base_b) = serve(&b, &[("SAGAT_STORE", &store)]);
+
+    // Registered through B: A serves the same entry and checkpoint.
+    let mut resp = ureq::post(&format!("{base_b}/api/v1/orgs"))
+        .header("Authorization", &format!("Bearer {token_b}"))
+        .header("Content-Type", "application/json")
+        .send(r#"{"id": "eco", "name_en": "Eco Club"}"#)
+        .unwrap();
+    let registered: serde_json::Value =
+        serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
+    let index = registered["index"].as_u64().unwrap();
+    assert_eq!(
+        index, 1,
+        "after the issuer key init registered: {registered}"
+    );
+    let note = wait_for_size(&base_a, 2);
+    assert_eq!(get(&base_b, "/log/checkpoint"), note);
+    assert_eq!(
+        get(&base_a, "/api/v1/log/entries/1"),
+        get(&base_b, "/api/v1/log/entries/1")
+    );
+    assert_eq!(
+        get(&base_a, "/log/tile/entries/000.p/2"),
+        get(&base_b, "/log/tile/entries/000.p/2")
+    );
+    let verified = String::from_utf8(ok_bytes(sagat_pg(&a, &store, &["log", "verify"]))).unwrap();
+    assert_eq!(verified.lines().last(), Some("2"), "{verified}");
+}

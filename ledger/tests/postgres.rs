@@ -480,7 +480,10 @@ fn a_database_that_cannot_be_reached_is_named_at_open() {
     match Ledger::open_postgres(dir.path(), &url, operator(), LedgerOptions::default()) {
         Err(e @ Error::Database { .. }) => {
             let said = e.to_string();
-            assert!(said.contains("cannot connect") && said.contains("\"sagat\""), "{said}");
+            assert!(
+                said.contains("cannot connect") && said.contains("\"sagat\""),
+                "{said}"
+            );
         }
         other => panic!("expected Database, got {other:?}"),
     }
