@@ -12,6 +12,44 @@ use tower::ServiceExt as _;
 
 use http::{router, AppState, ServeOptions};
 
+/// With `SAGAT_TEST_SERVICE_ON_POSTGRES` set, every data directory of this suite keeps its log
+/// on PostgreSQL: in a database of its own on the test cluster (`SAGAT_TEST_POSTGRES`), named
+/// after the directory. scripts/test runs the suite both ways.
+fn test_store(data: &std::path::Path) -> Option<String> {
+    use sha2::Digest as _;
+    std::env::var_os("SAGAT_TEST_SERVICE_ON_POSTGRES")?;
+    let admin = std::env::var("SAGAT_TEST_POSTGRES").expect(
+        "SAGAT_TEST_SERVICE_ON_POSTGRES needs a PostgreSQL server in SAGAT_TEST_POSTGRES (scripts/test starts one)",
+    );
+    let digest = sha2::Sha256::digest(data.as_os_str().as_encoded_bytes());
+    let name = format!("sagat_svc_{}", hex::encode(&digest[..8]));
+    // On a thread of its own: the tests run on async threads, where the blocking client panics.
+    let create = format!("CREATE DATABASE {name}");
+    let admin_url = admin.clone();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&admin_url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect to SAGAT_TEST_POSTGRES ({admin_url}): {e}"));
+        match c.batch_execute(&create) {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e) => panic!("{create}: {e}"),
+        }
+    })
+    .join()
+    .unwrap();
+    Some(format!("{admin} dbname={name}"))
+}
+
+/// `datadir::init` on this run's store.
+fn init_test(data: &std::path::Path, config: datadir::Config) -> datadir::App {
+    datadir::init_at(data, config, datadir::now(), test_store(data).as_deref()).unwrap()
+}
+
+/// `datadir::open` on this run's store.
+fn open_test(data: &std::path::Path) -> anyhow::Result<datadir::App> {
+    datadir::open_at(data, test_store(data).as_deref())
+}
+
 struct Env {
     _dir: tempfile::TempDir,
     state: AppState,
@@ -26,7 +64,7 @@ fn env_with(opts: ServeOptions) -> Env {
 fn env_in(parent: &std::path::Path, opts: ServeOptions) -> Env {
     let dir = tempfile::tempdir_in(parent).unwrap();
     let data = dir.path().join("data");
-    let a = datadir::init(&data, datadir::Config::default(), datadir::now()).unwrap();
+    let a = init_test(&data, datadir::Config::default());
     let state = AppState::new(a, &opts).unwrap();
     let op = state
         .ensure_operator_token()
@@ -2098,7 +2136,7 @@ async fn an_issued_certificate_downloads_after_a_restart() {
     let data = state.app.dir.clone();
     drop(state);
     let state = AppState::new(
-        datadir::open(&data).unwrap(),
+        open_test(&data).unwrap(),
         &ServeOptions {
             rate_limit_per_minute: 0,
             ..ServeOptions::default()
@@ -2148,7 +2186,7 @@ fn restart(e: Env) -> Env {
     let data = state.app.dir.clone();
     drop(state);
     let state = AppState::new(
-        datadir::open(&data).unwrap(),
+        open_test(&data).unwrap(),
         &ServeOptions {
             rate_limit_per_minute: 0,
             ..ServeOptions::default()
@@ -3514,7 +3552,7 @@ async fn a_verify_url_puts_the_link_in_the_qr_code_and_every_check_takes_it() {
         verify_url: Some(URL.into()),
         ..datadir::Config::default()
     };
-    let app = datadir::init(&dir.path().join("data"), config, datadir::now()).unwrap();
+    let app = init_test(&dir.path().join("data"), config);
     let state = AppState::new(
         app,
         &ServeOptions {
@@ -3963,7 +4001,7 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     let org_line = text.find(r#""org":"org-a""#).unwrap();
     flip(&tokens, org_line + 10); // "org-a" → "org,a"
     let state = AppState::new(
-        datadir::open(&data).expect("a damaged shard must not stop the service"),
+        open_test(&data).expect("a damaged shard must not stop the service"),
         &ServeOptions {
             rate_limit_per_minute: 0,
             ..ServeOptions::default()
@@ -4435,6 +4473,7 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
             .arg("attest")
             .arg("--data")
             .arg(&data)
+            .envs(test_store(&data).map(|url| ("SAGAT_STORE", url)))
             .args(["--org", "org-a", "--key"])
             .arg(data.join("orgkeys/org-a.key"))
             .args(typed.cli_args())
@@ -4455,7 +4494,7 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
         "{err}"
     );
 
-    let app = datadir::open(&data).unwrap();
+    let app = open_test(&data).unwrap();
     let ledger = &app.ledger;
     assert_eq!(
         ledger.size(),

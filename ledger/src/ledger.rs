@@ -664,22 +664,27 @@ impl Ledger {
         let lock = lock_dir(dir)?;
         let signer = note_signer(&options, &operator_key)?;
         let verifier = signer.verifier();
-        let mut pg = PgLog::open(url, &options.origin)?;
-        let scan = scan_postgres(
-            &mut pg,
-            operator_key.verifying_key(),
-            &verifier,
-            &options.origin,
-        )?;
+        // Connections are made (and dropped, on failure) off the caller's thread, which may be
+        // an async runtime's.
+        let (pg, scan, published) = crate::postgres::off_caller(|| {
+            let mut pg = PgLog::open(url, &options.origin)?;
+            let scan = scan_postgres(
+                &mut pg,
+                operator_key.verifying_key(),
+                &verifier,
+                &options.origin,
+            )?;
+            let published = match &scan.last {
+                Some(p) => p.clone(),
+                None => {
+                    let p = sign_checkpoint(&signer, &options.origin, &scan.tree)?;
+                    pg.store_empty_checkpoint(&p.note)?;
+                    p
+                }
+            };
+            Ok::<_, Error>((pg, scan, published))
+        })?;
         let replayed = scan.tree.size();
-        let published = match scan.last {
-            Some(p) => p,
-            None => {
-                let p = sign_checkpoint(&signer, &options.origin, &scan.tree)?;
-                pg.store_empty_checkpoint(&p.note)?;
-                p
-            }
-        };
         let entries = Entries::Postgres(PgReader::start(url)?);
         start(Opened {
             dir: dir.to_owned(),
@@ -2561,7 +2566,7 @@ pub fn latest_checkpoint_postgres(
     operator: VerifyingKey,
     origin: &str,
 ) -> Result<Option<String>, Error> {
-    let Some(note) = crate::postgres::last_note(url)? else {
+    let Some(note) = crate::postgres::off_caller(|| crate::postgres::last_note(url))? else {
         return Ok(None);
     };
     let verifier = NoteVerifier::new(origin, operator).map_err(|e| Error::Options {

@@ -57,6 +57,16 @@ CREATE TABLE IF NOT EXISTS sagat_checkpoints (
     note text NOT NULL CHECK (octet_length(note) <= 8192)
 );";
 
+/// Runs `f` on a thread of its own and waits for it: the `postgres` crate's blocking calls
+/// (connect, queries, and a connection's drop) must not run on an async runtime's thread, and a
+/// caller of the ledger may be one.
+pub(crate) fn off_caller<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 /// A connection string with its password left out, for messages.
 pub(crate) fn describe(url: &str) -> String {
     match url.parse::<postgres::Config>() {
@@ -418,13 +428,23 @@ pub(crate) struct PgReader {
 
 impl PgReader {
     pub(crate) fn start(url: &str) -> Result<PgReader, Error> {
-        let mut client = Some(connect(url)?);
         let (tx, rx): (_, Receiver<(u64, u64, ReadReply)>) = mpsc::channel();
+        let (connected_tx, connected_rx) = mpsc::channel();
         let url_owned = url.to_owned();
         let thread = std::thread::Builder::new()
             .name("sagat-ledger-pg-read".into())
             .spawn(move || {
                 let url = url_owned;
+                let mut client = match connect(&url) {
+                    Ok(c) => {
+                        let _ = connected_tx.send(Ok(()));
+                        Some(c)
+                    }
+                    Err(e) => {
+                        let _ = connected_tx.send(Err(e));
+                        return;
+                    }
+                };
                 while let Ok((start, end, reply)) = rx.recv() {
                     if client.as_ref().is_none_or(Client::is_closed) {
                         client = connect(&url).ok();
@@ -437,6 +457,9 @@ impl PgReader {
                 }
             })
             .map_err(|e| db_error(url, "starting the reader thread", e))?;
+        connected_rx
+            .recv()
+            .map_err(|_| db_error(url, "starting the reader thread", "it ended"))??;
         Ok(PgReader {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
