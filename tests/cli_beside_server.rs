@@ -274,3 +274,60 @@ fn two_servers_on_one_database_serve_one_log() {
     let verified = String::from_utf8(ok_bytes(sagat_pg(&a, &store, &["log", "verify"]))).unwrap();
     assert_eq!(verified.lines().last(), Some("2"), "{verified}");
 }
+
+#[test]
+fn migrate_moves_the_log_to_postgres_and_back_verified() {
+    let (store, _) = new_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    ok_bytes(sagat(&data, &["init"]));
+    for name in ["Aigerim", "Daniyar", "Madina"] {
+        ok_bytes(sagat(&data, &["volunteer", "enroll", "--name", name]));
+    }
+    let before = ok_bytes(sagat(&data, &["log", "checkpoint"]));
+
+    let moved = String::from_utf8(ok_bytes(sagat(
+        &data,
+        &["migrate", "--from", d, "--to", &store],
+    )))
+    .unwrap();
+    assert_eq!(moved.lines().last(), Some("4"), "{moved}");
+    assert!(data.join("log/entries.before-migration").exists());
+    assert_eq!(
+        ok_bytes(sagat_pg(&data, &store, &["log", "checkpoint"])),
+        before
+    );
+    ok_bytes(sagat_pg(
+        &data,
+        &store,
+        &["volunteer", "enroll", "--name", "Timur"],
+    ));
+    let on_postgres = ok_bytes(sagat_pg(&data, &store, &["log", "checkpoint"]));
+
+    // A database holding a log takes no second one.
+    let other = tmp.path().join("other");
+    ok_bytes(sagat(&other, &["init"]));
+    let refused = sagat(
+        &other,
+        &["migrate", "--from", other.to_str().unwrap(), "--to", &store],
+    );
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("holds the log") || why.contains("already holds a log"),
+        "{why}"
+    );
+
+    // And back into a log file: the same checkpoint, and the file store goes on.
+    let back = String::from_utf8(ok_bytes(sagat(
+        &data,
+        &["migrate", "--from", &store, "--to", d],
+    )))
+    .unwrap();
+    assert_eq!(back.lines().last(), Some("5"), "{back}");
+    assert_eq!(ok_bytes(sagat(&data, &["log", "checkpoint"])), on_postgres);
+    ok_bytes(sagat(&data, &["volunteer", "enroll", "--name", "Aruzhan"]));
+    let verified = String::from_utf8(ok_bytes(sagat(&data, &["log", "verify"]))).unwrap();
+    assert_eq!(verified.lines().last(), Some("6"), "{verified}");
+}

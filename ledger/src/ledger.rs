@@ -407,7 +407,7 @@ fn today() -> i32 {
 }
 
 /// Takes the data directory's exclusive lock (`DIR/lock`), creating the directory.
-fn lock_dir(dir: &Path) -> Result<File, Error> {
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join("lock");
     let file = OpenOptions::new()

@@ -12,6 +12,7 @@
 mod error;
 mod index;
 mod ledger;
+mod migrate;
 mod postgres;
 mod projection;
 mod rules;
@@ -28,6 +29,7 @@ pub use ledger::{
     EnvelopeViolation, Health, Ledger, LedgerOptions, Recovery, Startup, VerifyFailure,
     VerifyReport, BATCH_VERIFY_CHUNK, DEFAULT_ORIGIN, SNAPSHOT_EVERY,
 };
+pub use migrate::{migrate_from_postgres, migrate_to_postgres};
 pub use postgres::ADVISORY_LOCK_KEY;
 pub use projection::{
     ActivityInfo, AttestationFilter, AttestationInfo, CredentialInfo, IssuerInfo, KeyHistoryEntry,

@@ -166,6 +166,11 @@ impl PgLog {
         &self.url
     }
 
+    /// The connection string and the connection, for a bulk copy.
+    pub(crate) fn parts(&mut self) -> (&str, &mut Client) {
+        (&self.url, &mut self.client)
+    }
+
     /// Every record in log order, as the log file would hold them: entry `i`, and after the
     /// entries of each round the checkpoint for their tree.
     pub(crate) fn records(

@@ -229,6 +229,18 @@ pub enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Move a data directory's log between its log file and PostgreSQL, verified on both
+    /// sides: `--from DIR --to URL` copies the log file into an empty database, `--from URL
+    /// --to DIR` copies the database into a new log file. Stop every `sagat serve` of the
+    /// log first.
+    Migrate {
+        /// The data directory, or the PostgreSQL connection string the log comes from.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL connection string, or the data directory the log goes to.
+        #[arg(long)]
+        to: String,
+    },
     /// Verify a certificate offline: the same code as `sagat-verify` (see `sagat verify --help`).
     #[command(disable_help_flag = true)]
     Verify {

@@ -351,6 +351,14 @@ fn run_command(command: Command) -> Result<ExitCode> {
             println!("token (shown once; only its hash is stored):");
             println!("{token}");
         }
+        Command::Migrate { from, to } => {
+            let report = datadir::migrate(&from, &to)?;
+            println!(
+                "migrated {} entries; the copy verified and ends at the same signed checkpoint",
+                report.entries
+            );
+            println!("{}", report.entries);
+        }
         Command::Check { data } => {
             return crate::datadir::check::run(&data.data, data.store.as_deref())
         }
