@@ -119,7 +119,9 @@ pub enum Error {
     /// ledger stopped while they waited for it): **they may or may not be in the log** after a
     /// restart. Nothing in the log tells them apart from acknowledged ones, so the caller must
     /// find out: resend the same entries (same event ids) after the restart, and the answer is
-    /// either the original index (`duplicate`) or a fresh append. The ledger stopped.
+    /// either the original index (`duplicate`) or a fresh append. The file store stops; on
+    /// PostgreSQL (a `COMMIT` whose answer was lost) the ledger goes on, and its next round reads
+    /// back whatever the database holds.
     #[error("outcome unknown: the entries were written but the disk did not confirm them ({reason}); they may or may not be in the log after a restart; resend the same request (same event ids) to find out")]
     Unconfirmed {
         /// The failure.

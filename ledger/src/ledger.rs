@@ -2270,27 +2270,33 @@ impl Writer {
             drop(entries);
             let failure = match written {
                 Ok(()) => None,
-                Err(WriteError::NotStored { reason, stop }) => {
-                    // Undo the round: drop its leaves, revert its rules. Nothing of it was
-                    // recorded, and the ledger goes on (the disk may have room again, the
-                    // database may be back, for the next round).
+                Err(e) => {
+                    // Undo the round in memory: drop its leaves, revert its rules. The ledger
+                    // goes on (the disk may have room again, the database may be back, for the
+                    // next round).
                     write_lock(&shared.tree).truncate(tree_size);
                     while let Some(a) = applied.pop() {
                         state.revert(a);
                     }
-                    *lock(&shared.write_failure) = Some(reason.clone());
-                    if let Some(e) = stop {
-                        // The partial write stays in the file: recovery on reopen cuts it (no
-                        // checkpoint follows it). Stop so nothing is appended after it.
-                        self.stop(&e);
+                    match e {
+                        WriteError::NotStored { reason, stop } => {
+                            *lock(&shared.write_failure) = Some(reason.clone());
+                            if let Some(e) = stop {
+                                // The partial write stays in the file: recovery on reopen cuts
+                                // it (no checkpoint follows it). Stop so nothing is appended
+                                // after it.
+                                self.stop(&e);
+                            }
+                            Some(Error::WriteFailed { reason })
+                        }
+                        // PostgreSQL may have committed the round: the next round's catch-up
+                        // reads it back from the database if so (as another front-end's), so
+                        // the state follows what is stored either way.
+                        WriteError::Unknown { reason } => {
+                            *lock(&shared.write_failure) = Some(reason.clone());
+                            Some(Error::Unconfirmed { reason })
+                        }
                     }
-                    Some(Error::WriteFailed { reason })
-                }
-                Err(WriteError::Unknown { reason }) => {
-                    // The store may hold the round: stop, as after a failed fdatasync; a
-                    // restart reads what the store holds.
-                    *lock(&shared.stopped) = Some(reason.clone());
-                    Some(Error::Unconfirmed { reason })
                 }
             };
             if let Some(err) = failure {
