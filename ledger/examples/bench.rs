@@ -16,7 +16,8 @@
 //! `SAGAT_BENCH_DIR` chooses where the logs are built (default: the temp dir);
 //! `SAGAT_BENCH_KEEP=1` keeps the N-event log, to profile `bench --verify-only DIR` alone;
 //! `bench --appends-only DIR A P` runs only the append measurement (A appenders, P entries each);
-//! with `SAGAT_BENCH_POSTGRES=URL`, on the log in that PostgreSQL database.
+//! it prints the rate and the p99 append latency in ms. With `SAGAT_BENCH_POSTGRES=URL`, on the
+//! log in that PostgreSQL database, through `SAGAT_BENCH_FRONT_ENDS` front-ends (default 1).
 
 use std::io::Write;
 use std::path::Path;
@@ -187,35 +188,69 @@ fn raw_batch_verify_rate(threads: usize) -> f64 {
 }
 
 /// Durable appends/s with `appenders` threads each appending `per` pre-signed enrollments.
-/// With `SAGAT_BENCH_POSTGRES` set (a connection string), the log is in that database, whose
-/// Sagat tables are dropped first; `dir` then only holds the lock.
 fn append_rate(dir: &Path, appenders: u64, per: u64, base: u64) -> f64 {
-    let l = match std::env::var("SAGAT_BENCH_POSTGRES") {
-        Err(_) => Ledger::open(dir, operator(), LedgerOptions::default()).unwrap(),
-        Ok(url) => {
-            postgres::Client::connect(&url, postgres::NoTls)
-                .unwrap()
-                .batch_execute("DROP TABLE IF EXISTS sagat_entries, sagat_checkpoints, sagat_log")
-                .unwrap();
-            Ledger::open_postgres(dir, &url, operator(), LedgerOptions::default()).unwrap()
-        }
+    append_rate_and_p99(dir, appenders, per, base).0
+}
+
+/// The ledgers the append measurement writes through: one on `dir`, or with
+/// `SAGAT_BENCH_POSTGRES` set (a connection string) front-ends on that database, whose Sagat
+/// tables are dropped first (`SAGAT_BENCH_FRONT_ENDS` of them, default 1; each holds its lock
+/// in a directory under `dir`).
+fn bench_ledgers(dir: &Path) -> Vec<Ledger> {
+    let Ok(url) = std::env::var("SAGAT_BENCH_POSTGRES") else {
+        return vec![Ledger::open(dir, operator(), LedgerOptions::default()).unwrap()];
     };
-    l.append(register_org()).unwrap();
+    postgres::Client::connect(&url, postgres::NoTls)
+        .unwrap()
+        .batch_execute("DROP TABLE IF EXISTS sagat_entries, sagat_checkpoints, sagat_log")
+        .unwrap();
+    let n: usize = std::env::var("SAGAT_BENCH_FRONT_ENDS")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(1);
+    (0..n)
+        .map(|i| {
+            let d = dir.join(format!("front-end-{i}"));
+            Ledger::open_postgres(&d, &url, operator(), LedgerOptions::default()).unwrap()
+        })
+        .collect()
+}
+
+/// [`append_rate`] and the 99th percentile of one append's latency in milliseconds; the
+/// appenders take turns over the ledgers of [`bench_ledgers`].
+fn append_rate_and_p99(dir: &Path, appenders: u64, per: u64, base: u64) -> (f64, f64) {
+    let ledgers = bench_ledgers(dir);
+    ledgers[0].append(register_org()).unwrap();
     let entries = make(base..base + appenders * per, enroll);
     let start = Instant::now();
-    std::thread::scope(|s| {
-        for chunk in entries.chunks(per as usize) {
-            let l = l.clone();
-            s.spawn(move || {
-                for e in chunk {
-                    assert!(!l.append(e.clone()).unwrap().duplicate);
-                }
-            });
-        }
+    let mut latencies: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = entries
+            .chunks(per as usize)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let l = ledgers[i % ledgers.len()].clone();
+                s.spawn(move || {
+                    let mut ms = Vec::with_capacity(chunk.len());
+                    for e in chunk {
+                        let t = Instant::now();
+                        assert!(!l.append(e.clone()).unwrap().duplicate);
+                        ms.push(t.elapsed().as_secs_f64() * 1e3);
+                    }
+                    ms
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let r = rate(appenders * per, start.elapsed());
-    l.close();
-    r
+    latencies.sort_by(f64::total_cmp);
+    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    for l in ledgers {
+        l.close();
+    }
+    (r, p99)
 }
 
 /// `verify_log` of `dir` in a child process that does nothing else: entries, seconds, VmHWM KiB.
@@ -287,8 +322,8 @@ fn main() {
     // Child mode for profiling: only `append_rate` with A appenders of P entries each, in DIR.
     if args.get(1).map(String::as_str) == Some("--appends-only") {
         let (dir, a, p) = (Path::new(&args[2]), &args[3], &args[4]);
-        let r = append_rate(dir, a.parse().unwrap(), p.parse().unwrap(), 1_000_000);
-        println!("{r:.0}");
+        let (r, p99) = append_rate_and_p99(dir, a.parse().unwrap(), p.parse().unwrap(), 1_000_000);
+        println!("{r:.0} {p99:.2}");
         return;
     }
     let events: u64 = args

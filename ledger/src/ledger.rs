@@ -1352,6 +1352,7 @@ fn start(o: Opened) -> Result<Ledger, Error> {
         let w = Writer {
             shared,
             sink: o.sink,
+            probes: Vec::new(),
             last_note,
             signer: o.signer,
             origin: o.options.origin.clone(),
@@ -1769,6 +1770,8 @@ fn entry_offsets(log: &LogFile, start: u64, first: u64, n: u64) -> Result<Vec<u6
 struct Writer {
     shared: Arc<Shared>,
     sink: Sink,
+    /// Storage probes that arrived during a round, answered before the next.
+    probes: Vec<Request>,
     /// The note of the last checkpoint record in the file (what a storage probe writes).
     last_note: String,
     signer: NoteSigner,
@@ -1842,13 +1845,17 @@ impl Writer {
                 }
                 continue;
             }
-            if let Err(e) = self.round(round) {
+            if let Err(e) = self.round(round, &rx) {
                 let reason = e.to_string();
                 *self
                     .shared
                     .stopped
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(reason);
+            }
+            for probe in std::mem::take(&mut self.probes) {
+                let outcome = self.probe();
+                probe.reply.send(outcome.map(|()| Vec::new()));
             }
             self.snapshot(false);
         }
@@ -2202,15 +2209,16 @@ impl Writer {
         Ok(())
     }
 
-    fn round(&mut self, round: Vec<Request>) -> Result<(), Error> {
+    fn round(&mut self, mut round: Vec<Request>, more: &Receiver<Request>) -> Result<(), Error> {
         let shared = self.shared.clone();
         let mut state = write_lock(&shared.state);
         // On PostgreSQL the round is a transaction that first takes the writers' lock and
         // applies what other front-ends committed: the rules below see every earlier entry.
         if let Sink::Postgres(pg) = &mut self.sink {
             let size = read_lock(&shared.tree).size();
-            match pg.begin_round(size) {
-                Ok(records) => self.catch_up(&mut state, records)?,
+            match pg.begin_round(size, &self.last_note) {
+                Ok(None) => {}
+                Ok(Some(records)) => self.catch_up(&mut state, records)?,
                 Err(reason) => {
                     drop(state);
                     *lock(&shared.write_failure) = Some(reason.clone());
@@ -2220,6 +2228,19 @@ impl Writer {
                         }));
                     }
                     return Ok(());
+                }
+            }
+            // Requests that came while this front-end waited for the writers' lock join the
+            // round: with several front-ends, rounds stay as large as with one.
+            let mut n: usize = round.iter().map(|r| r.entries.len()).sum();
+            while n < MAX_ROUND_ENTRIES {
+                match more.try_recv() {
+                    Ok(r) if r.probe => self.probes.push(r),
+                    Ok(r) => {
+                        n += r.entries.len();
+                        round.push(r);
+                    }
+                    Err(_) => break,
                 }
             }
         }

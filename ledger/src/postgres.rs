@@ -205,24 +205,40 @@ impl PgLog {
 
     /// Starts a round: `BEGIN`, then the writers' transaction lock (every front-end's rounds
     /// take it, so rounds are one sequence), then the records other front-ends committed from
-    /// entry `size` on, for this front-end to apply before its rules run. Reconnects first when
-    /// the connection was lost. An error means nothing of the round is stored.
-    pub(crate) fn begin_round(&mut self, size: u64) -> Result<Vec<Next>, String> {
+    /// entry `size` on, for this front-end to apply before its rules run (empty when the last
+    /// checkpoint is still `note`, this front-end's own, of tree size `size`: `None`). One round trip
+    /// when nothing new was committed. Reconnects first when the connection was lost. An error
+    /// means nothing of the round is stored.
+    pub(crate) fn begin_round(
+        &mut self,
+        size: u64,
+        note: &str,
+    ) -> Result<Option<Vec<Next>>, String> {
         if self.client.is_closed() {
             self.client = connect(&self.url).map_err(|e| e.to_string())?;
             self.in_round = false;
         }
         self.abort_round();
         let url = self.url.clone();
-        self.client
-            .batch_execute("BEGIN")
-            .map_err(|e| format!("{}: BEGIN: {e}", describe(&url)))?;
         self.in_round = true;
-        let locked = self
-            .client
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&ADVISORY_LOCK_KEY])
-            .map_err(|e| format!("{}: taking the writers' lock: {e}", describe(&url)));
-        let records = locked.and_then(|_| records_since(&mut self.client, &url, size));
+        let last = self.client.simple_query(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY}); \
+             SELECT size, note FROM sagat_checkpoints ORDER BY size DESC LIMIT 1"
+        ));
+        let last = last.map_err(|e| format!("{}: starting a round: {e}", describe(&url)));
+        let unchanged = last.as_ref().is_ok_and(|messages| {
+            messages.iter().any(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => {
+                    row.get(0) == Some(size.to_string().as_str()) && row.get(1) == Some(note)
+                }
+                _ => false,
+            })
+        });
+        let records = match last {
+            Ok(_) if unchanged => Ok(None),
+            Ok(_) => records_since(&mut self.client, &url, size).map(Some),
+            Err(e) => Err(e),
+        };
         if records.is_err() {
             self.abort_round();
         }
@@ -230,7 +246,7 @@ impl PgLog {
     }
 
     /// Ends a round begun with [`PgLog::begin_round`]: inserts entries `first..` and the
-    /// checkpoint `note` for tree size `size`, and commits.
+    /// checkpoint `note` for tree size `size` (one statement), and commits.
     pub(crate) fn finish_round(
         &mut self,
         first: u64,
@@ -242,24 +258,15 @@ impl PgLog {
         let idx: Vec<i64> = (first..first + entries.len() as u64)
             .map(|i| i as i64)
             .collect();
-        let inserted = self
-            .client
-            .execute(
-                "INSERT INTO sagat_entries (idx, entry) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-                &[&idx, &entries],
-            )
-            .map_err(|e| not_stored(&url, "inserting entries", &e))
-            .and_then(|_| {
-                self.client
-                    .execute(
-                        "INSERT INTO sagat_checkpoints (size, note) VALUES ($1, $2)",
-                        &[&(size as i64), &note],
-                    )
-                    .map_err(|e| not_stored(&url, "inserting the checkpoint", &e))
-            });
+        let inserted = self.client.execute(
+            "WITH e AS (INSERT INTO sagat_entries (idx, entry) \
+                        SELECT * FROM unnest($1::bigint[], $2::bytea[])) \
+             INSERT INTO sagat_checkpoints (size, note) VALUES ($3, $4)",
+            &[&idx, &entries, &(size as i64), &note],
+        );
         if let Err(e) = inserted {
             self.abort_round();
-            return Err(e);
+            return Err(not_stored(&url, "inserting the round", &e));
         }
         self.in_round = false;
         self.client
