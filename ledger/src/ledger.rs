@@ -646,15 +646,17 @@ impl Ledger {
     /// PostgreSQL"). `dir` is this front-end's local directory: it takes `dir/lock` as
     /// [`Ledger::open`] does and keeps nothing else there.
     ///
-    /// 1. connects and takes the writer's advisory lock ([`Error::StoreInUse`] if another
-    ///    front-end holds it);
+    /// 1. connects, and creates the tables when missing (under the advisory lock, so front-ends
+    ///    starting together do not race); a database of another origin is [`Error::Options`],
+    ///    one that cannot be reached [`Error::Database`];
     /// 2. reads every entry and checkpoint in log order: every checkpoint's signature, size and
     ///    root are checked, entries replayed into the rule state (signatures were checked on
     ///    append); the log must end with a checkpoint covering every entry (a round is one
     ///    transaction, so anything else is damage, [`Error::Corrupt`]);
     /// 3. signs and stores the empty tree's checkpoint for a new log.
     ///
-    /// No snapshot is written or read: opening replays the whole log.
+    /// No snapshot is written or read: opening replays the whole log. Other front-ends may
+    /// open the same database: see docs/ledger.md, "Several front-ends, one log".
     pub fn open_postgres(
         dir: &Path,
         url: &str,
