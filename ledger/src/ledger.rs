@@ -693,10 +693,7 @@ impl Ledger {
             lock,
             signer,
             operator_key,
-            options: LedgerOptions {
-                snapshot_every: 0,
-                ..options
-            },
+            options,
             state: scan.state,
             tree: scan.tree,
             published,
@@ -1102,31 +1099,42 @@ impl Ledger {
 
     /// Entry `index`'s exact stored bytes (checked against its Merkle leaf).
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, Error> {
-        let shared = &self.inner.shared;
         let size = self.size();
         if index >= size {
             return Err(Error::NotFound {
                 what: format!("entry {index} (the log has {size} entries)"),
             });
         }
-        let bytes = match &shared.entries {
-            Entries::File(file) => file.entry(&shared.dir, index)?,
-            Entries::Postgres(pg) => pg.read(index, index + 1)?.pop().expect("one row"),
+        Ok(self.entries(index, index + 1)?.pop().expect("one entry"))
+    }
+
+    /// Entries `start..end` (below [`Ledger::size`]), each checked against its Merkle leaf:
+    /// from their file offsets, or in one query on PostgreSQL.
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, Error> {
+        let shared = &self.inner.shared;
+        let entries = match &shared.entries {
+            Entries::File(file) => (start..end)
+                .map(|i| file.entry(&shared.dir, i))
+                .collect::<Result<Vec<_>, _>>()?,
+            Entries::Postgres(pg) => pg.read(start, end)?,
         };
-        if leaf_hash(&bytes) != read_lock(&shared.tree).leaf(index) {
-            return Err(match &shared.entries {
-                Entries::File(_) => Error::Index {
-                    path: shared.dir.join("index"),
-                    reason: format!("the offset found for entry {index} holds another entry"),
-                },
-                Entries::Postgres(_) => Error::Corrupt {
-                    index,
-                    reason: "the stored entry differs from the one its Merkle leaf commits to"
-                        .into(),
-                },
-            });
+        let tree = read_lock(&shared.tree);
+        for (index, bytes) in (start..).zip(&entries) {
+            if leaf_hash(bytes) != tree.leaf(index) {
+                return Err(match &shared.entries {
+                    Entries::File(_) => Error::Index {
+                        path: shared.dir.join("index"),
+                        reason: format!("the offset found for entry {index} holds another entry"),
+                    },
+                    Entries::Postgres(_) => Error::Corrupt {
+                        index,
+                        reason: "the stored entry differs from the one its Merkle leaf commits to"
+                            .into(),
+                    },
+                });
+            }
         }
-        Ok(bytes)
+        Ok(entries)
     }
 
     /// Index of the entry holding event id `id` (from the rule state).
@@ -1222,8 +1230,7 @@ impl Ledger {
             });
         }
         let mut out = Vec::new();
-        for i in start..end {
-            let e = self.entry(i)?;
+        for e in self.entries(start, end)? {
             out.extend_from_slice(&(e.len() as u16).to_be_bytes());
             out.extend_from_slice(&e);
         }
@@ -1774,7 +1781,8 @@ struct Writer {
     sink: Sink,
     /// Storage probes that arrived during a round, answered before the next.
     probes: Vec<Request>,
-    /// The note of the last checkpoint record in the file (what a storage probe writes).
+    /// The note of the last checkpoint in the store (what a file store's probe writes; on
+    /// PostgreSQL, how a round tells whether other front-ends committed since).
     last_note: String,
     signer: NoteSigner,
     origin: String,
@@ -1854,6 +1862,11 @@ impl Writer {
                     .stopped
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = Some(reason);
+            }
+            // A round that ended early (an error) must not keep its transaction open: it holds
+            // the writers' lock every other front-end waits for. A no-op after COMMIT.
+            if let Sink::Postgres(pg) = &mut self.sink {
+                pg.abort_round();
             }
             for probe in std::mem::take(&mut self.probes) {
                 let outcome = self.probe();
@@ -2109,7 +2122,7 @@ impl Writer {
                     };
                     let size = read_lock(&self.shared.tree).size();
                     // A failed read is retried at the next tick (appends report the failure).
-                    if let Ok(records) = pg.records_since(size) {
+                    if let Ok(Some(records)) = pg.committed_since(size, &self.last_note) {
                         let shared = self.shared.clone();
                         let mut state = write_lock(&shared.state);
                         if let Err(e) = self.catch_up(&mut state, records) {
@@ -2339,9 +2352,6 @@ impl Writer {
             publish = Some(p);
         } else {
             drop(state);
-            if let Sink::Postgres(pg) = &mut self.sink {
-                pg.abort_round();
-            }
         }
         for (req, fate) in round.into_iter().zip(fates) {
             match fate {

@@ -95,7 +95,21 @@ pub fn migrate_from_postgres(
     let _lock = crate::ledger::lock_dir(dir)?;
     let source =
         verify_postgres(url, operator, None).map_err(|f| verify_failed("the database", f))?;
-    let mut log = LogFile::open(&path)?;
+    let written = write_log_file(url, &path);
+    if written.is_err() {
+        // A partial copy is no log: remove it, so that a second try finds the directory as
+        // the first did.
+        let _ = std::fs::remove_file(&path);
+    }
+    written?;
+    let copy = verify_log(dir, operator, None).map_err(|f| verify_failed("the copy", f))?;
+    same_log(&source, &copy)?;
+    Ok(copy)
+}
+
+/// Writes the records of the log at `url`, in log order, to a new log file at `path`, synced.
+fn write_log_file(url: &str, path: &Path) -> Result<(), Error> {
+    let mut log = LogFile::open(path)?;
     let mut buf = Vec::new();
     off_caller(|| {
         crate::postgres::read_records(url, &mut |next| {
@@ -118,11 +132,7 @@ pub fn migrate_from_postgres(
         })
     })?;
     log.append(&buf)?;
-    log.syncer()?.sync_all().map_err(|e| Error::io(&path, e))?;
-    drop(log);
-    let copy = verify_log(dir, operator, None).map_err(|f| verify_failed("the copy", f))?;
-    same_log(&source, &copy)?;
-    Ok(copy)
+    log.syncer()?.sync_all().map_err(|e| Error::io(path, e))
 }
 
 impl PgLog {

@@ -193,14 +193,55 @@ impl PgLog {
             .map_err(|e| db_error(&self.url, "storing the empty log's checkpoint", e))
     }
 
-    /// The records committed from entry `size` on (with the checkpoint of size `size` first),
-    /// in log order: one statement, so one consistent view of whole committed rounds.
-    pub(crate) fn records_since(&mut self, size: u64) -> Result<Vec<Next>, String> {
+    /// A new connection when the last one was lost (its open round, if any, rolled back).
+    fn ensure_connected(&mut self) -> Result<(), Error> {
         if self.client.is_closed() {
-            self.client = connect(&self.url).map_err(|e| e.to_string())?;
+            self.client = connect(&self.url)?;
             self.in_round = false;
         }
-        records_since(&mut self.client, &self.url, size)
+        Ok(())
+    }
+
+    /// The records other front-ends committed after this one's log (tree size `size`, last
+    /// checkpoint `note`), with the checkpoint of size `size` first, or `None` when the last
+    /// checkpoint is still `note`. Outside a round: for an idle front-end.
+    pub(crate) fn committed_since(
+        &mut self,
+        size: u64,
+        note: &str,
+    ) -> Result<Option<Vec<Next>>, String> {
+        self.ensure_connected().map_err(|e| e.to_string())?;
+        self.new_records(
+            "SELECT size, note FROM sagat_checkpoints ORDER BY size DESC LIMIT 1",
+            size,
+            note,
+        )
+    }
+
+    /// Runs `last_query` (a simple query whose last row is the largest tree's `size, note`);
+    /// when that is not (`size`, `note`), reads the records from entry `size` on: one
+    /// statement, so one consistent view of whole committed rounds.
+    fn new_records(
+        &mut self,
+        last_query: &str,
+        size: u64,
+        note: &str,
+    ) -> Result<Option<Vec<Next>>, String> {
+        let url = self.url.clone();
+        let messages = self
+            .client
+            .simple_query(last_query)
+            .map_err(|e| format!("{}: reading the last checkpoint: {e}", describe(&url)))?;
+        let unchanged = messages.iter().any(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => {
+                row.get(0) == Some(size.to_string().as_str()) && row.get(1) == Some(note)
+            }
+            _ => false,
+        });
+        if unchanged {
+            return Ok(None);
+        }
+        records_since(&mut self.client, &url, size).map(Some)
     }
 
     /// Starts a round: `BEGIN`, then the writers' transaction lock (every front-end's rounds
@@ -214,31 +255,17 @@ impl PgLog {
         size: u64,
         note: &str,
     ) -> Result<Option<Vec<Next>>, String> {
-        if self.client.is_closed() {
-            self.client = connect(&self.url).map_err(|e| e.to_string())?;
-            self.in_round = false;
-        }
+        self.ensure_connected().map_err(|e| e.to_string())?;
         self.abort_round();
-        let url = self.url.clone();
         self.in_round = true;
-        let last = self.client.simple_query(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY}); \
-             SELECT size, note FROM sagat_checkpoints ORDER BY size DESC LIMIT 1"
-        ));
-        let last = last.map_err(|e| format!("{}: starting a round: {e}", describe(&url)));
-        let unchanged = last.as_ref().is_ok_and(|messages| {
-            messages.iter().any(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => {
-                    row.get(0) == Some(size.to_string().as_str()) && row.get(1) == Some(note)
-                }
-                _ => false,
-            })
-        });
-        let records = match last {
-            Ok(_) if unchanged => Ok(None),
-            Ok(_) => records_since(&mut self.client, &url, size).map(Some),
-            Err(e) => Err(e),
-        };
+        let records = self.new_records(
+            &format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY}); \
+                 SELECT size, note FROM sagat_checkpoints ORDER BY size DESC LIMIT 1"
+            ),
+            size,
+            note,
+        );
         if records.is_err() {
             self.abort_round();
         }
@@ -284,10 +311,7 @@ impl PgLog {
 
     /// A storage probe: a round trip to the database (reconnecting when needed).
     pub(crate) fn probe(&mut self) -> Result<(), Error> {
-        if self.client.is_closed() {
-            self.client = connect(&self.url)?;
-            self.in_round = false;
-        }
+        self.ensure_connected()?;
         self.client
             .simple_query("SELECT 1")
             .map(|_| ())

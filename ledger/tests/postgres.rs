@@ -492,3 +492,33 @@ fn a_database_that_cannot_be_reached_is_named_at_open() {
         "no log file was started instead"
     );
 }
+
+#[test]
+fn a_front_end_that_stops_mid_round_does_not_hold_the_others_up() {
+    let db = TestDb::new("held");
+    let (da, dbdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open(da.path(), &db).unwrap();
+    let b = Arc::new(open(dbdir.path(), &db).unwrap());
+    a.append(register_org()).unwrap();
+    b.append(enroll(0)).unwrap();
+    // B's round as stored no longer matches its checkpoint: A, reading it back before its own
+    // rules, stops inside its round's transaction.
+    db.client()
+        .execute(
+            "UPDATE sagat_entries SET entry = $1 WHERE idx = 1",
+            &[&enroll(1)],
+        )
+        .unwrap();
+    assert!(a.append(enroll(2)).is_err());
+    assert!(matches!(a.health(), Health::Stopped { .. }));
+    // B still appends: A's failed round released the writers' lock.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let b2 = b.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(b2.append(enroll(3)).map(|a| a.index));
+    });
+    let appended = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the stopped front-end still holds the writers' lock");
+    assert_eq!(appended.unwrap(), 2);
+}

@@ -68,15 +68,20 @@ struct Clusters {
 
 impl Drop for Clusters {
     fn drop(&mut self) {
+        // Never panics (a second panic while unwinding would abort the test binary).
+        let Some(bin) = std::env::var_os("SAGAT_TEST_PG_BIN").map(PathBuf::from) else {
+            let _ = std::fs::remove_dir_all(&self.root);
+            return;
+        };
         for c in ["p", "s"] {
             let data = self.root.join(c).join("data");
-            let _ = Command::new(bin().join("pg_ctl"))
+            let _ = Command::new(bin.join("pg_ctl"))
                 .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
                 .output();
             if let Ok(user) = std::env::var("SAGAT_TEST_PG_USER") {
                 let _ = Command::new("runuser")
                     .args(["-u", &user, "--"])
-                    .arg(bin().join("pg_ctl"))
+                    .arg(bin.join("pg_ctl"))
                     .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
                     .output();
             }

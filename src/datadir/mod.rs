@@ -335,7 +335,8 @@ fn open_with(
         ..LedgerOptions::default()
     };
     // Typed, so a command can tell "a running server holds it" (`InUse`) from damage.
-    let ledger = match log_store(dir, &config, store)? {
+    let url = log_store(dir, &config, store)?;
+    let ledger = match url {
         None => Ledger::open(&dir.join("log"), operator.clone(), options),
         Some(url) => Ledger::open_postgres(&dir.join("log"), url, operator.clone(), options),
     }
@@ -355,7 +356,8 @@ fn open_with(
         Startup::SnapshotRejected { reason, replayed } => eprintln!(
             "start-up: the snapshot of the log's state could not be used ({reason}); replayed all {replayed} entries instead and moved it aside; nothing was lost (the log is the record, the snapshot only a shortcut)"
         ),
-        Startup::Replayed { replayed } if *replayed > 0 => eprintln!(
+        // A log on PostgreSQL has no snapshots yet: it is always replayed (docs/ledger.md).
+        Startup::Replayed { replayed } if *replayed > 0 && url.is_none() => eprintln!(
             "start-up: no snapshot of the log's state yet (none written, or the last run ended before its first): replayed all {replayed} entries"
         ),
         _ => {}
