@@ -25,6 +25,13 @@ pub struct DataDir {
     pub store: Option<String>,
 }
 
+impl DataDir {
+    /// Opens the data directory, its log where `--store` says.
+    pub fn open(&self) -> anyhow::Result<crate::datadir::App> {
+        crate::datadir::open_at(&self.data, self.store.as_deref())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a data directory: operator key, issuer key, empty log. Prints the operator's C2SP

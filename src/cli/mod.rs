@@ -126,7 +126,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             hours,
             reason,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let key = datadir::read_key(&org.key)?;
             let input = ops::attestations::CorrectInput {
                 date,
@@ -144,7 +144,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             attestation,
             reason,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let key = datadir::read_key(&org.key)?;
             let body = ops::attestations::retraction(&org.org, &attestation, &Reason::new(reason))
                 .map_err(refused)?;
@@ -156,7 +156,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             volunteer,
             json,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let hours = app
                 .ledger
                 .read(|s| s.volunteer_hours(&volunteer))
@@ -185,7 +185,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             org,
             out,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let request = ops::certificates::IssueCertificate {
                 lang,
                 lang2,
@@ -211,7 +211,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             credential_id,
             reason,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let reason = Reason::new(reason).text().map_err(refused)?;
             let landed =
                 ops::certificates::revoke(&app, &credential_id, &reason).map_err(refused)?;
@@ -300,7 +300,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             command: Some(TokenCommand::List { data }),
             ..
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
             println!("id\trole\tcreated\texpires\tlast_used");
             for t in store.list_tokens(now()) {
@@ -322,7 +322,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             command: Some(TokenCommand::Revoke { data, id }),
             ..
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
             match store.revoke_token(&id, now())? {
                 Some(t) => println!("revoked token {}", t.id),
@@ -336,7 +336,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             expires_days,
             command: None,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let ttl =
                 crate::datadir::tokens::token_ttl(expires_days).map_err(anyhow::Error::msg)?;
             let token = match (operator, org) {
@@ -421,7 +421,7 @@ fn org(command: OrgCommand) -> Result<()> {
             name_ru,
             region,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let public_key = ops::organizations::parse_public_key("key", &key).map_err(refused)?;
             let request = ops::organizations::RegisterOrg {
                 id: id.clone(),
@@ -443,7 +443,7 @@ fn org(command: OrgCommand) -> Result<()> {
             name_ru,
             region,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let changes = ops::organizations::OrgChanges {
                 name_en,
                 name_kk,
@@ -455,21 +455,21 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("updated organization {id} at log index {index}");
         }
         OrgCommand::Suspend { data, id, reason } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let body = ops::organizations::status_change(&id, &Reason::new(reason), true)
                 .map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("suspended {id} at log index {index}");
         }
         OrgCommand::Reinstate { data, id, reason } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let body = ops::organizations::status_change(&id, &Reason::new(reason), false)
                 .map_err(refused)?;
             let index = append(&app, body, &app.operator_key)?;
             println!("reinstated {id} at log index {index}");
         }
         OrgCommand::RotateKey { data, id, key } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let public_key = ops::organizations::parse_public_key("key", &key).map_err(refused)?;
             let body = EventBody::OrganizationKeyRotated(OrganizationKeyRotated {
                 org: id.clone(),
@@ -479,7 +479,7 @@ fn org(command: OrgCommand) -> Result<()> {
             println!("rotated the key of {id} at log index {index}");
         }
         OrgCommand::List { data } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             for org in app.ledger.read(|s| s.organizations()) {
                 println!(
                     "{}\t{}\t{}",
@@ -500,7 +500,7 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             name,
             contact,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let (id, body) =
                 ops::volunteers::enrollment(&app, None, &name, contact).map_err(refused)?;
             let index = append(&app, body, &app.operator_key)
@@ -509,7 +509,7 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             println!("{id}");
         }
         VolunteerCommand::Erase { data, id } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             // Issued certificates kept for download carry the name too.
             let certificates =
                 crate::datadir::certstore::CertStore::new(&app.dir).erase_volunteer(&id)?;
@@ -540,7 +540,7 @@ fn activity(command: ActivityCommand) -> Result<()> {
             from,
             to,
         } => {
-            let app = datadir::open_at(&data.data, data.store.as_deref())?;
+            let app = data.open()?;
             let key = datadir::read_key(&org.key)?;
             let id = new_id();
             let request = ops::activities::PublishActivity {
@@ -574,7 +574,7 @@ fn attest(args: AttestArgs) -> Result<()> {
         role,
         note,
     } = args;
-    let app = datadir::open_at(&data.data, data.store.as_deref())?;
+    let app = data.open()?;
     let key = datadir::read_key(&key)?;
     if let Some(path) = csv {
         return attest_file(&app, &org, &key, &path);
@@ -677,11 +677,7 @@ fn log(command: LogCommand) -> Result<ExitCode> {
             }
             let operator = datadir::read_key(&data.join("operator.key"))?.verifying_key();
             let config = datadir::read_config(&data)?;
-            let verified = match datadir::log_store(&data, &config, store.as_deref())? {
-                None => sagat_ledger::verify_log(&data.join("log"), &operator, None),
-                Some(url) => sagat_ledger::verify_postgres(url, &operator, None),
-            };
-            match verified {
+            match datadir::verify_log(&data, &config, &operator, store.as_deref())? {
                 Ok(report) => {
                     println!(
                         "log OK: {} entries; every signature, rule and the Merkle root against the signed checkpoint verified",

@@ -193,15 +193,14 @@ fn log(
         ));
         return;
     };
-    // The log on PostgreSQL (docs/ledger.md, "The log on PostgreSQL"): checked in the database.
-    let url = match config.map(|c| datadir::log_store(data, c, store)) {
-        Some(Ok(url)) => url,
-        Some(Err(e)) => return r.damaged(&dir, format!("{e:#}")),
-        None => None,
-    };
-    let verified = match url {
+    // The log where sagat.json says, in its log file or on PostgreSQL (`store`); without a
+    // readable configuration, the log file.
+    let verified = match config {
+        Some(c) => match datadir::verify_log(data, c, &operator.verifying_key(), store) {
+            Ok(v) => v,
+            Err(e) => return r.damaged(&dir, format!("{e:#}")),
+        },
         None => sagat_ledger::verify_log(&dir, &operator.verifying_key(), None),
-        Some(url) => sagat_ledger::verify_postgres(url, &operator.verifying_key(), None),
     };
     let report = match verified {
         Ok(report) => report,
@@ -233,17 +232,9 @@ fn log(
             ),
         );
     }
-    let options = sagat_ledger::LedgerOptions {
-        origin: config.origin.clone(),
-        ..sagat_ledger::LedgerOptions::default()
-    };
-    let opened = match url {
-        None => sagat_ledger::Ledger::open(&dir, operator.clone(), options),
-        Some(url) => sagat_ledger::Ledger::open_postgres(&dir, url, operator.clone(), options),
-    };
-    let ledger = match opened {
+    let ledger = match datadir::open_ledger(data, config, operator.clone(), store) {
         Ok(l) => l,
-        Err(e) => return r.damaged(&dir, e),
+        Err(e) => return r.damaged(&dir, format!("{e:#}")),
     };
     let Some(registered) = ledger.read(|s| s.issuer(&config.issuer_id)) else {
         return r.damaged(

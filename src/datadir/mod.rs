@@ -302,6 +302,41 @@ pub fn log_store<'a>(
     }
 }
 
+/// Opens the data directory's ledger, its log in `DIR/log` or on PostgreSQL (see
+/// [`log_store`]). The ledger's error stays typed, so a command can tell "a running server holds
+/// it" (`InUse`) from damage.
+pub fn open_ledger(
+    dir: &Path,
+    config: &Config,
+    operator: SigningKey,
+    store: Option<&str>,
+) -> Result<Ledger> {
+    let options = LedgerOptions {
+        origin: config.origin.clone(),
+        ..LedgerOptions::default()
+    };
+    let log = dir.join("log");
+    Ok(match log_store(dir, config, store)? {
+        None => Ledger::open(&log, operator, options),
+        Some(url) => Ledger::open_postgres(&log, url, operator, options),
+    }?)
+}
+
+/// `sagat log verify` of the data directory's log, in its log file or on PostgreSQL (see
+/// [`log_store`]): the outer error when `store` does not fit the directory, the inner one the
+/// first bad entry.
+pub fn verify_log(
+    dir: &Path,
+    config: &Config,
+    operator: &ed25519_dalek::VerifyingKey,
+    store: Option<&str>,
+) -> Result<Result<sagat_ledger::VerifyReport, sagat_ledger::VerifyFailure>> {
+    Ok(match log_store(dir, config, store)? {
+        None => sagat_ledger::verify_log(&dir.join("log"), operator, None),
+        Some(url) => sagat_ledger::verify_postgres(url, operator, None),
+    })
+}
+
 /// Opens an initialized data directory.
 pub fn open(dir: &Path) -> Result<App> {
     open_at(dir, None)
@@ -330,17 +365,8 @@ fn open_with(
     issuer: SigningKey,
     store: Option<&str>,
 ) -> Result<App> {
-    let options = LedgerOptions {
-        origin: config.origin.clone(),
-        ..LedgerOptions::default()
-    };
-    // Typed, so a command can tell "a running server holds it" (`InUse`) from damage.
     let url = log_store(dir, &config, store)?;
-    let ledger = match url {
-        None => Ledger::open(&dir.join("log"), operator.clone(), options),
-        Some(url) => Ledger::open_postgres(&dir.join("log"), url, operator.clone(), options),
-    }
-    .map_err(anyhow::Error::new)?;
+    let ledger = open_ledger(dir, &config, operator.clone(), store)?;
     let cut = ledger.recovery();
     if cut.cut_bytes > 0 {
         eprintln!(
