@@ -40,6 +40,34 @@ fn test_store(data: &std::path::Path) -> Option<String> {
     Some(format!("{admin} dbname={name}"))
 }
 
+/// Is this run's store PostgreSQL (everything mutable in the database, not in files)?
+fn on_postgres() -> bool {
+    std::env::var_os("SAGAT_TEST_SERVICE_ON_POSTGRES").is_some()
+}
+
+/// `org`'s server-held key as PKCS#8 PEM, read where this run's store keeps it (on files, it
+/// must be a private file of the data directory; on PostgreSQL, no file is written).
+fn server_key_pem(app: &datadir::App, org: &str) -> String {
+    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+    let path = app.dir.join("orgkeys").join(format!("{org}.key"));
+    if on_postgres() {
+        assert!(!path.exists(), "{} was written", path.display());
+        let key = datadir::orgkeys::read(app, org)
+            .unwrap()
+            .expect("a server-held key");
+        return key.to_pkcs8_pem(Default::default()).unwrap().to_string();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    std::fs::read_to_string(&path).unwrap()
+}
+
 /// `datadir::init` on this run's store.
 fn init_test(data: &std::path::Path, config: datadir::Config) -> datadir::App {
     datadir::init_at(data, config, datadir::now(), test_store(data).as_deref()).unwrap()
@@ -1175,16 +1203,7 @@ async fn suspension_stops_an_organization_until_reinstated() {
 async fn server_held_keys_are_private_files_never_returned() {
     let e = env();
     let _ = org(&e, "org-a").await;
-    let path = e.state.app.dir.join("orgkeys/org-a.key");
-    let pem = std::fs::read_to_string(&path).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    let pem = server_key_pem(&e.state.app, "org-a");
     let secret_line = pem.lines().nth(1).unwrap().to_string();
     for uri in [
         "/api/v1/orgs",
@@ -2166,15 +2185,20 @@ async fn an_issued_certificate_downloads_after_a_restart() {
     let from_page = call(&e.state, Method::GET, &page_link, Auth::Cookie(&s), None).await;
     assert_eq!(from_page.status, StatusCode::OK);
     assert!(pdf_url.ends_with(&format!("{cid}/pdf")));
+    let cid = issued["credential_id"].as_str().unwrap();
+    let path = data
+        .join("certificates")
+        .join(&v)
+        .join(format!("{cid}.pdf"));
+    if on_postgres() {
+        // Kept in the shared store, so every front-end serves it: no file on this machine.
+        assert!(!path.exists(), "{} was written", path.display());
+        return;
+    }
     // The files are private to the server's user.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let cid = issued["credential_id"].as_str().unwrap();
-        let path = data
-            .join("certificates")
-            .join(&v)
-            .join(format!("{cid}.pdf"));
         let mode = std::fs::metadata(path).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{mode:o}");
     }
@@ -3969,13 +3993,24 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
         std::fs::write(path, bytes).unwrap();
     };
     let cid = first["credential_id"].as_str().unwrap();
-    flip(
-        &data
-            .join("certificates")
-            .join(&v)
-            .join(format!("{cid}.pdf")),
-        100,
-    );
+    if on_postgres() {
+        // The same byte of the same PDF, in its row.
+        stored_sql(
+            &data,
+            &format!(
+                "UPDATE sagat_values SET value = set_byte(value, 100, get_byte(value, 100) # 1) \
+                 WHERE space = 'certificates' AND key = '{v}/{cid}.pdf'"
+            ),
+        );
+    } else {
+        flip(
+            &data
+                .join("certificates")
+                .join(&v)
+                .join(format!("{cid}.pdf")),
+            100,
+        );
+    }
     let pdf = |issued: &Value| issued["pdf_url"].as_str().unwrap().to_string();
     let r = call(&e.state, Method::GET, &pdf(&first), Auth::Cookie(&s), None).await;
     let p = r.problem(500, None, "stored-file-integrity");
@@ -3995,11 +4030,27 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     // A damaged key shard (v's) and a damaged token record (the org's token): restart.
     let Env { _dir, state, op } = e;
     drop(state);
-    flip(&data.join("volunteers").join("keys").join(&v[..2]), 12);
-    let tokens = data.join("tokens.json");
-    let text = std::fs::read_to_string(&tokens).unwrap();
-    let org_line = text.find(r#""org":"org-a""#).unwrap();
-    flip(&tokens, org_line + 10); // "org-a" → "org,a"
+    if on_postgres() {
+        // v's record key, and "org-a" → "org,a" in the token journal's lines.
+        stored_sql(
+            &data,
+            &format!(
+                "UPDATE sagat_sealed SET key = set_byte(key, 12, get_byte(key, 12) # 1) \
+                 WHERE space = 'volunteers' AND id = decode('{v}', 'hex')"
+            ),
+        );
+        stored_sql(
+            &data,
+            r#"UPDATE sagat_journal SET line = convert_to(replace(convert_from(line, 'UTF8'),
+                 '"org":"org-a"', '"org":"org,a"'), 'UTF8') WHERE journal = 'tokens'"#,
+        );
+    } else {
+        flip(&data.join("volunteers").join("keys").join(&v[..2]), 12);
+        let tokens = data.join("tokens.json");
+        let text = std::fs::read_to_string(&tokens).unwrap();
+        let org_line = text.find(r#""org":"org-a""#).unwrap();
+        flip(&tokens, org_line + 10); // "org-a" → "org,a"
+    }
     let state = AppState::new(
         open_test(&data).expect("a damaged shard must not stop the service"),
         &ServeOptions {
@@ -4010,7 +4061,12 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     .unwrap();
     let e = Env { _dir, state, op };
     let err = e.state.app.directory.get(&v).unwrap_err().to_string();
-    assert!(err.contains(&format!("keys/{}", &v[..2])), "{err}");
+    let names = if on_postgres() {
+        v.clone()
+    } else {
+        format!("keys/{}", &v[..2])
+    };
+    assert!(err.contains(&names), "{err}");
     assert_eq!(
         e.state.app.directory.get(&w).unwrap().unwrap().name,
         "Данияр"
@@ -4063,6 +4119,22 @@ async fn damaged_stored_files_fail_alone_and_the_service_still_starts() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = call(&e.state, Method::GET, &pdf(&second), Auth::Cookie(&s), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
+/// Runs one statement on the PostgreSQL database of data directory `data` (this run's store),
+/// on a thread of its own (the blocking client panics on an async thread). Asserts it changed
+/// at least one row.
+fn stored_sql(data: &std::path::Path, sql: &str) {
+    let url = test_store(data).expect("only on PostgreSQL");
+    let sql = sql.to_string();
+    let changed = std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.execute(sql.as_str(), &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    })
+    .join()
+    .unwrap();
+    assert!(changed > 0, "the statement changed nothing");
 }
 
 /// Every file under `dir`, recursively.
@@ -4466,6 +4538,8 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
     let Env {
         _dir: dir, state, ..
     } = e;
+    let key_file = dir.path().join("org-a.key");
+    std::fs::write(&key_file, server_key_pem(&state.app, "org-a")).unwrap();
     drop(state);
     let data = dir.path().join("data");
     let attest = |typed: &Typed<'_>| {
@@ -4475,7 +4549,7 @@ async fn one_attestation_through_every_adapter_is_one_payload_and_one_refusal() 
             .arg(&data)
             .envs(test_store(&data).map(|url| ("SAGAT_STORE", url)))
             .args(["--org", "org-a", "--key"])
-            .arg(data.join("orgkeys/org-a.key"))
+            .arg(&key_file)
             .args(typed.cli_args())
             .output()
             .unwrap()

@@ -16,6 +16,7 @@ mod migrate;
 mod postgres;
 mod projection;
 mod rules;
+mod shared;
 mod snapshot;
 mod state;
 mod store;
@@ -37,6 +38,7 @@ pub use projection::{
     VolunteerHours, UNCATEGORIZED,
 };
 pub use rules::{Fault, Rule};
+pub use shared::{JournalCursor, JournalLines, SharedStore};
 pub use state::{is_valid_name_id, Applied, State, Violation, MINUTES_PER_DAY};
 pub use texts::{text_owner, PendingTexts, TextDirectory, TextRefused};
-pub use volunteers::{check_directory, Damage, VolunteerDirectory, VolunteerRecord};
+pub use volunteers::{check_directory, Damage, SealedRecord, VolunteerDirectory, VolunteerRecord};

@@ -100,7 +100,7 @@ fn db_error(url: &str, what: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn connect(url: &str) -> Result<Client, Error> {
+pub(crate) fn connect(url: &str) -> Result<Client, Error> {
     let config: postgres::Config = url.parse().map_err(|e| Error::Options {
         reason: format!(
             "store {:?} is not a PostgreSQL connection string: {e}",

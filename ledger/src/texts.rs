@@ -163,6 +163,19 @@ impl TextDirectory {
         })
     }
 
+    /// The text directory in the shared PostgreSQL state (space `texts` of `sagat_sealed`).
+    pub fn open_shared(store: std::sync::Arc<crate::SharedStore>) -> Self {
+        TextDirectory {
+            store: VolunteerDirectory::open_shared(store, "texts"),
+            writing: Mutex::new(()),
+        }
+    }
+
+    /// The sealed store underneath (for `sagat migrate` and `sagat check`).
+    pub fn sealed(&self) -> &VolunteerDirectory {
+        &self.store
+    }
+
     /// Replaces every [`FreeText::Draft`] in `events` by its commitment ([`PendingTexts::seal`])
     /// and stores the texts ([`TextDirectory::store`]). Durable on return, before the caller
     /// signs and appends.
@@ -193,9 +206,11 @@ impl TextDirectory {
     pub fn store(&self, pending: PendingTexts) -> Result<(), Error> {
         let _guard = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         for (owner, texts) in pending.by_owner {
-            let mut list: TextList = self.store.get_value(&owner)?.unwrap_or_default();
-            list.texts.extend(texts);
-            self.store.put_value(&owner, &list)?;
+            self.store.update_value(&owner, |list: Option<TextList>| {
+                let mut list = list.unwrap_or_default();
+                list.texts.extend(texts);
+                Ok(Some(list))
+            })?;
         }
         Ok(())
     }

@@ -34,7 +34,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -42,6 +42,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use crate::shared::{sealed_all, sealed_get, sealed_lock, sealed_put, SharedStore, TxError};
 use crate::Error;
 
 /// First bytes of every key shard file (format version 1).
@@ -89,6 +90,18 @@ pub struct VolunteerRecord {
     pub contact: Option<String>,
 }
 
+/// One stored record exactly as kept: its id, its key and its sealed bytes, unopened (what
+/// `sagat migrate` copies between stores).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedRecord {
+    /// The volunteer id (or text id) the record belongs to.
+    pub id: [u8; 16],
+    /// The record's own key; erasing it erases the record.
+    pub key: [u8; 32],
+    /// The sealed record bytes.
+    pub record: Vec<u8>,
+}
+
 /// The store of volunteer names and contacts; see the module docs for the on-disk design.
 ///
 /// Methods take `&self` (an internal mutex serialises writers) so one directory can be shared by
@@ -96,6 +109,9 @@ pub struct VolunteerRecord {
 #[derive(Debug)]
 pub struct VolunteerDirectory {
     dir: PathBuf,
+    /// On PostgreSQL: the store and this directory's space in `sagat_sealed` (one row per id,
+    /// key and record together); `dir`, `keys` and the damage lists are then unused.
+    shared: Option<(Arc<SharedStore>, &'static str)>,
     keys: Mutex<HashMap<VolunteerId, RecordKey>>,
     /// Key shards that could not be loaded at open, by first id byte. Their volunteers fail with
     /// [`Error::Damaged`]; the shard is never rewritten and their records never deleted.
@@ -178,6 +194,28 @@ pub fn check_directory(dir: &Path) -> Result<Vec<Damage>, Error> {
     Ok(out)
 }
 
+/// `magic ‖ nonce ‖ ciphertext` of `record` under `key`, the id as associated data.
+fn seal<T: Serialize>(record: &T, id: &VolunteerId, key: &RecordKey) -> Result<Vec<u8>, Error> {
+    let plaintext = serde_json::to_vec(record)
+        .map_err(|e| Error::VolunteerDirectory(format!("encoding record: {e}")))?;
+    let mut nonce = [0u8; NONCE_LEN];
+    OsRng.fill_bytes(&mut nonce);
+    let ciphertext = ChaCha20Poly1305::new(Key::from_slice(key))
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: &plaintext,
+                aad: id,
+            },
+        )
+        .map_err(|_| Error::VolunteerDirectory("sealing record failed".into()))?;
+    let mut file = Vec::with_capacity(RECORD_MAGIC.len() + NONCE_LEN + ciphertext.len());
+    file.extend_from_slice(RECORD_MAGIC);
+    file.extend_from_slice(&nonce);
+    file.extend_from_slice(&ciphertext);
+    Ok(file)
+}
+
 /// Reads and opens one sealed record.
 fn open_record<T: serde::de::DeserializeOwned>(
     path: &Path,
@@ -194,6 +232,20 @@ fn open_record<T: serde::de::DeserializeOwned>(
             return Err(damaged("is missing although its key exists"))
         }
         Err(e) => return Err(io_error(path, "read", e)),
+    };
+    open_sealed(&bytes, path, id, key)
+}
+
+/// Opens the sealed bytes of one record (`path` names it in errors).
+fn open_sealed<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    id: &VolunteerId,
+    key: &RecordKey,
+) -> Result<T, Error> {
+    let damaged = |reason: &str| Error::Damaged {
+        path: path.to_path_buf(),
+        reason: format!("volunteer record {reason}"),
     };
     if bytes.len() < RECORD_MAGIC.len() + NONCE_LEN || &bytes[..RECORD_MAGIC.len()] != RECORD_MAGIC
     {
@@ -249,10 +301,114 @@ impl VolunteerDirectory {
         }
         Ok(VolunteerDirectory {
             dir: dir.to_path_buf(),
+            shared: None,
             keys: Mutex::new(keys),
             damaged,
             unexpected,
         })
+    }
+
+    /// The directory in `space` of the shared PostgreSQL state (`sagat_sealed`): one row per
+    /// id holds its key and its sealed record, so erasure is one `DELETE` (docs/ledger.md,
+    /// "Shared state on PostgreSQL", says what erasure means there).
+    pub fn open_shared(store: Arc<SharedStore>, space: &'static str) -> Self {
+        VolunteerDirectory {
+            dir: PathBuf::from(format!("{}/sagat_sealed/{space}", store.describe())),
+            shared: Some((store, space)),
+            keys: Mutex::new(HashMap::new()),
+            damaged: HashMap::new(),
+            unexpected: Vec::new(),
+        }
+    }
+
+    /// Every record that does not open under its key (PostgreSQL: the file store's
+    /// [`check_directory`]).
+    pub fn check_shared(&self) -> Result<Vec<Damage>, Error> {
+        let Some((store, space)) = &self.shared else {
+            return check_directory(&self.dir);
+        };
+        let space = *space;
+        let rows = store.transaction("reading sealed records", |tx| Ok(sealed_all(tx, space)?))?;
+        let mut out = Vec::new();
+        for (id, key, record) in rows {
+            let path = self.dir.join(hex::encode(&id));
+            let (Ok(id), Ok(key)) = (
+                <VolunteerId>::try_from(id.as_slice()),
+                <RecordKey>::try_from(key.as_slice()),
+            ) else {
+                out.push(Damage {
+                    path,
+                    reason: "row has an id or key of the wrong length".into(),
+                });
+                continue;
+            };
+            if let Err(Error::Damaged { path, reason }) =
+                open_sealed::<serde_json::Value>(&record, &path, &id, &key)
+            {
+                out.push(Damage { path, reason });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every row as `(id, key, sealed record)` (PostgreSQL), or every key with its record file's
+    /// bytes (files): what `sagat migrate` copies, unopened.
+    pub fn export_sealed(&self) -> Result<Vec<SealedRecord>, Error> {
+        if let Some((store, space)) = &self.shared {
+            let space = *space;
+            let rows =
+                store.transaction("reading sealed records", |tx| Ok(sealed_all(tx, space)?))?;
+            return rows
+                .into_iter()
+                .map(|(id, key, record)| {
+                    let damaged = |reason: &str| Error::Damaged {
+                        path: self.dir.join(hex::encode(&id)),
+                        reason: reason.into(),
+                    };
+                    Ok(SealedRecord {
+                        id: id
+                            .as_slice()
+                            .try_into()
+                            .map_err(|_| damaged("sealed row has an id of the wrong length"))?,
+                        key: key
+                            .as_slice()
+                            .try_into()
+                            .map_err(|_| damaged("sealed row has a key of the wrong length"))?,
+                        record,
+                    })
+                })
+                .collect();
+        }
+        if let Some(damage) = self.damaged.values().next() {
+            return Err(damage.error());
+        }
+        let keys = self.lock();
+        let mut out = Vec::with_capacity(keys.len());
+        for (id, key) in keys.iter() {
+            let path = self.record_path(id);
+            let bytes = fs::read(&path).map_err(|e| io_error(&path, "read", e))?;
+            out.push(SealedRecord {
+                id: *id,
+                key: *key,
+                record: bytes,
+            });
+        }
+        out.sort_unstable_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    /// Stores one exported `(id, key, sealed record)` as is (`sagat migrate`). Durable on return.
+    pub fn import_sealed(&self, id: &[u8; 16], key: &[u8; 32], record: &[u8]) -> Result<(), Error> {
+        if let Some((store, space)) = &self.shared {
+            let space = *space;
+            return store.transaction("writing a sealed record", |tx| {
+                Ok(sealed_put(tx, space, id, key, record)?)
+            });
+        }
+        let mut keys = self.lock();
+        write_atomically(&self.record_path(id), record)?;
+        keys.insert(*id, *key);
+        self.write_shard(&keys, id[0])
     }
 
     /// Whether a record for `volunteer` can be written: false for a malformed id, or one whose
@@ -276,7 +432,21 @@ impl VolunteerDirectory {
 
     /// Stores (or replaces) any serializable record under a 128-bit id (the text directory
     /// keeps its text lists this way). Durable on return.
-    pub(crate) fn put_value<T: Serialize>(&self, volunteer: &str, record: &T) -> Result<(), Error> {
+    pub(crate) fn put_value<T: Serialize + Sync>(
+        &self,
+        volunteer: &str,
+        record: &T,
+    ) -> Result<(), Error> {
+        if self.shared.is_some() {
+            return self.update_value(volunteer, |_: Option<serde::de::IgnoredAny>| {
+                Ok(Some(record))
+            });
+        }
+        self.put_file_value(volunteer, record)
+    }
+
+    /// [`VolunteerDirectory::put_value`] in the file store.
+    fn put_file_value<T: Serialize>(&self, volunteer: &str, record: &T) -> Result<(), Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
         if let Some(damage) = self.damaged.get(&id[0]) {
             // Rewriting the shard would destroy the keys it still holds.
@@ -291,23 +461,7 @@ impl VolunteerDirectory {
                 (key, true)
             }
         };
-        let plaintext = serde_json::to_vec(record)
-            .map_err(|e| Error::VolunteerDirectory(format!("encoding record: {e}")))?;
-        let mut nonce = [0u8; NONCE_LEN];
-        OsRng.fill_bytes(&mut nonce);
-        let ciphertext = ChaCha20Poly1305::new(Key::from_slice(&key))
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &plaintext,
-                    aad: &id,
-                },
-            )
-            .map_err(|_| Error::VolunteerDirectory("sealing record failed".into()))?;
-        let mut file = Vec::with_capacity(RECORD_MAGIC.len() + NONCE_LEN + ciphertext.len());
-        file.extend_from_slice(RECORD_MAGIC);
-        file.extend_from_slice(&nonce);
-        file.extend_from_slice(&ciphertext);
+        let file = seal(record, &id, &key)?;
         // Ciphertext first: a crash before the key lands leaves an unreadable orphan, never a key
         // without its record.
         write_atomically(&self.record_path(&id), &file)?;
@@ -332,6 +486,15 @@ impl VolunteerDirectory {
         volunteer: &str,
     ) -> Result<Option<T>, Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        if let Some((store, space)) = &self.shared {
+            let space = *space;
+            let row = store.transaction("reading a sealed record", |tx| {
+                Ok(sealed_get(tx, space, &id, false)?)
+            })?;
+            return row
+                .map(|(key, record)| self.open_row(&id, &key, &record))
+                .transpose();
+        }
         if let Some(damage) = self.damaged.get(&id[0]) {
             return Err(damage.error());
         }
@@ -346,6 +509,9 @@ impl VolunteerDirectory {
     /// Returns whether there was anything to erase.
     pub fn erase(&self, volunteer: &str) -> Result<bool, Error> {
         let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        if let Some((store, space)) = &self.shared {
+            return store.sealed_remove(space, &id);
+        }
         let mut keys = self.lock();
         if self.damaged.contains_key(&id[0]) {
             // The shard cannot be rewritten without losing the other keys it holds; deleting the
@@ -376,14 +542,79 @@ impl VolunteerDirectory {
         Ok(true)
     }
 
-    /// How many volunteers have a record.
+    /// How many volunteers have a record (0 when the database cannot be read).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        match &self.shared {
+            Some((store, space)) => store.sealed_count(space).unwrap_or(0),
+            None => self.lock().len(),
+        }
     }
 
     /// Whether no volunteer has a record.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.len() == 0
+    }
+
+    /// Replaces the record under `volunteer` by what `change` makes of the current one
+    /// (`Ok(None)`: leave it as it is), as one step: on PostgreSQL, the id is locked from the
+    /// read to the commit, so two front-ends never lose each other's change. Durable on return.
+    pub(crate) fn update_value<T, U>(
+        &self,
+        volunteer: &str,
+        change: impl FnOnce(Option<T>) -> Result<Option<U>, Error> + Send,
+    ) -> Result<(), Error>
+    where
+        T: serde::de::DeserializeOwned,
+        U: Serialize + Sync,
+    {
+        let id = parse_id(volunteer).ok_or_else(|| bad_id(volunteer))?;
+        let Some((store, space)) = &self.shared else {
+            let current = self.get_value(volunteer)?;
+            return match change(current)? {
+                Some(next) => self.put_file_value(volunteer, &next),
+                None => Ok(()),
+            };
+        };
+        let space = *space;
+        store.transaction("writing a sealed record", |tx| {
+            sealed_lock(tx, space, &id)?;
+            let row = sealed_get(tx, space, &id, true)?;
+            let (key, current) = match row {
+                Some((key, record)) => {
+                    let current = self
+                        .open_row(&id, &key, &record)
+                        .map_err(TxError::Refused)?;
+                    let key: RecordKey = key.as_slice().try_into().expect("checked by open_row");
+                    (key, Some(current))
+                }
+                None => {
+                    let mut key = [0u8; KEY_LEN];
+                    OsRng.fill_bytes(&mut key);
+                    (key, None)
+                }
+            };
+            let Some(next) = change(current).map_err(TxError::Refused)? else {
+                return Ok(());
+            };
+            let sealed = seal(&next, &id, &key).map_err(TxError::Refused)?;
+            sealed_put(tx, space, &id, &key, &sealed)?;
+            Ok(())
+        })
+    }
+
+    /// Opens one `sagat_sealed` row.
+    fn open_row<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &VolunteerId,
+        key: &[u8],
+        record: &[u8],
+    ) -> Result<T, Error> {
+        let path = self.dir.join(hex::encode(id));
+        let key: RecordKey = key.try_into().map_err(|_| Error::Damaged {
+            path: path.clone(),
+            reason: "volunteer record has a key of the wrong length".into(),
+        })?;
+        open_sealed(record, &path, id, &key)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<VolunteerId, RecordKey>> {

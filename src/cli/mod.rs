@@ -301,7 +301,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             ..
         } => {
             let app = data.open()?;
-            let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
+            let store = crate::datadir::tokens::TokenStore::of(&app)?;
             println!("id\trole\tcreated\texpires\tlast_used");
             for t in store.list_tokens(now()) {
                 let role = match &t.role {
@@ -323,7 +323,7 @@ fn run_command(command: Command) -> Result<ExitCode> {
             ..
         } => {
             let app = data.open()?;
-            let store = crate::datadir::tokens::TokenStore::open(&app.dir)?;
+            let store = crate::datadir::tokens::TokenStore::of(&app)?;
             match store.revoke_token(&id, now())? {
                 Some(t) => println!("revoked token {}", t.id),
                 None => bail!("no live token with id {id:?} (see `sagat token list`)"),

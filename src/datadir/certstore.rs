@@ -19,6 +19,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use sagat_ledger::SharedStore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -98,10 +101,21 @@ pub struct CertCheck {
     pub unverifiable: Vec<CertDamage>,
 }
 
-/// The certificate files of a data directory.
+/// The certificate files of a data directory, or their rows in the shared PostgreSQL state.
 #[derive(Debug, Clone)]
 pub struct CertStore {
+    /// `DATA/certificates` (on PostgreSQL: the name used for them in messages).
     root: PathBuf,
+    /// On PostgreSQL: space [`SHARED_CERTIFICATES`] of `sagat_values`, keys
+    /// `<volunteer>/<credential>.pdf` and `.json` holding the same bytes as the files.
+    shared: Option<Arc<SharedStore>>,
+}
+
+/// Space of the stored certificates in the shared state's `sagat_values`.
+pub const SHARED_CERTIFICATES: &str = "certificates";
+
+fn io_err(e: sagat_ledger::Error) -> std::io::Error {
+    std::io::Error::other(e.to_string())
 }
 
 /// Only 32 lowercase hex digits are ever used as a file name here.
@@ -132,9 +146,59 @@ impl CertStore {
     pub fn new(data: &Path) -> CertStore {
         CertStore {
             root: data.join("certificates"),
+            shared: None,
         }
     }
 
+    /// The store of `app`: its directory's files, or the shared state on PostgreSQL.
+    pub fn for_app(app: &super::App) -> CertStore {
+        match &app.shared {
+            Some(store) => CertStore {
+                root: PathBuf::from(format!(
+                    "{}/sagat_values/{SHARED_CERTIFICATES}",
+                    store.describe()
+                )),
+                shared: Some(store.clone()),
+            },
+            None => CertStore::new(&app.dir),
+        }
+    }
+
+    /// The bytes of `<volunteer>/<name>`; `None` when there is none.
+    fn read(&self, volunteer: &str, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+        if let Some(store) = &self.shared {
+            return store
+                .get(SHARED_CERTIFICATES, &format!("{volunteer}/{name}"))
+                .map_err(io_err);
+        }
+        match fs::read(self.root.join(volunteer).join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The names under `<volunteer>/` (file names; keys after the `/`).
+    fn names(&self, volunteer: &str) -> std::io::Result<Vec<String>> {
+        if let Some(store) = &self.shared {
+            let prefix = format!("{volunteer}/");
+            return Ok(store
+                .keys(SHARED_CERTIFICATES, &prefix)
+                .map_err(io_err)?
+                .into_iter()
+                .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+                .collect());
+        }
+        let entries = match fs::read_dir(self.root.join(volunteer)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    }
     fn dir_of(&self, volunteer: &str) -> Option<PathBuf> {
         is_id(volunteer).then(|| self.root.join(volunteer))
     }
@@ -146,6 +210,20 @@ impl CertStore {
                 "certificate or volunteer id is not 32 hex digits",
             ));
         };
+        let json = Self::meta_json(c)?;
+        if let Some(store) = &self.shared {
+            // Both rows in one transaction: a certificate is visible whole or not at all.
+            let key = format!("{}/{}", c.volunteer, c.credential_id);
+            return store
+                .put_all(
+                    SHARED_CERTIFICATES,
+                    &[
+                        (format!("{key}.pdf"), c.pdf.clone()),
+                        (format!("{key}.json"), json),
+                    ],
+                )
+                .map_err(io_err);
+        }
         fs::create_dir_all(&dir)?;
         #[cfg(unix)]
         {
@@ -154,6 +232,11 @@ impl CertStore {
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
         }
         write_private(&dir.join(format!("{}.pdf", c.credential_id)), &c.pdf)?;
+        write_private(&dir.join(format!("{}.json", c.credential_id)), &json)
+    }
+
+    /// `<credential>.json` of `c`, with its checksums.
+    fn meta_json(c: &StoredCert) -> std::io::Result<Vec<u8>> {
         let mut meta = Meta {
             credential_id: c.credential_id.clone(),
             volunteer: c.volunteer.clone(),
@@ -164,8 +247,7 @@ impl CertStore {
             check: None,
         };
         meta.check = Some(meta.digest());
-        let json = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
-        write_private(&dir.join(format!("{}.json", c.credential_id)), &json)
+        serde_json::to_vec(&meta).map_err(std::io::Error::other)
     }
 
     /// The metadata of a credential: `Ok(None)` if there is none, [`CertDamage`] if its file
@@ -179,9 +261,9 @@ impl CertStore {
             path: path.clone(),
             reason,
         };
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let bytes = match self.read(volunteer, &format!("{credential}.json")) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
             Err(e) => return Err(damaged(format!("cannot be read: {e}"))),
         };
         let meta: Meta = serde_json::from_slice(&bytes)
@@ -220,7 +302,11 @@ impl CertStore {
             path: path.clone(),
             reason,
         };
-        let pdf = fs::read(&path).map_err(|e| damaged(format!("cannot be read: {e}")))?;
+        let pdf = match self.read(volunteer, &format!("{credential}.pdf")) {
+            Ok(Some(pdf)) => pdf,
+            Ok(None) => return Err(damaged("is missing although its metadata exists".into())),
+            Err(e) => return Err(damaged(format!("cannot be read: {e}"))),
+        };
         if let Some(want) = &meta.pdf_sha256 {
             if *want != hex::encode(Sha256::digest(&pdf)) {
                 return Err(damaged(
@@ -241,6 +327,17 @@ impl CertStore {
     /// Reads and verifies every stored certificate (`sagat check`); changes nothing.
     pub fn check(&self) -> std::io::Result<CertCheck> {
         let mut out = CertCheck::default();
+        if let Some(store) = &self.shared {
+            let keys = store.keys(SHARED_CERTIFICATES, "").map_err(io_err)?;
+            let names: Vec<(String, PathBuf)> = keys
+                .into_iter()
+                .map(|k| {
+                    let volunteer = k.split('/').next().unwrap_or_default().to_string();
+                    (volunteer, self.root.join(k))
+                })
+                .collect();
+            return self.check_names(out, names);
+        }
         let volunteers = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
@@ -262,7 +359,18 @@ impl CertStore {
                 names.push((volunteer.clone(), f.path()));
             }
         }
+        self.check_names(out, names)
+    }
+
+    /// [`CertStore::check`] of the listed files (`(volunteer, path)`).
+    fn check_names(
+        &self,
+        mut out: CertCheck,
+        mut names: Vec<(String, PathBuf)>,
+    ) -> std::io::Result<CertCheck> {
         names.sort();
+        let present: std::collections::BTreeSet<PathBuf> =
+            names.iter().map(|(_, p)| p.clone()).collect();
         for (volunteer, path) in names {
             let name = path
                 .file_name()
@@ -284,7 +392,7 @@ impl CertStore {
                     Err(damage) => out.damaged.push(damage),
                 }
             } else if let Some(credential) = name.strip_suffix(".pdf").filter(|c| is_id(c)) {
-                if !path.with_file_name(format!("{credential}.json")).exists() {
+                if !present.contains(&path.with_file_name(format!("{credential}.json"))) {
                     out.unverifiable.push(CertDamage {
                         path,
                         reason: "PDF without its metadata (an interrupted issue); never served"
@@ -304,16 +412,19 @@ impl CertStore {
     /// The newest [`CertStore::LISTED`] certificates of a volunteer, newest first, without
     /// their PDFs (`pdf` is empty).
     pub fn of(&self, volunteer: &str) -> Vec<StoredCert> {
-        let Some(dir) = self.dir_of(volunteer) else {
+        if self.dir_of(volunteer).is_none() {
             return Vec::new();
+        }
+        let names = match self.names(volunteer) {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::error!("cannot list the stored certificates: {e}");
+                return Vec::new();
+            }
         };
-        let Ok(entries) = fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut out: Vec<StoredCert> = entries
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
+        let mut out: Vec<StoredCert> = names
+            .into_iter()
+            .filter_map(|name| {
                 let id = name.strip_suffix(".json")?;
                 let m = match self.meta(volunteer, id) {
                     Ok(m) => m?,
@@ -343,6 +454,12 @@ impl CertStore {
         let Some(dir) = self.dir_of(volunteer) else {
             return Ok(false);
         };
+        if let Some(store) = &self.shared {
+            return store
+                .remove_prefix(SHARED_CERTIFICATES, &format!("{volunteer}/"))
+                .map(|n| n > 0)
+                .map_err(io_err);
+        }
         match fs::remove_dir_all(dir) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

@@ -22,7 +22,11 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use sagat_issuer::IssuerIdentity;
-use sagat_ledger::{Ledger, LedgerOptions, Startup, TextDirectory, VolunteerDirectory};
+use std::sync::Arc;
+
+use sagat_ledger::{
+    Ledger, LedgerOptions, SharedStore, Startup, TextDirectory, VolunteerDirectory,
+};
 use sagat_verifier::NoteSigner;
 
 /// A C2SP log origin of its own for a log whose operator chose none (`sagat init` without
@@ -99,7 +103,13 @@ pub struct App {
     pub directory: VolunteerDirectory,
     /// Roles, notes and reasons (outside the log; the log holds their commitments).
     pub texts: TextDirectory,
+    /// The shared state on PostgreSQL (tokens, names, texts, organization keys, certificates)
+    /// when the log is there; `None`: all of it in this directory's files.
+    pub shared: Option<Arc<SharedStore>>,
 }
+
+/// Space of the volunteer directory in the shared state's `sagat_sealed`.
+pub const SHARED_VOLUNTEERS: &str = "volunteers";
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -396,9 +406,24 @@ fn open_with(
             v.index, v.reason
         );
     }
-    let directory =
-        VolunteerDirectory::open(&dir.join("volunteers")).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let texts = TextDirectory::open(&dir.join("texts")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (directory, texts, shared) = match url {
+        None => (
+            VolunteerDirectory::open(&dir.join("volunteers"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            TextDirectory::open(&dir.join("texts")).map_err(|e| anyhow::anyhow!("{e}"))?,
+            None,
+        ),
+        Some(url) => {
+            // Everything mutable beside the log is in the same database (docs/ledger.md,
+            // "Shared state on PostgreSQL"), so every front-end sees the same.
+            let shared = Arc::new(SharedStore::open(url)?);
+            (
+                VolunteerDirectory::open_shared(shared.clone(), SHARED_VOLUNTEERS),
+                TextDirectory::open_shared(shared.clone()),
+                Some(shared),
+            )
+        }
+    };
     Ok(App {
         dir: dir.to_path_buf(),
         issuer: IssuerIdentity {
@@ -416,6 +441,7 @@ fn open_with(
         ledger,
         directory,
         texts,
+        shared,
     })
 }
 

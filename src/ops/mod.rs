@@ -57,9 +57,9 @@ impl Ops {
     /// The use cases over an opened data directory; at most `image_decodes` photos are decoded
     /// and `csv_uploads` uploads processed at once.
     pub fn new(app: App, image_decodes: usize, csv_uploads: usize) -> anyhow::Result<Ops> {
-        let tokens = crate::datadir::tokens::TokenStore::open(&app.dir)?;
+        let tokens = crate::datadir::tokens::TokenStore::of(&app)?;
         Ok(Ops {
-            certs: crate::datadir::certstore::CertStore::new(&app.dir),
+            certs: crate::datadir::certstore::CertStore::for_app(&app),
             tokens,
             app,
             exports: verification::ExportCache::default(),

@@ -51,7 +51,8 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -60,6 +61,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::datadir::App;
+use sagat_ledger::{JournalCursor, JournalLines, SharedStore};
 
 mod format;
 mod memory;
@@ -212,11 +214,31 @@ pub struct TokenStore {
     /// `DIR/tokens.journal`.
     journal_path: PathBuf,
     inner: RwLock<Inner>,
+    /// On PostgreSQL: the shared journal every front-end replays (see [`TokenStore::open_shared`]).
+    shared: Option<Shared>,
 }
+
+/// The token store's place in the shared PostgreSQL state.
+#[derive(Debug)]
+struct Shared {
+    store: Arc<SharedStore>,
+    /// When this front-end last read the others' changes.
+    refreshed: std::sync::Mutex<Instant>,
+}
+
+/// Name of the token store's journal in the shared state (`sagat_journal.journal`).
+pub const SHARED_JOURNAL: &str = "tokens";
+
+/// On PostgreSQL, a front-end reads the other front-ends' token changes at least this often
+/// when it is used (and at once when a presented secret is not known here): a token revoked
+/// on one front-end stops working on the others within this time.
+pub const SHARED_REFRESH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
 struct Inner {
     records: memory::Records,
+    /// On PostgreSQL: how far this front-end has read the shared journal.
+    cursor: JournalCursor,
     /// The journal, open for appending once something was written to it.
     journal: Option<fs::File>,
     /// Lines in the journal (its changes since `tokens.json` was written).
@@ -364,7 +386,108 @@ impl TokenStore {
             path,
             journal_path,
             inner: RwLock::new(inner),
+            shared: None,
         })
+    }
+
+    /// The store of a data directory: its files, or the shared journal when `app`'s state is
+    /// on PostgreSQL.
+    pub fn of(app: &App) -> Result<TokenStore> {
+        match &app.shared {
+            Some(store) => TokenStore::open_shared(store.clone()),
+            None => TokenStore::open(&app.dir),
+        }
+    }
+
+    /// The store in the shared PostgreSQL state: the journal `tokens` of `sagat_journal`, one
+    /// line per change exactly as in `tokens.journal`, replayed into memory by every
+    /// front-end. Each change is appended under the journal's lock after reading what the other
+    /// front-ends appended, so it is decided on the whole store; lookups read memory, reading
+    /// new lines at least every [`SHARED_REFRESH`] and whenever a secret is not found.
+    pub fn open_shared(store: Arc<SharedStore>) -> Result<TokenStore> {
+        let mut inner = Inner::default();
+        let read = store.read_journal(SHARED_JOURNAL, &mut inner.cursor)?;
+        apply_shared(&mut inner, read);
+        Ok(TokenStore {
+            path: PathBuf::new(),
+            journal_path: PathBuf::new(),
+            inner: RwLock::new(inner),
+            shared: Some(Shared {
+                store,
+                refreshed: std::sync::Mutex::new(Instant::now()),
+            }),
+        })
+    }
+
+    /// On PostgreSQL, reads the other front-ends' changes: always when `force`, else when the
+    /// last read is older than [`SHARED_REFRESH`]. A failed read is logged; memory stays.
+    fn refresh(&self, force: bool) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        {
+            let mut at = shared.refreshed.lock().unwrap_or_else(|p| p.into_inner());
+            if !force && at.elapsed() < SHARED_REFRESH {
+                return;
+            }
+            *at = Instant::now();
+        }
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        match shared.store.read_journal(SHARED_JOURNAL, &mut inner.cursor) {
+            Ok(read) => apply_shared(inner, read),
+            Err(e) => tracing::error!("cannot read the shared token journal: {e}"),
+        }
+    }
+
+    /// Decides changes with `make` on the current records and commits them (see
+    /// [`TokenStore::commit`]). On PostgreSQL, `make` runs inside the journal's transaction,
+    /// after the other front-ends' changes were applied.
+    fn change(
+        &self,
+        durability: Durability,
+        now: i64,
+        make: impl FnOnce(&memory::Records) -> Vec<Change> + Send,
+    ) -> Result<()> {
+        let mut guard = self.write();
+        let Some(shared) = &self.shared else {
+            let changes = make(&guard.records);
+            return self.commit(&mut guard, changes, durability, now);
+        };
+        let inner = &mut *guard;
+        let (records, cursor) = (&mut inner.records, &mut inner.cursor);
+        let mut applied = Vec::new();
+        shared
+            .store
+            .append_journal(
+                SHARED_JOURNAL,
+                cursor,
+                durability == Durability::Synced,
+                |read| {
+                    apply_lines(records, read);
+                    let changes = make(records);
+                    let lines = encode_changes(&changes).map_err(|e| e.to_string())?;
+                    applied = changes;
+                    Ok::<_, String>(split_lines(&lines))
+                },
+            )?
+            .map_err(|e| anyhow::anyhow!("cannot encode a token change: {e}"))?;
+        for change in applied {
+            records.apply(change);
+        }
+        if usize::try_from(cursor.position()).unwrap_or(0) >= COMPACT_AFTER_LINES.max(records.len())
+        {
+            let rewritten = shared
+                .store
+                .rewrite_journal(SHARED_JOURNAL, cursor, |read| {
+                    apply_lines(records, read);
+                    encode_file_lines(records, now)
+                });
+            if let Err(e) = rewritten {
+                tracing::error!("cannot compact the shared token journal: {e}");
+            }
+        }
+        Ok(())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -486,8 +609,7 @@ impl TokenStore {
         } else {
             Durability::Synced
         };
-        let mut inner = self.write();
-        self.commit(&mut inner, vec![Change::Put(hash, record)], durability, now)?;
+        self.change(durability, now, move |_| vec![Change::Put(hash, record)])?;
         Ok(secret)
     }
 
@@ -498,10 +620,25 @@ impl TokenStore {
         let secret = random_secret(Kind::Session.prefix(&role));
         let hash = digest(&secret);
         let parent_hash = digest(parent);
-        let mut inner = self.write();
+        self.change(Durability::Written, now, move |records| {
+            session_changes(records, hash, parent_hash, role, now)
+        })?;
+        Ok(secret)
+    }
+}
+
+/// A new session's record (and its parent token's last use, when due to be written).
+fn session_changes(
+    records: &memory::Records,
+    hash: Hash,
+    parent_hash: Hash,
+    role: Role,
+    now: i64,
+) -> Vec<Change> {
+    {
         let mut expires = now + SESSION_TTL_SECS;
         let mut changes = Vec::with_capacity(2);
-        if let Some(p) = inner.records.find(&parent_hash) {
+        if let Some(p) = records.find(&parent_hash) {
             if let Some(e) = p.expires {
                 expires = expires.min(e);
             }
@@ -524,39 +661,38 @@ impl TokenStore {
                 last_used: None,
             },
         ));
-        self.commit(&mut inner, changes, Durability::Written, now)?;
-        Ok(secret)
+        changes
     }
+}
 
+impl TokenStore {
     /// Records that bearer token `secret` was just used, at most once per
     /// [`LAST_USE_GRANULARITY_SECS`] (so most calls only read and return).
     pub fn touch(&self, secret: &str, now: i64) -> Result<()> {
         let want = digest(secret);
-        let stale = |inner: &Inner| {
-            inner
-                .records
+        let stale = |records: &memory::Records| {
+            records
                 .find(&want)
                 .filter(|r| r.kind == Kind::Token && !used_within_granularity(r.last_used, now))
                 .cloned()
         };
-        if stale(&self.read()).is_none() {
+        if stale(&self.read().records).is_none() {
             return Ok(());
         }
-        let mut inner = self.write();
-        let Some(mut record) = stale(&inner) else {
-            return Ok(());
-        };
-        record.last_used = Some(now);
-        self.commit(
-            &mut inner,
-            vec![Change::Put(want, record)],
-            Durability::Written,
-            now,
-        )
+        self.change(Durability::Written, now, move |records| {
+            stale(records)
+                .map(|mut record| {
+                    record.last_used = Some(now);
+                    Change::Put(want, record)
+                })
+                .into_iter()
+                .collect()
+        })
     }
 
     /// The live operator and organization tokens, oldest first.
     pub fn list_tokens(&self, now: i64) -> Vec<TokenInfo> {
+        self.refresh(true);
         let inner = self.read();
         let mut out: Vec<TokenInfo> = inner
             .records
@@ -575,24 +711,25 @@ impl TokenStore {
         if id.len() != TOKEN_ID_LEN || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let mut inner = self.write();
-        let Some((hash, info)) = inner
-            .records
-            .tokens()
-            .find(|(_, r)| r.live(now) && r.sha256.starts_with(&id))
-            .map(|(h, r)| (*h, r.info()))
-        else {
-            return Ok(None);
-        };
-        let mut changes: Vec<Change> = inner
-            .records
-            .sessions_of(&hash)
-            .into_iter()
-            .map(Change::Del)
-            .collect();
-        changes.push(Change::Del(hash));
-        self.commit(&mut inner, changes, Durability::Synced, now)?;
-        Ok(Some(info))
+        let mut revoked = None;
+        self.change(Durability::Synced, now, |records| {
+            let Some((hash, info)) = records
+                .tokens()
+                .find(|(_, r)| r.live(now) && r.sha256.starts_with(&id))
+                .map(|(h, r)| (*h, r.info()))
+            else {
+                return Vec::new();
+            };
+            let mut changes: Vec<Change> = records
+                .sessions_of(&hash)
+                .into_iter()
+                .map(Change::Del)
+                .collect();
+            changes.push(Change::Del(hash));
+            revoked = Some(info);
+            changes
+        })?;
+        Ok(revoked)
     }
 
     /// Issues a new access code for a volunteer, invalidating every earlier one and ending every
@@ -608,10 +745,25 @@ impl TokenStore {
         let role = Role::Volunteer(volunteer.to_string());
         let secret = new_access_code();
         let hash = digest(&secret);
-        let mut inner = self.write();
-        let mut by = enrolled_by.map(str::to_string);
+        let by = enrolled_by.map(str::to_string);
+        self.change(Durability::Synced, now, move |records| {
+            code_changes(records, role, hash, by, now)
+        })?;
+        Ok(secret)
+    }
+}
+
+/// A volunteer's new access code, replacing every earlier code and session of `role`.
+fn code_changes(
+    records: &memory::Records,
+    role: Role,
+    hash: Hash,
+    mut by: Option<String>,
+    now: i64,
+) -> Vec<Change> {
+    {
         let mut changes = Vec::new();
-        for (old, r) in inner.records.of_role(&role) {
+        for (old, r) in records.of_role(&role) {
             if r.kind == Kind::AccessCode && by.is_none() {
                 by = r.enrolled_by.clone();
             }
@@ -630,23 +782,34 @@ impl TokenStore {
                 last_used: None,
             },
         ));
-        self.commit(&mut inner, changes, Durability::Synced, now)?;
-        Ok(secret)
+        changes
     }
+}
 
+impl TokenStore {
     /// The role a presented secret of `kind` speaks for, if it is known and not expired.
     /// Candidates are found by the first 8 bytes of the secret's SHA-256; each candidate's whole
     /// hash is compared in constant time.
     pub fn lookup(&self, secret: &str, kind: Kind, now: i64) -> Option<Role> {
         let want = digest(secret);
-        let inner = self.read();
-        let found = inner.records.find(&want)?;
-        (found.kind == kind && found.live(now)).then(|| found.role.clone())
+        self.refresh(false);
+        let found = |inner: &Inner| {
+            let found = inner.records.find(&want)?;
+            (found.kind == kind && found.live(now)).then(|| found.role.clone())
+        };
+        if let Some(role) = found(&self.read()) {
+            return Some(role);
+        }
+        // Perhaps minted (or opened) a moment ago by another front-end.
+        self.shared.as_ref()?;
+        self.refresh(true);
+        found(&self.read())
     }
 
     /// The organization that enrolled `volunteer` through the service, if recorded.
     pub fn enrolled_by(&self, volunteer: &str) -> Option<String> {
         let role = Role::Volunteer(volunteer.to_string());
+        self.refresh(false);
         let inner = self.read();
         let codes = inner.records.of_role(&role);
         codes
@@ -658,31 +821,35 @@ impl TokenStore {
     /// The volunteers `org` enrolled through the service (from an index by organization), in
     /// id order.
     pub fn enrolled_by_org(&self, org: &str) -> Vec<String> {
+        self.refresh(true);
         self.read().records.enrolled_by(org)
     }
 
     /// Forgets one secret (sign-out). Unknown secrets are ignored.
     pub fn remove(&self, secret: &str, now: i64) -> Result<()> {
         let want = digest(secret);
-        let mut inner = self.write();
-        if inner.records.find(&want).is_none() {
-            return Ok(());
-        }
-        self.commit(&mut inner, vec![Change::Del(want)], Durability::Synced, now)
+        self.change(Durability::Synced, now, move |records| {
+            records
+                .find(&want)
+                .map(|_| Change::Del(want))
+                .into_iter()
+                .collect()
+        })
     }
 
     /// Ends every web session of `role` (after a suspension, say); its tokens stay.
     pub fn revoke_sessions(&self, role: &Role, now: i64) -> Result<usize> {
-        let mut inner = self.write();
-        let changes: Vec<Change> = inner
-            .records
-            .of_role(role)
-            .into_iter()
-            .filter(|(_, r)| r.kind == Kind::Session)
-            .map(|(h, _)| Change::Del(h))
-            .collect();
-        let removed = changes.len();
-        self.commit(&mut inner, changes, Durability::Synced, now)?;
+        let mut removed = 0;
+        self.change(Durability::Synced, now, |records| {
+            let changes: Vec<Change> = records
+                .of_role(role)
+                .into_iter()
+                .filter(|(_, r)| r.kind == Kind::Session)
+                .map(|(h, _)| Change::Del(h))
+                .collect();
+            removed = changes.len();
+            changes
+        })?;
         Ok(removed)
     }
 
@@ -690,6 +857,7 @@ impl TokenStore {
     /// when not, so an operator whose tokens all expired gets a new one by restarting.)
     pub fn has_operator_token(&self) -> bool {
         let now = crate::datadir::now();
+        self.refresh(true);
         self.read()
             .records
             .tokens()
@@ -699,6 +867,10 @@ impl TokenStore {
     /// Folds the journal into `tokens.json` now, if it has lines, dropping the records
     /// expired at `now`.
     pub fn compact(&self, now: i64) -> Result<()> {
+        if self.shared.is_some() {
+            // The shared journal is compacted by the front-end whose change makes it long.
+            return Ok(());
+        }
         let mut inner = self.write();
         if inner.journal_lines == 0 && !inner.rewrite {
             return Ok(());
@@ -719,6 +891,58 @@ impl Drop for TokenStore {
     }
 }
 
+/// Applies lines read from the shared journal (all of them, after a reset).
+fn apply_shared(inner: &mut Inner, read: JournalLines) {
+    apply_lines(&mut inner.records, read);
+}
+
+fn apply_lines(records: &mut memory::Records, read: JournalLines) {
+    if read.reset {
+        *records = memory::Records::default();
+    }
+    if read.lines.is_empty() {
+        return;
+    }
+    let mut bytes = Vec::with_capacity(read.lines.iter().map(|l| l.len() + 1).sum());
+    for line in &read.lines {
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+    }
+    let journal = decode_journal(&bytes);
+    for what in &journal.damaged {
+        tracing::error!("damaged line of the shared token journal left out: {what}");
+    }
+    for change in journal.changes {
+        records.apply(change);
+    }
+}
+
+/// The lines of `encoded` (each ending in `\n`), without their newlines.
+fn split_lines(encoded: &[u8]) -> Vec<Vec<u8>> {
+    encoded
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// The live records as journal lines (a compacted shared journal).
+fn encode_file_lines(records: &memory::Records, now: i64) -> Vec<Vec<u8>> {
+    let changes: Vec<Change> = records
+        .all_in_order()
+        .into_iter()
+        .filter(|r| r.live(now))
+        .filter_map(|r| Some(Change::Put(format::hash_of(&r.sha256)?, r.clone())))
+        .collect();
+    match encode_changes(&changes) {
+        Ok(lines) => split_lines(&lines),
+        Err(e) => {
+            tracing::error!("cannot encode the token records: {e:#}");
+            Vec::new()
+        }
+    }
+}
+
 /// Was the token's last use recorded less than [`LAST_USE_GRANULARITY_SECS`] before `now`?
 fn used_within_granularity(last: Option<i64>, now: i64) -> bool {
     last.is_some_and(|t| now >= t && now - t < LAST_USE_GRANULARITY_SECS)
@@ -727,7 +951,7 @@ fn used_within_granularity(last: Option<i64>, now: i64) -> bool {
 /// Mints a new operator token for the data directory of `app` (CLI: `sagat token --operator`),
 /// living `ttl` seconds (`None`: no expiry; see [`token_ttl`]).
 pub fn mint_operator(app: &App, ttl: Option<i64>) -> Result<String> {
-    let store = TokenStore::open(&app.dir)?;
+    let store = TokenStore::of(app)?;
     store.mint(Role::Operator, Kind::Token, ttl, crate::datadir::now())
 }
 
@@ -737,7 +961,7 @@ pub fn mint_org(app: &App, org: &str, ttl: Option<i64>) -> Result<String> {
     if app.ledger.read(|s| s.organization(org).is_none()) {
         bail!("organization {org:?} is not registered (register it first: `sagat org register`)");
     }
-    let store = TokenStore::open(&app.dir)?;
+    let store = TokenStore::of(app)?;
     store.mint(
         Role::Org(org.to_string()),
         Kind::Token,
