@@ -282,9 +282,17 @@ fn migrate_moves_the_log_to_postgres_and_back_verified() {
     let data = tmp.path().join("data");
     let d = data.to_str().unwrap();
     ok_bytes(sagat(&data, &["init"]));
+    let mut ids = Vec::new();
     for name in ["Aigerim", "Daniyar", "Madina"] {
-        ok_bytes(sagat(&data, &["volunteer", "enroll", "--name", name]));
+        let out = String::from_utf8(ok_bytes(sagat(
+            &data,
+            &["volunteer", "enroll", "--name", name],
+        )))
+        .unwrap();
+        ids.push(out.lines().last().unwrap().to_string());
     }
+    let token = String::from_utf8(ok_bytes(sagat(&data, &["token", "--operator"]))).unwrap();
+    let token_id = sagat::datadir::tokens::token_id(token.lines().last().unwrap());
     let before = ok_bytes(sagat(&data, &["log", "checkpoint"]));
 
     let moved = String::from_utf8(ok_bytes(sagat(
@@ -293,7 +301,19 @@ fn migrate_moves_the_log_to_postgres_and_back_verified() {
     )))
     .unwrap();
     assert_eq!(moved.lines().last(), Some("4"), "{moved}");
+    assert!(
+        moved.contains("beside the log: 3 volunteer records, 0 text records, 1 tokens"),
+        "{moved}"
+    );
     assert!(data.join("log/entries.before-migration").exists());
+    for name in ["volunteers", "tokens.json"] {
+        assert!(!data.join(name).exists(), "{name} is still in use");
+        assert!(data.join(format!("{name}.before-migration")).exists());
+    }
+    // The names and the token came along: erasing a name finds it, the token is listed.
+    ok_bytes(sagat_pg(&data, &store, &["volunteer", "erase", &ids[0]]));
+    let listed = String::from_utf8(ok_bytes(sagat_pg(&data, &store, &["token", "list"]))).unwrap();
+    assert!(listed.contains(&token_id), "{listed}");
     assert_eq!(
         ok_bytes(sagat_pg(&data, &store, &["log", "checkpoint"])),
         before
@@ -326,8 +346,262 @@ fn migrate_moves_the_log_to_postgres_and_back_verified() {
     )))
     .unwrap();
     assert_eq!(back.lines().last(), Some("5"), "{back}");
+    assert!(
+        back.contains("beside the log: 3 volunteer records, 0 text records, 1 tokens"),
+        "{back}"
+    );
+    ok_bytes(sagat(&data, &["volunteer", "erase", &ids[1]]));
+    let refused = sagat(&data, &["volunteer", "erase", &ids[0]]);
+    assert!(
+        !refused.status.success(),
+        "erased on PostgreSQL, so not copied back"
+    );
+    let listed = String::from_utf8(ok_bytes(sagat(&data, &["token", "list"]))).unwrap();
+    assert!(listed.contains(&token_id), "{listed}");
+    let checked = String::from_utf8(ok_bytes(sagat(&data, &["check"]))).unwrap();
+    assert!(checked.contains("check OK"), "{checked}");
     assert_eq!(ok_bytes(sagat(&data, &["log", "checkpoint"])), on_postgres);
     ok_bytes(sagat(&data, &["volunteer", "enroll", "--name", "Aruzhan"]));
     let verified = String::from_utf8(ok_bytes(sagat(&data, &["log", "verify"]))).unwrap();
     assert_eq!(verified.lines().last(), Some("6"), "{verified}");
+}
+
+/// One HTTP exchange that returns the status instead of failing on 4xx/5xx: (status, body,
+/// the first `Set-Cookie`).
+fn exchange(
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, Vec<u8>, Option<String>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(token) = bearer {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let mut response = match body {
+        Some(json) => agent.run(
+            request
+                .header("Content-Type", "application/json")
+                .body(json.to_string())
+                .unwrap(),
+        ),
+        None => agent.run(request.body(()).unwrap()),
+    }
+    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").to_string());
+    let bytes = response.body_mut().read_to_vec().unwrap();
+    (response.status().as_u16(), bytes, cookie)
+}
+
+/// `exchange` that must answer `want`; returns the body as JSON (`null` when it is not JSON).
+fn expect(
+    want: u16,
+    method: &str,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let (status, bytes, _) = exchange(method, url, bearer, body);
+    assert_eq!(
+        status,
+        want,
+        "{method} {url}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
+}
+
+/// Waits until `GET url` with `bearer` answers `want` (another front-end's change arriving).
+fn wait_for_status(url: &str, bearer: &str, want: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, _, _) = exchange("GET", url, Some(bearer), None);
+        if status == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GET {url} stayed {status}, waiting for {want}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Waits until front-end `to` serves the log as far as front-end `from` does (the log's own
+/// reads follow the other front-ends' appends by polling; the state beside it is read at once).
+fn same_log(from: &str, to: &str) {
+    let note = get(from, "/log/checkpoint");
+    let size: u64 = String::from_utf8_lossy(&note)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .expect("a checkpoint's size line");
+    wait_for_size(to, size);
+}
+
+/// Issue 16: everything mutable a front-end needs is in the same database, so whichever
+/// front-end a request reaches answers the same: a token minted beside A works on B, a key
+/// made on B signs on A, a name enrolled on B is on a certificate issued on B and downloaded
+/// from A, a session opened on A works on B, a revocation on A stops B, an erasure reaches both.
+#[test]
+fn two_front_ends_share_tokens_sessions_names_keys_and_certificates() {
+    let (store, _) = new_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok_bytes(sagat_pg(&a, &store, &["init"]));
+    std::fs::create_dir_all(&b).unwrap();
+    for f in ["sagat.json", "operator.key", "issuer.key"] {
+        std::fs::copy(a.join(f), b.join(f)).unwrap();
+    }
+    let op = String::from_utf8(ok_bytes(sagat_pg(&a, &store, &["token", "--operator"])))
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let (_server_a, base_a) = serve(&a, &[("SAGAT_STORE", &store)]);
+    let (_server_b, base_b) = serve(&b, &[("SAGAT_STORE", &store)]);
+
+    // The operator token minted beside A registers on B, with a key B makes and keeps.
+    expect(
+        201,
+        "POST",
+        &format!("{base_b}/api/v1/orgs"),
+        Some(&op),
+        Some(serde_json::json!({"id": "eco", "name_en": "Eco Club"})),
+    );
+    same_log(&base_b, &base_a);
+    let org = expect(
+        201,
+        "POST",
+        &format!("{base_a}/api/v1/orgs/eco/tokens"),
+        Some(&op),
+        None,
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Enrolled on B with the token made on A; attested on A with the key made on B.
+    let enrolled = expect(
+        201,
+        "POST",
+        &format!("{base_b}/api/v1/orgs/eco/volunteers"),
+        Some(&org),
+        Some(serde_json::json!({"name": "Әсел Нұрланқызы"})),
+    );
+    let v = enrolled["volunteer"].as_str().unwrap().to_string();
+    let code = enrolled["access_code"].as_str().unwrap().to_string();
+    same_log(&base_b, &base_a);
+    let yesterday = sagat_verifier::format_date(
+        (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 86_400) as i32
+            - 1,
+    );
+    expect(
+        201,
+        "POST",
+        &format!("{base_a}/api/v1/orgs/eco/attestations"),
+        Some(&org),
+        Some(serde_json::json!({"volunteer": v, "date": yesterday, "minutes": 180})),
+    );
+    same_log(&base_a, &base_b);
+    // A session opened on A issues on B; the PDF B stored downloads from A, with B's name.
+    let (status, body, cookie) = exchange(
+        "POST",
+        &format!("{base_a}/api/v1/session"),
+        None,
+        Some(serde_json::json!({"code": code})),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let session = cookie
+        .expect("a session cookie")
+        .strip_prefix("sagat_session=")
+        .expect("the session cookie")
+        .to_string();
+    let issued = expect(
+        201,
+        "POST",
+        &format!("{base_b}/api/v1/volunteers/{v}/certificates"),
+        Some(&session),
+        Some(serde_json::json!({"lang": "en"})),
+    );
+    let pdf_path = issued["pdf_url"].as_str().unwrap().to_string();
+    same_log(&base_b, &base_a);
+    let (status, pdf, _) = exchange("GET", &format!("{base_a}{pdf_path}"), Some(&session), None);
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF"));
+    let hours = format!("/api/v1/volunteers/{v}/hours");
+    expect(
+        200,
+        "GET",
+        &format!("{base_b}{hours}"),
+        Some(&session),
+        None,
+    );
+
+    // Revoked on A: B refuses the organization's token too (within its refresh interval).
+    let attestations = "/api/v1/orgs/eco/attestations";
+    expect(
+        200,
+        "GET",
+        &format!("{base_b}{attestations}"),
+        Some(&org),
+        None,
+    );
+    let id = sagat::datadir::tokens::token_id(&org);
+    expect(
+        200,
+        "POST",
+        &format!("{base_a}/api/v1/tokens/{id}/revoke"),
+        Some(&op),
+        None,
+    );
+    wait_for_status(&format!("{base_b}{attestations}"), &org, 401);
+
+    // Erased from the command line of a third copy of the configuration (the servers hold
+    // their own directories): neither server serves the name's certificate again.
+    let c = tmp.path().join("c");
+    std::fs::create_dir_all(&c).unwrap();
+    for f in ["sagat.json", "operator.key", "issuer.key"] {
+        std::fs::copy(a.join(f), c.join(f)).unwrap();
+    }
+    ok_bytes(sagat_pg(&c, &store, &["volunteer", "erase", &v]));
+    for base in [&base_a, &base_b] {
+        let (status, body, _) = exchange("GET", &format!("{base}{pdf_path}"), Some(&session), None);
+        assert!(
+            !body.starts_with(b"%PDF"),
+            "{base} still serves the erased volunteer's certificate ({status})"
+        );
+    }
+    let checked = String::from_utf8(ok_bytes(sagat_pg(&c, &store, &["check"]))).unwrap();
+    assert!(checked.contains("check OK"), "{checked}");
+    assert!(checked.contains("org_keys (1 key(s))"), "{checked}");
+    // Nothing mutable was written beside the configuration of any front-end.
+    for dir in [&a, &b, &c] {
+        for name in [
+            "tokens.json",
+            "tokens.journal",
+            "volunteers",
+            "texts",
+            "certificates",
+            "orgkeys",
+        ] {
+            assert!(
+                !dir.join(name).exists(),
+                "{} was written",
+                dir.join(name).display()
+            );
+        }
+    }
 }

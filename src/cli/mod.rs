@@ -352,12 +352,16 @@ fn run_command(command: Command) -> Result<ExitCode> {
             println!("{token}");
         }
         Command::Migrate { from, to } => {
-            let report = datadir::migrate(&from, &to)?;
+            let datadir::Migrated { log, beside } = datadir::migrate(&from, &to)?;
             println!(
                 "migrated {} entries; the copy verified and ends at the same signed checkpoint",
-                report.entries
+                log.entries
             );
-            println!("{}", report.entries);
+            println!(
+                "beside the log: {} volunteer records, {} text records, {} tokens, sessions and access codes, {} certificate files, {} organization keys",
+                beside.volunteers, beside.texts, beside.tokens, beside.certificate_files, beside.org_keys
+            );
+            println!("{}", log.entries);
         }
         Command::Check { data } => {
             return crate::datadir::check::run(&data.data, data.store.as_deref())
@@ -512,7 +516,7 @@ fn volunteer(command: VolunteerCommand) -> Result<()> {
             let app = data.open()?;
             // Issued certificates kept for download carry the name too.
             let certificates =
-                crate::datadir::certstore::CertStore::new(&app.dir).erase_volunteer(&id)?;
+                crate::datadir::certstore::CertStore::for_app(&app).erase_volunteer(&id)?;
             // Roles, notes and reasons about the volunteer: the log keeps only their commitments.
             let texts = app.texts.erase(&id)?;
             if app.directory.erase(&id)? || certificates || texts {

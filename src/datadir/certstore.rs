@@ -153,15 +153,91 @@ impl CertStore {
     /// The store of `app`: its directory's files, or the shared state on PostgreSQL.
     pub fn for_app(app: &super::App) -> CertStore {
         match &app.shared {
-            Some(store) => CertStore {
-                root: PathBuf::from(format!(
-                    "{}/sagat_values/{SHARED_CERTIFICATES}",
-                    store.describe()
-                )),
-                shared: Some(store.clone()),
-            },
+            Some(store) => CertStore::shared(store.clone()),
             None => CertStore::new(&app.dir),
         }
+    }
+
+    /// The store in the shared PostgreSQL state: space [`SHARED_CERTIFICATES`] of
+    /// `sagat_values`, keys `<volunteer>/<credential>.pdf` and `.json`, the same bytes as the
+    /// files.
+    pub fn shared(store: Arc<SharedStore>) -> CertStore {
+        CertStore {
+            root: PathBuf::from(format!(
+                "{}/sagat_values/{SHARED_CERTIFICATES}",
+                store.describe()
+            )),
+            shared: Some(store),
+        }
+    }
+
+    /// Every stored file as `(<volunteer>/<name>, bytes)`, unchecked and in name order (what
+    /// `sagat migrate` copies; writes in progress, `*.tmp`, are left out).
+    pub fn export(&self) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+        let keys: Vec<String> = match &self.shared {
+            Some(store) => store.keys(SHARED_CERTIFICATES, "").map_err(io_err)?,
+            None => {
+                let mut keys = Vec::new();
+                let volunteers = match fs::read_dir(&self.root) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(e),
+                };
+                for v in volunteers {
+                    let volunteer = v?.file_name().to_string_lossy().into_owned();
+                    if is_id(&volunteer) {
+                        keys.extend(
+                            self.names(&volunteer)?
+                                .into_iter()
+                                .map(|n| format!("{volunteer}/{n}")),
+                        );
+                    }
+                }
+                keys
+            }
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some((volunteer, name)) = key.split_once('/') else {
+                continue;
+            };
+            if name.ends_with(".tmp") {
+                continue;
+            }
+            let bytes = self.read(volunteer, name)?.ok_or_else(|| {
+                std::io::Error::other(format!("{key} vanished while being copied"))
+            })?;
+            out.push((key, bytes));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Stores one exported file as is (`sagat migrate`); durable on return.
+    pub fn import(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let valid = key.split_once('/').filter(|(volunteer, name)| {
+            is_id(volunteer)
+                && [".pdf", ".json"]
+                    .iter()
+                    .any(|ext| name.strip_suffix(ext).is_some_and(is_id))
+        });
+        let Some((volunteer, name)) = valid else {
+            return Err(std::io::Error::other(format!(
+                "{key:?} is not <volunteer>/<credential>.pdf or .json"
+            )));
+        };
+        if let Some(store) = &self.shared {
+            return store.put(SHARED_CERTIFICATES, key, bytes).map_err(io_err);
+        }
+        let dir = self.root.join(volunteer);
+        fs::create_dir_all(&dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        }
+        write_private(&dir.join(name), bytes)
     }
 
     /// The bytes of `<volunteer>/<name>`; `None` when there is none.

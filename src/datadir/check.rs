@@ -69,11 +69,24 @@ pub fn run(data: &Path, store: Option<&str>) -> Result<ExitCode> {
     let operator = key("operator.key");
     let issuer = key("issuer.key");
 
-    tokens(&mut r, &data.join("tokens.json"));
-    journal(&mut r, &data.join(crate::datadir::tokens::JOURNAL_FILE));
-    volunteers(&mut r, &data.join("volunteers"));
-    volunteers(&mut r, &data.join("texts"));
-    certificates(&mut r, data);
+    let shared = match config.as_ref().map(|c| datadir::log_store(data, c, store)) {
+        Some(Ok(Some(url))) => Some(url),
+        _ => None,
+    };
+    match shared {
+        Some(url) => shared_state(&mut r, url),
+        None => {
+            tokens(&mut r, &data.join("tokens.json"));
+            journal(&mut r, &data.join(crate::datadir::tokens::JOURNAL_FILE));
+            volunteers(&mut r, &data.join("volunteers"));
+            volunteers(&mut r, &data.join("texts"));
+            certificates(
+                &mut r,
+                &crate::datadir::certstore::CertStore::new(data),
+                &data.join("certificates"),
+            );
+        }
+    }
     log(
         &mut r,
         data,
@@ -159,9 +172,8 @@ fn volunteers(r: &mut Report, dir: &Path) {
     }
 }
 
-fn certificates(r: &mut Report, data: &Path) {
-    let root = data.join("certificates");
-    match crate::datadir::certstore::CertStore::new(data).check() {
+fn certificates(r: &mut Report, certs: &crate::datadir::certstore::CertStore, root: &Path) {
+    match certs.check() {
         Ok(c) => {
             for d in &c.damaged {
                 r.damaged(&d.path, &d.reason);
@@ -173,7 +185,100 @@ fn certificates(r: &mut Report, data: &Path) {
                 r.ok(format!("{}/ ({} verified)", root.display(), c.verified));
             }
         }
-        Err(e) => r.damaged(&root, format!("cannot be read: {e}")),
+        Err(e) => r.damaged(root, format!("cannot be read: {e}")),
+    }
+}
+
+/// The state beside the log in its PostgreSQL database (docs/ledger.md, "Shared state on
+/// PostgreSQL"): the token journal's lines, the sealed names and texts, the certificates and
+/// the server-held organization keys, row by row as the files are checked.
+fn shared_state(r: &mut Report, url: &str) {
+    use sagat_ledger::{JournalCursor, SharedStore, TextDirectory, VolunteerDirectory};
+    let store = match SharedStore::open(url) {
+        Ok(s) => std::sync::Arc::new(s),
+        Err(e) => return r.damaged(Path::new("PostgreSQL"), format!("cannot be read: {e}")),
+    };
+    let where_ = std::path::PathBuf::from(store.describe());
+    let journal = where_
+        .join("sagat_journal")
+        .join(crate::datadir::tokens::SHARED_JOURNAL);
+    match store.read_journal(
+        crate::datadir::tokens::SHARED_JOURNAL,
+        &mut JournalCursor::default(),
+    ) {
+        Ok(read) => {
+            let mut bytes = Vec::new();
+            for line in &read.lines {
+                bytes.extend_from_slice(line);
+                bytes.push(b'\n');
+            }
+            let j = crate::datadir::tokens::decode_journal(&bytes);
+            if j.damaged.is_empty() {
+                r.ok(format!("{} ({} change(s))", journal.display(), j.lines));
+            } else {
+                let what = j.damaged.join("; ");
+                r.damaged(
+                    &journal,
+                    format!(
+                        "{} damaged change(s) ({what}); those changes are left out",
+                        j.damaged.len()
+                    ),
+                );
+            }
+        }
+        Err(e) => r.damaged(&journal, format!("cannot be read: {e}")),
+    }
+    let sealed = |r: &mut Report, dir: &VolunteerDirectory, space: &str| match dir.check_shared() {
+        Ok(found) if found.is_empty() => r.ok(format!(
+            "{}",
+            where_.join("sagat_sealed").join(space).display()
+        )),
+        Ok(found) => {
+            for d in found {
+                r.damaged(&d.path, d.reason);
+            }
+        }
+        Err(e) => r.damaged(&where_.join("sagat_sealed").join(space), e),
+    };
+    sealed(
+        r,
+        &VolunteerDirectory::open_shared(store.clone(), datadir::SHARED_VOLUNTEERS),
+        datadir::SHARED_VOLUNTEERS,
+    );
+    sealed(
+        r,
+        TextDirectory::open_shared(store.clone()).sealed(),
+        "texts",
+    );
+    let certs = crate::datadir::certstore::CertStore::shared(store.clone());
+    certificates(
+        r,
+        &certs,
+        &where_
+            .join("sagat_values")
+            .join(crate::datadir::certstore::SHARED_CERTIFICATES),
+    );
+    let keys = where_
+        .join("sagat_values")
+        .join(crate::datadir::orgkeys::SHARED_ORG_KEYS);
+    match crate::datadir::orgkeys::export(Path::new(""), Some(&store)) {
+        Ok(found) => {
+            let mut bad = 0;
+            for (org, pem) in &found {
+                use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+                let parsed = std::str::from_utf8(pem)
+                    .ok()
+                    .map(SigningKey::from_pkcs8_pem);
+                if !matches!(parsed, Some(Ok(_))) {
+                    bad += 1;
+                    r.damaged(&keys.join(org), "not a PKCS#8 Ed25519 private key");
+                }
+            }
+            if bad == 0 {
+                r.ok(format!("{} ({} key(s))", keys.display(), found.len()));
+            }
+        }
+        Err(e) => r.damaged(&keys, format!("cannot be read: {e:#}")),
     }
 }
 

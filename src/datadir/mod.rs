@@ -9,8 +9,11 @@
 
 pub mod certstore;
 pub mod check;
+mod migrate;
 pub mod orgkeys;
 pub mod tokens;
+
+pub use migrate::{migrate, Beside, Migrated};
 
 use std::fs;
 use std::io::Write;
@@ -228,42 +231,6 @@ fn write_config(dir: &Path, config: &Config) -> Result<()> {
     fs::File::open(&tmp)?.sync_all()?;
     fs::rename(&tmp, config_path(dir))?;
     Ok(())
-}
-
-/// `sagat migrate --from SRC --to DST`: the data directory's log from its log file into an
-/// empty PostgreSQL database (`--from DIR --to URL`), or from the database into a new log file
-/// (`--from URL --to DIR`). Both sides are verified and must end at the same signed checkpoint;
-/// only then does `sagat.json` name the new store. The old log file is kept as
-/// `log/entries.before-migration` (delete it once satisfied).
-pub fn migrate(from: &str, to: &str) -> Result<sagat_ledger::VerifyReport> {
-    let (dir, url, to_postgres) = if is_initialized(Path::new(from)) {
-        (Path::new(from), to, true)
-    } else if is_initialized(Path::new(to)) {
-        (Path::new(to), from, false)
-    } else {
-        bail!("neither --from {from:?} nor --to {to:?} is a Sagat data directory");
-    };
-    let mut config = read_config(dir)?;
-    let operator = read_key(&dir.join("operator.key"))?.verifying_key();
-    let log = dir.join("log");
-    match (to_postgres, config.log_store.as_deref()) {
-        (true, None) => {
-            let report = sagat_ledger::migrate_to_postgres(&log, url, &operator)?;
-            fs::rename(log.join("entries"), log.join("entries.before-migration"))
-                .context("moving the migrated log file aside")?;
-            config.log_store = Some(LOG_STORE_POSTGRES.to_string());
-            write_config(dir, &config)?;
-            Ok(report)
-        }
-        (false, Some(LOG_STORE_POSTGRES)) => {
-            let report = sagat_ledger::migrate_from_postgres(url, &log, &operator)?;
-            config.log_store = None;
-            write_config(dir, &config)?;
-            Ok(report)
-        }
-        (true, _) => bail!("{} keeps its log on PostgreSQL already", dir.display()),
-        (false, _) => bail!("{} keeps its log in a log file already", dir.display()),
-    }
 }
 
 /// The log's latest signed checkpoint, read without opening the ledger (no replay, no rule

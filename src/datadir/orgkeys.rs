@@ -4,11 +4,13 @@
 //! every front-end can sign for them. They are only ever read to sign that organization's
 //! web-form and JSON-convenience events; nothing returns them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
+
+use sagat_ledger::SharedStore;
 
 use super::{generate_key, is_safe_id, read_key, write_key, App};
 
@@ -84,4 +86,65 @@ pub fn discard(app: &App, org: &str) {
     if let Some(p) = path_of(app, org) {
         let _ = std::fs::remove_file(p);
     }
+}
+
+/// Every server-held key's PEM bytes by organization id, from the files of `dir` or from
+/// `shared` (`sagat migrate`), in id order.
+pub(crate) fn export(dir: &Path, shared: Option<&SharedStore>) -> Result<Vec<(String, Vec<u8>)>> {
+    if let Some(store) = shared {
+        let mut out = Vec::new();
+        for org in store.keys(SHARED_ORG_KEYS, "")? {
+            if let Some(pem) = store.get(SHARED_ORG_KEYS, &org)? {
+                out.push((org, pem));
+            }
+        }
+        return Ok(out);
+    }
+    let keys = dir.join("orgkeys");
+    let entries = match std::fs::read_dir(&keys) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", keys.display())),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let org = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".key"))
+            .filter(|org| is_safe_id(org));
+        if let Some(org) = org {
+            let pem =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            out.push((org.to_string(), pem));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Stores one exported key as is, in the files of `dir` (0600, in a 0700 directory) or in
+/// `shared` (`sagat migrate`).
+pub(crate) fn import(
+    dir: &Path,
+    shared: Option<&SharedStore>,
+    org: &str,
+    pem: &[u8],
+) -> Result<()> {
+    if !is_safe_id(org) {
+        bail!("organization id {org:?} is not a safe file name");
+    }
+    if let Some(store) = shared {
+        store.put(SHARED_ORG_KEYS, org, pem)?;
+        return Ok(());
+    }
+    let keys = dir.join("orgkeys");
+    std::fs::create_dir_all(&keys).with_context(|| format!("cannot create {}", keys.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o700));
+    }
+    super::write_secret_file(&keys.join(format!("{org}.key")), pem)
 }

@@ -864,6 +864,16 @@ impl TokenStore {
             .any(|(_, r)| r.role == Role::Operator && r.live(now))
     }
 
+    /// Copies every live record (tokens, sessions, access codes) into `to` in one durable
+    /// change (`sagat migrate`); returns how many.
+    pub fn copy_into(&self, to: &TokenStore, now: i64) -> Result<usize> {
+        self.refresh(true);
+        let changes = live_puts(&self.read().records, now);
+        let copied = changes.len();
+        to.change(Durability::Synced, now, move |_| changes)?;
+        Ok(copied)
+    }
+
     /// Folds the journal into `tokens.json` now, if it has lines, dropping the records
     /// expired at `now`.
     pub fn compact(&self, now: i64) -> Result<()> {
@@ -926,14 +936,19 @@ fn split_lines(encoded: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The live records as journal lines (a compacted shared journal).
-fn encode_file_lines(records: &memory::Records, now: i64) -> Vec<Vec<u8>> {
-    let changes: Vec<Change> = records
+/// The live records of `records` as changes that put them.
+fn live_puts(records: &memory::Records, now: i64) -> Vec<Change> {
+    records
         .all_in_order()
         .into_iter()
         .filter(|r| r.live(now))
         .filter_map(|r| Some(Change::Put(format::hash_of(&r.sha256)?, r.clone())))
-        .collect();
+        .collect()
+}
+
+/// The live records as journal lines (a compacted shared journal).
+fn encode_file_lines(records: &memory::Records, now: i64) -> Vec<Vec<u8>> {
+    let changes = live_puts(records, now);
     match encode_changes(&changes) {
         Ok(lines) => split_lines(&lines),
         Err(e) => {
