@@ -314,6 +314,10 @@ fn migrate_moves_the_log_to_postgres_and_back_verified() {
     ok_bytes(sagat_pg(&data, &store, &["volunteer", "erase", &ids[0]]));
     let listed = String::from_utf8(ok_bytes(sagat_pg(&data, &store, &["token", "list"]))).unwrap();
     assert!(listed.contains(&token_id), "{listed}");
+    // Every copied record opens under its key on PostgreSQL.
+    let checked = String::from_utf8(ok_bytes(sagat_pg(&data, &store, &["check"]))).unwrap();
+    assert!(checked.contains("check OK"), "{checked}");
+    assert!(checked.contains("sagat_sealed/volunteers"), "{checked}");
     assert_eq!(
         ok_bytes(sagat_pg(&data, &store, &["log", "checkpoint"])),
         before

@@ -78,6 +78,17 @@ impl Drop for SharedStore {
 pub struct JournalCursor {
     generation: i64,
     next: i64,
+    /// SHA-256 prefix of line `next - 1` as this reader read or wrote it (zero when none).
+    last: [u8; 16],
+}
+
+/// The first 16 bytes of a line's SHA-256.
+fn line_digest(line: &[u8]) -> [u8; 16] {
+    use sha2::Digest as _;
+    let full = sha2::Sha256::digest(line);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
 }
 
 impl JournalCursor {
@@ -94,6 +105,7 @@ impl Default for JournalCursor {
         JournalCursor {
             generation: -1,
             next: 0,
+            last: [0; 16],
         }
     }
 }
@@ -347,7 +359,7 @@ impl SharedStore {
             let (read, mut next) = read_lines(tx, journal, start, true)?;
             let new = match f(read) {
                 Ok(new) => new,
-                // Nothing written; the transaction is rolled back, the read applied.
+                // None of `f`'s lines written (the head row may be created); the read applied.
                 Err(e) => return Ok((Err(e), next)),
             };
             if rewrite {
@@ -355,6 +367,7 @@ impl SharedStore {
                 next = JournalCursor {
                     generation: next.generation + 1,
                     next: 0,
+                    last: [0; 16],
                 };
             }
             let insert =
@@ -362,6 +375,7 @@ impl SharedStore {
             for line in &new {
                 tx.execute(&insert, &[&journal, &next.next, line])?;
                 next.next += 1;
+                next.last = line_digest(line);
             }
             tx.execute(
                 "UPDATE sagat_journal_head SET generation = $2, next_seq = $3 WHERE journal = $1",
@@ -502,8 +516,8 @@ fn read_lines(
         &[&journal],
     )?;
     let Some(head) = head else {
-        // Never written: empty, generation 0.
-        let reset = cursor.generation != 0;
+        // Never written (or its head lost with the lines): empty, generation 0.
+        let reset = cursor.generation != 0 || cursor.next > 0;
         return Ok((
             JournalLines {
                 reset,
@@ -512,15 +526,29 @@ fn read_lines(
             JournalCursor {
                 generation: 0,
                 next: 0,
+                last: [0; 16],
             },
         ));
     };
     let (generation, next_seq): (i64, i64) = (head.get(0), head.get(1));
-    let reset = generation != cursor.generation;
+    // The database may have lost lines this reader saw: a crash drops the last commits made
+    // with `synchronous_commit = off`, and later appends reuse their numbers. The last line
+    // read must still be there, the same bytes; if not, read everything again, as after a
+    // rewrite.
+    let mut reset = generation != cursor.generation || next_seq < cursor.next;
+    if !reset && cursor.next > 0 {
+        let last: Option<Vec<u8>> = tx
+            .query_opt(
+                "SELECT line FROM sagat_journal WHERE journal = $1 AND seq = $2",
+                &[&journal, &(cursor.next - 1)],
+            )?
+            .map(|row| row.get(0));
+        reset = last.is_none_or(|line| line_digest(&line) != cursor.last);
+    }
     let from = if reset { 0 } else { cursor.next };
     // Bounded by the head read in this same transaction: a READ COMMITTED statement sees a
     // newer snapshot than the head query, and lines past `next_seq` belong to the next read.
-    let lines = tx
+    let lines: Vec<Vec<u8>> = tx
         .query(
             "SELECT line FROM sagat_journal WHERE journal = $1 AND seq >= $2 AND seq < $3 \
              ORDER BY seq",
@@ -529,11 +557,17 @@ fn read_lines(
         .iter()
         .map(|row| row.get(0))
         .collect();
+    let last = match lines.last() {
+        Some(line) => line_digest(line),
+        None if reset => [0; 16],
+        None => cursor.last,
+    };
     Ok((
         JournalLines { reset, lines },
         JournalCursor {
             generation,
             next: next_seq,
+            last,
         },
     ))
 }

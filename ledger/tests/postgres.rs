@@ -522,3 +522,143 @@ fn a_front_end_that_stops_mid_round_does_not_hold_the_others_up() {
         .expect("the stopped front-end still holds the writers' lock");
     assert_eq!(appended.unwrap(), 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The shared state beside the log (docs/ledger.md, "Shared state on PostgreSQL").
+
+/// Reads `journal` with `cursor` into `seen` the way a front-end's memory does: a reset throws
+/// away what was built, then the new lines are added.
+fn replay(
+    store: &sagat_ledger::SharedStore,
+    cursor: &mut sagat_ledger::JournalCursor,
+    seen: &mut Vec<Vec<u8>>,
+) {
+    let read = store.read_journal("j", cursor).unwrap();
+    if read.reset {
+        seen.clear();
+    }
+    seen.extend(read.lines);
+}
+
+#[test]
+fn two_stores_append_one_journal_in_one_order_and_a_rewrite_resets_every_reader() {
+    use sagat_ledger::{JournalCursor, SharedStore};
+    let db = TestDb::new("journal");
+    let (a, b) = (
+        SharedStore::open(&db.url).unwrap(),
+        SharedStore::open(&db.url).unwrap(),
+    );
+    let (mut ca, mut cb) = (JournalCursor::default(), JournalCursor::default());
+    let (mut seen_a, mut seen_b) = (Vec::new(), Vec::new());
+    // Each append first hands over what the other appended since.
+    a.append_journal("j", &mut ca, true, |read| {
+        assert!(read.lines.is_empty());
+        Ok::<_, ()>(vec![b"a1".to_vec()])
+    })
+    .unwrap()
+    .unwrap();
+    seen_a.push(b"a1".to_vec());
+    b.append_journal("j", &mut cb, false, |read| {
+        assert_eq!(read.lines, vec![b"a1".to_vec()]);
+        Ok::<_, ()>(vec![b"b1".to_vec(), b"b2".to_vec()])
+    })
+    .unwrap()
+    .unwrap();
+    seen_b.extend([b"a1".to_vec(), b"b1".to_vec(), b"b2".to_vec()]);
+    // A refused change stores nothing, and its reader still moved past what it read.
+    let refused = a
+        .append_journal("j", &mut ca, true, |read| {
+            assert_eq!(read.lines, vec![b"b1".to_vec(), b"b2".to_vec()]);
+            Err::<Vec<Vec<u8>>, _>("no")
+        })
+        .unwrap();
+    assert_eq!(refused, Err("no"));
+    seen_a.extend([b"b1".to_vec(), b"b2".to_vec()]);
+    replay(&a, &mut ca, &mut seen_a);
+    assert_eq!(seen_a, seen_b);
+    assert_eq!(ca.position(), 3);
+
+    // B compacts to one line: A's next read starts again from it.
+    b.rewrite_journal("j", &mut cb, |read| {
+        assert!(read.lines.is_empty());
+        vec![b"all".to_vec()]
+    })
+    .unwrap();
+    replay(&a, &mut ca, &mut seen_a);
+    assert_eq!(seen_a, vec![b"all".to_vec()]);
+    // A fresh reader sees the same.
+    let mut fresh = Vec::new();
+    replay(&a, &mut JournalCursor::default(), &mut fresh);
+    assert_eq!(fresh, seen_a);
+
+    // The database lost B's last commit (`synchronous_commit = off` and a crash) after A read
+    // it: the line now at that number is new, so A reads everything again.
+    b.append_journal("j", &mut cb, false, |_| Ok::<_, ()>(vec![b"lost".to_vec()]))
+        .unwrap()
+        .unwrap();
+    replay(&a, &mut ca, &mut seen_a);
+    assert_eq!(seen_a, vec![b"all".to_vec(), b"lost".to_vec()]);
+    db.client()
+        .batch_execute(
+            "DELETE FROM sagat_journal WHERE line = 'lost'::bytea; \
+             UPDATE sagat_journal_head SET next_seq = next_seq - 1",
+        )
+        .unwrap();
+    let mut after_crash = JournalCursor::default();
+    replay(&b, &mut after_crash, &mut Vec::new());
+    b.append_journal("j", &mut after_crash, true, |_| {
+        Ok::<_, ()>(vec![b"n1".to_vec(), b"n2".to_vec()])
+    })
+    .unwrap()
+    .unwrap();
+    replay(&a, &mut ca, &mut seen_a);
+    assert_eq!(
+        seen_a,
+        vec![b"all".to_vec(), b"n1".to_vec(), b"n2".to_vec()]
+    );
+}
+
+#[test]
+fn a_sealed_record_on_postgres_is_one_row_and_erasing_it_leaves_nothing() {
+    use sagat_ledger::{SharedStore, VolunteerDirectory, VolunteerRecord};
+    let db = TestDb::new("sealed");
+    let store = Arc::new(SharedStore::open(&db.url).unwrap());
+    let (one, two) = (
+        VolunteerDirectory::open_shared(store.clone(), "volunteers"),
+        VolunteerDirectory::open_shared(
+            Arc::new(SharedStore::open(&db.url).unwrap()),
+            "volunteers",
+        ),
+    );
+    let id = "00112233445566778899aabbccddeeff";
+    let name = |n: &str| VolunteerRecord {
+        name: n.into(),
+        contact: None,
+    };
+    one.put(id, &name("Әсел")).unwrap();
+    assert_eq!(two.get(id).unwrap(), Some(name("Әсел")));
+    two.put(id, &name("Асель")).unwrap();
+    assert_eq!(one.get(id).unwrap(), Some(name("Асель")));
+    let mut c = db.client();
+    let rows: i64 = c
+        .query_one("SELECT count(*) FROM sagat_sealed", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1, "one row holds the key and the record");
+    let stored: Vec<u8> = c
+        .query_one("SELECT record FROM sagat_sealed", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("Асель"),
+        "the name is sealed"
+    );
+    assert!(one.erase(id).unwrap());
+    assert_eq!(two.get(id).unwrap(), None);
+    let rows: i64 = c
+        .query_one("SELECT count(*) FROM sagat_sealed", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+    assert!(!two.erase(id).unwrap());
+}
