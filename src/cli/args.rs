@@ -238,8 +238,9 @@ pub enum Command {
     },
     /// Move a data directory's log between its log file and PostgreSQL, verified on both
     /// sides: `--from DIR --to URL` copies the log file into an empty database, `--from URL
-    /// --to DIR` copies the database into a new log file. Stop every `sagat serve` of the
-    /// log first.
+    /// --to DIR` copies the database into a new log file. Names, texts, tokens, certificates
+    /// and server-held keys move with it (the old files kept as `*.before-migration`: delete
+    /// them once satisfied). Stop every `sagat serve` of the log first.
     Migrate {
         /// The data directory, or the PostgreSQL connection string the log comes from.
         #[arg(long)]

@@ -9,6 +9,10 @@
 //! - `certificates/`: every metadata file and PDF matches the SHA-256 recorded at issue;
 //! - `log/`: the same full replay as `sagat log verify`.
 //!
+//! With the log on PostgreSQL, the token journal's lines, the sealed names and texts, the
+//! certificates and the organization keys are rows of the same database (docs/ledger.md, "Shared
+//! state on PostgreSQL") and are checked row by row the same way instead of the files.
+//!
 //! Nothing is changed or repaired. One line per file (`ok`, `DAMAGED`, or `note` for files that
 //! cannot be verified but are not known to be damaged), then a summary line; the exit code is 1
 //! when anything is damaged. Like `sagat log verify`, it needs the service stopped (the log's
