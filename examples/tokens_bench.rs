@@ -6,7 +6,13 @@
 //! ```text
 //! cargo run --release --example tokens_bench [-- --small 1000 --large 300000 --pairs 9
 //!                                               --sign-ins 2000 --enrolls 100]
+//! cargo run --release --example tokens_bench -- --postgres URL [--small 10000 --pairs 9 ...]
 //! ```
+//!
+//! With `--postgres URL` (an empty database) it compares instead the file store with the
+//! shared store on PostgreSQL (docs/ledger.md, "Shared state on PostgreSQL") at `--small`
+//! records: the same records copied into the database's token journal, then pairs of sign-ins
+//! and enrollments on the files, then on PostgreSQL, with the median ratio PostgreSQL / files.
 //!
 //! Each store is a fresh temporary directory whose `tokens.json` is written by this program from
 //! the format in docs/ledger.md ("Files outside the log"): one operator token and N volunteers'
@@ -21,6 +27,7 @@ use sagat::datadir::tokens::{canonical_access_code, Kind, Role, TokenStore};
 use sha2::{Digest, Sha256};
 
 struct Args {
+    postgres: Option<String>,
     small: usize,
     large: usize,
     pairs: usize,
@@ -30,6 +37,7 @@ struct Args {
 
 fn args() -> anyhow::Result<Args> {
     let mut a = Args {
+        postgres: None,
         small: 1000,
         large: 300_000,
         pairs: 9,
@@ -38,6 +46,10 @@ fn args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--postgres" {
+            a.postgres = Some(it.next().context("--postgres needs a connection string")?);
+            continue;
+        }
         let value: usize = it
             .next()
             .with_context(|| format!("{flag} needs a number"))?
@@ -158,8 +170,51 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// `--postgres URL`: the file store against the shared store on PostgreSQL, same records.
+fn compare_postgres(a: &Args, url: &str) -> anyhow::Result<()> {
+    let (files, _dir, _) = store_with(a.small)?;
+    let shared = std::sync::Arc::new(sagat_ledger::SharedStore::open(url)?);
+    let on_pg = TokenStore::open_shared(shared.clone())?;
+    let t = Instant::now();
+    let copied = files.copy_into(&on_pg, sagat::datadir::now())?;
+    println!(
+        "{copied} records copied into the shared journal in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let reopened = TokenStore::open_shared(shared)?;
+    println!(
+        "a front-end opening the shared store: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    drop(reopened);
+    let (mut sign_ratio, mut enroll_ratio) = (Vec::new(), Vec::new());
+    println!("pair | sign-in files: mean, p99 µs | PostgreSQL: mean, p99 µs | enroll files: mean, p99 µs | PostgreSQL: mean, p99 µs");
+    for round in 0..a.pairs {
+        let f = sign_ins(&files, a.small, a.sign_ins, round);
+        let p = sign_ins(&on_pg, a.small, a.sign_ins, round);
+        let ef = enrolls(&files, a.enrolls, round);
+        let ep = enrolls(&on_pg, a.enrolls, round);
+        sign_ratio.push(p.0 / f.0);
+        enroll_ratio.push(ep.0 / ef.0);
+        println!(
+            "{round} | {:.1}, {:.1} | {:.1}, {:.1} | {:.0}, {:.0} | {:.0}, {:.0}",
+            f.0, f.1, p.0, p.1, ef.0, ef.1, ep.0, ep.1
+        );
+    }
+    println!(
+        "median ratio PostgreSQL/files: sign-in {:.2}, enroll {:.2}",
+        median(sign_ratio),
+        median(enroll_ratio)
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let a = args()?;
+    if let Some(url) = &a.postgres {
+        return compare_postgres(&a, url);
+    }
     let (small, _small_dir, _) = store_with(a.small)?;
     let before = rss_kib();
     let t = Instant::now();

@@ -475,7 +475,11 @@ impl TokenStore {
         for change in applied {
             records.apply(change);
         }
-        if usize::try_from(cursor.position()).unwrap_or(0) >= COMPACT_AFTER_LINES.max(records.len())
+        // The rewritten journal starts with one line per live record (its base), so it is
+        // compacted once the lines since then outnumber the records (and 4,096): twice that in
+        // all. Comparing with the records alone would rewrite it on every change after the first.
+        if usize::try_from(cursor.position()).unwrap_or(0)
+            >= 2 * COMPACT_AFTER_LINES.max(records.len())
         {
             let rewritten = shared
                 .store
