@@ -450,6 +450,36 @@ fn sign_checkpoint(signer: &NoteSigner, origin: &str, tree: &Tree) -> Result<Pub
     })
 }
 
+/// Verifies the signatures of `entries` against the keys the rule state names now (a brief
+/// read lock) and records, in each entry that passes, the key it was verified against. An
+/// entry whose signer is unknown or whose signature fails is left unverified: the writer's
+/// rules then refuse it with the right rule.
+fn preverify(state: &RwLock<State>, mut entries: Vec<&mut Prepared>, threads: usize) {
+    let keys: Vec<Option<VerifyingKey>> = {
+        let state = read_lock(state);
+        entries
+            .iter()
+            .map(|p| state.current_signer_key(&p.signed.event))
+            .collect()
+    };
+    let items: Vec<(usize, SignatureCheck)> = entries
+        .iter()
+        .zip(&keys)
+        .enumerate()
+        .filter_map(|(i, (p, key))| {
+            let sig = p.signed.sign1.signature().ok()?;
+            Some((i, (p.signed.sign1.to_be_signed(), sig, (*key)?)))
+        })
+        .collect();
+    let (at, items): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
+    let all_good = verify_signatures(&items, threads).is_ok();
+    for (i, (msg, sig, key)) in at.into_iter().zip(items) {
+        if all_good || key.verify_strict(&msg, &sig).is_ok() {
+            entries[i].verified = Some(key);
+        }
+    }
+}
+
 /// Verifies signatures `(message, signature, key)`; on failure names the first bad one
 /// (position in `items`). Uses up to `threads` threads, batch verification per chunk, and single
 /// strict verification to locate a failure.
@@ -810,29 +840,11 @@ impl Ledger {
     /// unknown or whose signature fails is left unverified: the writer's rules then refuse it
     /// with the right rule.
     fn preverify(&self, chunk: &mut [Prepared], threads: usize) {
-        let keys: Vec<Option<VerifyingKey>> = {
-            let state = read_lock(&self.inner.shared.state);
-            chunk
-                .iter()
-                .map(|p| state.current_signer_key(&p.signed.event))
-                .collect()
-        };
-        let items: Vec<(usize, SignatureCheck)> = chunk
-            .iter()
-            .zip(&keys)
-            .enumerate()
-            .filter_map(|(i, (p, key))| {
-                let sig = p.signed.sign1.signature().ok()?;
-                Some((i, (p.signed.sign1.to_be_signed(), sig, (*key)?)))
-            })
-            .collect();
-        let (at, items): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
-        let all_good = verify_signatures(&items, threads).is_ok();
-        for (i, (msg, sig, key)) in at.into_iter().zip(items) {
-            if all_good || key.verify_strict(&msg, &sig).is_ok() {
-                chunk[i].verified = Some(key);
-            }
-        }
+        preverify(
+            &self.inner.shared.state,
+            chunk.iter_mut().collect(),
+            threads,
+        );
     }
 
     /// Dry-runs a batch against every rule (signatures included) without appending anything, and
@@ -2226,12 +2238,26 @@ impl Writer {
 
     fn round(&mut self, mut round: Vec<Request>, more: &Receiver<Request>) -> Result<(), Error> {
         let shared = self.shared.clone();
-        let mut state = write_lock(&shared.state);
+        // Signatures are checked before any lock is taken, against the keys the rules name
+        // now: reads go on meanwhile, and on PostgreSQL the writers' lock is held only for the
+        // rules and the write, so another front-end checks its round while this one commits.
+        // The rules below check again only an entry whose key they resolve differently.
+        let unverified = round
+            .iter_mut()
+            .flat_map(|r| r.entries.iter_mut())
+            .filter(|e| e.verified.is_none())
+            .collect();
+        preverify(&shared.state, unverified, self.threads);
         // On PostgreSQL the round is a transaction that first takes the writers' lock and
         // applies what other front-ends committed: the rules below see every earlier entry.
+        // The state is locked only once the writers' lock is held, so reads do not wait for
+        // another front-end's round.
+        let mut state;
         if let Sink::Postgres(pg) = &mut self.sink {
             let size = read_lock(&shared.tree).size();
-            match pg.begin_round(size, &self.last_note) {
+            let begun = pg.begin_round(size, &self.last_note);
+            state = write_lock(&shared.state);
+            match begun {
                 Ok(None) => {}
                 Ok(Some(records)) => self.catch_up(&mut state, records)?,
                 Err(reason) => {
@@ -2258,6 +2284,8 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+        } else {
+            state = write_lock(&shared.state);
         }
         let tree_size = read_lock(&shared.tree).size();
         let (mut fates, mut applied, mut positions) =

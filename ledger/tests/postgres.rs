@@ -9,6 +9,7 @@ use std::sync::Arc;
 use common::*;
 use sagat_ledger::{
     latest_checkpoint_postgres, verify_postgres, Error, Health, Ledger, LedgerOptions,
+    ADVISORY_LOCK_KEY,
 };
 
 /// A fresh database on the test cluster, dropped when this goes out of scope.
@@ -521,6 +522,56 @@ fn a_front_end_that_stops_mid_round_does_not_hold_the_others_up() {
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("the stopped front-end still holds the writers' lock");
     assert_eq!(appended.unwrap(), 2);
+}
+
+#[test]
+fn reads_go_on_while_another_front_end_holds_the_writers_lock() {
+    let db = TestDb::new("reads");
+    let dir = tempfile::tempdir().unwrap();
+    let l = Arc::new(open(dir.path(), &db).unwrap());
+    l.append(register_org()).unwrap();
+    // Another front-end's round, as PostgreSQL sees it: a transaction holding the writers' lock.
+    let mut blocker = db.client();
+    let mut round = blocker.transaction().unwrap();
+    round
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&ADVISORY_LOCK_KEY])
+        .unwrap();
+    let appender = l.clone();
+    let appended = std::thread::spawn(move || appender.append(enroll(0)).map(|a| a.index));
+    // The append waits for the writers' lock (it has checked its signature by then) ...
+    let mut watcher = db.client();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the append never waited for the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // ... and meanwhile this front-end still answers reads from its state.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = l.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(reader.read(|s| s.organizations().len()));
+    });
+    let organizations = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("a read waited for another front-end's round");
+    assert_eq!(organizations, 1);
+    assert_eq!(l.size(), 1);
+    // Once the other round ends, the append goes through.
+    round.commit().unwrap();
+    assert_eq!(appended.join().unwrap().unwrap(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
