@@ -542,17 +542,13 @@ impl VolunteerDirectory {
         Ok(true)
     }
 
-    /// How many volunteers have a record (0 when the database cannot be read).
-    pub fn len(&self) -> usize {
+    /// How many volunteers have a record; on PostgreSQL, an error when the database cannot be
+    /// read (never a count of 0 that is not true).
+    pub fn count(&self) -> Result<usize, Error> {
         match &self.shared {
-            Some((store, space)) => store.sealed_count(space).unwrap_or(0),
-            None => self.lock().len(),
+            Some((store, space)) => store.sealed_count(space),
+            None => Ok(self.lock().len()),
         }
-    }
-
-    /// Whether no volunteer has a record.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Replaces the record under `volunteer` by what `change` makes of the current one
@@ -779,7 +775,7 @@ mod tests {
         drop(dir);
         let dir = VolunteerDirectory::open(tmp.path()).unwrap();
         assert_eq!(dir.get(ID).unwrap(), Some(record("Әлия Сәрсенбаева")));
-        assert_eq!(dir.len(), 1);
+        assert_eq!(dir.count().unwrap(), 1);
         // Replacing keeps one key and one record.
         dir.put(ID, &record("Aliya Sarsenbayeva")).unwrap();
         assert_eq!(dir.get(ID).unwrap(), Some(record("Aliya Sarsenbayeva")));

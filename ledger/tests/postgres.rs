@@ -696,6 +696,7 @@ fn a_sealed_record_on_postgres_is_one_row_and_erasing_it_leaves_nothing() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 1, "one row holds the key and the record");
+    assert_eq!(two.count().unwrap(), 1);
     let stored: Vec<u8> = c
         .query_one("SELECT record FROM sagat_sealed", &[])
         .unwrap()
@@ -711,5 +712,9 @@ fn a_sealed_record_on_postgres_is_one_row_and_erasing_it_leaves_nothing() {
         .unwrap()
         .get(0);
     assert_eq!(rows, 0);
+    assert_eq!(one.count().unwrap(), 0);
     assert!(!two.erase(id).unwrap());
+    // A database that cannot be read is an error, never a count of nobody.
+    c.batch_execute("DROP TABLE sagat_sealed").unwrap();
+    assert!(one.count().is_err());
 }
