@@ -216,16 +216,21 @@ fn seal<T: Serialize>(record: &T, id: &VolunteerId, key: &RecordKey) -> Result<V
     Ok(file)
 }
 
+/// The error for the volunteer record at `path` that `reason` ("is missing …") says is damaged.
+fn record_damaged(path: &Path, reason: &str) -> Error {
+    Error::Damaged {
+        path: path.to_path_buf(),
+        reason: format!("volunteer record {reason}"),
+    }
+}
+
 /// Reads and opens one sealed record.
 fn open_record<T: serde::de::DeserializeOwned>(
     path: &Path,
     id: &VolunteerId,
     key: &RecordKey,
 ) -> Result<T, Error> {
-    let damaged = |reason: &str| Error::Damaged {
-        path: path.to_path_buf(),
-        reason: format!("volunteer record {reason}"),
-    };
+    let damaged = |reason: &str| record_damaged(path, reason);
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -243,10 +248,7 @@ fn open_sealed<T: serde::de::DeserializeOwned>(
     id: &VolunteerId,
     key: &RecordKey,
 ) -> Result<T, Error> {
-    let damaged = |reason: &str| Error::Damaged {
-        path: path.to_path_buf(),
-        reason: format!("volunteer record {reason}"),
-    };
+    let damaged = |reason: &str| record_damaged(path, reason);
     if bytes.len() < RECORD_MAGIC.len() + NONCE_LEN || &bytes[..RECORD_MAGIC.len()] != RECORD_MAGIC
     {
         return Err(damaged("has a bad header"));
