@@ -114,6 +114,15 @@ fn read_only_commands_work_beside_a_running_server_and_writes_say_how() {
     );
 }
 
+/// Makes `to` another front-end of the data directory `from` on the same database: a copy of
+/// its configuration and keys (README, "Running on PostgreSQL").
+fn copy_front_end(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in ["sagat.json", "operator.key", "issuer.key"] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+}
+
 /// `sagat` with `SAGAT_STORE` set: every command of a data directory whose log is on PostgreSQL.
 fn sagat_pg(data: &std::path::Path, store: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_sagat"))
@@ -233,12 +242,7 @@ fn two_servers_on_one_database_serve_one_log() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     ok_bytes(sagat_pg(&a, &store, &["init"]));
-    // The second front-end: a copy of the configuration and keys (README, "Running on
-    // PostgreSQL").
-    std::fs::create_dir_all(&b).unwrap();
-    for f in ["sagat.json", "operator.key", "issuer.key"] {
-        std::fs::copy(a.join(f), b.join(f)).unwrap();
-    }
+    copy_front_end(&a, &b);
     let token_b = String::from_utf8(ok_bytes(sagat_pg(&b, &store, &["token", "--operator"])))
         .unwrap()
         .lines()
@@ -461,10 +465,7 @@ fn two_front_ends_share_tokens_sessions_names_keys_and_certificates() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     ok_bytes(sagat_pg(&a, &store, &["init"]));
-    std::fs::create_dir_all(&b).unwrap();
-    for f in ["sagat.json", "operator.key", "issuer.key"] {
-        std::fs::copy(a.join(f), b.join(f)).unwrap();
-    }
+    copy_front_end(&a, &b);
     let op = String::from_utf8(ok_bytes(sagat_pg(&a, &store, &["token", "--operator"])))
         .unwrap()
         .lines()
@@ -576,10 +577,7 @@ fn two_front_ends_share_tokens_sessions_names_keys_and_certificates() {
     // Erased from the command line of a third copy of the configuration (the servers hold
     // their own directories): neither server serves the name's certificate again.
     let c = tmp.path().join("c");
-    std::fs::create_dir_all(&c).unwrap();
-    for f in ["sagat.json", "operator.key", "issuer.key"] {
-        std::fs::copy(a.join(f), c.join(f)).unwrap();
-    }
+    copy_front_end(&a, &c);
     ok_bytes(sagat_pg(&c, &store, &["volunteer", "erase", &v]));
     for base in [&base_a, &base_b] {
         let (status, body, _) = exchange("GET", &format!("{base}{pdf_path}"), Some(&session), None);
