@@ -211,12 +211,7 @@ fn shared_state(r: &mut Report, url: &str) {
         &mut JournalCursor::default(),
     ) {
         Ok(read) => {
-            let mut bytes = Vec::new();
-            for line in &read.lines {
-                bytes.extend_from_slice(line);
-                bytes.push(b'\n');
-            }
-            let j = crate::datadir::tokens::decode_journal(&bytes);
+            let j = crate::datadir::tokens::decode_journal_lines(&read.lines);
             if j.damaged.is_empty() {
                 r.ok(format!("{} ({} change(s))", journal.display(), j.lines));
             } else {

@@ -229,6 +229,17 @@ pub struct Journal {
     pub torn: bool,
 }
 
+/// Parses lines of the shared token journal on PostgreSQL (each one change, without its
+/// newline) exactly as the same lines of `tokens.journal`.
+pub fn decode_journal_lines(lines: &[Vec<u8>]) -> Journal {
+    let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in lines {
+        bytes.extend_from_slice(line);
+        bytes.push(b'\n');
+    }
+    decode_journal(&bytes)
+}
+
 /// Parses `tokens.journal`: one change per line, each checked like a record of `tokens.json`.
 /// A damaged line is left out and named; an unfinished last line is ignored.
 pub fn decode_journal(bytes: &[u8]) -> Journal {

@@ -66,7 +66,7 @@ use sagat_ledger::{JournalCursor, JournalLines, SharedStore};
 mod format;
 mod memory;
 
-pub use format::{decode_file, decode_journal, Decoded, Journal};
+pub use format::{decode_file, decode_journal, decode_journal_lines, Decoded, Journal};
 use format::{encode_changes, encode_file, set_aside, Change};
 
 /// How long a web session lasts: 12 hours.
@@ -407,7 +407,7 @@ impl TokenStore {
     pub fn open_shared(store: Arc<SharedStore>) -> Result<TokenStore> {
         let mut inner = Inner::default();
         let read = store.read_journal(SHARED_JOURNAL, &mut inner.cursor)?;
-        apply_shared(&mut inner, read);
+        apply_lines(&mut inner.records, read);
         Ok(TokenStore {
             path: PathBuf::new(),
             journal_path: PathBuf::new(),
@@ -435,7 +435,7 @@ impl TokenStore {
         let mut inner = self.write();
         let inner = &mut *inner;
         match shared.store.read_journal(SHARED_JOURNAL, &mut inner.cursor) {
-            Ok(read) => apply_shared(inner, read),
+            Ok(read) => apply_lines(&mut inner.records, read),
             Err(e) => tracing::error!("cannot read the shared token journal: {e}"),
         }
     }
@@ -639,34 +639,32 @@ fn session_changes(
     role: Role,
     now: i64,
 ) -> Vec<Change> {
-    {
-        let mut expires = now + SESSION_TTL_SECS;
-        let mut changes = Vec::with_capacity(2);
-        if let Some(p) = records.find(&parent_hash) {
-            if let Some(e) = p.expires {
-                expires = expires.min(e);
-            }
-            if p.kind == Kind::Token && !used_within_granularity(p.last_used, now) {
-                let mut used = p.clone();
-                used.last_used = Some(now);
-                changes.push(Change::Put(parent_hash, used));
-            }
+    let mut expires = now + SESSION_TTL_SECS;
+    let mut changes = Vec::with_capacity(2);
+    if let Some(p) = records.find(&parent_hash) {
+        if let Some(e) = p.expires {
+            expires = expires.min(e);
         }
-        changes.push(Change::Put(
-            hash,
-            Record {
-                sha256: hex::encode(hash),
-                kind: Kind::Session,
-                role,
-                created: now,
-                expires: Some(expires),
-                enrolled_by: None,
-                parent: Some(hex::encode(parent_hash)),
-                last_used: None,
-            },
-        ));
-        changes
+        if p.kind == Kind::Token && !used_within_granularity(p.last_used, now) {
+            let mut used = p.clone();
+            used.last_used = Some(now);
+            changes.push(Change::Put(parent_hash, used));
+        }
     }
+    changes.push(Change::Put(
+        hash,
+        Record {
+            sha256: hex::encode(hash),
+            kind: Kind::Session,
+            role,
+            created: now,
+            expires: Some(expires),
+            enrolled_by: None,
+            parent: Some(hex::encode(parent_hash)),
+            last_used: None,
+        },
+    ));
+    changes
 }
 
 impl TokenStore {
@@ -906,10 +904,6 @@ impl Drop for TokenStore {
 }
 
 /// Applies lines read from the shared journal (all of them, after a reset).
-fn apply_shared(inner: &mut Inner, read: JournalLines) {
-    apply_lines(&mut inner.records, read);
-}
-
 fn apply_lines(records: &mut memory::Records, read: JournalLines) {
     if read.reset {
         *records = memory::Records::default();
@@ -917,12 +911,7 @@ fn apply_lines(records: &mut memory::Records, read: JournalLines) {
     if read.lines.is_empty() {
         return;
     }
-    let mut bytes = Vec::with_capacity(read.lines.iter().map(|l| l.len() + 1).sum());
-    for line in &read.lines {
-        bytes.extend_from_slice(line);
-        bytes.push(b'\n');
-    }
-    let journal = decode_journal(&bytes);
+    let journal = decode_journal_lines(&read.lines);
     for what in &journal.damaged {
         tracing::error!("damaged line of the shared token journal left out: {what}");
     }
