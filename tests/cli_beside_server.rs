@@ -4,7 +4,7 @@
 //! directory themselves again.
 
 mod common;
-use common::{ok_bytes, sagat, serve};
+use common::{new_database, ok_bytes, sagat, serve};
 
 fn get(base: &str, path: &str) -> Vec<u8> {
     ureq::get(&format!("{base}{path}"))
@@ -131,23 +131,6 @@ fn sagat_pg(data: &std::path::Path, store: &str, args: &[&str]) -> std::process:
         .env("SAGAT_STORE", store)
         .output()
         .expect("run sagat")
-}
-
-/// A new database on the test cluster (`SAGAT_TEST_POSTGRES`, started by scripts/test).
-fn new_database() -> (String, String) {
-    let admin = std::env::var("SAGAT_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "SAGAT_TEST_POSTGRES is not set: this test needs a PostgreSQL server. Run \
-             scripts/test, which starts a private cluster, or set SAGAT_TEST_POSTGRES to a \
-             libpq connection string of a role that may create databases"
-        )
-    });
-    let name = format!("sagat_cli_{}", hex::encode(rand::random::<[u8; 6]>()));
-    postgres::Client::connect(&admin, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("cannot connect to SAGAT_TEST_POSTGRES ({admin}): {e}"))
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    (format!("{admin} dbname={name}"), name)
 }
 
 #[test]

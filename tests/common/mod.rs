@@ -72,3 +72,21 @@ pub fn serve(data: &Path, env: &[(&str, &str)]) -> (Server, String) {
         .expect("sagat serve did not start listening");
     (Server(child), format!("http://127.0.0.1:{port}"))
 }
+
+/// A new database on the test cluster (`SAGAT_TEST_POSTGRES`, started by scripts/test): its
+/// connection string and its name.
+pub fn new_database() -> (String, String) {
+    let admin = std::env::var("SAGAT_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "SAGAT_TEST_POSTGRES is not set: this test needs a PostgreSQL server. Run \
+             scripts/test, which starts a private cluster, or set SAGAT_TEST_POSTGRES to a \
+             libpq connection string of a role that may create databases"
+        )
+    });
+    let name = format!("sagat_cli_{}", hex::encode(rand::random::<[u8; 6]>()));
+    postgres::Client::connect(&admin, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot connect to SAGAT_TEST_POSTGRES ({admin}): {e}"))
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    (format!("{admin} dbname={name}"), name)
+}
