@@ -1,6 +1,7 @@
 //! Tokens and sessions in the shared token journal on PostgreSQL (docs/ledger.md, "Shared state
 //! on PostgreSQL"): the journal is compacted once its lines since the last rewrite reach twice
-//! the records, and not again until as many lines have come again.
+//! the records, and not again until as many lines have come again; lookups never wait for a
+//! change that waits for the database.
 
 mod common;
 
@@ -78,5 +79,61 @@ fn the_shared_journal_is_compacted_at_twice_the_records_and_not_on_every_change(
     assert_eq!(
         other.lookup(&first_session, Kind::Session, NOW),
         Some(Role::Operator)
+    );
+}
+
+#[test]
+fn lookups_go_on_while_a_change_waits_for_the_shared_journal() {
+    let (url, _) = new_database();
+    let store =
+        Arc::new(TokenStore::open_shared(Arc::new(SharedStore::open(&url).unwrap())).unwrap());
+    let operator = store.mint(Role::Operator, Kind::Token, None, NOW).unwrap();
+    // Another front-end's change, as PostgreSQL sees it: the journal's head locked.
+    let mut other = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut change = other.transaction().unwrap();
+    change
+        .execute(
+            "SELECT 1 FROM sagat_journal_head WHERE journal = $1 FOR UPDATE",
+            &[&SHARED_JOURNAL],
+        )
+        .unwrap();
+    let minting = store.clone();
+    let minted =
+        std::thread::spawn(move || minting.mint(Role::Org("eco".into()), Kind::Token, None, NOW));
+    // The mint waits for the head ...
+    let mut watcher = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = watcher
+            .query_one("SELECT count(*) FROM pg_locks WHERE NOT granted", &[])
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mint never waited for the journal's head"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // ... and meanwhile a bearer token is still looked up (past the refresh interval too).
+    std::thread::sleep(sagat::datadir::tokens::SHARED_REFRESH);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let looking = store.clone();
+    let token = operator.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(looking.lookup(&token, Kind::Token, NOW));
+    });
+    let found = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("a lookup waited for another front-end's change");
+    assert_eq!(found, Some(Role::Operator));
+    // Once the other change commits, the mint goes through and its token works here.
+    change.commit().unwrap();
+    let org = minted.join().unwrap().unwrap();
+    assert_eq!(
+        store.lookup(&org, Kind::Token, NOW),
+        Some(Role::Org("eco".into()))
     );
 }

@@ -97,6 +97,13 @@ impl JournalCursor {
     pub fn position(&self) -> i64 {
         self.next
     }
+
+    /// Whether this cursor has read further than `other`: a later generation (every rewrite
+    /// starts one), or more lines of the same one. Readers that read concurrently keep the
+    /// cursor that is further along.
+    pub fn is_after(&self, other: &JournalCursor) -> bool {
+        (self.generation, self.next) > (other.generation, other.next)
+    }
 }
 
 impl Default for JournalCursor {

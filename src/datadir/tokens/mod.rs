@@ -224,6 +224,10 @@ struct Shared {
     store: Arc<SharedStore>,
     /// When this front-end last read the others' changes.
     refreshed: std::sync::Mutex<Instant>,
+    /// Held by this front-end's change for its whole transaction: its changes go to the
+    /// journal one at a time, while lookups go on (the records are locked only to apply lines
+    /// and decide, never across a round trip to the database).
+    changing: std::sync::Mutex<()>,
 }
 
 /// Name of the token store's journal in the shared state (`sagat_journal.journal`).
@@ -415,6 +419,7 @@ impl TokenStore {
             shared: Some(Shared {
                 store,
                 refreshed: std::sync::Mutex::new(Instant::now()),
+                changing: std::sync::Mutex::new(()),
             }),
         })
     }
@@ -432,63 +437,86 @@ impl TokenStore {
             }
             *at = Instant::now();
         }
-        let mut inner = self.write();
-        let inner = &mut *inner;
-        match shared.store.read_journal(SHARED_JOURNAL, &mut inner.cursor) {
-            Ok(read) => apply_lines(&mut inner.records, read),
+        // Read without holding the records: lookups go on while the database answers (or
+        // does not, during a failover).
+        let mut cursor = self.read().cursor;
+        match shared.store.read_journal(SHARED_JOURNAL, &mut cursor) {
+            Ok(read) => self.advance(cursor, |records| apply_lines(records, read)),
             Err(e) => tracing::error!("cannot read the shared token journal: {e}"),
+        }
+    }
+
+    /// Moves this front-end's place in the shared journal to `cursor` with `apply` (what was
+    /// read or written up to it), unless a concurrent read already went as far: lines are
+    /// changes keyed by record, so the one that read further has applied these too.
+    fn advance(&self, cursor: JournalCursor, apply: impl FnOnce(&mut memory::Records)) {
+        let mut inner = self.write();
+        if cursor.is_after(&inner.cursor) {
+            apply(&mut inner.records);
+            inner.cursor = cursor;
         }
     }
 
     /// Decides changes with `make` on the current records and commits them (see
     /// [`TokenStore::commit`]). On PostgreSQL, `make` runs inside the journal's transaction,
-    /// after the other front-ends' changes were applied.
+    /// after the other front-ends' changes were applied; the records are locked only while
+    /// `make` decides, so lookups never wait for the database.
     fn change(
         &self,
         durability: Durability,
         now: i64,
         make: impl FnOnce(&memory::Records) -> Vec<Change> + Send,
     ) -> Result<()> {
-        let mut guard = self.write();
         let Some(shared) = &self.shared else {
+            let mut guard = self.write();
             let changes = make(&guard.records);
             return self.commit(&mut guard, changes, durability, now);
         };
-        let inner = &mut *guard;
-        let (records, cursor) = (&mut inner.records, &mut inner.cursor);
+        let _one = shared.changing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cursor = self.read().cursor;
         let mut applied = Vec::new();
         shared
             .store
             .append_journal(
                 SHARED_JOURNAL,
-                cursor,
+                &mut cursor,
                 durability == Durability::Synced,
                 |read| {
-                    apply_lines(records, read);
-                    let changes = make(records);
+                    // Inside the transaction, the journal's head locked: the other front-ends'
+                    // lines up to here are committed and no line comes after them until this
+                    // commits. Applying them before the commit is safe: a failed commit leaves
+                    // the cursor behind, and they are read (and applied) again.
+                    let mut inner = self.write();
+                    apply_lines(&mut inner.records, read);
+                    let changes = make(&inner.records);
+                    drop(inner);
                     let lines = encode_changes(&changes).map_err(|e| e.to_string())?;
                     applied = changes;
                     Ok::<_, String>(split_lines(&lines))
                 },
             )?
             .map_err(|e| anyhow::anyhow!("cannot encode a token change: {e}"))?;
-        for change in applied {
-            records.apply(change);
-        }
+        self.advance(cursor, |records| {
+            for change in applied {
+                records.apply(change);
+            }
+        });
         // The rewritten journal starts with one line per live record (its base), so it is
         // compacted once the lines since then outnumber the records (and 4,096): twice that in
         // all. Comparing with the records alone would rewrite it on every change after the first.
-        if usize::try_from(cursor.position()).unwrap_or(0)
-            >= 2 * COMPACT_AFTER_LINES.max(records.len())
-        {
+        let records = self.read().records.len();
+        if usize::try_from(cursor.position()).unwrap_or(0) >= 2 * COMPACT_AFTER_LINES.max(records) {
             let rewritten = shared
                 .store
-                .rewrite_journal(SHARED_JOURNAL, cursor, |read| {
-                    apply_lines(records, read);
-                    encode_file_lines(records, now)
+                .rewrite_journal(SHARED_JOURNAL, &mut cursor, |read| {
+                    let mut inner = self.write();
+                    apply_lines(&mut inner.records, read);
+                    encode_file_lines(&inner.records, now)
                 });
-            if let Err(e) = rewritten {
-                tracing::error!("cannot compact the shared token journal: {e}");
+            match rewritten {
+                // Every line up to the rewrite was applied inside it.
+                Ok(()) => self.advance(cursor, |_| {}),
+                Err(e) => tracing::error!("cannot compact the shared token journal: {e}"),
             }
         }
         Ok(())
