@@ -562,6 +562,25 @@ impl Scan {
             envelope_violations: Vec::new(),
         }
     }
+
+    /// Where a snapshot ends: its state, tree and checkpoint.
+    fn from_snapshot(s: snapshot::Snapshot) -> Scan {
+        Scan {
+            base: s.tree.size(),
+            last_entry_offset: s.last_entry_offset,
+            state: s.state,
+            tree: s.tree,
+            offsets: Vec::new(),
+            last: Some(Published {
+                size: s.checkpoint.size,
+                note: s.note,
+                checkpoint: s.checkpoint,
+            }),
+            checkpoints: 0,
+            recovery: Recovery::default(),
+            envelope_violations: s.envelope_violations,
+        }
+    }
 }
 
 /// One signature to check: the signed bytes, the signature and the key it must verify under.
@@ -674,7 +693,7 @@ impl Ledger {
     /// connection string or `postgres://` URL; several hosts and `target_session_attrs` as
     /// libpq reads them), creating its tables in a new database (docs/ledger.md, "The log on
     /// PostgreSQL"). `dir` is this front-end's local directory: it takes `dir/lock` as
-    /// [`Ledger::open`] does and keeps nothing else there.
+    /// [`Ledger::open`] does and keeps its snapshot there (below).
     ///
     /// 1. connects, and creates the tables when missing (under the advisory lock, so front-ends
     ///    starting together do not race); a database of another origin is [`Error::Options`],
@@ -685,8 +704,12 @@ impl Ledger {
     ///    transaction, so anything else is damage, [`Error::Corrupt`]);
     /// 3. signs and stores the empty tree's checkpoint for a new log.
     ///
-    /// No snapshot is written or read: opening replays the whole log. Other front-ends may
-    /// open the same database: see docs/ledger.md, "Several front-ends, one log".
+    /// Step 2 starts from `dir/snapshot` when there is a good one (this front-end writes it
+    /// as [`Ledger::open`]'s does): its state, then only the rounds committed after it, read
+    /// from the database, whose checkpoint at the snapshot's size must be the snapshot's. A
+    /// snapshot that fails a check is set aside and the whole log replayed
+    /// ([`Ledger::startup`] says which). Other front-ends may open the same database: see
+    /// docs/ledger.md, "Several front-ends, one log".
     pub fn open_postgres(
         dir: &Path,
         url: &str,
@@ -698,9 +721,10 @@ impl Ledger {
         let verifier = signer.verifier();
         // Connections are made (and dropped, on failure) off the caller's thread, which may be
         // an async runtime's.
-        let (pg, scan, published) = crate::postgres::off_caller(|| {
+        let (pg, scan, startup, published) = crate::postgres::off_caller(|| {
             let mut pg = PgLog::open(url, &options.origin)?;
-            let scan = scan_postgres(
+            let (scan, startup) = scan_postgres_from_snapshot(
+                dir,
                 &mut pg,
                 operator_key.verifying_key(),
                 &verifier,
@@ -714,9 +738,12 @@ impl Ledger {
                     p
                 }
             };
-            Ok::<_, Error>((pg, scan, published))
+            Ok::<_, Error>((pg, scan, startup, published))
         })?;
-        let replayed = scan.tree.size();
+        let snapshot_size = match startup {
+            Startup::Snapshot { size, .. } => size,
+            _ => 0,
+        };
         let entries = Entries::Postgres(PgReader::start(url)?);
         start(Opened {
             dir: dir.to_owned(),
@@ -733,8 +760,8 @@ impl Ledger {
             index_rx: None,
             recovery: Recovery::default(),
             envelope_violations: scan.envelope_violations,
-            startup: Startup::Replayed { replayed },
-            snapshot_size: 0,
+            startup,
+            snapshot_size,
             last_entry_offset: 0,
         })
     }
@@ -1434,6 +1461,83 @@ fn prepare(bytes: Vec<u8>, position: Option<usize>) -> Result<Prepared, Error> {
     })
 }
 
+/// Applies records committed to the PostgreSQL log at `store` after a tree of `tree.size()`
+/// entries: `records` start with the checkpoint of that tree, then come whole rounds, each
+/// entry replayed into `state` and `tree` and each checkpoint checked (signature, size, root)
+/// as on open. Returns the last checkpoint read. A database without the checkpoint of
+/// `tree` lost rounds that were committed (or holds another log): an error.
+fn replay_committed(
+    state: &mut State,
+    tree: &mut Tree,
+    records: Vec<Next>,
+    verifier: &NoteVerifier,
+    origin: &str,
+    store: &str,
+) -> Result<Option<Published>, Error> {
+    let size = tree.size();
+    let place = format!("in sagat_checkpoints of {store}");
+    let mut records = records.into_iter();
+    match records.next() {
+            Some(Next::Record {
+                record: Record::Checkpoint(note),
+                offset,
+            }) if offset == size => {
+                check_stored_checkpoint(&note, size, tree, verifier, origin, &place)?;
+            }
+            _ => {
+                return Err(Error::Database {
+                    store: store.to_string(),
+                    reason: format!(
+                        "holds no checkpoint for this front-end's {size} entries: it lost rounds that were committed (a failover to a standby that was not synchronous?) or holds another log"
+                    ),
+                })
+            }
+        }
+    let today = today().saturating_add(36_500);
+    let mut last = None;
+    for next in records {
+        let index = tree.size();
+        match next {
+            Next::Record {
+                record: Record::Entry(bytes),
+                offset,
+            } => {
+                if offset != index {
+                    return Err(Error::Corrupt {
+                        index,
+                        reason: format!("{store}: the next row of sagat_entries is entry {offset}"),
+                    });
+                }
+                replay_into(state, tree, &bytes, today)
+                    .map_err(|reason| Error::Corrupt { index, reason })?;
+            }
+            Next::Record {
+                record: Record::Checkpoint(note),
+                ..
+            } => {
+                let cp = check_stored_checkpoint(&note, index, tree, verifier, origin, &place)?;
+                last = Some(Published {
+                    size: cp.size,
+                    note,
+                    checkpoint: cp,
+                });
+            }
+            Next::End | Next::Bad(_) => {}
+        }
+    }
+    let covered = last.as_ref().map_or(size, |p| p.size);
+    if covered != tree.size() {
+        return Err(Error::Corrupt {
+            index: covered,
+            reason: format!(
+                "{store}: entries {covered}..{} have no checkpoint",
+                tree.size()
+            ),
+        });
+    }
+    Ok(last)
+}
+
 /// Scans the log for `open`, from the start or from where `start` (a snapshot checked against
 /// this log) ends: see [`Ledger::open`].
 fn scan_for_open(
@@ -1459,22 +1563,8 @@ fn scan_for_open(
         }
         Some(s) => {
             let reader = RecordReader::resume(log.reader_at(s.resume_offset)?, s.resume_offset);
-            let scan = Scan {
-                base: s.tree.size(),
-                last_entry_offset: s.last_entry_offset,
-                state: s.state,
-                tree: s.tree,
-                offsets: Vec::new(),
-                last: Some(Published {
-                    size: s.checkpoint.size,
-                    note: s.note,
-                    checkpoint: s.checkpoint,
-                }),
-                checkpoints: 0,
-                recovery: Recovery::default(),
-                envelope_violations: s.envelope_violations,
-            };
-            (reader, scan, s.resume_offset)
+            let resume_offset = s.resume_offset;
+            (reader, Scan::from_snapshot(s), resume_offset)
         }
     };
     let io = |e| Error::io(log.path(), e);
@@ -1634,6 +1724,71 @@ fn check_stored_checkpoint(
         });
     }
     Ok(cp)
+}
+
+/// [`scan_postgres`] from `dir/snapshot` when it is good: see [`Ledger::open_postgres`]. A
+/// database that cannot be read is an error (the snapshot is kept); a snapshot that fails a
+/// check is set aside and the whole log replayed.
+fn scan_postgres_from_snapshot(
+    dir: &Path,
+    pg: &mut PgLog,
+    operator: VerifyingKey,
+    verifier: &NoteVerifier,
+    origin: &str,
+) -> Result<(Scan, Startup), Error> {
+    let loaded = match snapshot::open(dir) {
+        Ok(None) => None,
+        Ok(Some((file, len))) => Some(snapshot::decode(file, len, &operator, verifier)),
+        Err(reason) => Some(Err(reason)),
+    };
+    let rejected = match loaded {
+        None => None,
+        Some(Err(reason)) => Some(reason),
+        Some(Ok(s)) => {
+            let size = s.tree.size();
+            let note = s.note.clone();
+            let mut scan = Scan::from_snapshot(s);
+            let store = crate::postgres::describe(pg.url());
+            let since = pg
+                .committed_since(size, &note)
+                .map_err(|reason| Error::Database {
+                    store: store.clone(),
+                    reason,
+                })?;
+            let resumed = match since {
+                // The database's last checkpoint is the snapshot's, byte for byte.
+                None => Ok(None),
+                Some(records) => replay_committed(
+                    &mut scan.state,
+                    &mut scan.tree,
+                    records,
+                    verifier,
+                    origin,
+                    &store,
+                ),
+            };
+            match resumed {
+                Ok(last) => {
+                    if let Some(p) = last {
+                        scan.last = Some(p);
+                    }
+                    let replayed = scan.tree.size() - size;
+                    return Ok((scan, Startup::Snapshot { size, replayed }));
+                }
+                Err(e) => Some(format!("the database does not continue it: {e}")),
+            }
+        }
+    };
+    if rejected.is_some() {
+        snapshot::set_aside(dir);
+    }
+    let scan = scan_postgres(pg, operator, verifier, origin)?;
+    let replayed = scan.tree.size();
+    let startup = match rejected {
+        None => Startup::Replayed { replayed },
+        Some(reason) => Startup::SnapshotRejected { reason, replayed },
+    };
+    Ok((scan, startup))
 }
 
 /// The open-time scan of a PostgreSQL log: every record in order, from the start.
@@ -1895,9 +2050,11 @@ impl Writer {
     /// the state, the tree, the last checkpoint and the file's end agree; readers go on under
     /// their read locks meanwhile, appends wait for it.
     fn snapshot(&mut self, closing: bool) {
-        // Snapshots are of the file store (a PostgreSQL front-end replays on open).
-        let Sink::File { log, .. } = &self.sink else {
-            return;
+        // Where the file store's log ends; a PostgreSQL front-end's snapshot has no file
+        // offsets (0), and is checked against the database instead.
+        let log_end = match &self.sink {
+            Sink::File { log, .. } => log.end(),
+            Sink::Postgres(_) => 0,
         };
         let w = &mut self.snapshots;
         let size = read_lock(&self.shared.tree).size();
@@ -1916,7 +2073,7 @@ impl Writer {
                 &state,
                 &tree,
                 &self.last_note,
-                log.end(),
+                log_end,
                 w.last_entry_offset,
                 &self.shared.envelope_violations,
                 &w.key,
@@ -2146,89 +2303,18 @@ impl Writer {
         }
     }
 
-    /// Applies the records other front-ends committed after this one's log (PostgreSQL):
-    /// `records` start with the checkpoint of this front-end's tree, then come whole rounds,
-    /// each entry replayed into the state and tree and each checkpoint checked (signature,
-    /// size, root) as on open. A database without this front-end's last checkpoint lost
-    /// rounds it had committed (or holds another log): an error, and the ledger stops.
+    /// Applies the records other front-ends committed after this one's log (PostgreSQL), as
+    /// [`replay_committed`] does, and publishes their last checkpoint. An error stops the
+    /// ledger.
     fn catch_up(&mut self, state: &mut State, records: Vec<Next>) -> Result<(), Error> {
         let shared = self.shared.clone();
         let mut tree = write_lock(&shared.tree);
-        let size = tree.size();
         let Sink::Postgres(pg) = &self.sink else {
             return Ok(());
         };
         let store = crate::postgres::describe(pg.url());
         let verifier = self.signer.verifier();
-        let place = format!("in sagat_checkpoints of {store}");
-        let mut records = records.into_iter();
-        match records.next() {
-            Some(Next::Record {
-                record: Record::Checkpoint(note),
-                offset,
-            }) if offset == size => {
-                check_stored_checkpoint(&note, size, &tree, &verifier, &self.origin, &place)?;
-            }
-            _ => {
-                return Err(Error::Database {
-                    store,
-                    reason: format!(
-                        "holds no checkpoint for this front-end's {size} entries: it lost rounds that were committed (a failover to a standby that was not synchronous?) or holds another log"
-                    ),
-                })
-            }
-        }
-        let today = today().saturating_add(36_500);
-        let mut last = None;
-        for next in records {
-            let index = tree.size();
-            match next {
-                Next::Record {
-                    record: Record::Entry(bytes),
-                    offset,
-                } => {
-                    if offset != index {
-                        return Err(Error::Corrupt {
-                            index,
-                            reason: format!(
-                                "{store}: the next row of sagat_entries is entry {offset}"
-                            ),
-                        });
-                    }
-                    replay_into(state, &mut tree, &bytes, today)
-                        .map_err(|reason| Error::Corrupt { index, reason })?;
-                }
-                Next::Record {
-                    record: Record::Checkpoint(note),
-                    ..
-                } => {
-                    let cp = check_stored_checkpoint(
-                        &note,
-                        index,
-                        &tree,
-                        &verifier,
-                        &self.origin,
-                        &place,
-                    )?;
-                    last = Some(Published {
-                        size: cp.size,
-                        note,
-                        checkpoint: cp,
-                    });
-                }
-                Next::End | Next::Bad(_) => {}
-            }
-        }
-        let covered = last.as_ref().map_or(size, |p| p.size);
-        if covered != tree.size() {
-            return Err(Error::Corrupt {
-                index: covered,
-                reason: format!(
-                    "{store}: entries {covered}..{} have no checkpoint",
-                    tree.size()
-                ),
-            });
-        }
+        let last = replay_committed(state, &mut tree, records, &verifier, &self.origin, &store)?;
         if let Some(p) = last {
             self.last_note.clone_from(&p.note);
             publish(&shared, p);
@@ -2259,7 +2345,14 @@ impl Writer {
             state = write_lock(&shared.state);
             match begun {
                 Ok(None) => {}
-                Ok(Some(records)) => self.catch_up(&mut state, records)?,
+                Ok(Some(records)) => {
+                    if let Err(e) = self.catch_up(&mut state, records) {
+                        // Stopped before the round's requests are dropped: a caller that sees
+                        // its append fail sees the ledger stopped.
+                        self.stop(&e);
+                        return Err(e);
+                    }
+                }
                 Err(reason) => {
                     drop(state);
                     *lock(&shared.write_failure) = Some(reason.clone());
@@ -2324,7 +2417,8 @@ impl Writer {
             for &(r, p) in &positions {
                 tree.push(round[r].entries[p].leaf);
             }
-            let p = sign_checkpoint(&self.signer, &self.origin, &tree)?;
+            let p =
+                sign_checkpoint(&self.signer, &self.origin, &tree).inspect_err(|e| self.stop(e))?;
             drop(tree);
             let entries: Vec<&[u8]> = positions
                 .iter()

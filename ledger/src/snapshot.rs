@@ -341,7 +341,17 @@ pub(crate) fn set_aside(dir: &Path) {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let _ = std::fs::rename(path(dir), dir.join(format!("{FILE}.rejected-{secs}")));
+    // A second one set aside within the same second gets a number: evidence is never
+    // overwritten.
+    let free = (0..100)
+        .map(|n| match n {
+            0 => dir.join(format!("{FILE}.rejected-{secs}")),
+            n => dir.join(format!("{FILE}.rejected-{secs}-{n}")),
+        })
+        .find(|p| !p.exists());
+    if let Some(to) = free {
+        let _ = std::fs::rename(path(dir), to);
+    }
 }
 
 fn encode_state(e: &mut Enc, s: &State) {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::*;
 use sagat_ledger::{
-    latest_checkpoint_postgres, verify_postgres, Error, Health, Ledger, LedgerOptions,
+    latest_checkpoint_postgres, verify_postgres, Error, Health, Ledger, LedgerOptions, Startup,
     ADVISORY_LOCK_KEY,
 };
 
@@ -223,10 +223,22 @@ fn a_changed_row_is_reported_never_served() {
             &[&enroll(99)],
         )
         .unwrap();
-    match open(dir.path(), &db) {
+    // A front-end without a snapshot replays the log and refuses it.
+    let fresh = tempfile::tempdir().unwrap();
+    match open(fresh.path(), &db) {
         Err(Error::CheckpointMismatch { .. }) => {}
         other => panic!("expected CheckpointMismatch, got {other:?}"),
     }
+    // One that resumes from its snapshot reads only what came after it, and never serves the
+    // changed row: every read is checked against the tree.
+    let resumed = open(dir.path(), &db).unwrap();
+    assert!(matches!(resumed.startup(), Startup::Snapshot { .. }));
+    match resumed.entry(3) {
+        Err(Error::Corrupt { index: 3, .. }) => {}
+        other => panic!("expected Corrupt at 3, got {other:?}"),
+    }
+    assert_eq!(resumed.entry(2).unwrap(), enroll(1));
+    resumed.close();
     let failure = verify_postgres(&db.url, &operator().verifying_key(), None).unwrap_err();
     assert!(failure.reason.contains("Merkle root"), "{failure}");
 
@@ -240,7 +252,7 @@ fn a_changed_row_is_reported_never_served() {
     db.client()
         .execute("INSERT INTO sagat_entries VALUES (6, $1)", &[&enroll(6)])
         .unwrap();
-    match open(dir.path(), &db) {
+    match open(fresh.path(), &db) {
         Err(Error::Corrupt { index: 6, reason }) => {
             assert!(reason.contains("no checkpoint"), "{reason}")
         }
@@ -510,8 +522,12 @@ fn a_front_end_that_stops_mid_round_does_not_hold_the_others_up() {
             &[&enroll(1)],
         )
         .unwrap();
-    assert!(a.append(enroll(2)).is_err());
-    assert!(matches!(a.health(), Health::Stopped { .. }));
+    let refused = a.append(enroll(2)).unwrap_err();
+    let health = a.health();
+    assert!(
+        matches!(health, Health::Stopped { .. }),
+        "{health:?} after {refused:?}"
+    );
     // B still appends: A's failed round released the writers' lock.
     let (tx, rx) = std::sync::mpsc::channel();
     let b2 = b.clone();
@@ -572,6 +588,109 @@ fn reads_go_on_while_another_front_end_holds_the_writers_lock() {
     // Once the other round ends, the append goes through.
     round.commit().unwrap();
     assert_eq!(appended.join().unwrap().unwrap(), 1);
+}
+
+fn rejected_snapshots(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("snapshot.rejected-")
+        })
+        .count()
+}
+
+#[test]
+fn a_front_end_resumes_from_its_snapshot_and_reads_only_the_rounds_after_it() {
+    let db = TestDb::new("resume");
+    let (da, dbdir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open(da.path(), &db).unwrap();
+    assert_eq!(a.startup(), &Startup::Replayed { replayed: 0 });
+    a.append(register_org()).unwrap();
+    a.append_batch((0..8).map(enroll).collect()).unwrap();
+    a.close();
+    assert!(
+        da.path().join("snapshot").exists(),
+        "a clean close writes one"
+    );
+    let a = open(da.path(), &db).unwrap();
+    assert_eq!(
+        a.startup(),
+        &Startup::Snapshot {
+            size: 9,
+            replayed: 0
+        }
+    );
+    a.close();
+
+    // Another front-end appends while this one is stopped: it reads just those rounds.
+    let b = open(dbdir.path(), &db).unwrap();
+    b.append_batch((8..12).map(enroll).collect()).unwrap();
+    b.append(attest(0, 0, "2025-02-01", 60)).unwrap();
+    let a = open(da.path(), &db).unwrap();
+    assert_eq!(
+        a.startup(),
+        &Startup::Snapshot {
+            size: 9,
+            replayed: 5
+        }
+    );
+    assert_eq!(a.read(projection), b.read(projection));
+    assert_eq!(a.read(projection), projection(&full_replay(&a)));
+    assert_eq!(a.checkpoint(), b.checkpoint());
+    // And it goes on as one log with the other.
+    a.append(attest(1, 1, "2025-02-01", 30)).unwrap();
+    wait_for(&b, 15);
+    assert_eq!(a.read(projection), b.read(projection));
+    assert_eq!(rejected_snapshots(da.path()), 0);
+}
+
+#[test]
+fn a_snapshot_the_database_does_not_continue_is_set_aside_and_the_log_replayed() {
+    let (one, two) = (TestDb::new("snapone"), TestDb::new("snaptwo"));
+    let dir = tempfile::tempdir().unwrap();
+    let l = open(dir.path(), &one).unwrap();
+    l.append(register_org()).unwrap();
+    l.append_batch((0..4).map(enroll).collect()).unwrap();
+    l.close();
+    // Another log of the same operator and origin, in another database.
+    let other = tempfile::tempdir().unwrap();
+    let m = open(other.path(), &two).unwrap();
+    m.append(register_org()).unwrap();
+    m.append_batch((4..10).map(enroll).collect()).unwrap();
+    let text = m.read(projection);
+    m.close();
+
+    let l = open(dir.path(), &two).unwrap();
+    match l.startup() {
+        Startup::SnapshotRejected { reason, replayed } => {
+            assert!(reason.contains("does not continue"), "{reason}");
+            assert_eq!(*replayed, 7);
+        }
+        other => panic!("the snapshot of another log was used: {other:?}"),
+    }
+    assert_eq!(l.read(projection), text);
+    assert_eq!(rejected_snapshots(dir.path()), 1, "kept aside");
+    l.append(enroll(10)).unwrap();
+    l.close();
+
+    // A damaged snapshot: refused, the log replayed.
+    let path = dir.path().join("snapshot");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 40;
+    bytes[at] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let l = open(dir.path(), &two).unwrap();
+    assert!(
+        matches!(l.startup(), Startup::SnapshotRejected { replayed: 8, .. }),
+        "{:?}",
+        l.startup()
+    );
+    assert_eq!(rejected_snapshots(dir.path()), 2);
+    assert_eq!(l.read(projection), projection(&full_replay(&l)));
 }
 
 // ---------------------------------------------------------------------------------------------

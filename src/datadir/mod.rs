@@ -359,8 +359,7 @@ fn open_with(
         Startup::SnapshotRejected { reason, replayed } => eprintln!(
             "start-up: the snapshot of the log's state could not be used ({reason}); replayed all {replayed} entries instead and moved it aside; nothing was lost (the log is the record, the snapshot only a shortcut)"
         ),
-        // A log on PostgreSQL has no snapshots yet: it is always replayed (docs/ledger.md).
-        Startup::Replayed { replayed } if *replayed > 0 && url.is_none() => eprintln!(
+        Startup::Replayed { replayed } if *replayed > 0 => eprintln!(
             "start-up: no snapshot of the log's state yet (none written, or the last run ended before its first): replayed all {replayed} entries"
         ),
         _ => {}
