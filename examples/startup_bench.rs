@@ -16,6 +16,10 @@
 //! snapshot and one with the snapshot moved aside (a full replay). Only `Ledger::open` is timed;
 //! after the replaying open, the snapshot is put back (its close writes a new one, not timed).
 //! It prints each pair and the median ratio replay / snapshot.
+//!
+//! With `SAGAT_STORE=URL` set, both commands work on a log in that PostgreSQL database (`sagat
+//! init` is given the variable too): the open from the front-end's snapshot against a full
+//! replay of the database's rows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -147,11 +151,12 @@ fn open(data: &Path) -> anyhow::Result<Ledger> {
         origin: origin_of(data)?,
         ..LedgerOptions::default()
     };
-    Ok(Ledger::open(
-        &data.join("log"),
-        operator_of(data)?,
-        options,
-    )?)
+    // With `SAGAT_STORE` set (as for `sagat`), the log is on PostgreSQL and `DIR/log` is the
+    // front-end's own directory (its lock and its snapshot).
+    Ok(match std::env::var("SAGAT_STORE") {
+        Ok(url) => Ledger::open_postgres(&data.join("log"), &url, operator_of(data)?, options)?,
+        Err(_) => Ledger::open(&data.join("log"), operator_of(data)?, options)?,
+    })
 }
 
 fn file_bytes(path: &Path) -> u64 {
