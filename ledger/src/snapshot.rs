@@ -235,6 +235,11 @@ impl Snapshot {
     /// `resume_offset` is the checkpoint the snapshot was taken at, byte for byte, and the
     /// record at `last_entry_offset` is an entry whose leaf hash is the tree's last leaf.
     pub(crate) fn check_against_log(&self, log: &File, log_len: u64) -> Result<(), String> {
+        if self.resume_offset == 0 {
+            return Err(
+                "it was written by a front-end whose log is on PostgreSQL (no file offsets)".into(),
+            );
+        }
         let record_len = RECORD_OVERHEAD + self.note.len() as u64;
         let start = self
             .resume_offset

@@ -590,19 +590,6 @@ fn reads_go_on_while_another_front_end_holds_the_writers_lock() {
     assert_eq!(appended.join().unwrap().unwrap(), 1);
 }
 
-fn rejected_snapshots(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("snapshot.rejected-")
-        })
-        .count()
-}
-
 #[test]
 fn a_front_end_resumes_from_its_snapshot_and_reads_only_the_rounds_after_it() {
     let db = TestDb::new("resume");

@@ -39,19 +39,6 @@ fn snapshot_file(dir: &Path) -> std::path::PathBuf {
     dir.join("snapshot")
 }
 
-fn rejected_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("snapshot.rejected-")
-        })
-        .count()
-}
-
 /// Opens `dir`, expects the snapshot to be refused for a reason containing `why`, and the state
 /// to equal `text` (a full replay's).
 fn expect_rejected(dir: &Path, why: &str, text: &str) {
@@ -64,7 +51,11 @@ fn expect_rejected(dir: &Path, why: &str, text: &str) {
         other => panic!("expected the snapshot to be rejected ({why}), got {other:?}"),
     }
     assert_eq!(l.read(projection), text);
-    assert_eq!(rejected_files(dir), 1, "the refused snapshot is kept aside");
+    assert_eq!(
+        rejected_snapshots(dir),
+        1,
+        "the refused snapshot is kept aside"
+    );
     l.close();
     // The clean close wrote a good one again.
     let l = open(dir);

@@ -142,3 +142,17 @@ pub fn record(kind: u8, body: &[u8]) -> Vec<u8> {
     h.update(body);
     [&len[..], &h.finalize().to_le_bytes(), &[kind], body].concat()
 }
+
+/// How many snapshots were set aside in the ledger directory `dir` (`snapshot.rejected-*`).
+pub fn rejected_snapshots(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("snapshot.rejected-")
+        })
+        .count()
+}
