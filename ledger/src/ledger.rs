@@ -855,23 +855,15 @@ impl Ledger {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut done = 0;
         for chunk in prepared.chunks_mut(BATCH_VERIFY_CHUNK) {
-            self.preverify(chunk, threads);
+            preverify(
+                &self.inner.shared.state,
+                chunk.iter_mut().collect(),
+                threads,
+            );
             done += chunk.len();
             verified(done);
         }
         self.submit(prepared, true)
-    }
-
-    /// Verifies `chunk`'s signatures against the keys the rule state names now and records, in
-    /// each entry that passes, the key it was verified against. An entry whose signer is
-    /// unknown or whose signature fails is left unverified: the writer's rules then refuse it
-    /// with the right rule.
-    fn preverify(&self, chunk: &mut [Prepared], threads: usize) {
-        preverify(
-            &self.inner.shared.state,
-            chunk.iter_mut().collect(),
-            threads,
-        );
     }
 
     /// Dry-runs a batch against every rule (signatures included) without appending anything, and
@@ -1478,21 +1470,23 @@ fn replay_committed(
     let place = format!("in sagat_checkpoints of {store}");
     let mut records = records.into_iter();
     match records.next() {
-            Some(Next::Record {
-                record: Record::Checkpoint(note),
-                offset,
-            }) if offset == size => {
-                check_stored_checkpoint(&note, size, tree, verifier, origin, &place)?;
-            }
-            _ => {
-                return Err(Error::Database {
-                    store: store.to_string(),
-                    reason: format!(
-                        "holds no checkpoint for this front-end's {size} entries: it lost rounds that were committed (a failover to a standby that was not synchronous?) or holds another log"
-                    ),
-                })
-            }
+        Some(Next::Record {
+            record: Record::Checkpoint(note),
+            offset,
+        }) if offset == size => {
+            check_stored_checkpoint(&note, size, tree, verifier, origin, &place)?;
         }
+        _ => {
+            return Err(Error::Database {
+                store: store.to_string(),
+                reason: format!(
+                    "holds no checkpoint for this front-end's {size} entries: it lost rounds that \
+                     were committed (a failover to a standby that was not synchronous?) or holds \
+                     another log"
+                ),
+            })
+        }
+    }
     let today = today().saturating_add(36_500);
     let mut last = None;
     for next in records {
