@@ -6,9 +6,11 @@
 //! keys sorted by the bytewise lexicographic order of their own deterministic encodings, with no
 //! duplicate keys (§5.6).
 //!
-//! How: serde serializes into a [`ciborium::Value`] tree, every map in the tree is sorted by its
-//! keys' encodings, and ciborium writes the tree. ciborium always writes shortest-form integers and
-//! definite lengths, so sorting is the only step it does not do for us. Decoding checks in
+//! How: a serde serializer writes the heads straight into the output, buffering each map to sort
+//! its entries by their keys' encodings (`cbor_encode`). A value holding a float or a tag goes
+//! through a [`ciborium::Value`] tree instead: every map in the tree is sorted by its keys'
+//! encodings, and ciborium writes the tree (shortest-form integers and floats, definite lengths).
+//! Both write the same bytes; the tests compare them. Decoding checks in
 //! one pass over the bytes ([`check_canonical`]), without decoding or re-encoding; the
 //! re-encoding check it replaced stays as its test oracle.
 
@@ -24,6 +26,13 @@ use crate::Error;
 /// If `value`'s `Serialize` impl fails, which for plain data types (the only ones this crate
 /// encodes) cannot happen.
 pub fn to_canonical_cbor<T: Serialize>(value: &T) -> Vec<u8> {
+    // Straight from serde when the value holds no float or tag (every event and claim set);
+    // otherwise through a tree, which both write the same bytes for.
+    crate::cbor_encode::encode(value).unwrap_or_else(|_| to_canonical_cbor_by_tree(value))
+}
+
+/// [`to_canonical_cbor`] through a [`Value`] tree: serialize, sort every map, write.
+pub(crate) fn to_canonical_cbor_by_tree<T: Serialize>(value: &T) -> Vec<u8> {
     let tree =
         Value::serialized(value).expect("serializing plain data to a CBOR value cannot fail");
     encode_value(&canonicalize(tree).0)

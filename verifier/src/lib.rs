@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 mod cbor;
+mod cbor_decode;
+mod cbor_encode;
 mod cbor_strict;
 mod cbor_view;
 mod cose;

@@ -4,11 +4,11 @@ use ciborium::Value;
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 use sagat_verifier::{
-    decode_signed_event, from_canonical_cbor, key_id, sign1, sign_event, to_canonical_cbor,
-    ActivityPublished, AttestationCorrected, AttestationRetracted, Category, CredentialIssued,
-    CredentialRevoked, Error, Event, EventBody, FreeText, HoursAttested, IssuerKeyRegistered,
-    Names, OrganizationKeyRotated, OrganizationRegistered, OrganizationStatusChanged,
-    VolunteerEnrolled, EVENT_VERSION,
+    decode_signed_event, from_canonical_cbor, is_valid_id128, key_id, sign1, sign_event,
+    to_canonical_cbor, ActivityPublished, AttestationCorrected, AttestationRetracted, Category,
+    CredentialIssued, CredentialRevoked, Error, Event, EventBody, FreeText, HoursAttested,
+    IssuerKeyRegistered, Names, OrganizationKeyRotated, OrganizationRegistered,
+    OrganizationStatusChanged, VolunteerEnrolled, EVENT_VERSION,
 };
 
 fn id128() -> impl Strategy<Value = String> {
@@ -207,6 +207,107 @@ proptest! {
         bytes[i] ^= 1 << bit;
         let ok = decode_signed_event(&bytes).and_then(|s| s.verify(&k.verifying_key()));
         prop_assert!(ok.is_err(), "flip of byte {} bit {} went unnoticed", i, bit);
+    }
+}
+
+/// The payload rule as docs/log-format.md states it, through the value tree: deterministic
+/// CBOR that decodes to a version-1 event with a valid id and is exactly that event's encoding.
+/// The oracle for the decoder's fast path (decoding without a tree, then comparing bytes).
+fn payload_as_specified(payload: &[u8]) -> Option<Event> {
+    let value: Value = from_canonical_cbor(payload).ok()?;
+    let event: Event = value.deserialized().ok()?;
+    let valid = event.v == EVENT_VERSION && is_valid_id128(&event.id);
+    (valid && to_canonical_cbor(&event) == payload).then_some(event)
+}
+
+/// `payload` changed as `how` says: a byte flipped, inserted or removed, or a field of one of
+/// its maps added, nulled, retyped or removed (re-encoded canonically, so only the schema can
+/// refuse it).
+fn mutated(payload: &[u8], how: u8, at: prop::sample::Index, byte: u8) -> Vec<u8> {
+    let mut bytes = payload.to_vec();
+    let i = at.index(bytes.len());
+    match how {
+        0 => bytes[i] ^= byte | 1,
+        1 => bytes.insert(i, byte),
+        2 => {
+            bytes.remove(i);
+        }
+        _ => {
+            let mut value: Value = from_canonical_cbor(payload).unwrap();
+            let maps = count_maps(&value);
+            let mut nth = at.index(maps);
+            with_nth_map(&mut value, &mut nth, &mut |map| {
+                let field = usize::from(byte) % (map.len() + 1);
+                match (how, map.get_mut(field)) {
+                    (3, _) | (_, None) => {
+                        map.push((Value::Text("extra".into()), Value::Bool(true)))
+                    }
+                    (4, Some(entry)) => entry.1 = Value::Null,
+                    (5, Some(entry)) => entry.1 = Value::Integer(u64::from(byte).into()),
+                    (6, Some(entry)) => entry.1 = Value::Text("x".into()),
+                    _ => {
+                        map.remove(field);
+                    }
+                }
+            });
+            bytes = to_canonical_cbor(&value);
+        }
+    }
+    bytes
+}
+
+fn count_maps(value: &Value) -> usize {
+    match value {
+        Value::Map(entries) => 1 + entries.iter().map(|(_, v)| count_maps(v)).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+/// Calls `edit` on the `nth` map of `value`, depth first.
+fn with_nth_map(
+    value: &mut Value,
+    nth: &mut usize,
+    edit: &mut dyn FnMut(&mut Vec<(Value, Value)>),
+) {
+    if let Value::Map(entries) = value {
+        if *nth == 0 {
+            edit(entries);
+            *nth = usize::MAX;
+            return;
+        }
+        *nth -= 1;
+        for (_, v) in entries.iter_mut() {
+            with_nth_map(v, nth, edit);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Canonical bytes written from an event's fields (the struct path) equal those written from
+    /// its value tree (the map path), for every event.
+    #[test]
+    fn events_encode_as_their_value_trees(ev in event()) {
+        prop_assert_eq!(
+            to_canonical_cbor(&ev),
+            to_canonical_cbor(&Value::serialized(&ev).unwrap())
+        );
+    }
+
+    /// The decoder accepts a payload, and reads the same event from it, exactly when the rule
+    /// as specified does: on valid events and on every kind of damage to them.
+    #[test]
+    fn decoding_agrees_with_the_specified_rule(
+        ev in event(),
+        how in 0u8..8,
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let payload = to_canonical_cbor(&ev);
+        let payload = if how == 7 { payload } else { mutated(&payload, how, at, byte) };
+        let decoded = decode_signed_event(&sign1(&payload, &key(1))).ok().map(|s| s.event);
+        prop_assert_eq!(decoded, payload_as_specified(&payload));
     }
 }
 
