@@ -263,12 +263,11 @@ fn count_maps(value: &Value) -> usize {
     }
 }
 
+/// A map's entries, as ciborium holds them.
+type Entries = Vec<(Value, Value)>;
+
 /// Calls `edit` on the `nth` map of `value`, depth first.
-fn with_nth_map(
-    value: &mut Value,
-    nth: &mut usize,
-    edit: &mut dyn FnMut(&mut Vec<(Value, Value)>),
-) {
+fn with_nth_map(value: &mut Value, nth: &mut usize, edit: &mut dyn FnMut(&mut Entries)) {
     if let Value::Map(entries) = value {
         if *nth == 0 {
             edit(entries);
