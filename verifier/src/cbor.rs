@@ -26,7 +26,7 @@ use crate::Error;
 /// If `value`'s `Serialize` impl fails, which for plain data types (the only ones this crate
 /// encodes) cannot happen.
 pub fn to_canonical_cbor<T: Serialize>(value: &T) -> Vec<u8> {
-    // Straight from serde when the value holds no float or tag (every event and claim set);
+    // Straight from serde when the value holds no float or tag (every event);
     // otherwise through a tree, which both write the same bytes for.
     crate::cbor_encode::encode(value).unwrap_or_else(|_| to_canonical_cbor_by_tree(value))
 }

@@ -39,25 +39,14 @@ impl<'de> Reader<'de> {
         self.bytes.get(self.pos).copied().ok_or(Unreadable)
     }
 
-    /// The next head: major type, additional information and argument (for major type 7 with
-    /// additional information below 24, the simple value).
-    fn head(&mut self) -> Result<(u8, u8, u64), Unreadable> {
-        let initial = self.peek()?;
-        self.pos += 1;
-        let (major, info) = (initial >> 5, initial & 0x1f);
-        let len = match info {
-            0..=23 => return Ok((major, info, u64::from(info))),
-            24 => 1,
-            25 => 2,
-            26 => 4,
-            27 => 8,
-            _ => return Err(Unreadable),
-        };
-        let argument = self
-            .take(len)?
-            .iter()
-            .fold(0, |a, &x| a << 8 | u64::from(x));
-        Ok((major, info, argument))
+    /// The next head (`cbor_view`'s reader of heads): major type, argument, and whether the
+    /// head is one byte (for major type 7, the argument is then the simple value).
+    fn head(&mut self) -> Result<(u8, u64, bool), Unreadable> {
+        let (major, argument, end) =
+            crate::cbor_view::head(self.bytes, self.pos).ok_or(Unreadable)?;
+        let short = end == self.pos + 1;
+        self.pos = end;
+        Ok((major, argument, short))
     }
 
     fn take(&mut self, len: u64) -> Result<&'de [u8], Unreadable> {
@@ -95,7 +84,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Unreadable> {
-        let (major, info, argument) = self.head()?;
+        let (major, argument, short) = self.head()?;
         match major {
             0 => visitor.visit_u64(argument),
             1 => match i64::try_from(argument) {
@@ -128,10 +117,10 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
                     Err(Unreadable)
                 }
             }),
-            7 => match (info, argument) {
-                (20, _) => visitor.visit_bool(false),
-                (21, _) => visitor.visit_bool(true),
-                (22, _) => visitor.visit_unit(),
+            7 => match (short, argument) {
+                (true, 20) => visitor.visit_bool(false),
+                (true, 21) => visitor.visit_bool(true),
+                (true, 22) => visitor.visit_unit(),
                 _ => Err(Unreadable),
             },
             _ => Err(Unreadable),
@@ -164,13 +153,13 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         match self.peek()? >> 5 {
             // A unit variant: its name.
             3 => {
-                let (_, _, len) = self.head()?;
+                let (_, len, _) = self.head()?;
                 let name = self.text(len)?;
                 visitor.visit_enum(name.into_deserializer())
             }
             // Any other variant: a one-entry map from its name to its content.
             5 => match self.head()? {
-                (_, _, 1) => self.nested(|r| visitor.visit_enum(r)),
+                (_, 1, _) => self.nested(|r| visitor.visit_enum(r)),
                 _ => Err(Unreadable),
             },
             _ => Err(Unreadable),

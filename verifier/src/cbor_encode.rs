@@ -50,7 +50,7 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Unsupp
 }
 
 /// Writes a head: major type and argument in the shortest form (RFC 8949 §3, §4.2.1).
-fn head(out: &mut Vec<u8>, major: u8, argument: u64) {
+pub(crate) fn head(out: &mut Vec<u8>, major: u8, argument: u64) {
     let m = major << 5;
     if argument < 24 {
         out.push(m | argument as u8);
@@ -94,6 +94,9 @@ struct Encoder<'a> {
 /// An array whose head (with its known length) is written already.
 struct Seq<'a> {
     out: &'a mut Vec<u8>,
+    /// Items the head announced and not yet written: a `Serialize` impl that gives another
+    /// number than it announced gets [`Unsupported`] (the tree path counts what it is given).
+    left: usize,
 }
 
 /// A map's entries, written after `start` and sorted when the map ends.
@@ -265,8 +268,12 @@ impl<'a> ser::Serializer for Encoder<'a> {
         value.serialize(self)
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'a>, Unsupported> {
-        head(self.out, 4, len.ok_or(Unsupported)? as u64);
-        Ok(Seq { out: self.out })
+        let left = len.ok_or(Unsupported)?;
+        head(self.out, 4, left as u64);
+        Ok(Seq {
+            out: self.out,
+            left,
+        })
     }
     fn serialize_tuple(self, len: usize) -> Result<Seq<'a>, Unsupported> {
         self.serialize_seq(Some(len))
@@ -315,10 +322,14 @@ macro_rules! array_items {
             type Ok = ();
             type Error = Unsupported;
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+                self.left = self.left.checked_sub(1).ok_or(Unsupported)?;
                 value.serialize(Encoder { out: self.out })
             }
             fn end(self) -> Result<(), Unsupported> {
-                Ok(())
+                match self.left {
+                    0 => Ok(()),
+                    _ => Err(Unsupported),
+                }
             }
         }
     )+};
@@ -433,6 +444,29 @@ pub(crate) mod tests {
                 Err(Unsupported) => prop_assert!(holds_float_or_tag(&value)),
             }
         }
+    }
+
+    /// A sequence that announces one length and gives another.
+    struct Miscounted(usize, usize);
+
+    impl Serialize for Miscounted {
+        fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use ser::SerializeSeq;
+            let mut seq = s.serialize_seq(Some(self.0))?;
+            for _ in 0..self.1 {
+                seq.serialize_element(&0u8)?;
+            }
+            seq.end()
+        }
+    }
+
+    #[test]
+    fn a_sequence_of_another_length_than_announced_is_not_written() {
+        assert!(encode(&Miscounted(2, 1)).is_err());
+        assert!(encode(&Miscounted(1, 2)).is_err());
+        assert_eq!(encode(&Miscounted(2, 2)).unwrap(), [0x82, 0, 0]);
+        // to_canonical_cbor then writes what the tree path makes of it: the items given.
+        assert_eq!(crate::to_canonical_cbor(&Miscounted(2, 1)), [0x81, 0]);
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn skip(bytes: &[u8], mut pos: usize, mut count: u64) -> Option<usize> {
 /// The head at `pos`: major type, argument (for major type 7, the simple value or the float's
 /// bits) and where the head ends.
 #[inline]
-fn head(bytes: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
+pub(crate) fn head(bytes: &[u8], pos: usize) -> Option<(u8, u64, usize)> {
     let initial = *bytes.get(pos)?;
     let (major, info) = (initial >> 5, initial & 0x1f);
     let len = match info {

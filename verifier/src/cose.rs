@@ -286,23 +286,7 @@ fn take_bstr<'a>(input: &mut &'a [u8]) -> Option<&'a [u8]> {
 
 /// Appends a byte string (major type 2) with its shortest-form head.
 fn push_bstr(out: &mut Vec<u8>, bytes: &[u8]) {
-    let len = bytes.len() as u64;
-    match len {
-        0..=23 => out.push(0x40 | len as u8),
-        24..=0xff => out.extend_from_slice(&[0x58, len as u8]),
-        0x100..=0xffff => {
-            out.push(0x59);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(0x5a);
-            out.extend_from_slice(&(len as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(0x5b);
-            out.extend_from_slice(&len.to_be_bytes());
-        }
-    }
+    crate::cbor_encode::head(out, 2, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
