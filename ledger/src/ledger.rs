@@ -46,7 +46,7 @@ use crate::store::{
     checkpoint_after, encode_record, read_entry_at, LogFile, Next, Record, RecordReader,
     HEADER_LEN, KIND_CHECKPOINT, KIND_ENTRY, MAX_ENTRY_LEN, RECORD_OVERHEAD,
 };
-use crate::tree::{Frontier, Tree, TILE_WIDTH};
+use crate::tree::{Frontier, LeafFile, Tree, TILE_WIDTH};
 
 /// Default C2SP log origin (also the note key name of checkpoint signatures).
 pub const DEFAULT_ORIGIN: &str = "sagat.example/kz-volunteers/v1";
@@ -437,7 +437,7 @@ fn sign_checkpoint(signer: &NoteSigner, origin: &str, tree: &Tree) -> Result<Pub
     let checkpoint = Checkpoint {
         origin: origin.to_string(),
         size,
-        root_hash: tree.root(size),
+        root_hash: tree.root(size)?,
         extensions: Vec::new(),
     };
     let note = sign_note(&checkpoint.to_text(), signer).map_err(|e| Error::Options {
@@ -548,11 +548,11 @@ struct Scan {
 }
 
 impl Scan {
-    /// Before the first record of a log.
-    fn empty(operator: VerifyingKey) -> Scan {
-        Scan {
+    /// Before the first record of a log, its whole tiles of leaves going to `leaves`.
+    fn empty(operator: VerifyingKey, leaves: &LeafFile) -> Result<Scan, Error> {
+        Ok(Scan {
             state: State::new(operator),
-            tree: Tree::new(),
+            tree: Tree::with_file(leaves.clone())?,
             base: 0,
             last_entry_offset: 0,
             offsets: Vec::new(),
@@ -560,7 +560,7 @@ impl Scan {
             checkpoints: 0,
             recovery: Recovery::default(),
             envelope_violations: Vec::new(),
-        }
+        })
     }
 
     /// Where a snapshot ends: its state, tree and checkpoint.
@@ -895,7 +895,7 @@ impl Ledger {
             for (pos, (signed, leaf)) in prepared.iter().enumerate() {
                 if let Some(idx) = state.event_index(&signed.event.id) {
                     let existing = if idx < tree.size() {
-                        tree.leaf(idx)
+                        tree.leaf(idx)?
                     } else {
                         batch_leaves[(idx - tree.size()) as usize]
                     };
@@ -1100,10 +1100,17 @@ impl Ledger {
         &self.inner.shared.startup
     }
 
-    /// Why the last snapshot could not be written, until one is written (the ledger goes on:
-    /// a missing snapshot only makes the next open replay more).
+    /// Why the last snapshot could not be written, until one is written, or why the leaf file
+    /// (the Merkle tree's leaf hashes, `dir/leaves`) could not be written, until it can (the
+    /// ledger goes on either way: a missing snapshot only makes the next open replay more, and
+    /// leaves that cannot be written stay in memory).
     pub fn snapshot_failure(&self) -> Option<String> {
-        lock(&self.inner.shared.snapshot_failure).clone()
+        let leaves = read_lock(&self.inner.shared.tree)
+            .write_failure()
+            .map(|w| format!("the leaf file cannot be written: {w}"));
+        lock(&self.inner.shared.snapshot_failure)
+            .clone()
+            .or(leaves)
     }
 
     /// What recovery cut when this ledger was opened (zero when nothing was cut).
@@ -1149,9 +1156,9 @@ impl Ledger {
                 .collect::<Result<Vec<_>, _>>()?,
             Entries::Postgres(pg) => pg.read(start, end)?,
         };
-        let tree = read_lock(&shared.tree);
-        for (index, bytes) in (start..).zip(&entries) {
-            if leaf_hash(bytes) != tree.leaf(index) {
+        let leaves = read_lock(&shared.tree).leaves(start, end)?;
+        for ((index, bytes), leaf) in (start..).zip(&entries).zip(leaves) {
+            if leaf_hash(bytes) != leaf {
                 return Err(match &shared.entries {
                     Entries::File(_) => Error::Index {
                         path: shared.dir.join("index"),
@@ -1200,7 +1207,7 @@ impl Ledger {
             });
         }
         Ok(read_lock(&self.inner.shared.tree)
-            .inclusion_proof(index, size)
+            .inclusion_proof(index, size)?
             .expect("bounds checked"))
     }
 
@@ -1215,7 +1222,7 @@ impl Ledger {
             });
         }
         Ok(read_lock(&self.inner.shared.tree)
-            .consistency_proof(size1, size2)
+            .consistency_proof(size1, size2)?
             .expect("bounds checked"))
     }
 
@@ -1228,7 +1235,7 @@ impl Ledger {
             });
         }
         let proof = read_lock(&self.inner.shared.tree)
-            .inclusion_proof(index, published.size)
+            .inclusion_proof(index, published.size)?
             .expect("bounds checked");
         Ok(format_tlog_proof(index, &proof, &published.note))
     }
@@ -1238,7 +1245,7 @@ impl Ledger {
     pub fn tile(&self, level: u8, index: u64, width: u16) -> Result<Vec<u8>, Error> {
         let size = self.size();
         read_lock(&self.inner.shared.tree)
-            .tile(size, level, index, width)
+            .tile(size, level, index, width)?
             .ok_or_else(|| Error::NotFound {
                 what: format!("tile level {level} index {index} width {width} (tree size {size})"),
             })
@@ -1540,6 +1547,7 @@ fn scan_for_open(
     verifier: &NoteVerifier,
     origin: &str,
     start: Option<snapshot::Snapshot>,
+    leaves: &LeafFile,
 ) -> Result<Scan, Error> {
     let header = RecordReader::new(log.reader()?).map_err(|b| Error::Corrupt {
         index: 0,
@@ -1552,7 +1560,7 @@ fn scan_for_open(
     // (to undo if no checkpoint follows them).
     let (mut reader, mut scan, mut checkpointed_end) = match start {
         None => {
-            let scan = Scan::empty(operator);
+            let scan = Scan::empty(operator, leaves)?;
             (header, scan, HEADER_LEN)
         }
         Some(s) => {
@@ -1630,7 +1638,7 @@ fn scan_for_open(
             cut_entries: scan.tree.size() - covered,
             cut_bytes: file_end - checkpointed_end,
         };
-        scan.tree.truncate(covered);
+        scan.tree.truncate(covered)?;
         scan.offsets.truncate((covered - scan.base) as usize);
         scan.envelope_violations.retain(|v| v.index < covered);
         log.truncate(checkpointed_end)?;
@@ -1710,7 +1718,7 @@ fn check_stored_checkpoint(
             cp.size
         )));
     }
-    if cp.root_hash != tree.root(index) {
+    if cp.root_hash != tree.root(index)? {
         return Err(Error::CheckpointMismatch {
             reason: format!(
                 "the Merkle root of the first {index} entries differs from the signed checkpoint {place}"
@@ -1730,9 +1738,16 @@ fn scan_postgres_from_snapshot(
     verifier: &NoteVerifier,
     origin: &str,
 ) -> Result<(Scan, Startup), Error> {
+    let leaves = LeafFile::open(dir)?;
     let loaded = match snapshot::open(dir) {
         Ok(None) => None,
-        Ok(Some((file, len))) => Some(snapshot::decode(file, len, &operator, verifier)),
+        Ok(Some((file, len))) => Some(snapshot::decode(
+            file,
+            len,
+            &operator,
+            verifier,
+            Some(leaves.clone()),
+        )),
         Err(reason) => Some(Err(reason)),
     };
     let rejected = match loaded {
@@ -1776,7 +1791,7 @@ fn scan_postgres_from_snapshot(
     if rejected.is_some() {
         snapshot::set_aside(dir);
     }
-    let scan = scan_postgres(pg, operator, verifier, origin)?;
+    let scan = scan_postgres(pg, operator, verifier, origin, &leaves)?;
     let replayed = scan.tree.size();
     let startup = match rejected {
         None => Startup::Replayed { replayed },
@@ -1791,9 +1806,10 @@ fn scan_postgres(
     operator: VerifyingKey,
     verifier: &NoteVerifier,
     origin: &str,
+    leaves: &LeafFile,
 ) -> Result<Scan, Error> {
     let today = today().saturating_add(36_500);
-    let mut scan = Scan::empty(operator);
+    let mut scan = Scan::empty(operator, leaves)?;
     let store = crate::postgres::describe(pg.url());
     pg.records(|next| {
         let index = scan.tree.size();
@@ -1867,7 +1883,8 @@ fn catch_up_index(
     // wrong bytes).
     let holds = |i: u64| {
         index.offset(i).is_some_and(|o| {
-            read_entry_at(log.file(), o).is_ok_and(|b| leaf_hash(&b) == tree.leaf(i))
+            read_entry_at(log.file(), o)
+                .is_ok_and(|b| tree.leaf(i).is_ok_and(|l| leaf_hash(&b) == l))
         })
     };
     let consistent = at == 0 || (holds(0) && holds(at - 1));
@@ -2104,7 +2121,13 @@ impl Writer {
                 let id = &e.signed.event.id;
                 if let Some(idx) = state.event_index(id) {
                     let existing = if idx < tree_size {
-                        tree.leaf(idx)
+                        match tree.leaf(idx) {
+                            Ok(leaf) => leaf,
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
                     } else {
                         leaves[(idx - tree_size) as usize]
                     };
@@ -2426,7 +2449,11 @@ impl Writer {
                     // Undo the round in memory: drop its leaves, revert its rules. The ledger
                     // goes on (the disk may have room again, the database may be back, for the
                     // next round).
-                    write_lock(&shared.tree).truncate(tree_size);
+                    if let Err(e) = write_lock(&shared.tree).truncate(tree_size) {
+                        // The tile the cut falls in cannot be read back from the leaf file:
+                        // stop rather than go on with leaves the log does not hold.
+                        self.stop(&e);
+                    }
                     while let Some(a) = applied.pop() {
                         state.revert(a);
                     }
@@ -2486,8 +2513,12 @@ impl Writer {
 
 /// Writes the snapshots the writer encodes, one at a time, off the writer.
 fn snapshot_loop(shared: &Shared, rx: Receiver<Vec<u8>>, busy: &AtomicBool) {
+    let leaves = read_lock(&shared.tree).leaf_file().cloned();
     while let Ok(bytes) = rx.recv() {
-        let outcome = snapshot::write(&shared.dir, &bytes);
+        // The snapshot counts on the tiles the leaf file held when it was encoded: they must be
+        // on disk before it is.
+        let synced = leaves.as_ref().map_or(Ok(()), LeafFile::sync);
+        let outcome = synced.and_then(|()| snapshot::write(&shared.dir, &bytes));
         drop(bytes);
         *lock(&shared.snapshot_failure) = outcome.err().map(|e| e.to_string());
         busy.store(false, Ordering::Release);
@@ -2509,10 +2540,11 @@ fn scan_from_snapshot(
         .metadata()
         .map_err(|e| Error::io(log.path(), e))?
         .len();
+    let leaves = LeafFile::open(dir)?;
     let loaded = match snapshot::open(dir) {
         Ok(None) => None,
         Ok(Some((file, len))) => Some(
-            snapshot::decode(file, len, &operator, verifier)
+            snapshot::decode(file, len, &operator, verifier, Some(leaves.clone()))
                 .and_then(|s| s.check_against_log(log.file(), log_len).map(|()| s)),
         ),
         Err(reason) => Some(Err(reason)),
@@ -2521,7 +2553,7 @@ fn scan_from_snapshot(
         None => None,
         Some(Ok(s)) => {
             let size = s.tree.size();
-            match scan_for_open(log, operator, verifier, origin, Some(s)) {
+            match scan_for_open(log, operator, verifier, origin, Some(s), &leaves) {
                 Ok(scan) => {
                     let replayed = scan.tree.size() - size;
                     return Ok((scan, Startup::Snapshot { size, replayed }));
@@ -2534,7 +2566,7 @@ fn scan_from_snapshot(
     if rejected.is_some() {
         snapshot::set_aside(dir);
     }
-    let scan = scan_for_open(log, operator, verifier, origin, None)?;
+    let scan = scan_for_open(log, operator, verifier, origin, None, &leaves)?;
     let replayed = scan.tree.size();
     let startup = match rejected {
         None => Startup::Replayed { replayed },

@@ -38,14 +38,14 @@ use crate::state::{
 use crate::store::{
     read_record_at, sync_dir, KIND_CHECKPOINT, KIND_ENTRY, MAX_NOTE_LEN, RECORD_OVERHEAD,
 };
-use crate::tree::Tree;
+use crate::tree::{LeafFile, Tree};
 
 /// The snapshot's file name in the ledger directory.
 pub(crate) const FILE: &str = "snapshot";
 /// Where a snapshot is written before it is renamed over [`FILE`].
 const TMP_FILE: &str = "snapshot.tmp";
 const MAGIC: &[u8; 8] = b"SAGATSNP";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// What the operator key signs, before the body's SHA-256.
 const SIGNING_CONTEXT: &[u8] = b"sagat snapshot v1\n";
 /// Bytes before the body: magic, version, length, digest, signature.
@@ -91,6 +91,7 @@ pub(crate) fn encode(
         e.str(&v.reason);
     }
     encode_state(&mut e, state);
+    e.u64(tree.on_disk());
     e.len(tree.levels().len());
     for level in tree.levels() {
         e.len(level.len());
@@ -126,6 +127,7 @@ pub(crate) fn decode(
     file_len: u64,
     operator: &VerifyingKey,
     verifier: &NoteVerifier,
+    leaves: Option<LeafFile>,
 ) -> Result<Snapshot, String> {
     if file_len < HEADER_LEN as u64 {
         return Err(format!(
@@ -169,7 +171,8 @@ pub(crate) fn decode(
         .map_err(|_| {
             "not signed by this ledger's operator key (a snapshot of another log?)".to_string()
         })?;
-    let s = decoded?;
+    let (mut s, (levels, on_disk)) = decoded?;
+    s.tree = Tree::from_levels(levels, on_disk, leaves)?;
     if s.state.len() != s.checkpoint.size || s.tree.size() != s.checkpoint.size {
         return Err(format!(
             "it holds {} entries of rule state and {} tree leaves but its checkpoint is of size {}",
@@ -178,7 +181,8 @@ pub(crate) fn decode(
             s.checkpoint.size
         ));
     }
-    if s.tree.root(s.tree.size()) != s.checkpoint.root_hash {
+    let root = s.tree.root(s.tree.size()).map_err(|e| e.to_string())?;
+    if root != s.checkpoint.root_hash {
         return Err(format!(
             "its Merkle tree's root differs from its checkpoint's (size {})",
             s.checkpoint.size
@@ -187,12 +191,17 @@ pub(crate) fn decode(
     Ok(s)
 }
 
-/// The body's contents, in order, up to its last byte (bytes after them are an error).
+/// The tree's levels as stored and its count of tiles in the leaf file.
+type StoredTree = (Vec<Vec<[u8; 32]>>, u64);
+
+/// The body's contents, in order, up to its last byte (bytes after them are an error). The
+/// snapshot's tree is left empty: the caller makes it from the stored levels once the digest
+/// and the signature hold, since it reads the leaf file.
 fn decode_body<R: Read>(
     d: &mut Dec<R>,
     operator: &VerifyingKey,
     verifier: &NoteVerifier,
-) -> Result<Snapshot, String> {
+) -> Result<(Snapshot, StoredTree), String> {
     let note = d.str()?;
     let checkpoint = open_checkpoint(&note, verifier)
         .map_err(|e| format!("its checkpoint does not verify: {e}"))?;
@@ -206,6 +215,7 @@ fn decode_body<R: Read>(
         });
     }
     let state = decode_state(d, *operator)?;
+    let on_disk = d.u64()?;
     let mut levels = Vec::new();
     for _ in 0..d.count(4)? {
         let n = d.count(32)?;
@@ -218,16 +228,16 @@ fn decode_body<R: Read>(
     if d.left != 0 {
         return Err(format!("{} bytes after the end of its contents", d.left));
     }
-    let tree = Tree::from_levels(levels).ok_or("its Merkle tree levels have the wrong lengths")?;
-    Ok(Snapshot {
+    let snapshot = Snapshot {
         note,
         checkpoint,
         resume_offset,
         last_entry_offset,
         envelope_violations,
         state,
-        tree,
-    })
+        tree: Tree::new(),
+    };
+    Ok((snapshot, (levels, on_disk)))
 }
 
 impl Snapshot {
@@ -263,7 +273,11 @@ impl Snapshot {
         let size = self.tree.size();
         if size > 0 {
             match read_record_at(log, self.last_entry_offset) {
-                Ok((KIND_ENTRY, body)) if leaf_hash(&body) == self.tree.leaf(size - 1) => {}
+                Ok((KIND_ENTRY, body))
+                    if self
+                        .tree
+                        .leaf(size - 1)
+                        .is_ok_and(|leaf| leaf_hash(&body) == leaf) => {}
                 _ => {
                     return Err(format!(
                         "entry {} of the log is not at file offset {} or differs",
@@ -796,6 +810,7 @@ mod tests {
             len,
             &operator().verifying_key(),
             &signer().verifier(),
+            None,
         )
     }
 
@@ -803,7 +818,7 @@ mod tests {
     fn an_empty_snapshot_round_trips() {
         let state = State::new(operator().verifying_key());
         let t = Tree::new();
-        let n = note(0, t.root(0));
+        let n = note(0, t.root(0).unwrap());
         let bytes = encode(&state, &t, &n, 200, 0, &[], &operator());
         let s = decode_with_operator(&bytes).unwrap();
         assert_eq!((s.note, s.resume_offset, s.tree.size()), (n, 200, 0));
@@ -814,7 +829,7 @@ mod tests {
         // The tree and checkpoint agree (2 leaves), the rule state holds no entry: signed by
         // the right key, yet not the state of that checkpoint.
         let t = tree(&[b"a", b"b"]);
-        let n = note(2, t.root(2));
+        let n = note(2, t.root(2).unwrap());
         let state = State::new(operator().verifying_key());
         let bytes = encode(&state, &t, &n, 300, 100, &[], &operator());
         let e = decode_with_operator(&bytes).unwrap_err();
@@ -842,41 +857,41 @@ mod tests {
             1,
             "below 256 leaves only level 0 is stored"
         );
-        assert!(Tree::from_levels(t.levels().to_vec()).is_some());
+        assert!(Tree::from_levels(t.levels().to_vec(), 0, None).is_ok());
         let mut levels = t.levels().to_vec();
         levels.push(vec![[0; 32]]);
-        assert!(Tree::from_levels(levels).is_none());
+        assert!(Tree::from_levels(levels, 0, None).is_err());
 
         let leaves: Vec<Vec<u8>> = (0..600u32).map(|i| i.to_le_bytes().to_vec()).collect();
         let refs: Vec<&[u8]> = leaves.iter().map(Vec::as_slice).collect();
         let t = tree(&refs);
         let lens: Vec<usize> = t.levels().iter().map(Vec::len).collect();
         assert_eq!(lens, [600, 0, 0, 0, 0, 0, 0, 0, 2, 1]);
-        assert!(Tree::from_levels(t.levels().to_vec()).is_some());
+        assert!(Tree::from_levels(t.levels().to_vec(), 0, None).is_ok());
         let mut levels = t.levels().to_vec();
         levels[8].pop();
-        assert!(Tree::from_levels(levels).is_none());
+        assert!(Tree::from_levels(levels, 0, None).is_err());
         let mut levels = t.levels().to_vec();
         levels[3].push([0; 32]);
         assert!(
-            Tree::from_levels(levels).is_none(),
+            Tree::from_levels(levels, 0, None).is_err(),
             "levels 1-7 are never stored"
         );
         let mut levels = t.levels().to_vec();
         levels.push(vec![[0; 32]]);
-        assert!(Tree::from_levels(levels).is_none());
+        assert!(Tree::from_levels(levels, 0, None).is_err());
         // Every level (version 1's shape) is refused too.
         let mut levels = t.levels().to_vec();
         for (k, level) in levels.iter_mut().enumerate().take(8).skip(1) {
             *level = vec![[0; 32]; 600 >> k];
         }
-        assert!(Tree::from_levels(levels).is_none());
+        assert!(Tree::from_levels(levels, 0, None).is_err());
     }
 
     #[test]
     fn a_damaged_body_is_reported_as_damaged_even_where_it_no_longer_decodes() {
         let t = tree(&[]);
-        let n = note(0, t.root(0));
+        let n = note(0, t.root(0).unwrap());
         let state = State::new(operator().verifying_key());
         let mut bytes = encode(&state, &t, &n, 300, 0, &[], &operator());
         // The note's length prefix: now it claims more bytes than the body holds.
@@ -888,7 +903,7 @@ mod tests {
     #[test]
     fn every_truncation_of_a_snapshot_is_refused_without_a_panic() {
         let t = tree(&[]);
-        let n = note(0, t.root(0));
+        let n = note(0, t.root(0).unwrap());
         let state = State::new(operator().verifying_key());
         let bytes = encode(&state, &t, &n, 300, 0, &[], &operator());
         for len in 0..bytes.len() {
