@@ -1108,9 +1108,7 @@ impl Ledger {
         let leaves = read_lock(&self.inner.shared.tree)
             .write_failure()
             .map(|w| format!("the leaf file cannot be written: {w}"));
-        lock(&self.inner.shared.snapshot_failure)
-            .clone()
-            .or(leaves)
+        lock(&self.inner.shared.snapshot_failure).clone().or(leaves)
     }
 
     /// What recovery cut when this ledger was opened (zero when nothing was cut).

@@ -77,9 +77,7 @@ impl LeafFile {
 
     /// Syncs the file's data to disk.
     pub(crate) fn sync(&self) -> Result<(), Error> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io(&self.path, e))
+        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
     }
 
     /// Keeps the first `tiles` tiles only.
@@ -371,7 +369,11 @@ impl Tree {
 
     /// Inclusion proof of leaf `index` in the tree of size `size` (RFC 9162 §2.1.3.1); `None`
     /// when the tree of that size has no such leaf.
-    pub(crate) fn inclusion_proof(&self, index: u64, size: u64) -> Result<Option<Vec<Hash>>, Error> {
+    pub(crate) fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Option<Vec<Hash>>, Error> {
         if index >= size || size > self.size() {
             return Ok(None);
         }
@@ -411,7 +413,10 @@ impl Tree {
         let Some(start) = index.checked_mul(TILE_WIDTH) else {
             return Ok(None);
         };
-        let Some(end) = start.checked_add(u64::from(width)).filter(|&e| e <= available) else {
+        let Some(end) = start
+            .checked_add(u64::from(width))
+            .filter(|&e| e <= available)
+        else {
             return Ok(None);
         };
         if tree_level == 0 {
@@ -558,8 +563,8 @@ impl Frontier {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
-    use std::path::Path;
     use sagat_verifier::{leaf_hash, verify_consistency, verify_inclusion};
+    use std::path::Path;
 
     /// Reference MTH straight from RFC 9162 §2.1.1, over leaf data.
     fn mth(leaves: &[Hash]) -> Hash {
@@ -600,7 +605,11 @@ mod tests {
         assert_eq!(t.leaves(0, n).unwrap(), want.leaves(0, n).unwrap());
         for _ in 0..40 {
             let size = rng.gen_range(0..=n);
-            assert_eq!(t.root(size).unwrap(), want.root(size).unwrap(), "root {size}");
+            assert_eq!(
+                t.root(size).unwrap(),
+                want.root(size).unwrap(),
+                "root {size}"
+            );
             let i = rng.gen_range(0..=size);
             assert_eq!(
                 t.inclusion_proof(i, size).unwrap(),
@@ -628,7 +637,9 @@ mod tests {
             assert_answers_as(&t, &want, &mut rng);
             assert_eq!(t.on_disk(), n / 256);
             assert!(t.levels().first().map_or(0, Vec::len) < 256, "size {n}");
-            let len = std::fs::metadata(dir.path().join(LEAVES_FILE)).unwrap().len();
+            let len = std::fs::metadata(dir.path().join(LEAVES_FILE))
+                .unwrap()
+                .len();
             assert_eq!(len, n / 256 * 8192, "size {n}");
             // The file is the C2SP level-0 tiles, one after the other.
             if n >= 256 {
@@ -676,7 +687,10 @@ mod tests {
         // Tiles it does not read, and the current root (levels 8 and up, and the partial tile in
         // memory), are still answered.
         let (want, _) = build(1000);
-        assert_eq!(t.inclusion_proof(3, 1000).unwrap(), want.inclusion_proof(3, 1000).unwrap());
+        assert_eq!(
+            t.inclusion_proof(3, 1000).unwrap(),
+            want.inclusion_proof(3, 1000).unwrap()
+        );
         assert_eq!(t.root(1000).unwrap(), want.root(1000).unwrap());
         assert_eq!(t.leaf(999).unwrap(), want.leaf(999).unwrap());
     }
@@ -697,7 +711,10 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..2 * 8192 + 5]).unwrap();
         let err = Tree::from_levels(levels.clone(), 3, Some(open())).unwrap_err();
-        assert!(err.contains("holds 2 whole tiles") && err.contains("fewer than the 3"), "{err}");
+        assert!(
+            err.contains("holds 2 whole tiles") && err.contains("fewer than the 3"),
+            "{err}"
+        );
         let other = tempfile::tempdir().unwrap();
         let mut o = Tree::with_file(LeafFile::open(other.path()).unwrap()).unwrap();
         for i in 0..1000 {
@@ -757,7 +774,11 @@ mod tests {
         let mut f = Frontier::default();
         assert_eq!(f.root(), empty_root());
         for size in 0..=700u64 {
-            assert_eq!(t.root(size).unwrap(), mth(&leaves[..size as usize]), "size {size}");
+            assert_eq!(
+                t.root(size).unwrap(),
+                mth(&leaves[..size as usize]),
+                "size {size}"
+            );
             if size > 0 {
                 f.push(leaves[size as usize - 1]);
             }

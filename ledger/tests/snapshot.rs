@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use sagat_ledger::{latest_checkpoint, Ledger, LedgerOptions, Startup, DEFAULT_ORIGIN};
+use sagat_ledger::{latest_checkpoint, Error, Ledger, LedgerOptions, Startup, DEFAULT_ORIGIN};
 
 fn options() -> LedgerOptions {
     LedgerOptions {
@@ -169,15 +169,7 @@ fn a_snapshot_of_another_log_of_the_same_operator_is_replaced_by_a_full_replay()
         l.append(attest(v, v, "2025-02-01", 30)).unwrap();
     }
     l.close();
-    for e in std::fs::read_dir(dir.path()).unwrap() {
-        let e = e.unwrap();
-        if e.file_name()
-            .to_string_lossy()
-            .starts_with("snapshot.rejected-")
-        {
-            std::fs::remove_file(e.path()).unwrap();
-        }
-    }
+    remove_rejected_snapshots(dir.path());
     std::fs::copy(snapshot_file(third.path()), snapshot_file(dir.path())).unwrap();
     expect_rejected(dir.path(), "no record of its checkpoint", &text);
 }
@@ -321,4 +313,80 @@ fn the_latest_checkpoint_is_read_from_the_log_tail_as_open_would_give_it() {
         note,
         "open cut the unacknowledged entry"
     );
+}
+
+/// The leaf file of a log of `entries` entries: its whole tiles of leaf hashes.
+fn leaf_file(dir: &Path, entries: u64) -> std::path::PathBuf {
+    let path = dir.join("leaves");
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(len, entries / 256 * 8192, "whole tiles only");
+    path
+}
+
+#[test]
+fn a_leaf_file_cut_short_or_missing_sets_the_snapshot_aside_and_the_replay_writes_it_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1 + 400 + 400 entries: three whole tiles in the leaf file, 33 leaves in memory.
+    let text = build(dir.path(), 400);
+    let path = leaf_file(dir.path(), 801);
+    let whole = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &whole[..8192 + 10]).unwrap();
+    expect_rejected(
+        dir.path(),
+        "holds 1 whole tiles of leaf hashes, fewer than the 3",
+        &text,
+    );
+    assert_eq!(std::fs::read(leaf_file(dir.path(), 801)).unwrap(), whole);
+    remove_rejected_snapshots(dir.path());
+    std::fs::remove_file(&path).unwrap();
+    expect_rejected(dir.path(), "holds 0 whole tiles", &text);
+    assert_eq!(std::fs::read(&path).unwrap(), whole);
+}
+
+#[test]
+fn a_damaged_leaf_file_fails_the_reads_that_need_it_and_never_serves_a_wrong_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = build(dir.path(), 400);
+    let path = leaf_file(dir.path(), 801);
+    let l = open(dir.path());
+    let (good, tile) = (
+        l.inclusion_proof(300, 801).unwrap(),
+        l.tile(0, 1, 256).unwrap(),
+    );
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8192 + 5] ^= 0x40; // tile 1: the leaves of entries 256..=511
+    std::fs::write(&path, &bytes).unwrap();
+    for err in [
+        l.inclusion_proof(300, 801).unwrap_err(),
+        l.tile(0, 1, 256).unwrap_err(),
+        l.entries_bundle(1, 256).unwrap_err(),
+    ] {
+        match &err {
+            Error::Damaged { path: p, reason } => {
+                assert_eq!(p, &path);
+                assert!(
+                    reason.contains("tile 1 ") && reason.contains("delete"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected the leaf file to be named as damaged, got {other}"),
+        }
+    }
+    // What does not read that tile goes on: other proofs, the current root, appends.
+    assert!(l.inclusion_proof(10, 801).is_ok());
+    l.append(attest(1000, 0, "2025-03-01", 20)).unwrap();
+    assert_eq!(l.size(), 802);
+    l.close();
+    // Deleting the file, as the error says, and opening again rebuilds it from the log.
+    std::fs::remove_file(&path).unwrap();
+    let l = open(dir.path());
+    assert!(matches!(l.startup(), Startup::SnapshotRejected { .. }));
+    assert_eq!(l.inclusion_proof(300, 801).unwrap(), good);
+    assert_eq!(l.tile(0, 1, 256).unwrap(), tile);
+    assert_ne!(
+        l.read(projection),
+        text,
+        "the append after the damage is kept"
+    );
+    assert_eq!(l.read(projection), projection(&full_replay(&l)));
 }

@@ -143,6 +143,19 @@ pub fn record(kind: u8, body: &[u8]) -> Vec<u8> {
     [&len[..], &h.finalize().to_le_bytes(), &[kind], body].concat()
 }
 
+/// Deletes the snapshots open set aside in `dir`.
+pub fn remove_rejected_snapshots(dir: &std::path::Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_name()
+            .to_string_lossy()
+            .starts_with("snapshot.rejected-")
+        {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+}
+
 /// How many snapshots were set aside in the ledger directory `dir` (`snapshot.rejected-*`).
 pub fn rejected_snapshots(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
