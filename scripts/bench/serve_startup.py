@@ -11,7 +11,8 @@ turn (the first DIR is the baseline), and measures the time from the process sta
 `200` from `GET /healthz`, and the process's resident memory then (VmRSS) and its peak so far
 (VmHWM), from /proc. Stops it with SIGTERM (nothing is appended, so no snapshot is written) and
 waits for it to exit. Prints every run, then per DIR the median of each figure and the median of
-the per-round ratios DIR / baseline.
+the per-round ratios DIR / baseline. A DIR written `BINARY=DIR` is served by that `sagat` binary
+instead (to compare two builds on copies of one log in the same rounds).
 """
 
 import argparse
@@ -53,12 +54,13 @@ def kib(pid, field):
     raise RuntimeError(f"no {field} for {pid}")
 
 
-def run_once(data, timeout):
+def run_once(arg, timeout):
+    binary, data = arg.split("=", 1) if "=" in arg else (SAGAT, arg)
     port = free_port()
     env = dict(os.environ, SAGAT_RATE_LIMIT="0")
     start = time.monotonic()
     p = subprocess.Popen(
-        [SAGAT, "serve", "--data", data, "--addr", f"127.0.0.1:{port}"],
+        [binary, "serve", "--data", data, "--addr", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
