@@ -22,7 +22,7 @@
 //! checkpoint written with them, so a request is all-or-nothing through any crash.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -43,8 +43,8 @@ use crate::rules::Rule;
 use crate::snapshot;
 use crate::state::{State, Violation};
 use crate::store::{
-    checkpoint_after, encode_record, read_entry_at, LogFile, Next, Record, RecordReader,
-    HEADER_LEN, KIND_CHECKPOINT, KIND_ENTRY, MAX_ENTRY_LEN, RECORD_OVERHEAD,
+    checkpoint_after, encode_record, open_or_create, read_entry_at, LogFile, Next, Record,
+    RecordReader, HEADER_LEN, KIND_CHECKPOINT, KIND_ENTRY, MAX_ENTRY_LEN, RECORD_OVERHEAD,
 };
 use crate::tree::{Frontier, LeafFile, Tree, TILE_WIDTH};
 
@@ -410,13 +410,7 @@ fn today() -> i32 {
 pub(crate) fn lock_dir(dir: &Path) -> Result<File, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join("lock");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let file = open_or_create(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::InUse {

@@ -251,13 +251,7 @@ impl LogFile {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        let file = open_or_create(path)?;
         let mut end = file.metadata().map_err(io)?.len();
         if end == 0 {
             file.write_all_at(&header_bytes(), 0).map_err(io)?;
@@ -374,6 +368,17 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
 }
 
 /// Writes `bytes` to `file` (used by tests and tools that build logs by hand).
+/// Opens `path` for reading and writing, creating it empty when missing.
+pub(crate) fn open_or_create(path: &Path) -> Result<File, Error> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
+}
+
 #[cfg(test)]
 pub(crate) fn write_all(file: &mut File, bytes: &[u8]) -> io::Result<()> {
     io::Write::write_all(file, bytes)

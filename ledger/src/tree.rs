@@ -23,7 +23,7 @@
 //!
 //! Tiles (C2SP tlog-tiles) are slices of level 0 and of the levels that are multiples of 8.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +31,7 @@ use std::sync::Arc;
 use sagat_verifier::{empty_root, node_hash, Hash};
 
 use crate::error::Error;
+use crate::store::open_or_create;
 
 /// Tile height of C2SP tlog-tiles.
 pub(crate) const TILE_HEIGHT: u32 = 8;
@@ -52,13 +53,7 @@ impl LeafFile {
     /// Opens `dir/leaves`, creating it if missing.
     pub(crate) fn open(dir: &Path) -> Result<LeafFile, Error> {
         let path = dir.join(LEAVES_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let file = open_or_create(&path)?;
         Ok(LeafFile {
             file: Arc::new(file),
             path,
