@@ -367,7 +367,6 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io(dir, e))
 }
 
-/// Writes `bytes` to `file` (used by tests and tools that build logs by hand).
 /// Opens `path` for reading and writing, creating it empty when missing.
 pub(crate) fn open_or_create(path: &Path) -> Result<File, Error> {
     OpenOptions::new()
@@ -379,6 +378,7 @@ pub(crate) fn open_or_create(path: &Path) -> Result<File, Error> {
         .map_err(|e| Error::io(path, e))
 }
 
+/// Writes `bytes` to `file` (used by tests and tools that build logs by hand).
 #[cfg(test)]
 pub(crate) fn write_all(file: &mut File, bytes: &[u8]) -> io::Result<()> {
     io::Write::write_all(file, bytes)
